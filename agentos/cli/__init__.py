@@ -1,0 +1,1 @@
+"""The `agentos` command line. It talks only to `agentos.client`."""

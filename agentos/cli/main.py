@@ -1,0 +1,47 @@
+"""`agentos`: the root command and its groups."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from agentos import __version__
+from agentos.client import processes
+
+app = typer.Typer(
+    name="agentos",
+    help="AgentOS: operate the media-processing job platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"agentos {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """AgentOS command line. Works locally on AGENTOS_HOME or remotely with --server."""
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Run the API server (and, when embedded, the in-process workers and scheduler)."""
+    processes.serve(host=host, port=port, reload=reload)
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""The one door for front ends: LocalBackend (calls services) or HttpBackend (httpx)."""

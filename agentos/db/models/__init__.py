@@ -1,0 +1,40 @@
+"""Every table of the data model; importing this package registers them on `Base.metadata`."""
+
+from agentos.db.models.agents import Agent, Worker
+from agentos.db.models.jobs import Clip, Job, ProcessingStep, Upload, UploadChunk
+from agentos.db.models.system import (
+    AuditRecord,
+    Backup,
+    BusMessage,
+    IdempotencyRecord,
+    LogRecord,
+    MetricsSnapshot,
+    RuntimeSetting,
+    RuntimeSettingChange,
+    SystemEvent,
+)
+from agentos.db.models.users import ApiKey, IpAllowEntry, Lockout, RefreshToken, User
+
+__all__ = [
+    "Agent",
+    "ApiKey",
+    "AuditRecord",
+    "Backup",
+    "BusMessage",
+    "Clip",
+    "IdempotencyRecord",
+    "IpAllowEntry",
+    "Job",
+    "LogRecord",
+    "Lockout",
+    "MetricsSnapshot",
+    "ProcessingStep",
+    "RefreshToken",
+    "RuntimeSetting",
+    "RuntimeSettingChange",
+    "SystemEvent",
+    "Upload",
+    "UploadChunk",
+    "User",
+    "Worker",
+]

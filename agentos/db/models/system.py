@@ -1,0 +1,144 @@
+"""Operations: events, audit trail, idempotency, runtime settings, backups, metrics, logs, bus."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from agentos.db.base import Base, BigIntId, JSONType, UUIDPrimaryKey, utcnow
+
+
+class SystemEvent(UUIDPrimaryKey, Base):
+    __tablename__ = "system_events"
+    __table_args__ = (
+        Index("ix_system_events_severity_acknowledged_at", "severity", "acknowledged_at"),
+        Index("ix_system_events_source_created_at", "source", "created_at"),
+    )
+
+    severity: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64), default="note")
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None]
+    job_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    acknowledged_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    acknowledged_at: Mapped[datetime | None]
+
+
+class AuditRecord(Base):
+    """Append-only and hash-chained: `hash` covers the record and `prev_hash`."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_actor_name_created_at", "actor_name", "created_at"),
+        Index("ix_audit_log_action_created_at", "action", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[uuid.UUID | None]
+    actor_name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16), default="api")
+    action: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any] | None]
+    result: Mapped[dict[str, Any] | None]
+    outcome: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    trace_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class IdempotencyRecord(UUIDPrimaryKey, Base):
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    scope: Mapped[str] = mapped_column(String(128))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="in_progress")
+    status_code: Mapped[int | None]
+    response: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RuntimeSetting(Base):
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONType)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RuntimeSettingChange(UUIDPrimaryKey, Base):
+    __tablename__ = "settings_history"
+    __table_args__ = (Index("ix_settings_history_key_changed_at", "key", "changed_at"),)
+
+    key: Mapped[str] = mapped_column(String(128))
+    old_value: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    new_value: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    changed_by: Mapped[str | None] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Backup(UUIDPrimaryKey, Base):
+    __tablename__ = "backups"
+
+    label: Mapped[str | None] = mapped_column(String(128))
+    path: Mapped[str] = mapped_column(String(1024))
+    engine: Mapped[str] = mapped_column(String(16))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    verified_at: Mapped[datetime | None]
+
+
+class MetricsSnapshot(UUIDPrimaryKey, Base):
+    __tablename__ = "metrics_snapshots"
+
+    label: Mapped[str | None] = mapped_column(String(128))
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    data: Mapped[dict[str, Any]]
+
+
+class LogRecord(UUIDPrimaryKey, Base):
+    """Structured application log records (SystemLogs view)."""
+
+    __tablename__ = "log_records"
+    __table_args__ = (Index("ix_log_records_level_created_at", "level", "created_at"),)
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    logger: Mapped[str] = mapped_column(String(128), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    trace_id: Mapped[str | None] = mapped_column(String(64))
+    extra: Mapped[dict[str, Any] | None]
+
+
+class BusMessage(Base):
+    """The embedded bus: processes on one home read new rows by id (~250 ms)."""
+
+    __tablename__ = "bus_messages"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

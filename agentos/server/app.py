@@ -1,0 +1,61 @@
+"""The FastAPI app factory. Settings are passed in or read when the app is built."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from agentos import __version__
+from agentos.db.session import get_engine, session_factory
+from agentos.server.errors import install_error_handlers
+from agentos.server.middleware import TraceMiddleware
+from agentos.server.routes import system
+from agentos.services.backends import get_backends
+from agentos.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+# Route modules register here; each exposes `router`. Order is the order in /docs.
+ROUTERS: list[APIRouter] = [system.router]
+# Background services started with the app (embedded workers, cache warmer, bus relay).
+STARTUP_HOOKS: list[Callable[[FastAPI], Callable[[], None] | None]] = []
+
+DESCRIPTION = """
+The AgentOS control plane. Every response uses the envelope
+`{"success", "data", "timestamp", "response_time_ms"}`; errors use
+`{"success": false, "error", "error_code", "timestamp"}`. Send `X-Trace-Id` to correlate.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.ensure_home()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stoppers = [hook(app) for hook in STARTUP_HOOKS]
+        try:
+            yield
+        finally:
+            for stop in reversed(stoppers):
+                if stop is not None:
+                    stop()
+
+    app = FastAPI(
+        title="AgentOS",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = get_engine(settings)
+    app.state.session_factory = session_factory(settings)
+    app.state.backends = get_backends(settings)
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(TraceMiddleware)
+    return app

@@ -1,0 +1,1 @@
+"""The service core: one module per domain, no front-end or Celery imports."""

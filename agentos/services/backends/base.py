@@ -1,0 +1,109 @@
+"""The contracts every backend implements twice: on Redis and embedded (in-process/SQLite)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+RateAlgorithm = Literal["sliding_window", "token_bucket", "fixed_window"]
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    hits: int
+    misses: int
+    keys: int
+    memory_bytes: int | None
+
+    @property
+    def hit_rate(self) -> float:
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+
+class Cache(Protocol):
+    """Bytes in, bytes out; TTLs are honoured by both implementations."""
+
+    name: str
+
+    def get(self, key: str) -> bytes | None: ...
+    def set(self, key: str, value: bytes, *, ttl_s: float | None = None) -> None: ...
+    def set_if_absent(self, key: str, value: bytes, *, ttl_s: float) -> bool: ...
+    def delete(self, *keys: str) -> int: ...
+    def delete_pattern(self, pattern: str) -> int: ...
+    def ttl(self, key: str) -> float | None: ...
+    def stats(self) -> CacheStats: ...
+    def ping(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class BusEvent:
+    channel: str
+    payload: dict[str, Any]
+    id: str = ""
+
+
+class Subscription(Protocol):
+    def get(self, timeout_s: float) -> BusEvent | None: ...
+    def close(self) -> None: ...
+
+
+class Bus(Protocol):
+    """Pub/sub: every subscriber in every process sees every event published after it joined."""
+
+    name: str
+
+    def publish(self, channel: str, payload: dict[str, Any]) -> None: ...
+    def subscribe(self, *channels: str) -> Subscription: ...
+    def ping(self) -> None: ...
+
+
+class Counters(Protocol):
+    """Atomic integer counters with optional expiry."""
+
+    def incr(self, key: str, amount: int = 1, *, ttl_s: float | None = None) -> int: ...
+    def get(self, key: str) -> int: ...
+    def get_many(self, pattern: str) -> dict[str, int]: ...
+    def reset(self, pattern: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_s: float
+    retry_after_s: float
+    window_s: float
+    algorithm: RateAlgorithm = "sliding_window"
+
+
+class RateLimiter(Protocol):
+    """One atomic decision per call (a Lua script on Redis, a lock in-process)."""
+
+    def hit(
+        self,
+        key: str,
+        *,
+        limit: int,
+        window_s: float,
+        algorithm: RateAlgorithm = "sliding_window",
+        cost: int = 1,
+    ) -> RateDecision: ...
+    def reset(self, pattern: str) -> int: ...
+
+
+@dataclass
+class Backends:
+    kind: Literal["redis", "embedded"]
+    cache: Cache
+    bus: Bus
+    counters: Counters
+    limiter: RateLimiter
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        for part in (self.bus, self.cache, self.counters, self.limiter):
+            closer = getattr(part, "close", None)
+            if callable(closer):
+                closer()

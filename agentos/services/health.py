@@ -1,0 +1,60 @@
+"""Liveness of every dependency, with latency per part."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy import Engine, text
+
+from agentos import __version__
+from agentos.schemas.health import HealthPart, HealthReport
+from agentos.services.backends.base import Backends
+from agentos.settings import Settings
+
+
+def _probe(call: Callable[[], object], *, required: bool, backend: str) -> HealthPart:
+    started = time.perf_counter()
+    try:
+        call()
+    except Exception as exc:  # any failure means the part is down; say why, briefly
+        return HealthPart(
+            status="down", required=required, backend=backend, detail=str(exc)[:200] or type(exc).__name__
+        )
+    latency = round((time.perf_counter() - started) * 1000, 3)
+    return HealthPart(status="up", required=required, latency_ms=latency, backend=backend)
+
+
+def _select_one(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def check(*, settings: Settings, engine: Engine, backends: Backends) -> HealthReport:
+    distributed = not settings.is_embedded
+    parts = {
+        "database": _probe(
+            lambda: _select_one(engine), required=True, backend=engine.dialect.name
+        ),
+        "cache": _probe(backends.cache.ping, required=False, backend=backends.cache.name),
+        "bus": _probe(backends.bus.ping, required=False, backend=backends.bus.name),
+    }
+    broker_ping = backends.extras.get("broker_ping")
+    if distributed and callable(broker_ping):
+        parts["broker"] = _probe(broker_ping, required=True, backend="redis")
+    else:
+        parts["broker"] = HealthPart(
+            status="embedded", required=False, backend="in-process", latency_ms=0.0
+        )
+    if any(part.required and part.status == "down" for part in parts.values()):
+        status = "unhealthy"
+    elif any(part.status == "down" for part in parts.values()):
+        status = "degraded"
+    else:
+        status = "healthy"
+    return HealthReport(
+        status=status,
+        version=__version__,
+        deployment="distributed" if distributed else "embedded",
+        parts=parts,
+    )

@@ -1,0 +1,159 @@
+"""All configuration, validated in one place.
+
+Settings are read when `get_settings()` is first called, never at import time, so tests
+and the CLI can point `AGENTOS_*` variables at another home before anything starts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_FILE_NAME = "secret_key"
+RedisRole = Literal["cache", "idempotency", "ratelimit", "breaker", "broker"]
+# The seed's Redis layout: one logical database per concern.
+REDIS_DB_BY_ROLE: dict[str, int] = {
+    "cache": 0,
+    "idempotency": 1,
+    "ratelimit": 2,
+    "breaker": 3,
+    "broker": 4,
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AGENTOS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    home: Path = Field(default=Path(".agentos"), description="Data directory")
+    database_url: str | None = Field(default=None, description="unset = SQLite in the home")
+    redis_url: str | None = Field(default=None, description="unset = embedded backends")
+    redis_key_prefix: str = Field(default="", description="prefix for every Redis key")
+
+    secret_key: SecretStr | None = Field(default=None, description="JWT signing key")
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    jwt_issuer: str = "agentos"
+    jwt_audience: str = "agentos-api"
+    access_token_ttl_s: int = Field(default=900, ge=30)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)
+
+    ssot_cache_key: str = "admin:dashboard:v4"
+    ssot_cache_ttl_s: int = Field(default=15, ge=1)
+    ssot_warm_interval_s: float = Field(default=5.0, gt=0)
+
+    admin_ip_allowlist: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    trusted_proxies: list[str] = Field(default_factory=list)
+    cors_origins: list[str] = Field(default_factory=list)
+    max_request_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+
+    lockout_attempts: int = Field(default=5, ge=1)
+    lockout_seconds: int = Field(default=900, ge=1)
+    idempotency_ttl_s: int = Field(default=3600, ge=1)
+
+    local_operator: str = Field(default="local-operator", description="actor of local CLI/TUI")
+    embedded_workers: bool = Field(default=True, description="run in-process workers in serve")
+    bus_poll_interval_s: float = Field(default=0.25, gt=0)
+    heartbeat_interval_s: float = Field(default=5.0, gt=0)
+    stall_after_s: float = Field(default=120.0, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("database_url", "redis_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("AGENTOS_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("AGENTOS_REDIS_URL must be a redis:// URL")
+        return value
+
+    @property
+    def home_dir(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home_dir / 'agentos.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.home_dir / "uploads"
+
+    @property
+    def clips_dir(self) -> Path:
+        return self.home_dir / "clips"
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.home_dir / "backups"
+
+    def redis_url_for(self, role: RedisRole) -> str:
+        """The Redis URL for one concern, on its own logical database (seed layout)."""
+        if self.redis_url is None:
+            raise ValueError("Redis is not configured")
+        base = self.redis_url
+        scheme, rest = base.split("://", 1)
+        host_part, _, _db = rest.partition("/")
+        query = ""
+        if "?" in _db:
+            query = "?" + _db.split("?", 1)[1]
+        return f"{scheme}://{host_part}/{REDIS_DB_BY_ROLE[role]}{query}"
+
+    def ensure_home(self) -> Path:
+        home = self.home_dir
+        for directory in (home, self.uploads_dir, self.clips_dir, self.backups_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        return home
+
+    def signing_key(self) -> str:
+        """The JWT key: configured, or generated once and kept in the home with mode 0600."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.ensure_home() / SECRET_FILE_NAME
+        if path.exists():
+            return path.read_text().strip()
+        key = secrets.token_urlsafe(48)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(key)
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Forget the cached settings (tests and the CLI's --home switch use it)."""
+    get_settings.cache_clear()

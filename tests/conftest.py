@@ -1,0 +1,134 @@
+"""Fixtures for both deployments.
+
+`settings` is parametrised over the embedded default (SQLite + in-process backends) and
+the distributed one (PostgreSQL + Redis). Every test gets its own database (cloned from a
+migrated template) and its own Redis key prefix, and both are removed afterwards.
+
+Service-backed tests are skipped, with the reason, when PostgreSQL or Redis cannot be
+reached, unless AGENTOS_REQUIRE_SERVICES=1 (CI), which turns that into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agentos.db.session import dispose_engines
+from agentos.services.backends import drop_backends
+from agentos.settings import Settings, reset_settings_cache
+
+from tests.support import services
+
+REQUIRE_SERVICES = os.environ.get("AGENTOS_REQUIRE_SERVICES") == "1"
+
+
+def _unavailable(what: str, reason: str) -> None:
+    message = f"{what} not reachable ({reason}); set AGENTOS_TEST_{what.upper()}_URL"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message} - AGENTOS_REQUIRE_SERVICES=1 requires it", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No test reads the developer's AGENTOS_* variables or .env, or writes ./.agentos."""
+    for name in list(os.environ):
+        if name.startswith("AGENTOS_") and not name.startswith(("AGENTOS_TEST_", "AGENTOS_REQUIRE")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AGENTOS_HOME", str(tmp_path / "default-home"))
+    monkeypatch.chdir(tmp_path)
+    reset_settings_cache()
+    yield
+    reset_settings_cache()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    url = services.postgres_admin_url()
+    reason = services.postgres_unreachable(url)
+    if reason:
+        _unavailable("postgres", reason)
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = services.redis_url()
+    reason = services.redis_unreachable(url)
+    if reason:
+        _unavailable("redis", reason)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_admin_url: str) -> Iterator[str]:
+    name = services.create_postgres_template(postgres_admin_url)
+    yield name
+    services.drop_postgres_database(postgres_admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return services.create_sqlite_template(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str, postgres_template: str) -> Iterator[str]:
+    name = f"agentos_test_{uuid.uuid4().hex[:12]}"
+    services.clone_postgres_database(postgres_admin_url, template=postgres_template, name=name)
+    url = services.database_url(postgres_admin_url, name)
+    yield url
+    dispose_engines()
+    services.drop_postgres_database(postgres_admin_url, name)
+
+
+def _embedded_settings(tmp_path: Path, sqlite_template: Path) -> Settings:
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copyfile(sqlite_template, home / "agentos.db")
+    return Settings(home=home)
+
+
+@pytest.fixture(params=["embedded", "distributed"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Settings]:
+    """A migrated, empty deployment: embedded (SQLite) or distributed (PostgreSQL + Redis)."""
+    if request.param == "embedded":
+        result = _embedded_settings(tmp_path, sqlite_template)
+    else:
+        database = request.getfixturevalue("postgres_url")
+        redis = request.getfixturevalue("redis_url")
+        home = tmp_path / "home"
+        home.mkdir()
+        result = Settings(
+            home=home,
+            database_url=database,
+            redis_url=redis,
+            redis_key_prefix=f"agentos-test-{uuid.uuid4().hex[:10]}:",
+        )
+    yield result
+    drop_backends(result)
+    if result.redis_url:
+        services.flush_redis_prefix(result)
+    dispose_engines()
+
+
+@pytest.fixture
+def embedded_settings(tmp_path: Path, sqlite_template: Path) -> Iterator[Settings]:
+    result = _embedded_settings(tmp_path, sqlite_template)
+    yield result
+    drop_backends(result)
+    dispose_engines()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the distributed variants so `-m "not postgres"` deselects them."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("settings") == "distributed":
+            item.add_marker(pytest.mark.postgres)
+            item.add_marker(pytest.mark.redis)
