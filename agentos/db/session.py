@@ -72,7 +72,11 @@ def dispose_engines() -> None:
 
 
 def session_factory(settings: Settings) -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(settings), expire_on_commit=False)
+    # The session carries its settings so services can reach configuration and backends
+    # (see `agentos.services.runtime`) without every signature growing a settings argument.
+    return sessionmaker(
+        bind=get_engine(settings), expire_on_commit=False, info={"settings": settings}
+    )
 
 
 @contextmanager
