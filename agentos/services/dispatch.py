@@ -1,0 +1,47 @@
+"""The seam between queueing work (services) and running it (a runner backend).
+
+Queued work lives in the database (processing_steps with status `queued`), so nothing is
+lost when no runner is up: a runner started later claims it. `request_dispatch` only
+wakes the runner registered in this process (embedded thread pools, or the Celery sender)
+after the commit, so a worker never looks for a row that does not exist yet.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from agentos.services.outbox import after_commit
+
+
+class Dispatcher(Protocol):
+    def wake(self, agent: str) -> None: ...
+
+
+_dispatchers: list[Dispatcher] = []
+_lock = threading.Lock()
+
+
+def register_dispatcher(dispatcher: Dispatcher) -> None:
+    with _lock:
+        _dispatchers.append(dispatcher)
+
+
+def unregister_dispatcher(dispatcher: Dispatcher) -> None:
+    with _lock:
+        if dispatcher in _dispatchers:
+            _dispatchers.remove(dispatcher)
+
+
+def wake_now(agent: str) -> None:
+    with _lock:
+        targets = list(_dispatchers)
+    for dispatcher in targets:
+        dispatcher.wake(agent)
+
+
+def request_dispatch(session: Session, *, agent: str) -> None:
+    """Wake the runner for `agent` once the current transaction has committed."""
+    after_commit(session, lambda: wake_now(agent))
