@@ -77,7 +77,9 @@ class Settings(BaseSettings):
         if value is None:
             return None
         if not value.startswith(("sqlite", "postgresql")):
-            raise ValueError("AGENTOS_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
+            raise ValueError(
+                "AGENTOS_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL"
+            )
         if value.startswith("postgresql://") or value.startswith("postgres://"):
             return "postgresql+psycopg://" + value.split("://", 1)[1]
         return value

@@ -21,7 +21,6 @@ import pytest
 from agentos.db.session import dispose_engines
 from agentos.services.backends import drop_backends
 from agentos.settings import Settings, reset_settings_cache
-
 from tests.support import services
 
 REQUIRE_SERVICES = os.environ.get("AGENTOS_REQUIRE_SERVICES") == "1"
@@ -38,7 +37,9 @@ def _unavailable(what: str, reason: str) -> None:
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No test reads the developer's AGENTOS_* variables or .env, or writes ./.agentos."""
     for name in list(os.environ):
-        if name.startswith("AGENTOS_") and not name.startswith(("AGENTOS_TEST_", "AGENTOS_REQUIRE")):
+        if name.startswith("AGENTOS_") and not name.startswith(
+            ("AGENTOS_TEST_", "AGENTOS_REQUIRE")
+        ):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AGENTOS_HOME", str(tmp_path / "default-home"))
     monkeypatch.chdir(tmp_path)
@@ -95,7 +96,9 @@ def _embedded_settings(tmp_path: Path, sqlite_template: Path) -> Settings:
 
 
 @pytest.fixture(params=["embedded", "distributed"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Settings]:
+def settings(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[Settings]:
     """A migrated, empty deployment: embedded (SQLite) or distributed (PostgreSQL + Redis)."""
     if request.param == "embedded":
         result = _embedded_settings(tmp_path, sqlite_template)

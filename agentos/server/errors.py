@@ -102,7 +102,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     ]
     first = fields[0] if fields else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(part) for part in first["loc"] if part != "body")
-    message = f"Invalid request: {where}: {first['msg']}" if where else f"Invalid request: {first['msg']}"
+    message = (
+        f"Invalid request: {where}: {first['msg']}" if where else f"Invalid request: {first['msg']}"
+    )
     body = error_body(request, message=message, code="VALIDATION_ERROR", details={"errors": fields})
     return JSONResponse(body, status_code=422)
 

@@ -44,7 +44,12 @@ def emit(
     session.add(event)
     session.flush()
     announce(
-        session, "event.created", event_id=event.id, severity=severity, source=source, message=message
+        session,
+        "event.created",
+        event_id=event.id,
+        severity=severity,
+        source=source,
+        message=message,
     )
     return event
 

@@ -19,7 +19,10 @@ def _probe(call: Callable[[], object], *, required: bool, backend: str) -> Healt
         call()
     except Exception as exc:  # any failure means the part is down; say why, briefly
         return HealthPart(
-            status="down", required=required, backend=backend, detail=str(exc)[:200] or type(exc).__name__
+            status="down",
+            required=required,
+            backend=backend,
+            detail=str(exc)[:200] or type(exc).__name__,
         )
     latency = round((time.perf_counter() - started) * 1000, 3)
     return HealthPart(status="up", required=required, latency_ms=latency, backend=backend)
@@ -33,9 +36,7 @@ def _select_one(engine: Engine) -> None:
 def check(*, settings: Settings, engine: Engine, backends: Backends) -> HealthReport:
     distributed = not settings.is_embedded
     parts = {
-        "database": _probe(
-            lambda: _select_one(engine), required=True, backend=engine.dialect.name
-        ),
+        "database": _probe(lambda: _select_one(engine), required=True, backend=engine.dialect.name),
         "cache": _probe(backends.cache.ping, required=False, backend=backends.cache.name),
         "bus": _probe(backends.bus.ping, required=False, backend=backends.bus.name),
     }

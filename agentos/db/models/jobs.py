@@ -52,13 +52,17 @@ class ProcessingStep(UUIDPrimaryKey, Base):
     __tablename__ = "processing_steps"
     __table_args__ = (
         UniqueConstraint("job_id", "agent", "attempt"),
-        Index("ix_processing_steps_agent_status_priority", "agent", "status", "priority", "created_at"),
+        Index(
+            "ix_processing_steps_agent_status_priority", "agent", "status", "priority", "created_at"
+        ),
         Index("ix_processing_steps_status_heartbeat_at", "status", "heartbeat_at"),
         Index("ix_processing_steps_agent_finished_at", "agent", "finished_at"),
     )
 
     job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
-    agent: Mapped[str] = mapped_column(ForeignKey("agents.name", ondelete="CASCADE", onupdate="CASCADE"))
+    agent: Mapped[str] = mapped_column(
+        ForeignKey("agents.name", ondelete="CASCADE", onupdate="CASCADE")
+    )
     attempt: Mapped[int] = mapped_column(default=1)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     priority: Mapped[int] = mapped_column(default=0)
@@ -105,8 +109,10 @@ class Upload(UUIDPrimaryKey, Timestamps, Base):
     """A chunked, resumable upload session."""
 
     __tablename__ = "uploads"
-    __table_args__ = (Index("ix_uploads_owner_id_created_at", "owner_id", "created_at"),
-                      Index("ix_uploads_status_updated_at", "status", "updated_at"))
+    __table_args__ = (
+        Index("ix_uploads_owner_id_created_at", "owner_id", "created_at"),
+        Index("ix_uploads_status_updated_at", "status", "updated_at"),
+    )
 
     owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     filename: Mapped[str] = mapped_column(String(255))

@@ -18,7 +18,9 @@ from agentos.services import health
 router = APIRouter(tags=["System"])
 
 
-@router.get("/", summary="Service identity and links", response_model=SuccessEnvelope[dict[str, Any]])
+@router.get(
+    "/", summary="Service identity and links", response_model=SuccessEnvelope[dict[str, Any]]
+)
 async def root(request: Request, settings: SettingsDep) -> dict[str, Any]:
     return ok(
         request,
@@ -36,11 +38,17 @@ async def root(request: Request, settings: SettingsDep) -> dict[str, Any]:
     "/health",
     summary="Database, cache and broker status with latency per part",
     response_model=SuccessEnvelope[HealthReport],
-    responses={503: {"description": "A required part is down", "model": SuccessEnvelope[HealthReport]}},
+    responses={
+        503: {"description": "A required part is down", "model": SuccessEnvelope[HealthReport]}
+    },
 )
-async def get_health(request: Request, settings: SettingsDep, backends: BackendsDep) -> JSONResponse:
+async def get_health(
+    request: Request, settings: SettingsDep, backends: BackendsDep
+) -> JSONResponse:
     engine = request.app.state.engine
-    report = await run_in_threadpool(health.check, settings=settings, engine=engine, backends=backends)
+    report = await run_in_threadpool(
+        health.check, settings=settings, engine=engine, backends=backends
+    )
     body = ok(request, report.model_dump(mode="json"))
     body["timestamp"] = body["timestamp"].isoformat()
     status = 503 if report.status == "unhealthy" else 200
