@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from agentos import __version__
+from agentos.db.migrate import ensure_schema
 from agentos.db.session import get_engine, session_factory
 from agentos.server.errors import install_error_handlers
 from agentos.server.middleware import TraceMiddleware
@@ -33,6 +34,8 @@ The AgentOS control plane. Every response uses the envelope
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.ensure_home()
+    # A fresh checkout (or a database behind the code) is migrated before anything uses it.
+    ensure_schema(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,0 +1,1 @@
+"""Revisions: each `down_revision` names the one before it."""
