@@ -1,0 +1,32 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install serve test check lint format typecheck
+
+$(VENV)/bin/agentos: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/bin/agentos
+
+serve: install
+	$(VENV)/bin/agentos serve
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check agentos tests scripts
+	$(VENV)/bin/ruff format --check agentos tests scripts
+	$(VENV)/bin/lint-imports
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+check: lint typecheck test
+
+format: install
+	$(VENV)/bin/ruff format agentos tests scripts
+	$(VENV)/bin/ruff check --fix agentos tests scripts
