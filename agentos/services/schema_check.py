@@ -1,0 +1,291 @@
+"""`db check`: the live database compared with the models, through SQLAlchemy's inspector.
+
+Dialect quirks are normalised before comparing, so a healthy database reports nothing:
+a unique constraint and a unique index are the same thing here (PostgreSQL lists the
+index behind every unique constraint, SQLite may report either), referential actions are
+compared case-insensitively with NO ACTION meaning "none", and Alembic's own table is
+not part of the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Engine, ForeignKeyConstraint, Index, Table, UniqueConstraint, inspect
+from sqlalchemy.engine import Inspector
+
+from agentos.db import models  # noqa: F401  (registers every table)
+from agentos.db.base import Base
+from agentos.db.migrate import VERSION_TABLE, current_revision, head_revision
+from agentos.schemas.db import DifferenceKind, SchemaDifference, SchemaReport
+
+Columns = tuple[str, ...]
+ForeignKeyShape = tuple[Columns, str, Columns, str | None, str | None]
+
+
+def compare(engine: Engine) -> SchemaReport:
+    """Every difference between the database behind `engine` and the models."""
+    revision = current_revision(engine)
+    head = head_revision()
+    differences: list[SchemaDifference] = []
+    if revision != head:
+        differences.append(
+            _diff("revision", None, None, f"database at {revision or 'no revision'}, head {head}")
+        )
+    inspector = inspect(engine)
+    live_tables = set(inspector.get_table_names()) - {VERSION_TABLE}
+    model_tables = Base.metadata.tables
+    for name in sorted(set(model_tables) - live_tables):
+        differences.append(_diff("missing_table", name, None, "table does not exist"))
+    for name in sorted(live_tables - set(model_tables)):
+        differences.append(_diff("extra_table", name, None, "table is not in the models"))
+    for name in sorted(live_tables & set(model_tables)):
+        differences.extend(_compare_table(inspector, model_tables[name]))
+    return SchemaReport(
+        dialect=engine.dialect.name,
+        revision=revision,
+        head=head,
+        tables_checked=len(model_tables),
+        differences=differences,
+    )
+
+
+def _diff(
+    kind: DifferenceKind, table: str | None, name: str | None, detail: str
+) -> SchemaDifference:
+    return SchemaDifference(kind=kind, table=table, name=name, detail=detail)
+
+
+def _compare_table(inspector: Inspector, table: Table) -> list[SchemaDifference]:
+    return [
+        *_compare_columns(inspector, table),
+        *_compare_primary_key(inspector, table),
+        *_compare_indexes(inspector, table),
+        *_compare_uniques(inspector, table),
+        *_compare_foreign_keys(inspector, table),
+    ]
+
+
+def _compare_columns(inspector: Inspector, table: Table) -> list[SchemaDifference]:
+    live = {column["name"]: column for column in inspector.get_columns(table.name)}
+    result: list[SchemaDifference] = []
+    for column in table.columns:
+        found = live.get(column.name)
+        if found is None:
+            result.append(_diff("missing_column", table.name, column.name, "column does not exist"))
+        elif bool(found["nullable"]) != bool(column.nullable):
+            expected = "NULL" if column.nullable else "NOT NULL"
+            actual = "NULL" if found["nullable"] else "NOT NULL"
+            result.append(
+                _diff("nullable", table.name, column.name, f"is {actual}, models say {expected}")
+            )
+    for name in sorted(set(live) - set(table.columns.keys())):
+        result.append(_diff("extra_column", table.name, name, "column is not in the models"))
+    return result
+
+
+def _compare_primary_key(inspector: Inspector, table: Table) -> list[SchemaDifference]:
+    expected = tuple(column.name for column in table.primary_key.columns)
+    actual = tuple(inspector.get_pk_constraint(table.name).get("constrained_columns") or ())
+    if expected == actual:
+        return []
+    return [
+        _diff(
+            "primary_key",
+            table.name,
+            table.primary_key.name if isinstance(table.primary_key.name, str) else None,
+            f"primary key is ({', '.join(actual)}), models say ({', '.join(expected)})",
+        )
+    ]
+
+
+def _index_columns(entry: dict[str, Any]) -> Columns:
+    names = entry.get("column_names") or []
+    expressions = entry.get("expressions") or []
+    return tuple(
+        str(name if name is not None else expressions[position])
+        for position, name in enumerate(names)
+    )
+
+
+def _model_indexes(table: Table) -> tuple[dict[str, Columns], dict[str, Columns]]:
+    """(plain indexes, unique indexes and constraints) by name."""
+    plain: dict[str, Columns] = {}
+    unique: dict[str, Columns] = {}
+    for index in table.indexes:
+        target = unique if index.unique else plain
+        target[_name(index)] = tuple(str(getattr(e, "name", e)) for e in index.expressions)
+    for constraint in table.constraints:
+        if isinstance(constraint, UniqueConstraint):
+            unique[_name(constraint)] = tuple(column.name for column in constraint.columns)
+    return plain, unique
+
+
+def _live_indexes(
+    inspector: Inspector, table: str
+) -> tuple[dict[str, Columns], dict[str, Columns]]:
+    plain: dict[str, Columns] = {}
+    unique: dict[str, Columns] = {}
+    for entry in inspector.get_unique_constraints(table):
+        columns = tuple(entry["column_names"])
+        unique[entry.get("name") or _unnamed(columns)] = columns
+    for index in inspector.get_indexes(table):
+        columns = _index_columns(dict(index))
+        name = index.get("name") or _unnamed(columns)
+        if index.get("unique"):
+            # PostgreSQL lists a unique constraint's index too ("duplicates_constraint").
+            unique.setdefault(name, columns)
+        else:
+            plain[name] = columns
+    return plain, unique
+
+
+def _compare_indexes(inspector: Inspector, table: Table) -> list[SchemaDifference]:
+    expected, _ = _model_indexes(table)
+    actual, _ = _live_indexes(inspector, table.name)
+    return _compare_named(table.name, expected, actual, "index")
+
+
+def _compare_uniques(inspector: Inspector, table: Table) -> list[SchemaDifference]:
+    _, expected = _model_indexes(table)
+    _, actual = _live_indexes(inspector, table.name)
+    # SQLite may reflect an unnamed unique constraint; match those by their columns.
+    by_columns = {columns: name for name, columns in expected.items()}
+    for name in [name for name in actual if name.startswith("(unnamed")]:
+        columns = actual.pop(name)
+        actual[by_columns.get(columns, name)] = columns
+    return _compare_named(table.name, expected, actual, "unique")
+
+
+def _compare_named(
+    table: str, expected: dict[str, Columns], actual: dict[str, Columns], what: str
+) -> list[SchemaDifference]:
+    result: list[SchemaDifference] = []
+    for name, columns in sorted(expected.items()):
+        found = actual.get(name)
+        if found is None:
+            result.append(
+                _diff(_kind("missing", what), table, name, f"{what} on {_cols(columns)} missing")
+            )
+        elif found != columns:
+            result.append(
+                _diff(
+                    _kind("changed", what),
+                    table,
+                    name,
+                    f"{what} is on {_cols(found)}, models say {_cols(columns)}",
+                )
+            )
+    for name in sorted(set(actual) - set(expected)):
+        result.append(
+            _diff(
+                _kind("extra", what),
+                table,
+                name,
+                f"{what} on {_cols(actual[name])} is not in the models",
+            )
+        )
+    return result
+
+
+def _kind(change: str, what: str) -> DifferenceKind:
+    kinds: dict[tuple[str, str], DifferenceKind] = {
+        ("missing", "index"): "missing_index",
+        ("extra", "index"): "extra_index",
+        ("changed", "index"): "index_changed",
+        ("missing", "unique"): "missing_unique",
+        ("extra", "unique"): "extra_unique",
+        ("changed", "unique"): "unique_changed",
+    }
+    return kinds[(change, what)]
+
+
+def _action(value: str | None) -> str | None:
+    if value is None or value.upper() == "NO ACTION":
+        return None
+    return value.upper()
+
+
+def _model_foreign_keys(table: Table) -> dict[Columns, tuple[str, ForeignKeyShape]]:
+    result: dict[Columns, tuple[str, ForeignKeyShape]] = {}
+    for constraint in table.constraints:
+        if not isinstance(constraint, ForeignKeyConstraint):
+            continue
+        columns = tuple(constraint.column_keys)
+        referred = tuple(element.column.name for element in constraint.elements)
+        shape = (
+            columns,
+            constraint.referred_table.name,
+            referred,
+            _action(constraint.ondelete),
+            _action(constraint.onupdate),
+        )
+        result[columns] = (_name(constraint), shape)
+    return result
+
+
+def _live_foreign_keys(
+    inspector: Inspector, table: str
+) -> dict[Columns, tuple[str, ForeignKeyShape]]:
+    result: dict[Columns, tuple[str, ForeignKeyShape]] = {}
+    for entry in inspector.get_foreign_keys(table):
+        columns = tuple(entry["constrained_columns"])
+        options = entry.get("options") or {}
+        shape = (
+            columns,
+            entry["referred_table"],
+            tuple(entry["referred_columns"]),
+            _action(options.get("ondelete")),
+            _action(options.get("onupdate")),
+        )
+        result[columns] = (entry.get("name") or _unnamed(columns), shape)
+    return result
+
+
+def _compare_foreign_keys(inspector: Inspector, table: Table) -> list[SchemaDifference]:
+    # Keyed by the constrained columns: SQLite does not always keep constraint names.
+    expected = _model_foreign_keys(table)
+    actual = _live_foreign_keys(inspector, table.name)
+    result: list[SchemaDifference] = []
+    for columns, (name, shape) in sorted(expected.items()):
+        found = actual.get(columns)
+        if found is None:
+            result.append(_diff("missing_foreign_key", table.name, name, f"{_fk(shape)} missing"))
+        elif found[1] != shape:
+            result.append(
+                _diff(
+                    "foreign_key_changed",
+                    table.name,
+                    name,
+                    f"is {_fk(found[1])}, models say {_fk(shape)}",
+                )
+            )
+    for columns in sorted(set(actual) - set(expected)):
+        name, shape = actual[columns]
+        result.append(
+            _diff("extra_foreign_key", table.name, name, f"{_fk(shape)} is not in the models")
+        )
+    return result
+
+
+def _name(item: Index | UniqueConstraint | ForeignKeyConstraint) -> str:
+    return str(item.name)
+
+
+def _unnamed(columns: Iterable[str]) -> str:
+    return f"(unnamed on {', '.join(columns)})"
+
+
+def _cols(columns: Columns) -> str:
+    return f"({', '.join(columns)})"
+
+
+def _fk(shape: ForeignKeyShape) -> str:
+    columns, referred_table, referred, ondelete, onupdate = shape
+    text = f"{_cols(columns)} -> {referred_table}{_cols(referred)}"
+    if ondelete:
+        text += f" ON DELETE {ondelete}"
+    if onupdate:
+        text += f" ON UPDATE {onupdate}"
+    return text
