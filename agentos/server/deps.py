@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import ipaddress
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from agentos.errors import UnauthenticatedError
 from agentos.services.backends.base import Backends
+from agentos.services.context import Actor
+from agentos.services.security import authn
 from agentos.settings import Settings
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -29,7 +37,11 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
         session.commit()
     except BaseException:
-        session.rollback()
+        # A failed login or a refresh-token reuse must be remembered although the request fails.
+        if session.info.pop(authn.KEEP_ON_ERROR, False):
+            session.commit()
+        else:
+            session.rollback()
         raise
     finally:
         session.close()
@@ -45,3 +57,69 @@ BackendsDep = Annotated[Backends, Depends(get_app_backends)]
 # scope="function": the commit happens when the route returns, before the response leaves.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 TraceIdDep = Annotated[str | None, Depends(get_trace_id)]
+
+
+@lru_cache(maxsize=64)
+def _networks(cidrs: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+
+
+def _trusted(address: str, networks: Sequence[IPNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def resolve_client_ip(peer: str, forwarded_for: list[str], trusted_proxies: list[str]) -> str:
+    """The socket peer, or, behind trusted proxies, the right-most untrusted forwarded hop.
+
+    Hops are read right to left because only the part appended by our own proxies can be
+    believed; anything further left was written by the client and may be forged.
+    """
+    networks = _networks(tuple(trusted_proxies))
+    if not networks or not _trusted(peer, networks):
+        return peer
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # garbage in the chain: trust nothing beyond our proxy
+        if not _trusted(hop, networks):
+            return hop
+    return hops[0] if hops else peer
+
+
+def client_ip(request: Request) -> str:
+    settings: Settings = request.app.state.settings
+    peer = request.client.host if request.client else "unknown"
+    return resolve_client_ip(
+        peer, request.headers.getlist("x-forwarded-for"), settings.trusted_proxies
+    )
+
+
+def bearer_credential(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise UnauthenticatedError(
+            "Authentication required: send Authorization: Bearer <token>", code="AUTH_REQUIRED"
+        )
+    return credential.strip()
+
+
+def current_actor(request: Request, session: SessionDep) -> Actor:
+    """The authenticated caller (access JWT or API key), with where the request came from."""
+    actor = authn.authenticate(session, bearer_credential(request))
+    return replace(
+        actor,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+        trace_id=get_trace_id(request),
+    )
+
+
+CurrentActorDep = Annotated[Actor, Depends(current_actor)]
+ClientIpDep = Annotated[str, Depends(client_ip)]

@@ -1,0 +1,82 @@
+"""Tokens, credentials and API keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentos.schemas.common import ReadModel
+
+TokenType = Literal["access"]
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"username": "alice", "password": "correct horse"}]}
+    )
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"refresh_token": "rt_..."}]})
+
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="seconds until the access token expires")
+    refresh_expires_in: int = Field(description="seconds until the refresh token expires")
+
+
+class AccessToken(BaseModel):
+    """An access token minted for a script (`agentos token NAME`)."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    username: str
+    role: str
+
+
+class AccessClaims(BaseModel):
+    """The verified claims of an access token."""
+
+    sub: uuid.UUID
+    name: str
+    role: str
+    ver: int
+    typ: TokenType
+    scopes: list[str] = Field(default_factory=list)
+    iss: str
+    aud: str
+    iat: datetime
+    nbf: datetime
+    exp: datetime
+    jti: str
+
+
+class ApiKeyRead(ReadModel):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class ApiKeyCreated(BaseModel):
+    """A new API key; `secret` is shown this once and never stored."""
+
+    key: ApiKeyRead
+    secret: str
