@@ -55,7 +55,34 @@ class Settings(BaseSettings):
 
     lockout_attempts: int = Field(default=5, ge=1)
     lockout_seconds: int = Field(default=900, ge=1)
+    # HTTP rate-limit tiers (seed), requests per minute; see agentos/server/ratelimit.py.
+    ratelimit_public_per_min: int = Field(default=10, ge=1)
+    ratelimit_user_per_min: int = Field(default=100, ge=1)
+    ratelimit_admin_read_per_min: int = Field(default=500, ge=1)
+    ratelimit_admin_action_per_min: int = Field(default=50, ge=1)
+    ratelimit_burst_factor: float = Field(default=2.0, ge=0, description="0 = no burst window")
+    ratelimit_burst_window_s: int = Field(default=10, ge=1, le=60)
     idempotency_ttl_s: int = Field(default=3600, ge=1)
+    idempotency_lock_ttl_s: int = Field(
+        default=300, ge=1, description="how long an unfinished idempotent request holds its key"
+    )
+    # Admin action rate classes (per user and per action), seed: 50/10/5 per minute.
+    action_rate_limits: dict[str, int] = Field(
+        default_factory=lambda: {"standard": 50, "high_risk": 10, "critical": 5}
+    )
+    action_rate_window_s: int = Field(default=60, ge=1)
+    action_rate_algorithm: Literal["sliding_window", "token_bucket", "fixed_window"] = (
+        "sliding_window"
+    )
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_cooldown_s: float = Field(default=30.0, gt=0)
+    breaker_half_open_max_calls: int = Field(default=1, ge=1)
+
+    upload_max_bytes: int = Field(default=20 * 1024**3, ge=1, description="largest upload")
+    upload_chunk_min_bytes: int = Field(default=64 * 1024, ge=1)
+    upload_chunk_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    upload_session_ttl_s: int = Field(default=24 * 3600, ge=60)
+    upload_free_space_margin_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
 
     local_operator: str = Field(default="local-operator", description="actor of local CLI/TUI")
     embedded_workers: bool = Field(default=True, description="run in-process workers in serve")

@@ -13,14 +13,14 @@ from agentos.db.migrate import ensure_schema
 from agentos.db.session import get_engine, session_factory
 from agentos.server.errors import install_error_handlers
 from agentos.server.middleware import TraceMiddleware
-from agentos.server.routes import system
+from agentos.server.routes import system, uploads
 from agentos.services.backends import get_backends
 from agentos.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 # Route modules register here; each exposes `router`. Order is the order in /docs.
-ROUTERS: list[APIRouter] = [system.router]
+ROUTERS: list[APIRouter] = [system.router, uploads.router]
 # Background services started with the app (embedded workers, cache warmer, bus relay).
 STARTUP_HOOKS: list[Callable[[FastAPI], Callable[[], None] | None]] = []
 
