@@ -1,0 +1,177 @@
+"""Jobs: the read shapes, the create/update payloads and the list filters."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from agentos.schemas.clips import ClipRead
+from agentos.schemas.common import ReadModel
+
+PRIORITY_MIN = -100
+PRIORITY_MAX = 100
+
+
+class JobStatus(StrEnum):
+    pending = "pending"
+    queued = "queued"
+    processing = "processing"
+    completed = "completed"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+JOB_STATUSES: tuple[str, ...] = tuple(status.value for status in JobStatus)
+TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+ACTIVE_STATUSES: frozenset[str] = frozenset({"pending", "queued", "processing"})
+StepState = Literal["started", "progress", "completed", "failed"]
+
+
+class JobOptions(BaseModel):
+    """Per-job processing options; unset fields fall back to the agents' configuration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_clip_s: float | None = Field(default=None, gt=0, le=3600, examples=[2.0])
+    max_clip_s: float | None = Field(default=None, gt=0, le=3600, examples=[30.0])
+    scene_threshold: float | None = Field(default=None, ge=1, le=100, examples=[27.0])
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if (
+            self.min_clip_s is not None
+            and self.max_clip_s is not None
+            and self.min_clip_s >= self.max_clip_s
+        ):
+            raise ValueError("min_clip_s must be less than max_clip_s")
+        return self
+
+
+class JobRead(ReadModel):
+    id: uuid.UUID
+    title: str
+    status: JobStatus
+    priority: int
+    attempts: int
+    max_attempts: int
+    current_stage: str | None = None
+    progress: float
+    cancel_requested: bool
+    owner_id: uuid.UUID | None = None
+    upload_id: uuid.UUID | None = None
+    source_path: str | None = None
+    source_sha256: str | None = None
+    source_size: int | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    media_info: dict[str, Any] | None = None
+    error: str | None = None
+    error_code: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    queued_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class StepRead(ReadModel):
+    id: uuid.UUID
+    job_id: uuid.UUID
+    agent: str
+    attempt: int
+    status: str
+    priority: int
+    worker_id: str | None = None
+    progress: float
+    created_at: datetime
+    started_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_ms: float | None = None
+    error: str | None = None
+    output: dict[str, Any] | None = None
+
+
+class JobDetail(JobRead):
+    steps: list[StepRead] = Field(default_factory=list)
+    clips: list[ClipRead] = Field(default_factory=list)
+
+
+class JobFilters(BaseModel):
+    status: list[JobStatus] | None = None
+    owner_id: uuid.UUID | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    search: str | None = Field(default=None, max_length=255)
+
+
+class JobStats(BaseModel):
+    total: int
+    by_status: dict[str, int] = Field(examples=[{"queued": 3, "completed": 40, "failed": 2}])
+    active: int = Field(description="queued + processing")
+    success_rate: float | None = Field(description="completed / (completed + failed)")
+    mean_duration_s: float | None = Field(description="started -> finished, completed jobs")
+
+
+class JobsToday(BaseModel):
+    date: date
+    stats: JobStats
+    jobs: list[JobRead]
+
+
+class JobCreate(BaseModel):
+    """Create a job from a finalised upload (or, for staff, a file already in the home)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=255, examples=["Keynote"])
+    upload_id: uuid.UUID | None = None
+    source_path: str | None = Field(default=None, max_length=1024)
+    options: JobOptions = Field(default_factory=JobOptions)
+    priority: int = Field(default=0, ge=PRIORITY_MIN, le=PRIORITY_MAX)
+
+    @model_validator(mode="after")
+    def _source(self) -> Self:
+        if (self.upload_id is None) == (self.source_path is None):
+            raise ValueError("give exactly one of upload_id and source_path")
+        return self
+
+
+class JobStatusUpdate(BaseModel):
+    """A stage report from an external agent, or a forced state from an operator.
+
+    Give `stage` + `state` (an agent reporting) or `status` (an operator forcing the job).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    stage: str | None = Field(default=None, examples=["scenes"])
+    state: StepState | None = Field(default=None, examples=["progress"])
+    status: JobStatus | None = Field(default=None, examples=["failed"])
+    progress: float | None = Field(default=None, ge=0, le=1, examples=[0.5])
+    error: str | None = Field(default=None, max_length=4000)
+    error_code: str | None = Field(default=None, max_length=64)
+    output: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Self:
+        agent_form = self.stage is not None or self.state is not None
+        if agent_form == (self.status is not None):
+            raise ValueError("give either stage and state, or status")
+        if agent_form and (self.stage is None or self.state is None):
+            raise ValueError("stage and state go together")
+        return self
+
+
+class PriorityUpdate(BaseModel):
+    priority: int = Field(ge=PRIORITY_MIN, le=PRIORITY_MAX, examples=[10])
+
+
+class JobDeleted(BaseModel):
+    job_id: uuid.UUID
+    steps: int
+    clips: int
+    files: list[str] = Field(description="Files and directories removed after the commit")

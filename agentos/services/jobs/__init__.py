@@ -1,0 +1,64 @@
+"""Jobs: one state machine (`state`), reads (`queries`), changes (`commands`, `stages`)."""
+
+from agentos.services.jobs import stages
+from agentos.services.jobs.commands import (
+    cancel,
+    cancel_job,
+    create,
+    delete,
+    enqueue_stage,
+    retry,
+    retry_job,
+    set_priority,
+)
+from agentos.services.jobs.queries import (
+    find,
+    get_detail,
+    load,
+    recent,
+    require,
+    resume_stage,
+    summary_stats,
+    today,
+    visible_to,
+)
+from agentos.services.jobs.stages import (
+    complete_stage,
+    fail_job,
+    fail_stage,
+    record_progress,
+    report_status,
+    start_stage,
+)
+from agentos.services.jobs.state import TRANSITIONS, can_transition, check_transition, transition
+
+__all__ = [
+    "TRANSITIONS",
+    "can_transition",
+    "cancel",
+    "cancel_job",
+    "check_transition",
+    "complete_stage",
+    "create",
+    "delete",
+    "enqueue_stage",
+    "fail_job",
+    "fail_stage",
+    "find",
+    "get_detail",
+    "load",
+    "recent",
+    "record_progress",
+    "report_status",
+    "require",
+    "resume_stage",
+    "retry",
+    "retry_job",
+    "set_priority",
+    "stages",
+    "start_stage",
+    "summary_stats",
+    "today",
+    "transition",
+    "visible_to",
+]

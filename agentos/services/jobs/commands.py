@@ -1,0 +1,228 @@
+"""Changing jobs: create, queue a stage, cancel, retry, delete, reprioritise.
+
+Work is queued as a `processing_steps` row (status queued) that a runner claims; the
+runner is woken after the commit (`dispatch.request_dispatch`), so it never looks for a
+row that does not exist yet. Pausing the queue stops dispatch, not queueing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from agentos.db.base import utcnow
+from agentos.db.models import Clip, Job, ProcessingStep
+from agentos.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
+from agentos.schemas.jobs import (
+    PRIORITY_MAX,
+    PRIORITY_MIN,
+    TERMINAL_STATUSES,
+    JobDeleted,
+    JobOptions,
+    JobRead,
+)
+from agentos.services import dispatch, events
+from agentos.services.agent_defaults import PIPELINE, ensure_default_agents
+from agentos.services.context import Actor
+from agentos.services.jobs.queries import load, resume_stage
+from agentos.services.jobs.state import transition
+from agentos.services.outbox import after_commit
+from agentos.services.runtime import settings_of
+
+OPEN_STEP_STATUSES = ("queued", "running")
+
+
+def enqueue_stage(session: Session, *, job_id: uuid.UUID, agent: str) -> None:
+    """Queue `job_id` at stage `agent` for its current attempt and wake that agent's runner.
+
+    Idempotent: a step that already exists for this job, stage and attempt is left alone,
+    so a redelivered runner task cannot queue a stage twice.
+    """
+    if agent not in PIPELINE:
+        raise InvalidError(f"unknown stage {agent!r}", code="UNKNOWN_AGENT")
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        raise NotFoundError(f"job {job_id} not found", code="JOB_NOT_FOUND")
+    attempt = max(job.attempts, 1)
+    exists = session.scalar(
+        select(ProcessingStep.id).where(
+            ProcessingStep.job_id == job.id,
+            ProcessingStep.agent == agent,
+            ProcessingStep.attempt == attempt,
+        )
+    )
+    if exists is not None:
+        return
+    now = utcnow()
+    if job.status != "queued":
+        transition(job, "queued")
+    job.attempts = attempt
+    job.current_stage = agent
+    job.queued_at = now
+    session.add(
+        ProcessingStep(
+            job_id=job.id,
+            agent=agent,
+            attempt=attempt,
+            status="queued",
+            priority=job.priority,
+            created_at=now,
+        )
+    )
+    session.flush()
+    dispatch.request_dispatch(session, agent=agent)
+
+
+def create(
+    session: Session,
+    *,
+    actor: Actor,
+    title: str,
+    source_path: str | None,
+    source_sha256: str | None = None,
+    source_size: int | None = None,
+    upload_id: uuid.UUID | None = None,
+    options: JobOptions | None = None,
+    priority: int = 0,
+) -> JobRead:
+    """A job owned by `actor`, queued at the first stage."""
+    if actor.role == "readonly":
+        raise ForbiddenError("the readonly role cannot create jobs", code="READONLY")
+    _check_priority(priority)
+    title = title.strip()
+    if not title or len(title) > 255:
+        raise InvalidError("title must be 1-255 characters", code="INVALID_TITLE")
+    ensure_default_agents(session)
+    job = Job(
+        owner_id=actor.id,
+        upload_id=upload_id,
+        title=title,
+        source_path=source_path,
+        source_sha256=source_sha256,
+        source_size=source_size,
+        status="pending",
+        priority=priority,
+        attempts=1,
+        options=(options or JobOptions()).model_dump(exclude_none=True),
+    )
+    session.add(job)
+    session.flush()
+    events.announce(session, "job.created", job_id=job.id, owner_id=actor.id, title=title)
+    enqueue_stage(session, job_id=job.id, agent=PIPELINE[0])
+    return JobRead.model_validate(job)
+
+
+def cancel_job(session: Session, job: Job) -> None:
+    """Cancel a loaded job: a running stage sees `cancel_requested` at its next check."""
+    transition(job, "cancelled")
+    now = utcnow()
+    job.cancel_requested = True
+    job.finished_at = now
+    session.execute(
+        update(ProcessingStep)
+        .where(ProcessingStep.job_id == job.id, ProcessingStep.status.in_(OPEN_STEP_STATUSES))
+        .values(status="cancelled", finished_at=now)
+    )
+
+
+def cancel(session: Session, *, job_id: uuid.UUID, actor: Actor) -> JobRead:
+    job = load(session, job_id=job_id, actor=actor, write=True)
+    cancel_job(session, job)
+    session.flush()
+    return JobRead.model_validate(job)
+
+
+def retry_job(session: Session, job: Job) -> None:
+    """Queue a failed or cancelled job again at the first stage it has not completed."""
+    if job.status not in ("failed", "cancelled"):
+        raise ConflictError(
+            f"only failed or cancelled jobs can be retried; this one is {job.status}",
+            code="INVALID_TRANSITION",
+            details={"from": job.status, "to": "queued"},
+        )
+    stage = resume_stage(session, job_id=job.id)
+    job.attempts += 1
+    job.cancel_requested = False
+    job.error = None
+    job.error_code = None
+    job.finished_at = None
+    enqueue_stage(session, job_id=job.id, agent=stage)
+
+
+def retry(session: Session, *, job_id: uuid.UUID, actor: Actor) -> JobRead:
+    job = load(session, job_id=job_id, actor=actor, write=True)
+    retry_job(session, job)
+    return JobRead.model_validate(job)
+
+
+def delete(session: Session, *, job_id: uuid.UUID, actor: Actor) -> JobDeleted:
+    """Remove a finished job, its steps and clips (cascade) and, after commit, its files."""
+    job = load(session, job_id=job_id, actor=actor, write=True)
+    if job.status not in TERMINAL_STATUSES:
+        raise ConflictError(
+            f"only finished jobs can be deleted; this one is {job.status}",
+            code="JOB_NOT_TERMINAL",
+        )
+    clips = session.execute(select(Clip.path, Clip.thumbnail_path).where(Clip.job_id == job.id))
+    clips_dir = settings_of(session).clips_dir.resolve()
+    candidates = [Path(p) for row in clips for p in row if p] + [clips_dir / str(job.id)]
+    files = [str(path) for path in candidates if _inside(path, clips_dir) and path.exists()]
+    steps = _count(session, ProcessingStep, job.id)
+    clip_count = _count(session, Clip, job.id)
+    session.delete(job)
+    session.flush()
+    events.announce(session, "job.deleted", job_id=job_id)
+    after_commit(session, lambda: _remove(files))
+    return JobDeleted(job_id=job_id, steps=steps, clips=clip_count, files=files)
+
+
+def set_priority(session: Session, *, job_id: uuid.UUID, priority: int, actor: Actor) -> JobRead:
+    """Move a queued job in the dispatch order (priority DESC, then oldest first)."""
+    _check_priority(priority)
+    job = load(session, job_id=job_id, actor=actor, write=True)
+    if job.status != "queued":
+        raise ConflictError(
+            f"only queued jobs can be reprioritised; this one is {job.status}",
+            code="JOB_NOT_QUEUED",
+        )
+    job.priority = priority
+    session.execute(
+        update(ProcessingStep)
+        .where(ProcessingStep.job_id == job.id, ProcessingStep.status == "queued")
+        .values(priority=priority)
+    )
+    session.flush()
+    events.announce(session, "job.priority", job_id=job.id, priority=priority)
+    return JobRead.model_validate(job)
+
+
+def _check_priority(priority: int) -> None:
+    if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
+        raise InvalidError(
+            f"priority must be between {PRIORITY_MIN} and {PRIORITY_MAX}", code="INVALID_PRIORITY"
+        )
+
+
+def _count(session: Session, model: type[Clip] | type[ProcessingStep], job_id: uuid.UUID) -> int:
+    return session.scalar(select(func.count()).where(model.job_id == job_id)) or 0
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Only files under the clips directory are ever removed, whatever a row says."""
+    try:
+        return path.resolve().is_relative_to(root)
+    except OSError:
+        return False
+
+
+def _remove(paths: list[str]) -> None:
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)

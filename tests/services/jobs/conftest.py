@@ -1,0 +1,26 @@
+"""Helpers for job service tests: a session, actors, and jobs in a given state."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.orm import Session
+
+from agentos.db.session import session_scope
+from agentos.services.agent_defaults import ensure_default_agents
+from agentos.services.context import Actor
+from agentos.settings import Settings
+
+
+@pytest.fixture
+def session(settings: Settings) -> Iterator[Session]:
+    with session_scope(settings) as session:
+        ensure_default_agents(session)
+        yield session
+
+
+@pytest.fixture
+def operator() -> Actor:
+    return Actor(name="op", role="operator", id=None)
