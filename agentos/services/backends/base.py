@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
+
+from agentos.errors import InvalidError
 
 RateAlgorithm = Literal["sliding_window", "token_bucket", "fixed_window"]
+RATE_ALGORITHMS: tuple[str, ...] = get_args(RateAlgorithm)
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,18 @@ class RateLimiter(Protocol):
         cost: int = 1,
     ) -> RateDecision: ...
     def reset(self, pattern: str) -> int: ...
+
+
+def check_rate_request(*, limit: int, window_s: float, algorithm: str, cost: int) -> None:
+    """The arguments both limiters refuse alike; a cost above the limit could never pass."""
+    if algorithm not in RATE_ALGORITHMS:
+        raise InvalidError(
+            f"Unknown rate-limit algorithm {algorithm!r}; use one of {RATE_ALGORITHMS}"
+        )
+    if limit < 1 or cost < 1 or window_s <= 0:
+        raise InvalidError("Rate limits need limit >= 1, cost >= 1 and window_s > 0")
+    if cost > limit:
+        raise InvalidError(f"A cost of {cost} can never fit a limit of {limit}")
 
 
 @dataclass
