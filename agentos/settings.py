@@ -89,6 +89,24 @@ class Settings(BaseSettings):
     bus_poll_interval_s: float = Field(default=0.25, gt=0)
     heartbeat_interval_s: float = Field(default=5.0, gt=0)
     stall_after_s: float = Field(default=120.0, gt=0)
+    # Runner (embedded pools and Celery workers).
+    worker_lost_after_s: float = Field(
+        default=30.0, gt=0, description="a worker silent this long is gone; its steps re-queued"
+    )
+    cancel_check_interval_s: float = Field(
+        default=0.5, gt=0, description="how often a running stage reads cancel_requested"
+    )
+    runner_poll_interval_s: float = Field(
+        default=0.5, gt=0, description="embedded runner: look for queued work this often"
+    )
+    reclaim_interval_s: float = Field(default=30.0, gt=0)
+    upload_cleanup_interval_s: float = Field(default=300.0, gt=0)
+    celery_visibility_timeout_s: int = Field(
+        default=3600, ge=1, description="Redis broker: unacked messages come back after this"
+    )
+    celery_dispatch_sweep_s: float = Field(
+        default=2.0, gt=0, description="Celery workers send messages for unsent steps this often"
+    )
     log_level: str = "INFO"
 
     @field_validator("database_url", "redis_url", mode="before")
