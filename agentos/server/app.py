@@ -7,22 +7,41 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from agentos import __version__
 from agentos.db.migrate import ensure_schema
 from agentos.db.session import get_engine, session_factory
 from agentos.server.errors import install_error_handlers
-from agentos.server.middleware import TraceMiddleware
-from agentos.server.routes import system, uploads
+from agentos.server.middleware import (
+    BodyLimitMiddleware,
+    RateLimitHeadersMiddleware,
+    TraceMiddleware,
+)
+from agentos.server.routes import auth, system, uploads
 from agentos.services.backends import get_backends
 from agentos.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 # Route modules register here; each exposes `router`. Order is the order in /docs.
-ROUTERS: list[APIRouter] = [system.router, uploads.router]
+ROUTERS: list[APIRouter] = [system.router, uploads.router, auth.router]
 # Background services started with the app (embedded workers, cache warmer, bus relay).
 STARTUP_HOOKS: list[Callable[[FastAPI], Callable[[], None] | None]] = []
+CORS_ALLOW_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "X-Trace-Id",
+    "X-Idempotency-Key",
+    "Idempotency-Key",
+]
+CORS_EXPOSE_HEADERS = [
+    "X-Trace-Id",
+    "Retry-After",
+    "RateLimit",
+    "RateLimit-Policy",
+    "Idempotent-Replayed",
+]
 
 DESCRIPTION = """
 The AgentOS control plane. Every response uses the envelope
@@ -60,5 +79,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(RateLimitHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(TraceMiddleware)
+    if settings.cors_origins:
+        # Added last, so outermost: even 413 and 429 answers carry the CORS headers.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=CORS_ALLOW_HEADERS,
+            expose_headers=CORS_EXPOSE_HEADERS,
+        )
     return app

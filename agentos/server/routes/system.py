@@ -12,10 +12,15 @@ from agentos import __version__
 from agentos.schemas.common import SuccessEnvelope
 from agentos.schemas.health import HealthReport
 from agentos.server.deps import BackendsDep, SettingsDep
+from agentos.server.errors import ERROR_RESPONSES
+from agentos.server.ratelimit import PublicRateLimit
 from agentos.server.responses import ok
 from agentos.services import health
 
-router = APIRouter(tags=["System"])
+# Public tier (10/min per IP by default); the 429 is documented on every operation.
+router = APIRouter(
+    tags=["System"], dependencies=[PublicRateLimit], responses={429: ERROR_RESPONSES[429]}
+)
 
 
 @router.get(

@@ -1,0 +1,135 @@
+"""HTTP rate-limit tiers (seed): public, user, admin read, admin action.
+
+| tier         | limit (default)      | counted per |
+|--------------|----------------------|-------------|
+| public       | 10/min               | client IP   |
+| user         | 100/min              | user        |
+| admin_read   | 500/min              | user        |
+| admin_action | 50/min               | user        |
+
+"Burst tolerance: 2x normal rate for 10 seconds" is read as a second, shorter limit
+checked together with the per-minute one: within any `ratelimit_burst_window_s` (10 s) a
+client may go at `ratelimit_burst_factor` (2x) its per-minute rate, i.e.
+ceil(per_min * 10/60 * 2) requests, but never more than per_min within the minute. So
+the public tier allows 4 requests in 10 s and 10 in a minute; the user tier 34 and 100.
+A burst factor of 0 turns the short window off.
+
+Both windows are sliding windows kept by `get_backends(settings).limiter`: atomic in Redis
+(shared by every server process) or in-process when embedded. If the limiter itself is
+unreachable the request is let through and a warning logged: losing rate limiting for
+the length of an outage is better than losing the whole API.
+
+Attach with `dependencies=[PublicRateLimit]` (or the user / admin tiers). Successful
+responses carry `RateLimit` and `RateLimit-Policy`; a refusal is a RateLimitedError, which
+server/errors.py turns into 429 with `Retry-After` and the same headers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from fastapi import Depends, Request
+
+from agentos.errors import AgentOSError, RateLimitedError
+from agentos.server.deps import BackendsDep, CurrentActorDep, SettingsDep, client_ip
+from agentos.services.backends.base import Backends, RateDecision
+from agentos.services.context import Actor
+from agentos.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Tier = Literal["public", "user", "admin_read", "admin_action"]
+MINUTE_S = 60
+STATE_KEY = "ratelimit_headers"
+
+
+@dataclass(frozen=True)
+class Window:
+    limit: int
+    window_s: int
+    suffix: str
+
+
+def windows(settings: Settings, tier: Tier) -> list[Window]:
+    """The limits one request of `tier` is checked against (minute, then burst)."""
+    per_min: int = getattr(settings, f"ratelimit_{tier}_per_min")
+    result = [Window(per_min, MINUTE_S, "")]
+    if settings.ratelimit_burst_factor > 0:
+        burst_s = settings.ratelimit_burst_window_s
+        share = per_min * burst_s / MINUTE_S * settings.ratelimit_burst_factor
+        burst = min(per_min, max(1, math.ceil(share)))
+        if burst < per_min:
+            result.append(Window(burst, burst_s, ":burst"))
+    return result
+
+
+def enforce(
+    request: Request, settings: Settings, backends: Backends, *, tier: Tier, subject: str
+) -> None:
+    """Count one request of `subject` in `tier`; RateLimitedError when over any window."""
+    decisions: list[tuple[Window, RateDecision]] = []
+    # Burst window first: a request it refuses then costs nothing from the minute's quota.
+    for window in reversed(windows(settings, tier)):
+        key = f"http:{tier}:{subject}{window.suffix}"
+        try:
+            decision = backends.limiter.hit(key, limit=window.limit, window_s=window.window_s)
+        except AgentOSError:
+            raise
+        except Exception:
+            logger.warning("rate limiter unavailable; letting %s through", key, exc_info=True)
+            return
+        if not decision.allowed:
+            raise RateLimitedError(
+                f"Rate limit exceeded: {window.limit} requests per {window.window_s} s",
+                retry_after_s=decision.retry_after_s,
+                limit=window.limit,
+                window_s=window.window_s,
+                details={"tier": tier, "retry_after_s": math.ceil(decision.retry_after_s)},
+            )
+        decisions.insert(0, (window, decision))
+    request.state.ratelimit_headers = _headers(decisions)
+
+
+def _headers(decisions: list[tuple[Window, RateDecision]]) -> dict[str, str]:
+    # The tightest window is the one the client should pace itself by.
+    window, tightest = min(decisions, key=lambda item: item[1].remaining)
+    reset = max(0, math.ceil(tightest.reset_s))
+    return {
+        "RateLimit": f"limit={window.limit}, remaining={max(0, tightest.remaining)}, reset={reset}",
+        "RateLimit-Policy": ", ".join(f"{w.limit};w={w.window_s}" for w, _ in decisions),
+    }
+
+
+def _actor_subject(actor: Actor) -> str:
+    return str(actor.id) if actor.id is not None else f"name:{actor.name}"
+
+
+def public_rate_limit(request: Request, settings: SettingsDep, backends: BackendsDep) -> None:
+    enforce(request, settings, backends, tier="public", subject=client_ip(request))
+
+
+def user_rate_limit(
+    request: Request, settings: SettingsDep, backends: BackendsDep, actor: CurrentActorDep
+) -> None:
+    enforce(request, settings, backends, tier="user", subject=_actor_subject(actor))
+
+
+def admin_read_rate_limit(
+    request: Request, settings: SettingsDep, backends: BackendsDep, actor: CurrentActorDep
+) -> None:
+    enforce(request, settings, backends, tier="admin_read", subject=_actor_subject(actor))
+
+
+def admin_action_rate_limit(
+    request: Request, settings: SettingsDep, backends: BackendsDep, actor: CurrentActorDep
+) -> None:
+    enforce(request, settings, backends, tier="admin_action", subject=_actor_subject(actor))
+
+
+PublicRateLimit = Depends(public_rate_limit)
+UserRateLimit = Depends(user_rate_limit)
+AdminReadRateLimit = Depends(admin_read_rate_limit)
+AdminActionRateLimit = Depends(admin_action_rate_limit)
