@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 CONCURRENCY_MIN = 1
 CONCURRENCY_MAX = 64
@@ -79,3 +79,52 @@ class AgentLogEntry(BaseModel):
     message: str
     job_id: uuid.UUID | None = None
     ref_id: uuid.UUID
+
+
+class _AgentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IngestConfig(_AgentConfig):
+    pass
+
+
+class ProbeConfig(_AgentConfig):
+    pass
+
+
+class PublishConfig(_AgentConfig):
+    pass
+
+
+class ScenesConfig(_AgentConfig):
+    threshold: float = Field(ge=1, le=100, description="HSV difference that marks a cut")
+    min_scene_s: float = Field(ge=0, le=600, description="Shorter scenes are merged")
+    analysis_width: int = Field(default=256, ge=32, le=1920, description="Decode width, px")
+
+
+class ClipperConfig(_AgentConfig):
+    min_clip_s: float = Field(gt=0, le=3600)
+    max_clip_s: float = Field(gt=0, le=3600)
+    reencode_height: int | None = Field(default=None, ge=144, le=4320)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if self.min_clip_s >= self.max_clip_s:
+            raise ValueError("min_clip_s must be less than max_clip_s")
+        return self
+
+
+class ThumbsConfig(_AgentConfig):
+    width: int = Field(ge=16, le=3840)
+    quality: int = Field(ge=1, le=100)
+
+
+CONFIG_MODELS: dict[str, type[BaseModel]] = {
+    "ingest": IngestConfig,
+    "probe": ProbeConfig,
+    "scenes": ScenesConfig,
+    "clipper": ClipperConfig,
+    "thumbs": ThumbsConfig,
+    "publish": PublishConfig,
+}

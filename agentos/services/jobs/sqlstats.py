@@ -38,10 +38,10 @@ def as_utc_hour(value: Any) -> datetime:
 def percentile_by_group(
     session: Session,
     *,
-    value: ColumnElement[Any],
+    value: Any,
     where: list[ColumnElement[bool]],
     fraction: float,
-    group: ColumnElement[Any] | None = None,
+    group: Any = None,
 ) -> dict[Any, float]:
     """percentile_cont(fraction) of `value` per `group` (or overall under key None)."""
     key: ColumnElement[Any] = group if group is not None else literal(None)
