@@ -1,0 +1,97 @@
+"""What only the embedded bus has: a table shared by processes on one home."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+
+from sqlalchemy import func, insert, select
+
+from agentos.db.base import utcnow
+from agentos.db.models.system import BusMessage
+from agentos.db.session import get_engine
+from agentos.services.backends import build_backends
+from agentos.services.backends.embedded_bus import EmbeddedBus
+from agentos.settings import Settings
+
+PUBLISHER = textwrap.dedent(
+    """
+    from agentos.services.backends import build_backends
+    from agentos.settings import Settings
+
+    backends = build_backends(Settings())
+    backends.bus.publish("jobs", {"job": "from-another-process", "pid": __import__("os").getpid()})
+    backends.close()
+    """
+)
+
+
+def test_event_published_by_another_process_arrives(embedded_settings: Settings) -> None:
+    backends = build_backends(embedded_settings)
+    try:
+        subscription = backends.bus.subscribe("jobs")
+        env = {**os.environ, "AGENTOS_HOME": str(embedded_settings.home_dir)}
+        done = subprocess.run(
+            [sys.executable, "-c", PUBLISHER], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        event = subscription.get(timeout_s=10)
+        assert event is not None
+        assert event.channel == "jobs"
+        assert event.payload["job"] == "from-another-process"
+        assert event.payload["pid"] != os.getpid()
+        assert subscription.get(timeout_s=0.5) is None
+    finally:
+        backends.close()
+
+
+def test_publish_prunes_old_rows_but_keeps_the_newest(embedded_settings: Settings) -> None:
+    engine = get_engine(embedded_settings)
+    old = utcnow() - timedelta(hours=2)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(BusMessage),
+            [{"channel": "old", "payload": {"n": n}, "created_at": old} for n in range(5)],
+        )
+    bus = EmbeddedBus(embedded_settings)
+    try:
+        bus.publish("fresh", {"n": 1})
+        with engine.connect() as connection:
+            channels = connection.execute(select(BusMessage.channel)).scalars().all()
+        assert channels == ["fresh"]
+    finally:
+        bus.close()
+
+
+def test_newest_old_row_survives_so_ids_never_restart(embedded_settings: Settings) -> None:
+    engine = get_engine(embedded_settings)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(BusMessage),
+            [{"channel": "old", "payload": {}, "created_at": utcnow() - timedelta(hours=3)}],
+        )
+        newest = connection.execute(select(func.max(BusMessage.id))).scalar_one()
+    bus = EmbeddedBus(embedded_settings)
+    try:
+        subscription = bus.subscribe("fresh")
+        bus.publish("fresh", {"n": 1})
+        event = subscription.get(timeout_s=5)
+        assert event is not None
+        assert int(event.id) > newest
+    finally:
+        bus.close()
+
+
+def test_close_stops_the_poller(embedded_settings: Settings) -> None:
+    bus = EmbeddedBus(embedded_settings)
+    subscription = bus.subscribe("news")
+    poller = bus._poller
+    assert poller is not None
+    assert poller.is_alive()
+    bus.close()
+    poller.join(timeout=10)
+    assert not poller.is_alive()
+    assert subscription.get(timeout_s=0.1) is None
