@@ -18,16 +18,23 @@ from agentos.server.middleware import (
     RateLimitHeadersMiddleware,
     TraceMiddleware,
 )
-from agentos.server.routes import auth, system, uploads
+from agentos.server.live import start_live
+from agentos.server.routes import admin_ssot, auth, system, uploads, ws
 from agentos.services.backends import get_backends
 from agentos.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 # Route modules register here; each exposes `router`. Order is the order in /docs.
-ROUTERS: list[APIRouter] = [system.router, uploads.router, auth.router]
+ROUTERS: list[APIRouter] = [
+    system.router,
+    uploads.router,
+    auth.router,
+    admin_ssot.router,
+    ws.router,
+]
 # Background services started with the app (embedded workers, cache warmer, bus relay).
-STARTUP_HOOKS: list[Callable[[FastAPI], Callable[[], None] | None]] = []
+STARTUP_HOOKS: list[Callable[[FastAPI], Callable[[], None] | None]] = [start_live]
 CORS_ALLOW_HEADERS = [
     "Authorization",
     "Content-Type",

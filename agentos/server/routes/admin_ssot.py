@@ -1,0 +1,119 @@
+"""The admin read model (SSOT): the whole document, the dashboard, and the cache's health.
+
+The hit path is built for speed: the cached document is already JSON bytes, so the
+envelope is assembled around them (no parse, no re-serialisation) and returned as a plain
+Response. Its cost besides that: one JWT verification, a user lookup cached for 5 s, the
+IP allow-list (cached) and the admin-read rate limit (one limiter call per window).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from agentos.schemas.admin import DashboardEnvelope, SsotEnvelope, SsotHealth
+from agentos.schemas.common import SuccessEnvelope
+from agentos.server.deps import client_ip, get_trace_id
+from agentos.server.errors import ERROR_RESPONSES
+from agentos.server.ratelimit import enforce
+from agentos.server.responses import elapsed_ms, ok
+from agentos.services import admin_data
+from agentos.services.admin_data import CachedDocument
+from agentos.services.context import Actor
+from agentos.services.security.admin_access import authorize_reader
+
+router = APIRouter(prefix="/api/admin/ssot", tags=["Admin SSOT"])
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: ERROR_RESPONSES[status] for status in (401, 403, 429)
+}
+
+
+def bearer_or_none(authorization: str | None) -> str | None:
+    scheme, _, credential = (authorization or "").partition(" ")
+    return credential.strip() if scheme.lower() == "bearer" and credential.strip() else None
+
+
+def admin_reader(request: Request) -> Actor:
+    """Admin-read role from an allowed IP, within the admin-read rate tier."""
+    settings = request.app.state.settings
+    actor = authorize_reader(
+        settings,
+        bearer_or_none(request.headers.get("authorization")),
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+        trace_id=get_trace_id(request),
+    )
+    subject = str(actor.id) if actor.id is not None else f"name:{actor.name}"
+    enforce(request, settings, request.app.state.backends, tier="admin_read", subject=subject)
+    return actor
+
+
+AdminReaderDep = Annotated[Actor, Depends(admin_reader)]
+
+
+async def current_document(request: Request) -> CachedDocument:
+    """The local copy without leaving the event loop when current; else the cache path."""
+    store = admin_data.store_for(request.app.state.settings)
+    hit = store.local_hit()
+    return hit if hit is not None else await run_in_threadpool(store.get)
+
+
+def document_response(request: Request, document: CachedDocument, data: bytes) -> Response:
+    """The envelope around ready JSON bytes, with the cache verdict in headers and body."""
+    meta = document.meta()
+    body = b"".join(
+        (
+            b'{"success":true,"data":',
+            data,
+            b',"cache":',
+            orjson.dumps(meta.model_dump()),
+            b',"timestamp":',
+            orjson.dumps(datetime.now(UTC)),
+            b',"response_time_ms":',
+            orjson.dumps(elapsed_ms(request)),
+            b"}",
+        )
+    )
+    headers = {
+        "X-Cache": meta.source.upper(),
+        "X-Cache-Age": f"{meta.age_s:.3f}",
+        "X-Cache-Built-At": meta.built_at.isoformat(),
+    }
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get(
+    "",
+    summary="The whole admin document (cache-first; X-Cache says hit, miss or direct)",
+    response_model=SsotEnvelope,
+    responses=READ_ERRORS,
+)
+async def get_ssot(request: Request, _actor: AdminReaderDep) -> Response:
+    document = await current_document(request)
+    return document_response(request, document, document.body)
+
+
+@router.get(
+    "/dashboard",
+    summary="The dashboard section only (same cache as the whole document)",
+    response_model=DashboardEnvelope,
+    responses=READ_ERRORS,
+)
+async def get_ssot_dashboard(request: Request, _actor: AdminReaderDep) -> Response:
+    document = await current_document(request)
+    return document_response(request, document, document.section("dashboard"))
+
+
+@router.get(
+    "/health",
+    summary="Cache state, document age, last build, warmer, hit/miss counts",
+    response_model=SuccessEnvelope[SsotHealth],
+    responses=READ_ERRORS,
+)
+def get_ssot_health(request: Request, _actor: AdminReaderDep) -> dict[str, object]:
+    return ok(request, admin_data.health(request.app.state.settings))

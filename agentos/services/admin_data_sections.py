@@ -1,0 +1,375 @@
+"""The SSOT sections, each computed with indexed aggregate queries (no row lists in Python).
+
+Every function takes its own session (sections run in parallel, one session each) and the
+build's `now`, so all sections of one document agree on the time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psutil
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from agentos.db.models import Agent, Clip, Job, ProcessingStep, RuntimeSetting, SystemEvent, Worker
+from agentos.schemas.admin import (
+    JOB_STATUSES,
+    AgentStatus,
+    AnalyticsBucket,
+    AnalyticsSection,
+    CurrentWork,
+    FailedJob,
+    LogEntry,
+    LogsSection,
+    ProcessStats,
+    QueueAgent,
+    QueueSection,
+    WorkerStatus,
+)
+
+ANALYTICS_HOURS = 24
+RECENT_EVENTS = 50
+RECENT_ERRORS = 20
+CURRENT_WORK_PER_AGENT = 10
+ERROR_SEVERITIES = ("error", "critical")
+STEP_WAITING = "queued"
+STEP_RUNNING = "running"
+QUEUE_PAUSED_KEY = "queue.paused"
+
+
+class hour_bucket(FunctionElement[Any]):  # noqa: N801 - SQL function naming
+    """The UTC hour a timestamp falls in: `date_trunc` on PostgreSQL, `strftime` on SQLite."""
+
+    inherit_cache = True
+    name = "hour_bucket"
+
+
+@compiles(hour_bucket, "postgresql")
+def _hour_bucket_pg(element: hour_bucket, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"date_trunc('hour', {compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC')"
+
+
+@compiles(hour_bucket, "sqlite")
+def _hour_bucket_sqlite(element: hour_bucket, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"strftime('%Y-%m-%d %H:00:00', {compiler.process(element.clauses, **kw)})"
+
+
+def _as_hour(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC, minute=0, second=0, microsecond=0)
+
+
+# --- dashboard -----------------------------------------------------------------------------
+
+
+def job_status_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
+    counts = dict.fromkeys(JOB_STATUSES, 0)
+    counts.update({status: int(count) for status, count in rows})
+    return counts
+
+
+def recent_outcomes(session: Session, *, now: datetime) -> dict[str, int]:
+    """Completed/failed today, in the last hour and in the last 24 h: one range scan."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(hours=24)
+    completed, failed = Job.status == "completed", Job.status == "failed"
+    row = session.execute(
+        select(
+            func.count().filter(and_(completed, Job.finished_at >= today)),
+            func.count().filter(and_(failed, Job.finished_at >= today)),
+            func.count().filter(and_(completed, Job.finished_at >= hour_ago)),
+            func.count().filter(completed),
+            func.count().filter(failed),
+        ).where(Job.finished_at >= min(today, day_ago), Job.status.in_(("completed", "failed")))
+    ).one()
+    keys = ("completed_today", "failed_today", "completed_last_hour", "completed_24h", "failed_24h")
+    return {key: int(value or 0) for key, value in zip(keys, row, strict=True)}
+
+
+def totals(session: Session) -> dict[str, int]:
+    unacknowledged = session.scalar(
+        select(func.count())
+        .select_from(SystemEvent)
+        .where(SystemEvent.severity.in_(ERROR_SEVERITIES), SystemEvent.acknowledged_at.is_(None))
+    )
+    clips = session.scalar(select(func.count()).select_from(Clip))
+    return {"total_clips": int(clips or 0), "unacknowledged_errors": int(unacknowledged or 0)}
+
+
+def queue_paused(session: Session) -> bool:
+    value = session.scalar(
+        select(RuntimeSetting.value).where(RuntimeSetting.key == QUEUE_PAUSED_KEY)
+    )
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+# --- agents and workers --------------------------------------------------------------------
+
+
+def _step_counts(session: Session) -> dict[tuple[str, str], int]:
+    rows = session.execute(
+        select(ProcessingStep.agent, ProcessingStep.status, func.count())
+        .where(ProcessingStep.status.in_((STEP_WAITING, STEP_RUNNING)))
+        .group_by(ProcessingStep.agent, ProcessingStep.status)
+    )
+    return {(agent, status): int(count) for agent, status, count in rows}
+
+
+def _current_work(session: Session) -> dict[str, list[CurrentWork]]:
+    # Running steps are bounded by the agents' concurrency; the limit guards against a
+    # pile-up of abandoned steps that the stall sweeper has not reclaimed yet.
+    rows = session.execute(
+        select(
+            ProcessingStep.agent,
+            ProcessingStep.id,
+            ProcessingStep.job_id,
+            ProcessingStep.worker_id,
+            ProcessingStep.started_at,
+            ProcessingStep.progress,
+        )
+        .where(ProcessingStep.status == STEP_RUNNING)
+        .order_by(ProcessingStep.started_at)
+        .limit(CURRENT_WORK_PER_AGENT * 20)
+    )
+    work: dict[str, list[CurrentWork]] = {}
+    for agent, step_id, job_id, worker_id, started_at, progress in rows:
+        items = work.setdefault(agent, [])
+        if len(items) < CURRENT_WORK_PER_AGENT:
+            items.append(
+                CurrentWork(
+                    step_id=step_id,
+                    job_id=job_id,
+                    worker_id=worker_id,
+                    started_at=started_at,
+                    progress=progress,
+                )
+            )
+    return work
+
+
+def agent_statuses(session: Session) -> list[AgentStatus]:
+    counts = _step_counts(session)
+    work = _current_work(session)
+    agents = session.execute(
+        select(Agent.name, Agent.stage_order, Agent.enabled, Agent.concurrency).order_by(
+            Agent.stage_order, Agent.name
+        )
+    )
+    result = []
+    for name, order, enabled, concurrency in agents:
+        running = counts.get((name, STEP_RUNNING), 0)
+        state = "disabled" if not enabled else ("busy" if running else "idle")
+        result.append(
+            AgentStatus(
+                name=name,
+                stage_order=order,
+                enabled=enabled,
+                state=state,
+                concurrency=concurrency,
+                queue_depth=counts.get((name, STEP_WAITING), 0),
+                running=running,
+                current_work=work.get(name, []),
+            )
+        )
+    return result
+
+
+def worker_statuses(
+    session: Session, *, now: datetime, offline_after_s: float
+) -> list[WorkerStatus]:
+    workers = session.scalars(select(Worker).order_by(Worker.name)).all()
+    result = []
+    for worker in workers:
+        age = max(0.0, (now - worker.heartbeat_at).total_seconds())
+        result.append(
+            WorkerStatus(
+                id=worker.id,
+                name=worker.name,
+                kind=worker.kind,
+                hostname=worker.hostname,
+                pid=worker.pid,
+                agents=list(worker.agents or []),
+                concurrency=worker.concurrency,
+                online=age <= offline_after_s and worker.status != "stopped",
+                status=worker.status,
+                tasks_done=worker.tasks_done,
+                tasks_failed=worker.tasks_failed,
+                cpu_percent=worker.cpu_percent,
+                memory_bytes=worker.memory_bytes,
+                started_at=worker.started_at,
+                heartbeat_at=worker.heartbeat_at,
+                heartbeat_age_s=round(age, 3),
+            )
+        )
+    return result
+
+
+_process_lock = threading.Lock()
+_process: psutil.Process | None = None
+
+
+def process_stats() -> ProcessStats:
+    """This process's CPU (since the previous build) and resident memory."""
+    global _process
+    with _process_lock:
+        if _process is None or _process.pid != os.getpid():
+            _process = psutil.Process()
+            _process.cpu_percent(interval=None)  # primes the counter; the first reading is 0
+        with _process.oneshot():
+            return ProcessStats(
+                pid=_process.pid,
+                cpu_percent=_process.cpu_percent(interval=None),
+                memory_bytes=_process.memory_info().rss,
+                threads=_process.num_threads(),
+            )
+
+
+# --- analytics -----------------------------------------------------------------------------
+
+
+def analytics(session: Session, *, now: datetime, hours: int = ANALYTICS_HOURS) -> AnalyticsSection:
+    first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
+    created_hour = hour_bucket(Job.created_at)
+    finished_hour = hour_bucket(Job.finished_at)
+    created = session.execute(
+        select(created_hour, func.count()).where(Job.created_at >= first).group_by(created_hour)
+    ).all()
+    finished = session.execute(
+        select(finished_hour, Job.status, func.count())
+        .where(Job.finished_at >= first, Job.status.in_(("completed", "failed")))
+        .group_by(finished_hour, Job.status)
+    ).all()
+    buckets = {
+        first + timedelta(hours=index): {"created": 0, "completed": 0, "failed": 0}
+        for index in range(hours)
+    }
+    for hour, count in created:
+        buckets.setdefault(_as_hour(hour), {"created": 0, "completed": 0, "failed": 0})
+        buckets[_as_hour(hour)]["created"] += int(count)
+    for hour, status, count in finished:
+        buckets.setdefault(_as_hour(hour), {"created": 0, "completed": 0, "failed": 0})
+        buckets[_as_hour(hour)][status] += int(count)
+    ordered = [AnalyticsBucket(hour=hour, **values) for hour, values in sorted(buckets.items())]
+    return AnalyticsSection(
+        hours=hours,
+        buckets=ordered,
+        created=sum(bucket.created for bucket in ordered),
+        completed=sum(bucket.completed for bucket in ordered),
+        failed=sum(bucket.failed for bucket in ordered),
+    )
+
+
+# --- queue ---------------------------------------------------------------------------------
+
+
+def queue(
+    session: Session, *, now: datetime, job_counts: dict[str, int] | None = None
+) -> QueueSection:
+    rows = session.execute(
+        select(
+            ProcessingStep.agent,
+            func.count().filter(ProcessingStep.status == STEP_WAITING),
+            func.count().filter(ProcessingStep.status == STEP_RUNNING),
+            func.min(ProcessingStep.created_at).filter(ProcessingStep.status == STEP_WAITING),
+        )
+        .where(ProcessingStep.status.in_((STEP_WAITING, STEP_RUNNING)))
+        .group_by(ProcessingStep.agent)
+    )
+    per_agent = {
+        agent: (int(depth), int(running), oldest) for agent, depth, running, oldest in rows
+    }
+    agents = session.execute(select(Agent.name, Agent.enabled).order_by(Agent.stage_order))
+    entries = []
+    for name, enabled in agents:
+        depth, running, oldest = per_agent.get(name, (0, 0, None))
+        waited = _age(now, oldest)
+        entries.append(
+            QueueAgent(
+                agent=name, enabled=enabled, depth=depth, running=running, oldest_waiting_s=waited
+            )
+        )
+    active = _active_job_counts(session)
+    waits = [entry.oldest_waiting_s for entry in entries if entry.oldest_waiting_s is not None]
+    return QueueSection(
+        paused=queue_paused(session),
+        pending_jobs=active["pending"],
+        queued_jobs=active["queued"],
+        processing_jobs=active["processing"],
+        total_depth=sum(entry.depth for entry in entries),
+        oldest_waiting_s=max(waits) if waits else None,
+        agents=entries,
+    )
+
+
+def _active_job_counts(session: Session) -> dict[str, int]:
+    # The active statuses are a small slice of the status index; cheap even at millions of jobs.
+    active = ("pending", "queued", "processing")
+    rows = session.execute(
+        select(Job.status, func.count()).where(Job.status.in_(active)).group_by(Job.status)
+    )
+    counts = dict.fromkeys(active, 0)
+    counts.update({status: int(count) for status, count in rows})
+    return counts
+
+
+def _age(now: datetime, then: Any) -> float | None:
+    if then is None:
+        return None
+    if isinstance(then, str):
+        then = datetime.fromisoformat(then)
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    return round(max(0.0, (now - then).total_seconds()), 3)
+
+
+# --- logs ----------------------------------------------------------------------------------
+
+
+def _log_entry(event: SystemEvent) -> LogEntry:
+    return LogEntry(
+        id=event.id,
+        created_at=event.created_at,
+        severity=event.severity,
+        source=event.source,
+        kind=event.kind,
+        message=event.message,
+        job_id=event.job_id,
+        acknowledged=event.acknowledged_at is not None,
+    )
+
+
+def logs(session: Session) -> LogsSection:
+    recent = session.scalars(
+        select(SystemEvent).order_by(SystemEvent.created_at.desc()).limit(RECENT_EVENTS)
+    ).all()
+    errors = session.scalars(
+        select(SystemEvent)
+        .where(SystemEvent.severity.in_(ERROR_SEVERITIES))
+        .order_by(SystemEvent.created_at.desc())
+        .limit(RECENT_ERRORS)
+    ).all()
+    failed = session.execute(
+        select(Job.id, Job.title, Job.error, Job.error_code, Job.finished_at)
+        .where(Job.status == "failed")
+        .order_by(Job.updated_at.desc())
+        .limit(RECENT_ERRORS)
+    )
+    return LogsSection(
+        recent_events=[_log_entry(event) for event in recent],
+        recent_errors=[_log_entry(event) for event in errors],
+        failed_jobs=[
+            FailedJob(id=id_, title=title, error=error, error_code=code, finished_at=finished)
+            for id_, title, error, code, finished in failed
+        ],
+    )
