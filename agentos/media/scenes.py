@@ -1,0 +1,207 @@
+"""Content-based scene detection: one threaded decode pass, then cheap re-detection.
+
+`analyse` decodes once and keeps a score per frame: the mean absolute difference of hue,
+saturation and value between consecutive frames, on PySceneDetect's ContentDetector scale
+(OpenCV's 8-bit HSV: H 0..179, S and V 0..255), so its default threshold of 27 carries over.
+Two departures, both for correctness: hue is circular (350 deg and 10 deg are 20 deg
+apart, not 340), and hue only counts where a pixel has colour at all: the hue of a grey
+or near-black pixel is noise, and counting it is what makes dark noisy footage cut.
+
+`detect` turns scores into scenes with ContentDetector's merge filter (its flash filter in
+MERGE mode): a run of cuts closer together than the minimum scene length collapses into
+one, so a flash or a burst of fast edits yields one boundary, not several.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+
+from agentos.errors import InvalidError
+from agentos.media._common import (
+    Checkpoint,
+    ProgressCallback,
+    StopCheck,
+    fraction_of,
+    media_error,
+    never_stop,
+    open_input,
+)
+from agentos.schemas.media import FrameScores, Scene
+
+# Below this chroma (max-min of R,G,B, 0..255) a pixel's hue is ramped out of the score.
+_CHROMA_FULL = 32.0
+
+
+def _plane(frame: av.VideoFrame, index: int) -> np.ndarray:
+    plane = frame.planes[index]
+    rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    return rows[:, : plane.width]
+
+
+def frame_planes(frame: av.VideoFrame, width: int, height: int) -> tuple[np.ndarray, ...]:
+    """Scale with FFmpeg (AREA averages away pixel noise) into planar R, G, B uint8."""
+    small = frame.reformat(width=width, height=height, format="gbrp", interpolation="AREA")
+    return _plane(small, 2), _plane(small, 0), _plane(small, 1)
+
+
+def hsv_planes(
+    r8: np.ndarray, g8: np.ndarray, b8: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """uint8 R, G, B planes -> float32 H (0..180), S, V (0..255) and chroma weight (0..1)."""
+    v8 = np.maximum(np.maximum(r8, g8), b8)
+    chroma = (v8 - np.minimum(np.minimum(r8, g8), b8)).astype(np.float32)
+    r, g, b = r8.astype(np.float32), g8.astype(np.float32), b8.astype(np.float32)
+    v = v8.astype(np.float32)
+    inv = 30.0 / np.maximum(chroma, 1.0)
+    hue = np.where(
+        v8 == r8, (g - b) * inv, np.where(v8 == g8, 60.0 + (b - r) * inv, 120.0 + (r - g) * inv)
+    )
+    hue = np.where(hue < 0, hue + 180.0, hue)
+    sat = chroma * 255.0 / np.maximum(v, 1.0)
+    weight = np.minimum(chroma * (1.0 / _CHROMA_FULL), 1.0)
+    return hue, sat, v, weight
+
+
+def frame_score(
+    prev: tuple[np.ndarray, ...] | None, cur: tuple[np.ndarray, ...]
+) -> float:
+    if prev is None:
+        return 0.0
+    dh = np.abs(cur[0] - prev[0])
+    dh = np.minimum(dh, 180.0 - dh) * np.minimum(cur[3], prev[3])
+    ds = np.abs(cur[1] - prev[1])
+    dv = np.abs(cur[2] - prev[2])
+    return float((dh.mean() + ds.mean() + dv.mean()) / 3.0)
+
+
+def _analysis_size(width: int, height: int, analysis_width: int) -> tuple[int, int]:
+    if width <= analysis_width:
+        return width, height
+    h = max(2, round(height * analysis_width / width / 2) * 2)
+    return analysis_width, h
+
+
+def analyse(
+    path: Path,
+    *,
+    analysis_width: int = 256,
+    should_stop: StopCheck = never_stop,
+    on_progress: ProgressCallback | None = None,
+) -> FrameScores:
+    """Decode `path` once and score every frame; see the module docstring."""
+    if analysis_width < 16:
+        raise InvalidError("analysis_width must be at least 16 pixels", code="BAD_PARAMETER")
+    checkpoint = Checkpoint(should_stop, on_progress)
+    with open_input(path) as container:
+        if not container.streams.video:
+            raise InvalidError(f"{path.name} has no video stream", code="UNSUPPORTED_MEDIA")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        # Deblocking only polishes edges; skipping it speeds decoding and barely moves scores.
+        stream.codec_context.options = {"skip_loop_filter": "all"}
+        rate = float(stream.average_rate or stream.guessed_rate or 25)
+        total = float(container.duration or 0) / av.time_base
+        size = _analysis_size(stream.width, stream.height, analysis_width)
+        times: list[float] = []
+        scores: list[float] = []
+        prev: tuple[np.ndarray, ...] | None = None
+        try:
+            for frame in container.decode(stream):
+                cur = hsv_planes(*frame_planes(frame, *size))
+                t = frame.time if frame.time is not None else len(times) / rate
+                times.append(t)
+                scores.append(frame_score(prev, cur))
+                prev = cur
+                checkpoint.tick(fraction_of(t, total))
+        except av.FFmpegError as exc:
+            raise media_error(path, exc) from exc
+    if not times:
+        raise InvalidError(f"{path.name} has no decodable frames", code="CORRUPT_MEDIA")
+    checkpoint.done()
+    return FrameScores(
+        timestamps=times,
+        scores=scores,
+        fps=rate,
+        duration=times[-1] + 1.0 / rate,
+        analysis_width=size[0],
+        analysis_height=size[1],
+    )
+
+
+def detect_cuts(scores: FrameScores, *, threshold: float, min_scene_s: float) -> list[float]:
+    """Cut times, with ContentDetector's MERGE flash filter (seconds, not frames)."""
+    times, values = scores.timestamps, scores.scores
+    if not times:
+        return []
+    if min_scene_s <= 0:
+        return [t for t, s in zip(times, values, strict=True) if s >= threshold]
+    cuts: list[float] = []
+    last_above = times[0]
+    merge_enabled = merging = False
+    merge_start = times[0]
+    eps = 1e-6  # frame times are floats; a gap of exactly min_scene_s must count as met
+    for t, score in zip(times, values, strict=True):
+        above = score >= threshold
+        length_met = t - last_above >= min_scene_s - eps
+        if above:
+            last_above = t
+        if merging:
+            if length_met and not above and last_above - merge_start >= min_scene_s - eps:
+                merging = False
+                cuts.append(last_above)
+            continue
+        if not above:
+            continue
+        if length_met:
+            merge_enabled = True
+            cuts.append(t)
+        elif merge_enabled:
+            merging, merge_start = True, t
+    return cuts
+
+
+def detect(scores: FrameScores, *, threshold: float = 27.0, min_scene_s: float = 0.6) -> list[Scene]:
+    """Scenes covering the whole video, from stored scores: no decoding."""
+    if threshold <= 0:
+        raise InvalidError("threshold must be positive", code="BAD_PARAMETER")
+    start = scores.timestamps[0] if scores.timestamps else 0.0
+    bounds = [start, *detect_cuts(scores, threshold=threshold, min_scene_s=min_scene_s)]
+    ends = [*bounds[1:], scores.duration]
+    return [
+        Scene(index=i, start=s, end=e) for i, (s, e) in enumerate(zip(bounds, ends, strict=True))
+    ]
+
+
+def save_scores(scores: FrameScores, path: Path) -> Path:
+    """Store scores compactly (.npz: float64 times, float32 scores); returns the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = np.array(
+        [scores.fps, scores.duration, scores.analysis_width, scores.analysis_height], np.float64
+    )
+    with path.open("wb") as handle:
+        np.savez(
+            handle,
+            timestamps=np.asarray(scores.timestamps, np.float64),
+            scores=np.asarray(scores.scores, np.float32),
+            meta=meta,
+        )
+    return path
+
+
+def load_scores(path: Path) -> FrameScores:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            times, values, meta = data["timestamps"], data["scores"], data["meta"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise InvalidError(f"Cannot read frame scores {path}: {exc}", code="BAD_SCORES") from exc
+    return FrameScores(
+        timestamps=times.tolist(),
+        scores=values.astype(np.float64).tolist(),
+        fps=float(meta[0]),
+        duration=float(meta[1]),
+        analysis_width=int(meta[2]),
+        analysis_height=int(meta[3]),
+    )
