@@ -51,7 +51,28 @@ class JobOptions(BaseModel):
         return self
 
 
+JOB_EXAMPLE: dict[str, Any] = {
+    "id": "0b7e3c52-9a0f-4e8e-8d53-4f3f1f6f2a10",
+    "title": "keynote.mp4",
+    "status": "processing",
+    "priority": 0,
+    "attempts": 1,
+    "max_attempts": 3,
+    "current_stage": "scenes",
+    "progress": 0.42,
+    "cancel_requested": False,
+    "owner_id": "9d1b2f0e-3c4a-4b5d-8e6f-7a8b9c0d1e2f",
+    "options": {"min_clip_s": 2.0, "max_clip_s": 30.0},
+    "created_at": "2026-01-01T10:00:00Z",
+    "updated_at": "2026-01-01T10:00:05Z",
+    "queued_at": "2026-01-01T10:00:04Z",
+    "started_at": "2026-01-01T10:00:01Z",
+}
+
+
 class JobRead(ReadModel):
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [JOB_EXAMPLE]})
+
     id: uuid.UUID
     title: str
     status: JobStatus
@@ -123,21 +144,14 @@ class JobsToday(BaseModel):
 
 
 class JobCreate(BaseModel):
-    """Create a job from a finalised upload (or, for staff, a file already in the home)."""
+    """Create a job from a finalised upload, with the job's options."""
 
     model_config = ConfigDict(extra="forbid")
 
+    upload_id: uuid.UUID = Field(examples=["5f0c6c1e-8d2a-4f7e-9a53-2b1d9c0e4a11"])
     title: str | None = Field(default=None, min_length=1, max_length=255, examples=["Keynote"])
-    upload_id: uuid.UUID | None = None
-    source_path: str | None = Field(default=None, max_length=1024)
     options: JobOptions = Field(default_factory=JobOptions)
     priority: int = Field(default=0, ge=PRIORITY_MIN, le=PRIORITY_MAX)
-
-    @model_validator(mode="after")
-    def _source(self) -> Self:
-        if (self.upload_id is None) == (self.source_path is None):
-            raise ValueError("give exactly one of upload_id and source_path")
-        return self
 
 
 class JobStatusUpdate(BaseModel):

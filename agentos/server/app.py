@@ -13,13 +13,19 @@ from agentos import __version__
 from agentos.db.migrate import ensure_schema
 from agentos.db.session import get_engine, session_factory
 from agentos.server.errors import install_error_handlers
+from agentos.server.live import start_live
+from agentos.server.metrics import MetricsMiddleware, MetricsRecorder
 from agentos.server.middleware import (
     BodyLimitMiddleware,
     RateLimitHeadersMiddleware,
     TraceMiddleware,
 )
-from agentos.server.live import start_live
 from agentos.server.routes import admin_ssot, auth, system, uploads, ws
+from agentos.server.routes import agents as agents_routes
+from agentos.server.routes import analytics as analytics_routes
+from agentos.server.routes import clips as clips_routes
+from agentos.server.routes import jobs as jobs_routes
+from agentos.server.routes import queue as queue_routes
 from agentos.services.backends import get_backends
 from agentos.settings import Settings, get_settings
 
@@ -28,6 +34,11 @@ logger = logging.getLogger(__name__)
 # Route modules register here; each exposes `router`. Order is the order in /docs.
 ROUTERS: list[APIRouter] = [
     system.router,
+    jobs_routes.router,
+    agents_routes.router,
+    queue_routes.router,
+    clips_routes.router,
+    analytics_routes.router,
     uploads.router,
     auth.router,
     admin_ssot.router,
@@ -89,6 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(TraceMiddleware)
+    # Per-route request figures for /api/analytics/metrics (outside the limits: 413/429 count).
+    app.state.metrics = MetricsRecorder(app.state.backends.counters)
+    app.add_middleware(MetricsMiddleware, recorder=app.state.metrics)
     if settings.cors_origins:
         # Added last, so outermost: even 413 and 429 answers carry the CORS headers.
         app.add_middleware(

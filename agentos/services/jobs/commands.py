@@ -21,6 +21,7 @@ from agentos.schemas.jobs import (
     PRIORITY_MAX,
     PRIORITY_MIN,
     TERMINAL_STATUSES,
+    JobCreate,
     JobDeleted,
     JobOptions,
     JobRead,
@@ -114,6 +115,21 @@ def create(
     events.announce(session, "job.created", job_id=job.id, owner_id=actor.id, title=title)
     enqueue_stage(session, job_id=job.id, agent=PIPELINE[0])
     return JobRead.model_validate(job)
+
+
+def create_from_upload(session: Session, *, actor: Actor, request: JobCreate) -> JobRead:
+    """`POST /api/jobs/create`: a job from the actor's finalised upload."""
+    from agentos.services import uploads  # uploads creates jobs through this package
+
+    job_id = uploads.create_job(
+        session,
+        actor=actor,
+        upload_id=request.upload_id,
+        title=request.title,
+        priority=request.priority,
+        options=request.options.model_dump(exclude_none=True),
+    )
+    return JobRead.model_validate(load(session, job_id=job_id, actor=actor))
 
 
 def cancel_job(session: Session, job: Job) -> None:

@@ -1,0 +1,38 @@
+"""Clip endpoints (seed: Clips, 2)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from agentos.schemas.clips import ClipRead
+from agentos.schemas.common import SuccessEnvelope
+from agentos.server.deps import CurrentActorDep, SessionDep
+from agentos.server.errors import ERROR_RESPONSES
+from agentos.server.responses import ok
+from agentos.services import clips
+
+router = APIRouter(prefix="/api/clips", tags=["Clips"], responses=ERROR_RESPONSES)
+
+
+@router.get(
+    "/recent",
+    summary="The most recent clips of the jobs you may see",
+    response_model=SuccessEnvelope[list[ClipRead]],
+)
+def recent_clips(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActorDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+) -> dict[str, Any]:
+    return ok(request, clips.recent(session, actor=actor, limit=limit))
+
+
+@router.get("/{clip_id}", summary="One clip", response_model=SuccessEnvelope[ClipRead])
+def get_clip(
+    request: Request, clip_id: uuid.UUID, session: SessionDep, actor: CurrentActorDep
+) -> dict[str, Any]:
+    return ok(request, clips.require(session, clip_id=clip_id, actor=actor))

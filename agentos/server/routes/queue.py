@@ -1,0 +1,48 @@
+"""Queue endpoints (seed: Queue, 3): depth, the waiting work, throughput figures."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from agentos.schemas.common import PageEnvelope, PageParams, SuccessEnvelope
+from agentos.schemas.queue import QueuedWork, QueueStats, QueueStatus
+from agentos.server.deps import CurrentActorDep, SessionDep
+from agentos.server.errors import ERROR_RESPONSES
+from agentos.server.responses import ok, paged
+from agentos.services import queue
+
+router = APIRouter(prefix="/api/queue", tags=["Queue"], responses=ERROR_RESPONSES)
+
+
+@router.get(
+    "/status",
+    summary="Paused flag, depth and oldest wait per agent",
+    response_model=SuccessEnvelope[QueueStatus],
+)
+def queue_status(request: Request, session: SessionDep, _: CurrentActorDep) -> dict[str, Any]:
+    return ok(request, queue.status(session))
+
+
+@router.get(
+    "/details",
+    summary="Open work: running, then queued in dispatch order",
+    response_model=PageEnvelope[QueuedWork],
+)
+def queue_details(
+    request: Request,
+    session: SessionDep,
+    _: CurrentActorDep,
+    page: Annotated[PageParams, Depends()],
+) -> dict[str, Any]:
+    return paged(request, queue.details(session, page=page))
+
+
+@router.get(
+    "/stats",
+    summary="Throughput, mean wait and processing time, last 24 h",
+    response_model=SuccessEnvelope[QueueStats],
+)
+def queue_stats(request: Request, session: SessionDep, _: CurrentActorDep) -> dict[str, Any]:
+    return ok(request, queue.stats(session))
