@@ -6,8 +6,11 @@ import os
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, insert, select
 
 from agentos.db.base import utcnow
@@ -95,3 +98,26 @@ def test_close_stops_the_poller(embedded_settings: Settings) -> None:
     poller.join(timeout=10)
     assert not poller.is_alive()
     assert subscription.get(timeout_s=0.1) is None
+
+
+@pytest.mark.postgres
+def test_embedded_bus_on_postgres_loses_nothing_under_concurrent_publishers(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Sequence ids can commit out of order on PostgreSQL; the poller re-reads the gaps."""
+    settings = Settings(home=tmp_path / "home", database_url=postgres_url)
+    receiver, sender = build_backends(settings), build_backends(settings)
+    try:
+        subscription = receiver.bus.subscribe("load")
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda n: sender.bus.publish("load", {"n": n}), range(200)))
+        seen: list[int] = []
+        while len(seen) < 200:
+            event = subscription.get(timeout_s=10)
+            assert event is not None, f"only {len(seen)} of 200 events arrived"
+            seen.append(event.payload["n"])
+        assert sorted(seen) == list(range(200))
+        assert subscription.get(timeout_s=0.6) is None
+    finally:
+        receiver.close()
+        sender.close()
