@@ -43,5 +43,31 @@ def serve(
     processes.serve(host=host, port=port, reload=reload)
 
 
+@app.command()
+def worker(
+    agents: Annotated[
+        str | None, typer.Option(help="Comma-separated agents to run (default: all six).")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Pool size (default: one per CPU).", min=1)
+    ] = None,
+    pool: Annotated[str, typer.Option(help="Celery pool: prefork, threads or solo.")] = "prefork",
+    name: Annotated[str | None, typer.Option(help="Worker node name (name@host).")] = None,
+) -> None:
+    """Run a Celery worker for the pipeline agents (needs AGENTOS_REDIS_URL)."""
+    from agentos.cli._output import handle_errors
+
+    chosen = agents.split(",") if agents else None
+    handle_errors(processes.worker)(agents=chosen, concurrency=concurrency, pool=pool, name=name)
+
+
+@app.command()
+def beat() -> None:
+    """Run Celery beat: SSOT cache warming, stale-step reclaim, stale-upload cleanup."""
+    from agentos.cli._output import handle_errors
+
+    handle_errors(processes.beat)()
+
+
 def run() -> None:
     app()

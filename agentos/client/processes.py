@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import uuid
+from typing import Any
+
 import uvicorn
+
+from agentos.errors import InvalidError
 
 from agentos.settings import get_settings
 
@@ -20,3 +26,59 @@ def serve(*, host: str, port: int, reload: bool, log_level: str = "info") -> Non
         proxy_headers=False,
         server_header=False,
     )
+
+
+def _celery_app() -> Any:
+    settings = get_settings()
+    if settings.is_embedded:
+        raise InvalidError(
+            "Celery workers need a broker: set AGENTOS_REDIS_URL (embedded deployments run "
+            "their workers inside `agentos serve`)",
+            code="NO_BROKER",
+        )
+    settings.ensure_home()
+    from agentos.tasks.app import app
+
+    return app
+
+
+def worker_queues(agents: list[str] | None) -> list[str]:
+    """The queues a worker consumes: the named agents (default all) and maintenance."""
+    from agentos.services.agent_defaults import PIPELINE
+    from agentos.tasks.app import MAINTENANCE_QUEUE
+
+    chosen = [a.strip().lower() for a in agents or PIPELINE if a.strip()]
+    unknown = sorted(set(chosen) - set(PIPELINE))
+    if unknown or not chosen:
+        raise InvalidError(
+            f"unknown agent(s): {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(PIPELINE)}",
+            code="UNKNOWN_AGENT",
+        )
+    return [*dict.fromkeys(chosen), MAINTENANCE_QUEUE]
+
+
+def worker(
+    *,
+    agents: list[str] | None = None,
+    concurrency: int | None = None,
+    pool: str = "prefork",
+    name: str | None = None,
+    log_level: str = "INFO",
+) -> None:
+    """Run a Celery worker (blocks): an ordinary one, visible to `celery inspect` and Flower."""
+    app = _celery_app()
+    queues = worker_queues(agents)
+    nodename = name or f"agentos-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
+    argv = ["worker", f"--loglevel={log_level}", f"--queues={','.join(queues)}",
+            f"--hostname={nodename}", f"--pool={pool}", "--without-mingle"]
+    if concurrency is not None:
+        argv.append(f"--concurrency={concurrency}")
+    app.worker_main(argv)
+
+
+def beat(*, log_level: str = "INFO") -> None:
+    """Run Celery beat (blocks): the periodic maintenance tasks."""
+    app = _celery_app()
+    schedule = get_settings().home_dir / "celerybeat-schedule"
+    app.start(["beat", f"--loglevel={log_level}", f"--schedule={schedule}"])

@@ -1,0 +1,291 @@
+"""Running one claimed processing step: the lifecycle around the six stage functions.
+
+`run_step` is what every runner calls (an embedded pool thread, a Celery task). It never
+holds a transaction while media work runs (SQLite writers are serialised, so a long
+transaction would stall every other process): it loads what the stage needs in one short
+unit of work, runs the stage, and records the outcome in another. In between, the
+`StageMonitor` heartbeats the step and reads the job's `cancel_requested` from the
+database at most every `settings.cancel_check_interval_s`.
+
+Outcomes:
+- success: the stage's own rows (media info, clips, ...) and `jobs.complete_stage` in one
+  transaction, which queues the next stage or completes the job;
+- `InvalidError` (bad input): the job fails with that message and code, nothing retried;
+- cancelled: the step is already `cancelled` by `jobs.cancel`; the stage just stops;
+- the runner shutting down: the step goes back to its queue for another worker;
+- anything else: the step fails and the stage is queued again (a new attempt) until
+  `job.max_attempts`, then the job fails.
+
+Every write is guarded by `status = 'running' AND worker_id = me`, so a worker that lost
+its step (reclaimed after it was presumed dead) cannot record a second result.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from agentos.db.base import utcnow
+from agentos.db.models import Agent, Job, ProcessingStep
+from agentos.db.session import session_scope
+from agentos.errors import AgentOSError, InvalidError
+from agentos.media._common import MediaCancelled
+from agentos.schemas.work import ClaimedStep, StepOutcome
+from agentos.services import events, jobs, work
+from agentos.services.agent_defaults import PIPELINE, default_config, next_stage
+from agentos.settings import Settings
+
+logger = logging.getLogger(__name__)
+StopCheck = Callable[[], bool]
+
+
+def _never() -> bool:
+    return False
+
+
+class StageMonitor:
+    """`should_stop` and `on_progress` for the media functions, backed by the database."""
+
+    def __init__(
+        self, settings: Settings, claimed: ClaimedStep, *, external_stop: StopCheck = _never
+    ) -> None:
+        self._settings = settings
+        self._claimed = claimed
+        self._external_stop = external_stop
+        self._interval = settings.cancel_check_interval_s
+        self._lock = threading.Lock()
+        self._next_check = 0.0
+        self._progress = 0.0
+        self.reason: str | None = None  # cancelled | lost | shutdown
+
+    def on_progress(self, fraction: float) -> None:
+        self._progress = max(0.0, min(1.0, fraction))
+        self.should_stop()
+
+    def should_stop(self) -> bool:
+        if self.reason is None and self._external_stop():
+            self.reason = "shutdown"
+        if self.reason is not None:
+            return True
+        with self._lock:
+            now = time.monotonic()
+            if now >= self._next_check:
+                self._next_check = now + self._interval
+                self.check_now()
+        return self.reason is not None
+
+    def check_now(self) -> None:
+        claimed = self._claimed
+        with session_scope(self._settings) as session:
+            control = work.heartbeat(
+                session, step_id=claimed.step_id, worker_id=claimed.worker_id,
+                progress=self._progress,
+            )
+            if control.owned:
+                overall = (PIPELINE.index(claimed.agent) + self._progress) / len(PIPELINE)
+                session.execute(
+                    update(Job).where(Job.id == claimed.job_id).values(progress=overall),
+                    execution_options={"synchronize_session": False},
+                )
+        if control.cancel_requested:
+            self.reason = "cancelled"
+        elif not control.owned:
+            self.reason = "lost"
+
+
+@dataclass
+class StageContext:
+    settings: Settings
+    claimed: ClaimedStep
+    job: dict[str, Any]
+    config: dict[str, Any]
+    outputs: dict[str, dict[str, Any]]
+    monitor: StageMonitor
+
+    @property
+    def job_id(self) -> uuid.UUID:
+        return self.claimed.job_id
+
+    def should_stop(self) -> bool:
+        return self.monitor.should_stop()
+
+    def on_progress(self, fraction: float) -> None:
+        self.monitor.on_progress(fraction)
+
+
+@dataclass
+class StageResult:
+    output: dict[str, Any] = field(default_factory=dict)
+    # Writes the stage's own rows in the completing transaction (same commit as the step).
+    apply: Callable[[Session, Job], None] | None = None
+
+
+StageFunction = Callable[[StageContext], StageResult]
+
+
+def run_step(
+    settings: Settings, *, claimed: ClaimedStep, should_stop: StopCheck = _never
+) -> StepOutcome:
+    """Run a step this worker has claimed, to one recorded outcome."""
+    from agentos.services.stages_media import STAGES
+
+    monitor = StageMonitor(settings, claimed, external_stop=should_stop)
+    started = time.monotonic()
+    try:
+        context = _load_context(settings, claimed, monitor)
+        if context is None:
+            return _outcome(claimed, "skipped")
+        if monitor.should_stop():
+            raise MediaCancelled("stopped before the stage started")
+        result = STAGES[claimed.agent](context)
+        if monitor.should_stop():
+            raise MediaCancelled("stopped at the end of the stage")
+        return _complete(settings, claimed, result)
+    except MediaCancelled:
+        return _stopped(settings, claimed, monitor.reason or "cancelled")
+    except InvalidError as exc:
+        return _fail(settings, claimed, exc, retry=False)
+    except Exception as exc:
+        logger.exception("%s step %s failed", claimed.agent, claimed.step_id)
+        return _fail(settings, claimed, exc, retry=not isinstance(exc, AgentOSError))
+    finally:
+        logger.debug("%s step %s took %.3fs", claimed.agent, claimed.step_id,
+                     time.monotonic() - started)
+
+
+def _outcome(claimed: ClaimedStep, status: str, **kw: Any) -> StepOutcome:
+    return StepOutcome(step_id=claimed.step_id, agent=claimed.agent, status=status, **kw)
+
+
+def agent_config(session: Session, agent: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Defaults, then the agent's stored config, then the job's own options on top."""
+    config = default_config(agent)
+    stored = session.scalar(select(Agent.config).where(Agent.name == agent))
+    config.update(stored or {})
+    if agent == "clipper":
+        for key in ("min_clip_s", "max_clip_s"):
+            if options.get(key) is not None:
+                config[key] = options[key]
+    if agent == "scenes" and options.get("scene_threshold") is not None:
+        config["threshold"] = options["scene_threshold"]
+    return config
+
+
+def _load_context(
+    settings: Settings, claimed: ClaimedStep, monitor: StageMonitor
+) -> StageContext | None:
+    with session_scope(settings) as session:
+        step = session.get(ProcessingStep, claimed.step_id)
+        job = session.get(Job, claimed.job_id)
+        if step is None or job is None:
+            return None
+        if step.status != "running" or step.worker_id != claimed.worker_id:
+            return None
+        outputs: dict[str, dict[str, Any]] = {}
+        for agent, output in session.execute(
+            select(ProcessingStep.agent, ProcessingStep.output)
+            .where(ProcessingStep.job_id == job.id, ProcessingStep.status == "completed")
+            .order_by(ProcessingStep.finished_at)
+        ):
+            outputs[agent] = output or {}
+        snapshot = {
+            "id": job.id,
+            "title": job.title,
+            "source_path": job.source_path,
+            "source_sha256": job.source_sha256,
+            "source_size": job.source_size,
+            "media_info": job.media_info,
+            "options": dict(job.options or {}),
+        }
+        config = agent_config(session, claimed.agent, snapshot["options"])
+    return StageContext(settings, claimed, snapshot, config, outputs, monitor)
+
+
+def _owned_step(session: Session, claimed: ClaimedStep) -> tuple[ProcessingStep, Job] | None:
+    step = session.get(ProcessingStep, claimed.step_id, with_for_update=True, populate_existing=True)
+    if step is None or step.status != "running" or step.worker_id != claimed.worker_id:
+        return None
+    job = session.get(Job, claimed.job_id, with_for_update=True, populate_existing=True)
+    return None if job is None else (step, job)
+
+
+def _complete(settings: Settings, claimed: ClaimedStep, result: StageResult) -> StepOutcome:
+    with session_scope(settings) as session:
+        owned = _owned_step(session, claimed)
+        if owned is None:
+            return _outcome(claimed, "skipped")
+        step, job = owned
+        if result.apply is not None:
+            result.apply(session, job)
+        jobs.complete_stage(session, job, step, output=result.output)
+    return _outcome(claimed, "completed", next_agent=next_stage(claimed.agent))
+
+
+def _stopped(settings: Settings, claimed: ClaimedStep, reason: str) -> StepOutcome:
+    with session_scope(settings) as session:
+        owned = _owned_step(session, claimed)
+        if owned is None:
+            return _outcome(claimed, "cancelled" if reason == "cancelled" else "skipped")
+        step, job = owned
+        if reason == "shutdown":
+            work.requeue(session, step=step, reason="its worker shut down")
+            return _outcome(claimed, "requeued")
+        _close(step, "cancelled")
+        if job.status in ("queued", "processing"):
+            jobs.cancel_job(session, job)
+    return _outcome(claimed, "cancelled")
+
+
+def _close(step: ProcessingStep, status: str, error: str | None = None) -> None:
+    now = utcnow()
+    step.status = status
+    step.finished_at = step.heartbeat_at = now
+    step.error = error
+    if step.started_at is not None:
+        step.duration_ms = (now - step.started_at).total_seconds() * 1000
+
+
+def _fail(settings: Settings, claimed: ClaimedStep, exc: Exception, *, retry: bool) -> StepOutcome:
+    message = str(exc) or type(exc).__name__
+    code = exc.code if isinstance(exc, AgentOSError) else "STAGE_ERROR"
+    with session_scope(settings) as session:
+        owned = _owned_step(session, claimed)
+        if owned is None:
+            return _outcome(claimed, "skipped", error=message)
+        step, job = owned
+        if job.status not in ("queued", "processing"):
+            _close(step, "failed", message)
+            return _outcome(claimed, "failed", error=message)
+        if retry and job.attempts < job.max_attempts:
+            _close(step, "failed", message)
+            job.attempts += 1
+            events.emit(
+                session,
+                severity="warning",
+                source=f"agent.{claimed.agent}",
+                kind="step.retry",
+                message=f"{claimed.agent} failed on job {job.id} ({message}); "
+                f"attempt {job.attempts} of {job.max_attempts}",
+                job_id=job.id,
+            )
+            jobs.enqueue_stage(session, job_id=job.id, agent=claimed.agent)
+            return _outcome(claimed, "retrying", error=message)
+        jobs.fail_stage(job, step, error=f"{claimed.agent}: {message}", code=code)
+        events.emit(
+            session,
+            severity="error",
+            source=f"agent.{claimed.agent}",
+            kind="job.failed",
+            message=f"job {job.id} failed at {claimed.agent}: {message}",
+            details={"error_code": code},
+            job_id=job.id,
+        )
+    return _outcome(claimed, "failed", error=message)

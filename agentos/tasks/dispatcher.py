@@ -1,0 +1,77 @@
+"""Sending Celery messages for queued steps.
+
+Design (the simplest one that stays correct): queued work lives in `processing_steps`;
+a Celery message is only a nudge that names one step. A process that queues work (the
+server, a local CLI, a worker finishing a stage) has a `CeleryDispatcher` registered, so
+`dispatch.request_dispatch` calls `wake(agent)` right after the commit. `wake` reserves
+each unsent queued step with a conditional UPDATE (`task_id IS NULL` -> a new id) and
+sends `run_step` for the ones it reserved, so two processes never send the same step
+twice. Steps of a stopped agent or a paused queue are not sent; a worker that receives
+one anyway clears its `task_id` and drops the message. Anything missed (a process that
+queued work without a dispatcher, an agent started again) is picked up by the sweep
+every worker runs every `settings.celery_dispatch_sweep_s`. A duplicate message is
+harmless: `run_step` claims a step only while it is queued.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from celery import Celery
+
+from agentos.db.session import session_scope
+from agentos.services import work
+from agentos.services.agent_defaults import PIPELINE
+from agentos.settings import Settings
+from agentos.tasks.app import RUN_STEP
+
+logger = logging.getLogger(__name__)
+
+
+def celery_priority(priority: int) -> int:
+    """Job priority (higher first) -> a kombu Redis priority (0 is served first)."""
+    if priority >= 50:
+        return 0
+    if priority > 0:
+        return 3
+    return 6 if priority == 0 else 9
+
+
+class CeleryDispatcher:
+    def __init__(self, settings: Settings, app: Celery) -> None:
+        self.settings = settings
+        self.app = app
+
+    def wake(self, agent: str) -> None:
+        self.send_pending({agent})
+
+    def send_pending(self, agents: set[str] | None = None) -> int:
+        """Send `run_step` for every unsent queued step of `agents` that may run now."""
+        wanted = set(agents or PIPELINE)
+        reserved: list[tuple[uuid.UUID, str, int, str]] = []
+        with session_scope(self.settings) as session:
+            runnable = work.runnable_agents(session, wanted)
+            if not runnable:
+                return 0
+            for step in work.queued_unsent(session, agents=runnable):
+                task_id = str(uuid.uuid4())
+                if work.mark_sent(session, step_id=step.step_id, task_id=task_id):
+                    reserved.append((step.step_id, step.agent, step.priority, task_id))
+        for step_id, agent, priority, task_id in reserved:
+            try:
+                self.app.send_task(
+                    RUN_STEP,
+                    args=[str(step_id)],
+                    kwargs={"agent": agent},
+                    task_id=task_id,
+                    queue=agent,
+                    routing_key=agent,
+                    priority=celery_priority(priority),
+                )
+            except Exception:
+                logger.exception("could not send step %s; it will be sent again", step_id)
+                with session_scope(self.settings) as session:
+                    work.release_sent(session, step_id=step_id)
+        return len(reserved)
+

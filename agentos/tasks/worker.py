@@ -1,0 +1,157 @@
+"""What a Celery worker process adds to plain Celery: its dispatcher and its heartbeat.
+
+- worker_init: register a `CeleryDispatcher`, so a finished stage sends the next one;
+- worker_process_init (prefork children): drop database connections inherited from the
+  parent (closing them would close the parent's too);
+- worker_ready: a heartbeat thread writes this worker's `workers` row (psutil figures of
+  the whole process tree), sends messages for unsent queued steps, and makes the agents
+  table's on/off switches real by cancelling or adding this worker's queue consumers;
+- worker_shutdown: the row goes offline.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import psutil
+from celery import Celery, signals
+from sqlalchemy import select
+
+from agentos.db.models import Agent
+from agentos.db.session import get_engine, session_scope
+from agentos.services import dispatch, work
+from agentos.services.agent_defaults import PIPELINE, ensure_default_agents
+from agentos.settings import Settings, get_settings
+from agentos.tasks.dispatcher import CeleryDispatcher
+
+logger = logging.getLogger(__name__)
+_state: dict[str, Any] = {}
+
+
+@signals.worker_init.connect
+def _worker_init(sender: Any = None, **_: Any) -> None:
+    settings = get_settings()
+    dispatcher = CeleryDispatcher(settings, sender.app)
+    dispatch.register_dispatcher(dispatcher)
+    _state["dispatcher"] = dispatcher
+    with session_scope(settings) as session:
+        ensure_default_agents(session)
+
+
+@signals.worker_process_init.connect
+def _child_init(**_: Any) -> None:
+    get_engine(get_settings()).dispose(close=False)
+
+
+@signals.worker_ready.connect
+def _worker_ready(sender: Any = None, **_: Any) -> None:
+    queues = {queue.name for queue in sender.task_consumer.queues}
+    agents = sorted((queues & set(PIPELINE)), key=PIPELINE.index)
+    beat = WorkerHeartbeat(
+        get_settings(),
+        app=sender.app,
+        name=sender.hostname,
+        agents=agents,
+        pool=sender.pool,
+        dispatcher=_state.get("dispatcher"),
+    )
+    _state["heartbeat"] = beat
+    beat.start()
+
+
+@signals.worker_shutdown.connect
+def _worker_shutdown(**_: Any) -> None:
+    beat: WorkerHeartbeat | None = _state.pop("heartbeat", None)
+    if beat is not None:
+        beat.stop()
+
+
+class WorkerHeartbeat(threading.Thread):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        app: Celery,
+        name: str,
+        agents: list[str],
+        pool: Any,
+        dispatcher: CeleryDispatcher | None,
+    ) -> None:
+        super().__init__(name="agentos-heartbeat", daemon=True)
+        self.settings, self.app, self.worker_name = settings, app, name
+        self.agents, self.pool, self.dispatcher = agents, pool, dispatcher
+        self.consuming = set(agents)
+        self._stop_event = threading.Event()
+        self._process = psutil.Process()
+
+    def run(self) -> None:
+        interval = min(self.settings.heartbeat_interval_s, self.settings.celery_dispatch_sweep_s)
+        beat_every = self.settings.heartbeat_interval_s
+        since_beat = beat_every
+        while True:
+            if since_beat >= beat_every:
+                since_beat = 0.0
+                self._guard(self.beat)
+                self._guard(self.follow_switches)
+            self._guard(self.sweep)
+            if self._stop_event.wait(interval):
+                return
+            since_beat += interval
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self._guard(self._offline)
+
+    def _guard(self, action: Any) -> None:
+        try:
+            action()
+        except Exception:
+            logger.exception("worker heartbeat task failed")
+
+    def beat(self) -> None:
+        cpu, memory = self._usage()
+        with session_scope(self.settings) as session:
+            work.worker_heartbeat(
+                session,
+                name=self.worker_name,
+                kind="celery",
+                agents=self.agents,
+                concurrency=int(getattr(self.pool, "num_processes", 0) or 0)
+                or int(getattr(self.pool, "limit", 1) or 1),
+                cpu_percent=cpu,
+                memory_bytes=memory,
+            )
+
+    def _usage(self) -> tuple[float, int]:
+        processes = [self._process, *self._process.children(recursive=True)]
+        cpu, memory = 0.0, 0
+        for process in processes:
+            try:
+                cpu += process.cpu_percent(interval=None)
+                memory += process.memory_info().rss
+            except psutil.Error:
+                continue
+        return cpu, memory
+
+    def sweep(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.send_pending(set(self.agents))
+
+    def follow_switches(self) -> None:
+        """Consume exactly the enabled agents among ours (the agents table is the truth)."""
+        with session_scope(self.settings) as session:
+            enabled = set(session.scalars(select(Agent.name).where(Agent.enabled.is_(True))))
+        control, me = self.app.control, [self.worker_name]
+        for agent in self.agents:
+            if agent in self.consuming and agent not in enabled:
+                control.cancel_consumer(agent, destination=me)
+                self.consuming.discard(agent)
+            elif agent not in self.consuming and agent in enabled:
+                control.add_consumer(agent, routing_key=agent, destination=me)
+                self.consuming.add(agent)
+
+    def _offline(self) -> None:
+        with session_scope(self.settings) as session:
+            work.worker_offline(session, name=self.worker_name)
