@@ -23,7 +23,8 @@ def make_actor(session: Session, role: str = "user", name: str | None = None) ->
 def run_stage(session: Session, job_id: uuid.UUID, *, fail: str | None = None) -> None:
     """Run the job's current stage to completion (or failure) as a runner would."""
     job = session.get(Job, job_id)
-    assert job is not None and job.current_stage is not None
+    assert job is not None
+    assert job.current_stage is not None
     step = jobs.stages.current_step(session, job, job.current_stage)
     jobs.start_stage(session, job, step, worker="test")
     if fail is not None:
@@ -47,7 +48,8 @@ def make_job(
         run_stage(session, created.id)
     if status == "processing":
         job = session.get(Job, created.id)
-        assert job is not None and job.current_stage is not None
+        assert job is not None
+        assert job.current_stage is not None
         step = jobs.stages.current_step(session, job, job.current_stage)
         jobs.start_stage(session, job, step, worker="test")
     elif status == "completed":
