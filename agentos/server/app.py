@@ -20,7 +20,7 @@ from agentos.server.middleware import (
     RateLimitHeadersMiddleware,
     TraceMiddleware,
 )
-from agentos.server.routes import admin_ssot, auth, system, uploads, ws
+from agentos.server.routes import admin_actions, admin_ssot, auth, system, uploads, ws
 from agentos.server.routes import agents as agents_routes
 from agentos.server.routes import analytics as analytics_routes
 from agentos.server.routes import clips as clips_routes
@@ -42,6 +42,7 @@ ROUTERS: list[APIRouter] = [
     uploads.router,
     auth.router,
     admin_ssot.router,
+    admin_actions.router,
     ws.router,
 ]
 # Background services started with the app (embedded workers, cache warmer, bus relay).

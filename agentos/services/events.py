@@ -9,9 +9,14 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from agentos.db.base import utcnow
 from agentos.db.models import SystemEvent
+from agentos.errors import NotFoundError
+from agentos.schemas.events import EventRead
+from agentos.services.context import Actor
 from agentos.services.outbox import after_commit
 from agentos.services.runtime import backends_of
 
@@ -52,6 +57,35 @@ def emit(
         message=message,
     )
     return event
+
+
+def acknowledge(session: Session, *, event_id: uuid.UUID, actor: Actor) -> EventRead:
+    """Mark one event acknowledged by `actor` (already acknowledged: left as it was)."""
+    event = session.get(SystemEvent, event_id, with_for_update=True)
+    if event is None:
+        raise NotFoundError(f"event {event_id} not found", code="EVENT_NOT_FOUND")
+    if event.acknowledged_at is None:
+        event.acknowledged_at = utcnow()
+        event.acknowledged_by = actor.id
+        session.flush()
+        announce(session, "event.acknowledged", event_id=event.id, by=actor.name, count=1)
+    return EventRead.model_validate(event)
+
+
+def acknowledge_all(session: Session, *, actor: Actor, severity: Severity | None = None) -> int:
+    """Acknowledge every unacknowledged event (of `severity`); returns how many."""
+    stmt = (
+        update(SystemEvent)
+        .where(SystemEvent.acknowledged_at.is_(None))
+        .values(acknowledged_at=utcnow(), acknowledged_by=actor.id)
+        .execution_options(synchronize_session=False)
+    )
+    if severity is not None:
+        stmt = stmt.where(SystemEvent.severity == severity)
+    count = int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+    if count:
+        announce(session, "event.acknowledged", by=actor.name, count=count, severity=severity)
+    return count
 
 
 def _plain(value: Any) -> Any:

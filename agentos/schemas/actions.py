@@ -1,0 +1,129 @@
+"""Admin actions: payload bases, the Jobs & Queue and Dashboard payloads and results, the
+pipeline's answer, and the catalog. Later views add their payloads in their own modules
+(`schemas/actions_<view>.py`) on the same bases.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentos.schemas.audit import ActionStats, AuditRecordRead
+from agentos.schemas.jobs import PRIORITY_MAX, PRIORITY_MIN
+
+RateClass = Literal["standard", "high_risk", "critical"]
+EventSeverity = Literal["debug", "info", "warning", "error", "critical"]
+
+
+class ActionPayload(BaseModel):
+    """Base of every action payload: unknown fields are refused, `reason` is audited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(
+        default=None, max_length=500, description="Why; stored in the audit record"
+    )
+
+
+class DangerousPayload(ActionPayload):
+    """Destructive actions: refused without `confirm`; `dry_run` only reports what would change."""
+
+    confirm: bool = Field(default=False, description="Required (true) to really run it")
+    dry_run: bool = Field(default=False, description="Report what would change; change nothing")
+
+
+class NoPayload(ActionPayload):
+    """An action that takes no parameters."""
+
+
+class JobIdPayload(ActionPayload):
+    job_id: uuid.UUID
+
+
+class JobDeletePayload(DangerousPayload):
+    job_id: uuid.UUID
+
+
+class JobSetPriorityPayload(ActionPayload):
+    job_id: uuid.UUID
+    priority: int = Field(ge=PRIORITY_MIN, le=PRIORITY_MAX, examples=[10])
+
+
+class QueueClearPayload(DangerousPayload):
+    queue: str | None = Field(
+        default=None, description="Only jobs waiting at this agent; all queued jobs when omitted"
+    )
+
+
+class QueueRetryFailedPayload(ActionPayload):
+    since: datetime | None = Field(default=None, description="Only jobs that failed since then")
+    dry_run: bool = Field(default=False, description="Report what would change; change nothing")
+
+
+class AlertAckPayload(ActionPayload):
+    event_id: uuid.UUID
+
+
+class AlertAckAllPayload(ActionPayload):
+    severity: EventSeverity | None = Field(default=None, description="Only this severity")
+
+
+class AckAllResult(BaseModel):
+    count: int = Field(description="Events acknowledged now")
+    severity: EventSeverity | None = None
+
+
+class JobDeleteResult(BaseModel):
+    job_id: uuid.UUID
+    steps: int
+    clips: int
+    files: list[str]
+    dry_run: bool = False
+
+
+class ActionResponse(BaseModel):
+    """What an admin action answers (the `data` of the HTTP envelope)."""
+
+    action: str
+    result: dict[str, Any] = Field(description="The action's result model, as JSON")
+    dry_run: bool = False
+    replayed: bool = Field(default=False, description="Answered from the idempotency store")
+    audit_seq: int | None = Field(default=None, description="The audit record of the execution")
+    trace_id: str | None = None
+    duration_ms: float | None = None
+
+
+class ActionInfo(BaseModel):
+    """One catalog entry."""
+
+    name: str
+    view: str
+    summary: str
+    permission: str
+    read_only: bool
+    rate_class: RateClass
+    rate_limit: int = Field(description="Requests per window, per user and action")
+    rate_window_s: int
+    dangerous: bool
+    dependencies: list[str]
+    payload_schema: dict[str, Any]
+
+
+class BreakerRead(BaseModel):
+    name: str
+    state: Literal["closed", "open", "half_open"]
+    failures: int
+    opened_at: datetime | None = None
+    probes: int = 0
+    forced: bool = False
+
+
+class ActionStatusRead(BaseModel):
+    catalog: list[ActionInfo]
+    recent: list[AuditRecordRead] = Field(description="Latest attempts, newest first")
+    stats: list[ActionStats] = Field(description="Per action, over `window_hours`")
+    window_hours: int
+    breakers: list[BreakerRead]

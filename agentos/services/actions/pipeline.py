@@ -1,0 +1,297 @@
+"""The admin action pipeline, the only way any front end runs an admin action.
+
+authorize (IP allow-list + RBAC) -> confirmation -> rate limit -> idempotency -> circuit
+breaker -> dispatch -> audit. Every attempt leaves exactly one audit record.
+
+`execute()` is a transaction boundary: it commits and rolls back the session it is given.
+A successful action's effect, its audit record and (embedded) its idempotency record
+commit together; a failed action's effect is rolled back and its audit record committed
+in a fresh transaction; a refusal commits only its audit record (and, for a denial, the
+security event).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import uuid
+from typing import Any, NoReturn
+
+from sqlalchemy.orm import Session
+
+from agentos.errors import AgentOSError, InternalError, RateLimitedError, error_from_kind
+from agentos.schemas.actions import ActionPayload, ActionResponse
+from agentos.services import events
+from agentos.services.actions import registry
+from agentos.services.actions.registry import ActionContext, ActionSpec
+from agentos.services.context import Actor
+from agentos.services.runtime import backends_of, settings_of
+from agentos.services.security import audit, breaker, idempotency, ipallow, rbac
+from agentos.services.security.audit import AuditEntry
+from agentos.services.security.idempotency import StoredResponse
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class _Run:
+    session: Session
+    spec: ActionSpec
+    payload: Any
+    actor: Actor
+    started: float
+    key: str | None = None
+    fingerprint: str = ""
+
+    @property
+    def payload_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.payload.model_dump(mode="json")
+        return data
+
+    @property
+    def reason(self) -> str | None:
+        reason: str | None = getattr(self.payload, "reason", None)
+        return reason
+
+    @property
+    def dry_run(self) -> bool:
+        return bool(getattr(self.payload, "dry_run", False))
+
+    def entry(self, outcome: str, **fields: Any) -> AuditEntry:
+        return AuditEntry(
+            actor=self.actor,
+            action=self.spec.name,
+            outcome=outcome,
+            payload=self.payload_json,
+            reason=self.reason,
+            duration_ms=(time.perf_counter() - self.started) * 1000,
+            **fields,
+        )
+
+    def refuse(self, error: AgentOSError, outcome: str, *, security: bool = False) -> NoReturn:
+        """Commit the refusal's audit record (and security event), then raise."""
+        self.session.rollback()
+        try:
+            audit.append(self.session, self.entry(outcome, error_code=error.code))
+            if security:
+                _security_event(self.session, self.actor, self.spec, error)
+            self.session.commit()
+        except Exception:
+            self.session.rollback()
+            logger.exception("could not audit the refused action %s", self.spec.name)
+        raise error
+
+    def authorize(self) -> None:
+        try:
+            ipallow.require_allowed(self.session, self.actor)
+            rbac.require(self.actor.role, permission=self.spec.permission, action=self.spec.name)
+        except AgentOSError as error:
+            self.refuse(error, "denied", security=True)
+        if self.spec.dangerous and not self.dry_run and not getattr(self.payload, "confirm", 0):
+            self.refuse(
+                _invalid(
+                    f"{self.spec.name} is destructive: send confirm=true (or dry_run=true)",
+                    "CONFIRMATION_REQUIRED",
+                ),
+                "rejected",
+            )
+
+    def rate_limit(self) -> None:
+        settings = settings_of(self.session)
+        limit = registry.rate_limit_of(self.spec, settings)
+        window = settings.action_rate_window_s
+        decision = backends_of(self.session).limiter.hit(
+            f"action:{idempotency.scope_of(self.actor)}:{self.spec.name}",
+            limit=limit,
+            window_s=window,
+            algorithm=settings.action_rate_algorithm,
+        )
+        if not decision.allowed:
+            error = RateLimitedError(
+                f"rate limit of {limit} {self.spec.name} per {window} s reached",
+                retry_after_s=decision.retry_after_s,
+                limit=limit,
+                window_s=window,
+                details={"retry_after_s": round(decision.retry_after_s, 3), "limit": limit},
+            )
+            self.refuse(error, "rate_limited")
+
+    def claim(self, key: str) -> ActionResponse | None:
+        """Own the key (None), or answer from the stored response (replay)."""
+        self.key = idempotency.validate_key(key)
+        self.fingerprint = idempotency.fingerprint(self.spec.name, self.payload_json)
+        store = idempotency.store_for(self.session)
+        try:
+            stored = store.claim(
+                self.session,
+                scope=idempotency.scope_of(self.actor),
+                key=self.key,
+                fingerprint=self.fingerprint,
+            )
+        except AgentOSError as error:
+            self.refuse(error, "conflict" if error.kind == "conflict" else "rejected")
+        return None if stored is None else self.replay(stored)
+
+    def replay(self, stored: StoredResponse) -> ActionResponse:
+        body = stored.body
+        code = None if stored.ok else str(body.get("code"))
+        result = body.get("result") if stored.ok else None
+        audit.append(self.session, self.entry("replayed", error_code=code, result=result))
+        self.session.commit()
+        if stored.ok:
+            return ActionResponse.model_validate({**body, "replayed": True})
+        error = error_from_kind(
+            str(body.get("kind")),
+            str(body.get("message")),
+            code=code,
+            details=dict(body.get("details") or {}),
+        )
+        error.replayed = True  # type: ignore[attr-defined]
+        raise error
+
+    def release(self) -> None:
+        if self.key is not None:
+            idempotency.store_for(self.session).release(
+                self.session, scope=idempotency.scope_of(self.actor), key=self.key
+            )
+
+    def guard(self) -> breaker.Permit:
+        try:
+            return breaker.guard(settings_of(self.session), self.spec.dependencies)
+        except AgentOSError as error:
+            self.session.rollback()
+            self.release()
+            self.refuse_keeping(error, "circuit_open")
+
+    def refuse_keeping(self, error: AgentOSError, outcome: str) -> NoReturn:
+        # Like refuse(), but keeps the claim release staged in this transaction.
+        try:
+            audit.append(self.session, self.entry(outcome, error_code=error.code))
+            self.session.commit()
+        except Exception:
+            self.session.rollback()
+            logger.exception("could not audit the refused action %s", self.spec.name)
+        raise error
+
+    def store(self, response: StoredResponse) -> None:
+        if self.key is not None:
+            idempotency.store_for(self.session).complete(
+                self.session,
+                scope=idempotency.scope_of(self.actor),
+                key=self.key,
+                fingerprint=self.fingerprint,
+                response=response,
+            )
+
+    def dispatch(self, permit: breaker.Permit) -> ActionResponse:
+        settings = settings_of(self.session)
+        context = ActionContext(
+            actor=self.actor, settings=settings, reason=self.reason, dry_run=self.dry_run
+        )
+        try:
+            raw = self.spec.handler(self.session, self.payload, context)
+            result = _as_result(self.spec, raw)
+            response = ActionResponse(
+                action=self.spec.name,
+                result=result,
+                dry_run=self.dry_run,
+                trace_id=self.actor.trace_id,
+            )
+            entry = self.entry("success", result=result)
+            response.duration_ms = round(entry.duration_ms or 0.0, 3)
+            response.audit_seq = audit.append(self.session, entry).seq
+            self.store(StoredResponse(ok=True, body=response.model_dump(mode="json")))
+            self.session.commit()
+        except Exception as exc:
+            self.fail(permit, exc)
+        breaker.report(settings, permit, failed=None)
+        return response
+
+    def fail(self, permit: breaker.Permit, exc: Exception) -> NoReturn:
+        self.session.rollback()
+        error = exc if isinstance(exc, AgentOSError) else None
+        if error is None:
+            logger.exception("admin action %s failed", self.spec.name)
+            error = InternalError(f"{self.spec.name} failed unexpectedly", code="ACTION_FAILED")
+        failed = None
+        if breaker.counts_as_failure(exc):
+            failed = breaker.dependency_of(exc, self.spec.dependencies)
+        breaker.report(settings_of(self.session), permit, failed=failed)
+        try:
+            audit.append(self.session, self.entry("failed", error_code=error.code))
+            self.store(StoredResponse(ok=False, body=_error_body(error)))
+            self.session.commit()
+        except Exception:
+            self.session.rollback()
+            self.release()
+            logger.exception("could not audit the failed action %s", self.spec.name)
+        raise error from (None if error is exc else exc)
+
+
+def execute(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    payload: ActionPayload | dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> ActionResponse:
+    """Run one admin action through the whole pipeline; commits what it did."""
+    started = time.perf_counter()
+    spec = registry.require(action)
+    model = registry.validate_payload(spec, payload)
+    if actor.trace_id is None:
+        actor = dataclasses.replace(actor, trace_id=uuid.uuid4().hex)
+    run = _Run(session=session, spec=spec, payload=model, actor=actor, started=started)
+    run.authorize()
+    run.rate_limit()
+    if idempotency_key:
+        replayed = run.claim(idempotency_key)
+        if replayed is not None:
+            return replayed
+    permit = run.guard()
+    if session.in_transaction():
+        # End the reads so far (authentication, allow-list): on SQLite they hold the write
+        # lock, which a handler that opens its own session would otherwise wait for.
+        session.commit()
+    return run.dispatch(permit)
+
+
+def _as_result(spec: ActionSpec, raw: Any) -> dict[str, Any]:
+    model = (
+        raw if isinstance(raw, spec.result) else spec.result.model_validate(raw, from_attributes=True)
+    )
+    data: dict[str, Any] = model.model_dump(mode="json")
+    return data
+
+
+def _error_body(error: AgentOSError) -> dict[str, Any]:
+    details = {key: value for key, value in error.details.items() if _jsonable(value)}
+    return {"kind": error.kind, "code": error.code, "message": error.message, "details": details}
+
+
+def _jsonable(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool | list | dict) or value is None
+
+
+def _invalid(message: str, code: str) -> AgentOSError:
+    return error_from_kind("invalid", message, code=code)
+
+
+def _security_event(session: Session, actor: Actor, spec: ActionSpec, error: AgentOSError) -> None:
+    events.emit(
+        session,
+        severity="warning",
+        source="security",
+        kind="action_denied",
+        message=f"{actor.name} ({actor.role}) was denied {spec.name}: {error.message}",
+        details={
+            "action": spec.name,
+            "actor": actor.name,
+            "role": actor.role,
+            "ip": actor.ip,
+            "code": error.code,
+            "trace_id": actor.trace_id,
+        },
+    )
