@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from agentos import __version__
+from agentos.cli import users as users_cli
 from agentos.client import processes
 
 app = typer.Typer(
@@ -16,6 +17,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(users_cli.app, name="users")
+app.command("token")(users_cli.mint)
 
 
 def _version(value: bool) -> None:
