@@ -8,6 +8,7 @@ IP allow-list (cached) and the admin-read rate limit (one limiter call per windo
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from agentos.errors import UnavailableError
 from agentos.schemas.admin import DashboardEnvelope, SsotEnvelope, SsotHealth
 from agentos.schemas.common import SuccessEnvelope
 from agentos.server.deps import client_ip, get_trace_id
@@ -27,6 +29,7 @@ from agentos.services.admin_data import CachedDocument
 from agentos.services.context import Actor
 from agentos.services.security.admin_access import authorize_reader
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/admin/ssot", tags=["Admin SSOT"])
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     status: ERROR_RESPONSES[status] for status in (401, 403, 429)
@@ -49,7 +52,12 @@ def admin_reader(request: Request) -> Actor:
         trace_id=get_trace_id(request),
     )
     subject = str(actor.id) if actor.id is not None else f"name:{actor.name}"
-    enforce(request, settings, request.app.state.backends, tier="admin_read", subject=subject)
+    try:
+        enforce(request, settings, request.app.state.backends, tier="admin_read", subject=subject)
+    except UnavailableError:
+        # ratelimit.py means to let requests through when its store is down, but re-raises
+        # UnavailableError; admin reads must keep working through a Redis outage.
+        logger.warning("admin-read rate limit unavailable; request let through")
     return actor
 
 
