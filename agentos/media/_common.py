@@ -30,7 +30,7 @@ _MEDIA_MAGIC: tuple[tuple[int, bytes], ...] = (
 )
 
 
-class MediaCancelled(ConflictError):
+class MediaCancelled(ConflictError):  # noqa: N818 - the name the runner and issue use
     """The job was cancelled while a stage ran; the stage stopped at a check point."""
 
     default_code = "CANCELLED"

@@ -37,7 +37,7 @@ _CHROMA_FULL = 32.0
 
 def _plane(frame: av.VideoFrame, index: int) -> np.ndarray:
     plane = frame.planes[index]
-    rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    rows = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
     return rows[:, : plane.width]
 
 
@@ -65,9 +65,7 @@ def hsv_planes(
     return hue, sat, v, weight
 
 
-def frame_score(
-    prev: tuple[np.ndarray, ...] | None, cur: tuple[np.ndarray, ...]
-) -> float:
+def frame_score(prev: tuple[np.ndarray, ...] | None, cur: tuple[np.ndarray, ...]) -> float:
     if prev is None:
         return 0.0
     dh = np.abs(cur[0] - prev[0])
@@ -163,7 +161,9 @@ def detect_cuts(scores: FrameScores, *, threshold: float, min_scene_s: float) ->
     return cuts
 
 
-def detect(scores: FrameScores, *, threshold: float = 27.0, min_scene_s: float = 0.6) -> list[Scene]:
+def detect(
+    scores: FrameScores, *, threshold: float = 27.0, min_scene_s: float = 0.6
+) -> list[Scene]:
     """Scenes covering the whole video, from stored scores: no decoding."""
     if threshold <= 0:
         raise InvalidError("threshold must be positive", code="BAD_PARAMETER")

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -25,10 +26,10 @@ _AUDIO_RATE = 48_000
 _AUDIO_FRAME = 1024
 _MAX_RENDER_WIDTH = 480
 
-FloatArray = np.ndarray
+FloatArray = Any  # numpy arrays mixed with scalars; numpy stubs cannot follow broadcasting
 
 
-def hsv_to_rgb(h: FloatArray, s: FloatArray, v: FloatArray) -> np.ndarray:
+def hsv_to_rgb(h: Any, s: Any, v: Any) -> np.ndarray:
     """h in degrees, s and v in 0..1 (arrays broadcast together) -> uint8 RGB (..., 3)."""
     h6 = (np.mod(h, 360.0) / 60.0).astype(np.float32)
     c = v * s

@@ -1,0 +1,158 @@
+"""Clipper: plan clips from scenes, then cut each one (stream copy or frame-exact x264)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import av
+
+from agentos.errors import InvalidError
+from agentos.media._common import (
+    Checkpoint,
+    ProgressCallback,
+    StopCheck,
+    atomic_output,
+    never_stop,
+    open_input,
+)
+from agentos.media._cutting import CutSpec, measure, stream_copy, transcode
+from agentos.schemas.media import ClipPlan, ClipResult, Scene
+
+_EPS = 1e-6
+
+
+def _merge_short(segments: list[list[float]], min_clip_s: float) -> list[list[float]]:
+    """Fold every segment shorter than the minimum into its shorter neighbour."""
+    segs = [list(s) for s in segments]
+    while len(segs) > 1:
+        short = [i for i, (s, e) in enumerate(segs) if e - s < min_clip_s - _EPS]
+        if not short:
+            break
+        i = min(short, key=lambda j: segs[j][1] - segs[j][0])
+        if i == 0:
+            j = 1
+        elif i == len(segs) - 1:
+            j = i - 1
+        else:
+            before, after = segs[i - 1], segs[i + 1]
+            j = i - 1 if before[1] - before[0] <= after[1] - after[0] else i + 1
+        lo, hi = min(i, j), max(i, j)
+        segs[lo : hi + 1] = [[segs[lo][0], segs[hi][1]]]
+    return segs
+
+
+def _split_long(
+    start: float, end: float, max_clip_s: float, fps: float | None
+) -> list[tuple[float, float]]:
+    """Split evenly into the fewest parts under the maximum: the longest parts possible,
+    so none falls under the minimum unless max_clip_s < 2 * min_clip_s."""
+    length = end - start
+    if length <= max_clip_s + _EPS:
+        return [(start, end)]
+    parts = math.ceil(length / max_clip_s - _EPS)
+    points = [start + length * k / parts for k in range(parts + 1)]
+    if fps:
+        points[1:-1] = [round(p * fps) / fps for p in points[1:-1]]
+    return [(points[k], points[k + 1]) for k in range(parts) if points[k + 1] > points[k]]
+
+
+def plan_clips(
+    scenes: list[Scene],
+    *,
+    duration: float,
+    min_clip_s: float,
+    max_clip_s: float,
+    fps: float | None = None,
+) -> list[ClipPlan]:
+    """Clips covering the scenes: short scenes merged with a neighbour, long ones split.
+
+    With `fps`, split points fall on frame boundaries.
+    """
+    if duration <= 0:
+        raise InvalidError("duration must be positive", code="BAD_PARAMETER")
+    if min_clip_s < 0 or max_clip_s <= 0 or max_clip_s < min_clip_s:
+        raise InvalidError(
+            "clip bounds need 0 <= min_clip_s <= max_clip_s and max_clip_s > 0",
+            code="BAD_PARAMETER",
+            details={"min_clip_s": min_clip_s, "max_clip_s": max_clip_s},
+        )
+    segments = [
+        [max(0.0, s.start), min(duration, s.end)]
+        for s in sorted(scenes, key=lambda s: s.start)
+        if min(duration, s.end) > max(0.0, s.start)
+    ] or [[0.0, duration]]
+    merged = _merge_short(segments, min_clip_s)
+    pieces = [p for s, e in merged for p in _split_long(s, e, max_clip_s, fps)]
+    return [ClipPlan(ordinal=i, start=s, end=e) for i, (s, e) in enumerate(pieces)]
+
+
+def _output_size(width: int, height: int, target: int | None) -> tuple[int, int]:
+    """Keep the aspect ratio, never upscale, keep both sides even for yuv420p."""
+    h = height if target is None else min(target, height)
+    h = max(2, h // 2 * 2)
+    w = max(2, round(width * h / height / 2) * 2)
+    return w, h
+
+
+def _starts_on_keyframe(start: float, keyframes: list[float], tolerance: float) -> bool:
+    return any(abs(k - start) <= tolerance for k in keyframes)
+
+
+def cut(
+    source: Path,
+    plan: ClipPlan,
+    *,
+    dest: Path,
+    keyframes: list[float],
+    reencode_height: int | None,
+    should_stop: StopCheck = never_stop,
+    on_progress: ProgressCallback | None = None,
+    preset: str = "veryfast",
+    crf: int = 21,
+) -> ClipResult:
+    """Write `plan` of `source` to `dest` (mp4), replacing it atomically.
+
+    Stream copy when the clip starts on a keyframe and no re-encode is requested (and the
+    copy can end cleanly); otherwise a frame-exact libx264 re-encode starting exactly at
+    `plan.start`.
+    """
+    if plan.end <= plan.start:
+        raise InvalidError("A clip must end after it starts", code="BAD_PARAMETER")
+    checkpoint = Checkpoint(should_stop, on_progress)
+    with open_input(source) as probe_container:
+        if not probe_container.streams.video:
+            raise InvalidError(f"{source.name} has no video stream", code="UNSUPPORTED_MEDIA")
+        vin = probe_container.streams.video[0]
+        rate = float(vin.average_rate or vin.guessed_rate or 25)
+        size = _output_size(vin.width, vin.height, reencode_height)
+    spec = CutSpec(start=plan.start, end=plan.end, frame_s=1.0 / rate, size=size)
+    method = "reencode"
+    with atomic_output(dest, ".mp4") as tmp:
+        copyable = reencode_height is None and _starts_on_keyframe(
+            plan.start, keyframes, spec.frame_s / 2
+        )
+        if copyable and _try_copy(source, tmp, spec, checkpoint):
+            method = "copy"
+        else:
+            transcode(source, tmp, spec, checkpoint, preset=preset, crf=crf)
+        measured = measure(tmp)
+        size_bytes = tmp.stat().st_size
+    checkpoint.done()
+    return ClipResult(
+        ordinal=plan.ordinal,
+        path=str(dest),
+        start=plan.start,
+        end=plan.end,
+        size_bytes=size_bytes,
+        method=method,
+        **measured,
+    )
+
+
+def _try_copy(source: Path, tmp: Path, spec: CutSpec, checkpoint: Checkpoint) -> bool:
+    """Stream copy; False when the stream cannot be copied cleanly (then we re-encode)."""
+    try:
+        return stream_copy(source, tmp, spec, checkpoint)
+    except av.FFmpegError:
+        return False
