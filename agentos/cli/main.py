@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from agentos import __version__
+from agentos.cli import db as db_cli
 from agentos.cli import users as users_cli
 from agentos.client import processes
 
@@ -18,6 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(users_cli.app, name="users")
+app.add_typer(db_cli.app, name="db")
 app.command("token")(users_cli.mint)
 
 

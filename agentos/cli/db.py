@@ -1,0 +1,148 @@
+"""`agentos db migrate|check|reset-and-seed`: schema and data maintenance (local only)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from agentos.cli._options import JsonOption, ServerOption, TokenOption, YesOption
+from agentos.cli._output import console, emit, fail, handle_errors, print_json, table
+from agentos.client import db as client
+from agentos.client.connection import Connection, connect
+from agentos.schemas.db import MigrationResult, SchemaReport
+from agentos.schemas.seed import SeedOptions, SeedResult
+
+app = typer.Typer(help="Database schema and data maintenance (local only).", no_args_is_help=True)
+PHASE_LABELS = {
+    "reset": "reset schema",
+    "jobs": "jobs, steps, clips",
+    "indexes": "rebuild indexes",
+    "events": "system events",
+    "verify": "verify",
+}
+
+
+@app.command("migrate")
+@handle_errors
+def migrate(
+    as_json: JsonOption = False, server: ServerOption = None, token: TokenOption = None
+) -> None:
+    """Apply every pending migration (a database already at head is left alone)."""
+    result = client.migrate_to_head(connect(server=server, token=token))
+    emit(result, as_json=as_json, render=_render_migration)
+
+
+def _render_migration(result: MigrationResult) -> None:
+    if result.changed:
+        console.print(
+            f"{result.dialect}: migrated from {result.before or 'empty'} to {result.after}"
+        )
+    else:
+        console.print(f"{result.dialect}: already at head ({result.head})")
+
+
+@app.command("check")
+@handle_errors
+def check(
+    as_json: JsonOption = False, server: ServerOption = None, token: TokenOption = None
+) -> None:
+    """Compare the database with the models; exit 1 when anything differs."""
+    report = client.check_schema(connect(server=server, token=token))
+    emit(report, as_json=as_json, render=_render_report)
+    if report.differences:
+        raise typer.Exit(1)
+
+
+def _render_report(report: SchemaReport) -> None:
+    where = f"{report.dialect} at {report.revision or 'no revision'} (head {report.head})"
+    if not report.differences:
+        console.print(f"schema matches the models: {report.tables_checked} tables, {where}")
+        return
+    for difference in report.differences:
+        console.print(difference.describe(), highlight=False, markup=False)
+    console.print(f"{len(report.differences)} difference(s); {where}")
+
+
+@app.command("reset-and-seed")
+@handle_errors
+def reset_and_seed(
+    jobs: Annotated[int, typer.Option(min=0, help="Jobs to generate.")] = 25,
+    events: Annotated[int, typer.Option(min=0, help="System events to generate.")] = 100,
+    clean: Annotated[
+        bool, typer.Option("--clean", help="Also remove files under uploads/, clips/, backups/.")
+    ] = False,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, help="Random seed (same seed, same data).")
+    ] = None,
+    yes: YesOption = False,
+    as_json: JsonOption = False,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Drop everything, migrate, generate seed data, clear the SSOT cache and verify."""
+    conn = connect(server=server, token=token)
+    if not yes and not client.database_is_empty(conn):
+        _confirm_reset()
+    options = SeedOptions(jobs=jobs, events=events, seed=seed, clean=clean)
+    result = _run_with_progress(conn, options, quiet=as_json)
+    if as_json:
+        print_json(result.model_dump(mode="json") | {"verified": result.verified})
+    else:
+        _render_seed(result)
+    if result.problems:
+        fail(f"verification failed: {'; '.join(result.problems[:3])}", kind="internal")
+
+
+def _confirm_reset() -> None:
+    if not sys.stdin.isatty():
+        fail("the database is not empty: pass --yes to reset it", kind="conflict")
+    if not typer.confirm("The database is not empty. Drop everything and reseed?"):
+        fail("cancelled: nothing was changed", kind="conflict")
+
+
+def _run_with_progress(conn: Connection, options: SeedOptions, *, quiet: bool) -> SeedResult:
+    progress = Progress(
+        TextColumn("{task.description:<20}"),
+        BarColumn(),
+        TextColumn("{task.completed:>9,.0f}/{task.total:<9,.0f}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+        transient=False,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = progress.add_task(PHASE_LABELS.get(phase, phase), total=max(total, 1))
+        progress.update(tasks[phase], completed=done, total=max(total, 1))
+
+    with progress:
+        return client.reset_and_seed(conn, options=options, progress=update)
+
+
+def _render_seed(result: SeedResult) -> None:
+    rows = [(item.table, f"{item.rows:,}") for item in result.tables]
+    console.print(table("Seeded", ["table", "rows"], rows))
+    statuses = ", ".join(f"{name} {count:,}" for name, count in result.jobs_by_status.items())
+    console.print(f"jobs by status: {statuses}", highlight=False)
+    console.print(
+        f"{result.total_rows:,} rows in {result.seconds:.2f} s "
+        f"(load {result.load_seconds:.2f} s, {result.rows_per_s:,.0f} rows/s); "
+        f"{result.dialect}, seed {result.random_seed}",
+        highlight=False,
+    )
+    if result.removed_files:
+        console.print(f"removed {result.removed_files} file(s) under the home")
+    console.print(f"cache key {result.cache_key!r} cleared", highlight=False)
+    state = "[green]verified[/green]" if result.verified else "[red]verification failed[/red]"
+    console.print(f"schema and row counts: {state}")
+    console.print(
+        f"admin user [bold]{result.admin_username}[/bold], one-time password: "
+        f"[bold]{result.admin_password}[/bold] (shown once; change it at first login)",
+        highlight=False,
+    )
