@@ -116,10 +116,16 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+def unexpected_error_response(request: Request, exc: BaseException) -> JSONResponse:
+    logger.error(
+        "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
+    )
     body = error_body(request, message="Internal server error", code="INTERNAL_ERROR")
     return JSONResponse(body, status_code=500)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    return unexpected_error_response(request, exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -46,8 +46,12 @@ class TraceMiddleware:
         state["started"] = started
         token = current_trace_id.set(trace_id)
 
+        response_started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 headers = list(message.get("headers", []))
                 headers.append((TRACE_HEADER, trace_id.encode("latin-1")))
                 elapsed = (time.perf_counter() - started) * 1000
@@ -57,6 +61,15 @@ class TraceMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            # Starlette answers unhandled errors outside every user middleware, which would
+            # drop X-Trace-Id exactly when an operator needs it; answer here instead.
+            if response_started or scope["type"] != "http":
+                raise
+            from agentos.server.errors import unexpected_error_response
+
+            response = unexpected_error_response(Request(scope), exc)
+            await response(scope, receive, send_with_headers)
         finally:
             current_trace_id.reset(token)
 

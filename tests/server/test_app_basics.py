@@ -135,11 +135,6 @@ def test_unexpected_exception_is_an_enveloped_500_without_traceback(settings: Se
     assert "RuntimeError" not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Starlette's ServerErrorMiddleware answers unhandled errors outside TraceMiddleware, "
-    "so a 500 carries no X-Trace-Id header (the body's trace_id is right)",
-)
 def test_unexpected_exception_still_returns_the_trace_header(embedded_settings: Settings) -> None:
     app = create_app(embedded_settings)
 
