@@ -33,7 +33,7 @@ from typing import Literal
 
 from fastapi import Depends, Request
 
-from agentos.errors import AgentOSError, RateLimitedError
+from agentos.errors import RateLimitedError, UnavailableError
 from agentos.server.deps import BackendsDep, CurrentActorDep, SettingsDep, client_ip
 from agentos.services.backends.base import Backends, RateDecision
 from agentos.services.context import Actor
@@ -76,9 +76,7 @@ def enforce(
         key = f"http:{tier}:{subject}{window.suffix}"
         try:
             decision = backends.limiter.hit(key, limit=window.limit, window_s=window.window_s)
-        except AgentOSError:
-            raise
-        except Exception:
+        except UnavailableError:
             logger.warning("rate limiter unavailable; letting %s through", key, exc_info=True)
             return
         if not decision.allowed:

@@ -79,11 +79,6 @@ def test_health_lists_every_part_with_latency(client: TestClient, settings: Sett
     assert report["parts"]["broker"]["status"] == expected_broker
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server/ratelimit.py re-raises the limiter's UnavailableError (RATELIMIT_UNAVAILABLE) "
-    "instead of letting the request through, so /health answers the error envelope, not its report",
-)
 def test_health_is_503_when_the_broker_is_down(dead_redis_settings: Settings) -> None:
     with TestClient(create_app(dead_redis_settings), raise_server_exceptions=False) as client:
         response = client.get("/health")
