@@ -1,0 +1,150 @@
+"""The pipeline's steps in order: validation, authorization, confirmation, rate limit,
+dispatch and audit, on both deployments."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from agentos.db.models import Job, SystemEvent
+from agentos.db.session import session_scope
+from agentos.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidError,
+    RateLimitedError,
+)
+from agentos.settings import Settings
+from tests.services.actions.helpers import ADMIN, actor, audit_rows, outcomes, prepare, run
+from tests.support.jobs import make_actor, make_job
+
+
+@pytest.fixture
+def ready(settings: Settings) -> Settings:
+    prepare(settings)
+    return settings
+
+
+def _job(settings: Settings, status: str = "queued") -> uuid.UUID:
+    with session_scope(settings) as session:
+        owner = make_actor(session, "user")
+        return make_job(session, owner, status, stages=1 if status == "failed" else 0).id
+
+
+def test_success_is_audited_with_result_trace_and_chain(ready: Settings) -> None:
+    job_id = _job(ready)
+    response = run(ready, "job.cancel", {"job_id": str(job_id), "reason": "stuck"})
+    assert response.result["status"] == "cancelled"
+    assert response.audit_seq is not None and response.trace_id
+    [record] = audit_rows(ready, "job.cancel")
+    assert record.outcome == "success"
+    assert record.seq == response.audit_seq
+    assert record.trace_id == response.trace_id
+    assert record.reason == "stuck"
+    assert record.actor_name == "alice" and record.ip == "127.0.0.1"
+    assert record.payload == {"job_id": str(job_id), "reason": "stuck"}
+    assert record.result is not None and record.result["status"] == "cancelled"
+    assert len(record.hash) == 64 and record.prev_hash == "0" * 64
+
+
+def test_unknown_action_and_bad_payload_are_refused_with_field_errors(ready: Settings) -> None:
+    with pytest.raises(InvalidError) as unknown:
+        run(ready, "job.explode", {})
+    assert unknown.value.code == "UNKNOWN_ACTION"
+    with pytest.raises(InvalidError) as bad:
+        run(ready, "job.set_priority", {"job_id": "not-a-uuid", "priority": 1000})
+    assert bad.value.code == "VALIDATION_ERROR"
+    fields = {tuple(err["loc"]) for err in bad.value.details["errors"]}
+    assert ("payload", "job_id") in fields and ("payload", "priority") in fields
+    with pytest.raises(InvalidError):
+        run(ready, "queue.pause", {"surprise": 1})
+
+
+def test_business_error_is_rolled_back_and_audited_as_failed(ready: Settings) -> None:
+    job_id = _job(ready, "failed")
+    with pytest.raises(ConflictError):
+        run(ready, "job.cancel", {"job_id": str(job_id)})
+    with session_scope(ready) as session:
+        job = session.get(Job, job_id)
+        assert job is not None and job.status == "failed"
+    [record] = audit_rows(ready, "job.cancel")
+    assert record.outcome == "failed" and record.error_code
+
+
+def test_denial_is_audited_and_raises_a_security_event(ready: Settings) -> None:
+    job_id = _job(ready)
+    with pytest.raises(ForbiddenError) as denied:
+        run(ready, "job.cancel", {"job_id": str(job_id)}, who=actor("user"))
+    assert denied.value.code == "PERMISSION_DENIED"
+    assert outcomes(ready, "job.cancel") == ["denied"]
+    with session_scope(ready) as session:
+        event = session.scalars(select(SystemEvent).where(SystemEvent.source == "security")).one()
+        assert event.severity == "warning" and "job.cancel" in event.message
+        job = session.get(Job, job_id)
+        assert job is not None and job.status == "queued"
+
+
+def test_admin_outside_the_ip_allow_list_is_denied_but_local_cli_is_not(ready: Settings) -> None:
+    with pytest.raises(ForbiddenError) as denied:
+        run(ready, "queue.pause", who=actor("admin", ip="203.0.113.9"))
+    assert denied.value.code == "IP_NOT_ALLOWED"
+    local = actor("admin", ip="")
+    cli = type(local)(name="local-operator", role="admin", source="cli")
+    assert run(ready, "queue.pause", who=cli).result["paused"] is True
+    assert outcomes(ready, "queue.pause") == ["denied", "success"]
+
+
+def test_allow_list_table_entries_admit_more_networks(ready: Settings) -> None:
+    from agentos.db.models import IpAllowEntry
+    from agentos.services.security import ipallow
+
+    with session_scope(ready) as session:
+        session.add(IpAllowEntry(cidr="203.0.113.0/24", note="office"))
+    ipallow.invalidate()
+    assert run(ready, "queue.pause", who=actor("admin", ip="203.0.113.9")).result["paused"]
+
+
+def test_dangerous_action_needs_confirm_and_dry_run_changes_nothing(ready: Settings) -> None:
+    queued = [_job(ready) for _ in range(3)]
+    with pytest.raises(InvalidError) as refused:
+        run(ready, "queue.clear", {})
+    assert refused.value.code == "CONFIRMATION_REQUIRED"
+    preview = run(ready, "queue.clear", {"dry_run": True})
+    assert preview.dry_run is True
+    assert preview.result["count"] == 3
+    assert sorted(preview.result["job_ids"]) == sorted(str(job) for job in queued)
+    with session_scope(ready) as session:
+        statuses = {session.get(Job, job).status for job in queued}  # type: ignore[union-attr]
+    assert statuses == {"queued"}
+    done = run(ready, "queue.clear", {"confirm": True, "reason": "maintenance"})
+    assert done.result["count"] == 3
+    assert outcomes(ready, "queue.clear") == ["rejected", "success", "success"]
+    assert audit_rows(ready, "queue.clear")[-1].reason == "maintenance"
+
+
+@pytest.mark.parametrize("algorithm", ["sliding_window", "token_bucket", "fixed_window"])
+def test_rate_limit_admits_exactly_the_class_limit(ready: Settings, algorithm: str) -> None:
+    settings = ready.model_copy(
+        update={"action_rate_algorithm": algorithm, "action_rate_limits": {"standard": 3}}
+    )
+    for _ in range(3):
+        run(settings, "queue.pause")
+    with pytest.raises(RateLimitedError) as limited:
+        run(settings, "queue.pause")
+    assert limited.value.limit == 3 and limited.value.window_s == 60
+    assert 0 < limited.value.retry_after_s <= 60
+    # Per user and per action: another action and another user are not affected.
+    run(settings, "queue.resume")
+    run(settings, "queue.pause", who=actor("admin", name="bob"))
+    assert outcomes(settings, "queue.pause") == ["success"] * 3 + ["rate_limited", "success"]
+
+
+def test_high_risk_class_has_its_own_lower_limit(ready: Settings) -> None:
+    settings = ready.model_copy(update={"action_rate_limits": {"standard": 50, "high_risk": 2}})
+    for _ in range(2):
+        run(settings, "queue.clear", {"dry_run": True})
+    with pytest.raises(RateLimitedError):
+        run(settings, "queue.clear", {"dry_run": True})
+    run(settings, "queue.pause", who=ADMIN)
