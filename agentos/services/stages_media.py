@@ -57,6 +57,7 @@ def run_ingest(context: StageContext) -> StageResult:
         expected_sha256=context.job.get("source_sha256"),
         should_stop=context.should_stop,
         on_progress=context.on_progress,
+        dest_name=f"source{source.suffix.lower()}",
     )
 
     def apply(_session: Session, job: Job) -> None:
@@ -68,9 +69,9 @@ def run_ingest(context: StageContext) -> StageResult:
 
 
 def run_probe(context: StageContext) -> StageResult:
-    context.should_stop()
-    info = probe.probe(_source(context))
-    context.on_progress(1.0)
+    info = probe.probe(
+        _source(context), should_stop=context.should_stop, on_progress=context.on_progress
+    )
 
     def apply(_session: Session, job: Job) -> None:
         job.media_info = info.model_dump(mode="json")
@@ -131,6 +132,7 @@ def run_clipper(context: StageContext) -> StageResult:
         duration=info.duration,
         min_clip_s=float(config["min_clip_s"]),
         max_clip_s=float(config["max_clip_s"]),
+        fps=info.fps,
     )
     directory = clips_dir(context.settings, context.job_id)
     results: list[ClipResult] = []

@@ -156,10 +156,11 @@ def heartbeat(
         .returning(ProcessingStep.job_id)
         .execution_options(synchronize_session=False)
     ).first()
-    if result is None:
-        return StepControl(owned=False)
-    cancel = bool(session.scalar(select(Job.cancel_requested).where(Job.id == result.job_id)))
-    return StepControl(owned=True, cancel_requested=cancel)
+    job_id = result.job_id if result is not None else session.scalar(
+        select(ProcessingStep.job_id).where(ProcessingStep.id == step_id)
+    )
+    cancel = bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+    return StepControl(owned=result is not None, cancel_requested=cancel)
 
 
 def _worker_lost(session: Session, worker_name: str | None, step_beat: datetime | None) -> bool:

@@ -32,7 +32,13 @@ TASK_MODULES = ["agentos.tasks.stages", "agentos.tasks.maintenance", "agentos.ta
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
-    transport: dict[str, Any] = {"visibility_timeout": settings.celery_visibility_timeout_s}
+    visibility = settings.celery_visibility_timeout_s
+    transport: dict[str, Any] = {
+        "visibility_timeout": visibility,
+        # How often a worker looks for unacknowledged messages older than the timeout
+        # (those of a worker that died): kombu's default, or sooner for short timeouts.
+        "unacked_restore_interval": max(1.0, min(10.0, visibility / 2)),
+    }
     if settings.redis_key_prefix:
         transport["global_keyprefix"] = settings.redis_key_prefix
     exchange = Exchange("agentos", type="direct")

@@ -1,0 +1,143 @@
+"""The six stages run by `stages.run_step`, driven in the test thread, on both deployments."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlalchemy import update
+
+from agentos.db.models import Agent, ProcessingStep
+from agentos.db.session import session_scope
+from agentos.schemas.jobs import JobOptions
+from agentos.schemas.work import ClaimedStep
+from agentos.services import jobs, stages, work
+from agentos.services.context import SYSTEM_ACTOR
+from agentos.settings import Settings
+from tests.support.pipeline import (
+    assert_completed_pipeline,
+    clips,
+    drive,
+    job_row,
+    make_video,
+    steps,
+    submit,
+    wait_for,
+)
+
+
+def test_full_pipeline_makes_one_clip_per_scene(settings: Settings, tmp_path: Path) -> None:
+    job_id = submit(settings, make_video(tmp_path))
+    outcomes = drive(settings)
+    assert outcomes == [
+        f"{agent}:completed"
+        for agent in ("ingest", "probe", "scenes", "clipper", "thumbs", "publish")
+    ]
+    assert_completed_pipeline(settings, job_id)
+    job = job_row(settings, job_id)
+    assert job.media_info is not None and job.media_info["fps"] == 25
+    assert job.source_path is not None and "/media/" in job.source_path
+
+
+def test_corrupt_upload_fails_at_probe_with_a_clear_error(
+    settings: Settings, tmp_path: Path
+) -> None:
+    bogus = tmp_path / "holiday.mp4"
+    bogus.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
+    healthy = submit(settings, make_video(tmp_path))
+    broken = submit(settings, bogus)
+    drive(settings)
+    job = job_row(settings, broken)
+    assert job.status == "failed"
+    assert job.error_code in {"CORRUPT_MEDIA", "UNSUPPORTED_MEDIA"}
+    assert job.error and "probe" in job.error
+    by_agent = {s.agent: s.status for s in steps(settings, broken)}
+    assert by_agent == {"ingest": "completed", "probe": "failed"}
+    assert_completed_pipeline(settings, healthy)
+
+
+def _set_clipper(settings: Settings, config: dict[str, float]) -> None:
+    with session_scope(settings) as session:
+        session.execute(update(Agent).where(Agent.name == "clipper").values(config=config))
+
+
+def test_retry_resumes_at_the_failed_stage(settings: Settings, tmp_path: Path) -> None:
+    job_id = submit(settings, make_video(tmp_path), options=JobOptions())
+    _set_clipper(settings, {"min_clip_s": 5.0, "max_clip_s": 1.0})  # impossible bounds
+    drive(settings)
+    job = job_row(settings, job_id)
+    assert job.status == "failed" and job.error_code == "BAD_PARAMETER"
+    _set_clipper(settings, {"min_clip_s": 0.5, "max_clip_s": 30.0})
+    with session_scope(settings) as session:
+        jobs.retry(session, job_id=job_id, actor=SYSTEM_ACTOR)
+    outcomes = drive(settings)
+    assert outcomes[0] == "clipper:completed"
+    assert_completed_pipeline(settings, job_id)
+    attempts = [(s.agent, s.status) for s in steps(settings, job_id)]
+    for agent in ("ingest", "probe", "scenes"):
+        assert attempts.count((agent, "completed")) == 1
+    assert ("clipper", "failed") in attempts
+
+
+def test_redelivered_and_resumed_steps_do_no_double_work(
+    settings: Settings, tmp_path: Path
+) -> None:
+    job_id = submit(settings, make_video(tmp_path))
+    for _ in range(3):  # ingest, probe, scenes
+        drive(settings, limit=1)
+    with session_scope(settings) as session:
+        claimed = work.claim_next(session, agents={"clipper"}, worker_id="crashy")
+    assert claimed is not None
+    # The clipper writes every file, then its worker dies before recording anything.
+    from agentos.services.stages_media import STAGES
+
+    context = stages._load_context(settings, claimed, stages.StageMonitor(settings, claimed))
+    assert context is not None
+    STAGES["clipper"](context)
+    with session_scope(settings) as session:
+        work.worker_heartbeat(session, name="crashy", kind="test", agents=[], concurrency=1)
+        work.worker_offline(session, name="crashy")
+        taken = work.take_over(session, step_id=claimed.step_id, worker_id="rescuer")
+    assert taken is not None
+    assert stages.run_step(settings, claimed=taken).status == "completed"
+    drive(settings)
+    assert_completed_pipeline(settings, job_id)
+    # A late duplicate of a finished step's message changes nothing.
+    again = ClaimedStep(**{**taken.model_dump(), "worker_id": "late"})
+    assert stages.run_step(settings, claimed=again).status == "skipped"
+    assert len(clips(settings, job_id)) == 3
+    assert_completed_pipeline(settings, job_id)
+
+
+def test_cancel_stops_a_running_stage_at_its_next_check(
+    settings: Settings, tmp_path: Path
+) -> None:
+    quick = settings.model_copy(update={"cancel_check_interval_s": 0.05})
+    job_id = submit(quick, make_video(tmp_path, scenes=12, scene_s=4.0))
+    drive(quick, limit=2)  # ingest, probe
+    with session_scope(quick) as session:
+        claimed = work.claim_next(session, agents={"scenes"}, worker_id="w")
+    assert claimed is not None
+    result: dict[str, str] = {}
+    runner = threading.Thread(
+        target=lambda: result.update(status=stages.run_step(quick, claimed=claimed).status)
+    )
+    runner.start()
+
+    def progressed() -> bool:
+        with session_scope(quick) as session:
+            step = session.get(ProcessingStep, claimed.step_id)
+            return step is not None and step.progress > 0
+
+    wait_for(progressed, timeout_s=30, what="scene analysis to report progress")
+    with session_scope(quick) as session:
+        jobs.cancel(session, job_id=job_id, actor=SYSTEM_ACTOR)
+    runner.join(30)
+    assert result == {"status": "cancelled"}
+    job = job_row(quick, job_id)
+    assert job.status == "cancelled"
+    by_agent = {s.agent: s.status for s in steps(quick, job_id)}
+    assert by_agent["scenes"] == "cancelled"
+    with session_scope(quick) as session:
+        assert work.claim_next(session, agents={"clipper", "scenes"}, worker_id="w") is None
+    assert not (quick.home_dir / "media" / str(job_id) / "scores.npz").exists()
