@@ -1,0 +1,129 @@
+"""`agentos jobs list|show|watch` (and `jobs submit`, registered by the uploads CLI)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Annotated
+
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.table import Table
+
+from agentos.cli._options import JsonOption, ServerOption, TokenOption
+from agentos.cli._output import console, emit, handle_errors, table
+from agentos.client import jobs as client
+from agentos.client.connection import connect
+from agentos.schemas.common import Page
+from agentos.schemas.jobs import JobDetail, JobRead, JobStatus
+from agentos.schemas.queue import QueueStatus
+
+app = typer.Typer(help="List, inspect and follow jobs.", no_args_is_help=True)
+JOB_COLUMNS = ("id", "title", "status", "stage", "progress", "attempts", "priority", "created")
+
+# `agentos jobs submit FILE [--wait] [--json]` is added to this `app` by the uploads CLI
+# module (its owner registers it here with `app.command("submit")`).
+
+
+def _job_row(job: JobRead) -> tuple[object, ...]:
+    return (
+        job.id,
+        job.title,
+        job.status.value,
+        job.current_stage or "",
+        f"{job.progress * 100:.0f}%",
+        job.attempts,
+        job.priority,
+        job.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+    )
+
+
+def jobs_table(jobs: list[JobRead], title: str | None = None) -> Table:
+    return table(title, JOB_COLUMNS, [_job_row(job) for job in jobs])
+
+
+@app.command("list")
+@handle_errors
+def list_jobs(
+    status: Annotated[
+        list[JobStatus] | None, typer.Option("--status", help="Only this status (repeatable).")
+    ] = None,
+    search: Annotated[str | None, typer.Option(help="Text in the title.")] = None,
+    page: Annotated[int, typer.Option(min=1, help="Page number.")] = 1,
+    per_page: Annotated[int, typer.Option(min=1, max=500, help="Jobs per page.")] = 20,
+    as_json: JsonOption = False,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Jobs, newest first."""
+    result = client.list_jobs(
+        connect(server=server, token=token),
+        status=status,
+        search=search,
+        page=page,
+        per_page=per_page,
+    )
+    emit(result, as_json=as_json, render=_render_page)
+
+
+def _render_page(result: Page[JobRead]) -> None:
+    info = result.pagination
+    console.print(jobs_table(result.data))
+    console.print(f"page {info.page}/{info.total_pages}, {info.total} jobs", highlight=False)
+
+
+@app.command("show")
+@handle_errors
+def show(
+    job_id: Annotated[uuid.UUID, typer.Argument(help="Job id.")],
+    as_json: JsonOption = False,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """One job with its processing steps and clips."""
+    detail = client.show_job(connect(server=server, token=token), job_id=job_id)
+    emit(detail, as_json=as_json, render=_render_detail)
+
+
+def _render_detail(job: JobDetail) -> None:
+    console.print(jobs_table([job], title=f"job {job.id}"))
+    if job.error:
+        console.print(f"[red]error:[/red] {job.error} ({job.error_code})", highlight=False)
+    steps = [
+        (s.agent, s.attempt, s.status, f"{s.progress * 100:.0f}%",
+         f"{s.duration_ms / 1000:.2f}s" if s.duration_ms is not None else "", s.error or "")
+        for s in job.steps
+    ]  # fmt: skip
+    console.print(
+        table("steps", ("agent", "attempt", "status", "progress", "took", "error"), steps)
+    )
+    clips = [
+        (c.ordinal, f"{c.start:.2f}", f"{c.end:.2f}", f"{c.duration:.2f}", c.resolution, c.path)
+        for c in job.clips
+    ]
+    console.print(table("clips", ("#", "start", "end", "duration", "resolution", "path"), clips))
+
+
+@app.command("watch")
+@handle_errors
+def watch(
+    interval: Annotated[float, typer.Option(min=0.2, help="Seconds between refreshes.")] = 1.0,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="Jobs shown.")] = 20,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """A live table of the newest jobs and the queue, refreshed until Ctrl-C."""
+    conn = connect(server=server, token=token)
+    with Live(console=console, auto_refresh=False) as live:
+        while True:
+            jobs = client.list_jobs(conn, per_page=limit).data
+            live.update(Group(_queue_line(client.queue_status(conn)), jobs_table(jobs)))
+            live.refresh()
+            time.sleep(interval)
+
+
+def _queue_line(state: QueueStatus) -> str:
+    paused = " [yellow](paused)[/yellow]" if state.paused else ""
+    depth = ", ".join(f"{a.agent} {a.queued}/{a.running}" for a in state.agents)
+    return f"queue{paused}: {state.queued} queued, {state.processing} processing  |  {depth}"
