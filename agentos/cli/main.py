@@ -7,7 +7,9 @@ from typing import Annotated
 import typer
 
 from agentos import __version__
+from agentos.cli import action as action_cli
 from agentos.cli import db as db_cli
+from agentos.cli import jobs as jobs_cli
 from agentos.cli import users as users_cli
 from agentos.client import processes
 
@@ -20,7 +22,9 @@ app = typer.Typer(
 )
 app.add_typer(users_cli.app, name="users")
 app.add_typer(db_cli.app, name="db")
+app.add_typer(jobs_cli.app, name="jobs")
 app.command("token")(users_cli.mint)
+app.command("action")(action_cli.action)
 
 
 def _version(value: bool) -> None:
