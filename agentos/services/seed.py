@@ -222,9 +222,8 @@ def _verify(
 def _compare_groups(
     connection: Connection, column: Any, expected: dict[str, int], what: str
 ) -> list[str]:
-    found: dict[str, int] = dict(
-        connection.execute(select(column, func.count()).group_by(column)).tuples().all()
-    )
+    rows = connection.execute(select(column, func.count()).group_by(column))
+    found = {str(value): int(count) for value, count in rows}
     if found == {key: value for key, value in expected.items() if value}:
         return []
     return [f"{what} by {column.key}: database {found}, generated {dict(expected)}"]

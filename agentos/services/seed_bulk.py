@@ -105,17 +105,14 @@ def _copy_batches(
 
 
 def _column_oids(connection: Connection, table: str, columns: tuple[str, ...]) -> list[int]:
-    found: dict[str, int] = dict(
-        connection.execute(
-            text(
-                "SELECT attname, atttypid::int FROM pg_attribute"
-                " WHERE attrelid = CAST(:table AS regclass) AND attnum > 0 AND NOT attisdropped"
-            ),
-            {"table": table},
-        )
-        .tuples()
-        .all()
+    rows = connection.execute(
+        text(
+            "SELECT attname, atttypid::int FROM pg_attribute"
+            " WHERE attrelid = CAST(:table AS regclass) AND attnum > 0 AND NOT attisdropped"
+        ),
+        {"table": table},
     )
+    found = {str(name): int(oid) for name, oid in rows}
     return [int(found[name]) for name in columns]
 
 

@@ -1,0 +1,104 @@
+"""`agentos db migrate|check|reset-and-seed` against both deployments."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select, text
+from typer.testing import CliRunner
+
+from agentos.cli.main import app
+from agentos.db.models import Job, User
+from agentos.db.session import get_engine, session_scope
+from agentos.services.backends import get_backends
+from agentos.settings import Settings, reset_settings_cache
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Point the CLI's environment at the test deployment."""
+    monkeypatch.setenv("AGENTOS_HOME", str(settings.home))
+    if settings.database_url:
+        monkeypatch.setenv("AGENTOS_DATABASE_URL", settings.database_url)
+    if settings.redis_url:
+        monkeypatch.setenv("AGENTOS_REDIS_URL", settings.redis_url)
+        monkeypatch.setenv("AGENTOS_REDIS_KEY_PREFIX", settings.redis_key_prefix)
+    reset_settings_cache()
+    return settings
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_migrate_and_check_on_a_migrated_database(cli_settings: Settings) -> None:
+    code, out, _ = _run("db", "migrate")
+    assert code == 0
+    assert "already at head" in out
+    code, out, _ = _run("db", "check")
+    assert code == 0
+    assert "schema matches the models" in out
+
+
+def test_check_names_a_dropped_index_and_column(cli_settings: Settings) -> None:
+    with get_engine(cli_settings).begin() as connection:
+        connection.execute(text("DROP INDEX ix_jobs_status_updated_at"))
+        connection.execute(text("ALTER TABLE clips DROP COLUMN codec"))
+
+    code, out, _ = _run("db", "check")
+    assert code == 1
+    assert "missing_index jobs.ix_jobs_status_updated_at" in out
+    assert "missing_column clips.codec" in out
+
+    code, out, _ = _run("db", "check", "--json")
+    assert code == 1
+    found = {(d["kind"], d["table"], d["name"]) for d in json.loads(out)["differences"]}
+    assert found == {
+        ("missing_index", "jobs", "ix_jobs_status_updated_at"),
+        ("missing_column", "clips", "codec"),
+    }
+
+
+def test_reset_and_seed_json_verifies_and_prints_the_password(cli_settings: Settings) -> None:
+    get_backends(cli_settings).cache.set(cli_settings.ssot_cache_key, b"stale")
+    code, out, _ = _run(
+        "db", "reset-and-seed", "--jobs", "12", "--events", "9", "--seed", "4", "--json"
+    )
+    assert code == 0, out
+    body = json.loads(out)
+    assert body["verified"] is True
+    assert body["problems"] == []
+    assert body["random_seed"] == 4
+    assert sum(body["jobs_by_status"].values()) == 12
+    assert len(body["admin_password"]) >= 20
+    assert get_backends(cli_settings).cache.get(cli_settings.ssot_cache_key) is None
+    with session_scope(cli_settings) as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 12
+        assert session.scalar(select(User.role).where(User.username == "admin")) == "admin"
+
+
+def test_reset_and_seed_refuses_a_non_empty_database_without_yes(cli_settings: Settings) -> None:
+    code, out, _ = _run("db", "reset-and-seed", "--jobs", "3", "--events", "1", "--yes")
+    assert code == 0, out
+    assert "one-time password" in out
+    assert "verified" in out
+
+    code, out, err = _run("db", "reset-and-seed", "--jobs", "5")
+    assert code == 4
+    assert "not empty" in err
+    assert "--yes" in err
+    assert len(err.strip().splitlines()) == 1
+    with session_scope(cli_settings) as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 3
+
+
+def test_db_commands_are_local_only(cli_settings: Settings) -> None:
+    for command in (["check"], ["migrate"], ["reset-and-seed", "--yes"]):
+        code, _, err = _run("db", *command, "--server", "http://127.0.0.1:9")
+        assert code == 2
+        assert "works only locally" in err
+        assert "Traceback" not in err

@@ -1,0 +1,118 @@
+"""Alembic migrations on both databases, `ensure_schema`, `reset_schema` and `compare()`."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import inspect, text
+
+from agentos.db import migrate
+from agentos.db.session import dispose_engines, get_engine
+from agentos.services.schema_check import compare
+from agentos.settings import Settings
+from tests.support import services
+
+
+@pytest.fixture(params=["embedded", "distributed"])
+def fresh_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """A deployment whose database exists but has never been migrated."""
+    if request.param == "embedded":
+        yield Settings(home=tmp_path / "fresh")
+        dispose_engines()
+        return
+    admin_url = request.getfixturevalue("postgres_admin_url")
+    name = f"agentos_fresh_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(services._libpq(admin_url), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    yield Settings(home=tmp_path / "fresh", database_url=services.database_url(admin_url, name))
+    dispose_engines()
+    services.drop_postgres_database(admin_url, name)
+
+
+def test_migrated_database_matches_the_models(settings: Settings) -> None:
+    engine = get_engine(settings)
+    report = compare(engine)
+    assert report.differences == []
+    assert report.revision == migrate.head_revision()
+    assert report.tables_checked >= 20
+
+
+def test_fresh_database_migrates_to_head(fresh_settings: Settings) -> None:
+    engine = get_engine(fresh_settings)
+    assert migrate.current_revision(engine) is None
+    report = compare(engine)
+    assert {d.kind for d in report.differences} == {"revision", "missing_table"}
+
+    migrate.ensure_schema(fresh_settings)
+
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    assert compare(engine).differences == []
+
+
+def test_ensure_schema_is_idempotent_and_safe_concurrently(fresh_settings: Settings) -> None:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            migrate.ensure_schema(fresh_settings)
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    migrate.ensure_schema(fresh_settings)
+    engine = get_engine(fresh_settings)
+    with engine.connect() as connection:
+        versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    assert [row[0] for row in versions] == [migrate.head_revision()]
+    assert compare(engine).differences == []
+
+
+def test_reset_schema_drops_everything_and_migrates(settings: Settings) -> None:
+    engine = get_engine(settings)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE leftover (id INTEGER PRIMARY KEY)"))
+        connection.execute(text("DROP INDEX ix_jobs_finished_at"))
+    assert {d.kind for d in compare(engine).differences} == {"extra_table", "missing_index"}
+
+    migrate.reset_schema(engine)
+
+    assert "leftover" not in inspect(engine).get_table_names()
+    assert compare(engine).differences == []
+    assert migrate.current_revision(engine) == migrate.head_revision()
+
+
+def test_compare_names_each_kind_of_difference(settings: Settings) -> None:
+    engine = get_engine(settings)
+    with engine.begin() as connection:
+        connection.execute(text("DROP INDEX ix_jobs_finished_at"))
+        connection.execute(text("ALTER TABLE clips DROP COLUMN thumbnail_path"))
+        connection.execute(text("CREATE INDEX ix_users_email ON users (email)"))
+        connection.execute(text("ALTER TABLE users ADD COLUMN nickname VARCHAR(20)"))
+        connection.execute(text("DROP TABLE upload_chunks"))
+    found = {(d.kind, d.table, d.name) for d in compare(engine).differences}
+    assert found == {
+        ("missing_index", "jobs", "ix_jobs_finished_at"),
+        ("missing_column", "clips", "thumbnail_path"),
+        ("extra_index", "users", "ix_users_email"),
+        ("extra_column", "users", "nickname"),
+        ("missing_table", "upload_chunks", None),
+    }
+
+
+def test_compare_reports_a_database_behind_head(settings: Settings) -> None:
+    engine = get_engine(settings)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM alembic_version"))
+    report = compare(engine)
+    assert [d.kind for d in report.differences] == ["revision"]
+    assert report.revision is None
