@@ -1,0 +1,115 @@
+"""`agentos jobs list|show|watch`, locally on both deployments and with --server."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from agentos.cli import jobs as jobs_cli
+from agentos.client.connection import Connection
+from agentos.db.session import session_scope
+from agentos.server.app import create_app
+from agentos.services.agent_defaults import ensure_default_agents
+from agentos.settings import Settings, reset_settings_cache
+from tests.support.auth import auth_headers, create_user_and_token
+from tests.support.jobs import make_actor, make_job
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("AGENTOS_HOME", str(settings.home))
+    if settings.database_url:
+        monkeypatch.setenv("AGENTOS_DATABASE_URL", settings.database_url)
+    if settings.redis_url:
+        monkeypatch.setenv("AGENTOS_REDIS_URL", settings.redis_url)
+        monkeypatch.setenv("AGENTOS_REDIS_KEY_PREFIX", settings.redis_key_prefix)
+    reset_settings_cache()
+    return settings
+
+
+@pytest.fixture
+def seeded(cli_settings: Settings) -> dict[str, uuid.UUID]:
+    with session_scope(cli_settings) as session:
+        ensure_default_agents(session)
+        user = make_actor(session)
+        return {
+            "queued": make_job(session, user, title="waiting").id,
+            "failed": make_job(session, user, "failed", stages=1, title="broken").id,
+        }
+
+
+def test_list_json_and_filter(seeded: dict[str, uuid.UUID]) -> None:
+    result = runner.invoke(jobs_cli.app, ["list", "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert {job["id"] for job in body["data"]} == {str(v) for v in seeded.values()}
+    failed = runner.invoke(jobs_cli.app, ["list", "--status", "failed", "--json"])
+    assert [job["id"] for job in json.loads(failed.stdout)["data"]] == [str(seeded["failed"])]
+    table = runner.invoke(jobs_cli.app, ["list"])
+    assert "broken" in table.stdout
+    assert "2 jobs" in table.stdout
+    assert runner.invoke(jobs_cli.app, ["list", "--status", "asleep"]).exit_code == 2
+
+
+def test_show_steps_and_errors(seeded: dict[str, uuid.UUID]) -> None:
+    result = runner.invoke(jobs_cli.app, ["show", str(seeded["failed"]), "--json"])
+    assert result.exit_code == 0, result.output
+    detail = json.loads(result.stdout)
+    assert [(s["agent"], s["status"]) for s in detail["steps"]] == [
+        ("ingest", "completed"),
+        ("probe", "failed"),
+    ]
+    text = runner.invoke(jobs_cli.app, ["show", str(seeded["failed"])])
+    assert "boom" in text.stdout
+    missing = runner.invoke(jobs_cli.app, ["show", str(uuid.uuid4())])
+    assert missing.exit_code == 3
+    assert "not found" in missing.stderr
+
+
+def test_watch_redraws_until_interrupted(
+    seeded: dict[str, uuid.UUID], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticks: list[float] = []
+
+    def fake_sleep(seconds: float) -> None:
+        ticks.append(seconds)
+        if len(ticks) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(jobs_cli.time, "sleep", fake_sleep)
+    result = runner.invoke(jobs_cli.app, ["watch"])
+    assert result.exit_code == 130
+    assert ticks == [1.0, 1.0]
+    assert "waiting" in result.stdout
+
+
+@pytest.fixture
+def remote(cli_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    _, token = create_user_and_token(cli_settings, role="operator")
+    http = TestClient(create_app(cli_settings), headers=auth_headers(token))
+
+    def connect(*, server: str | None = None, token: str | None = None) -> Connection:
+        assert server == "http://testserver"
+        return Connection(settings=cli_settings, server=server, token=token, _http=http)
+
+    monkeypatch.setattr(jobs_cli, "connect", connect)
+    yield token
+    http.close()
+
+
+def test_server_mode(seeded: dict[str, uuid.UUID], remote: str) -> None:
+    options = ["--server", "http://testserver", "--token", remote, "--json"]
+    listed = runner.invoke(jobs_cli.app, ["list", *options])
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.stdout)["pagination"]["total"] == 2
+    shown = runner.invoke(jobs_cli.app, ["show", str(seeded["queued"]), *options])
+    assert json.loads(shown.stdout)["status"] == "queued"
+    missing = runner.invoke(jobs_cli.app, ["show", str(uuid.uuid4()), *options])
+    assert missing.exit_code == 3
