@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import av
@@ -15,7 +16,7 @@ FRAME = 1 / FPS
 
 
 def _scenes(*bounds: float) -> list[Scene]:
-    return [Scene(index=i, start=a, end=b) for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+    return [Scene(index=i, start=a, end=b) for i, (a, b) in enumerate(itertools.pairwise(bounds))]
 
 
 def _spans(plans: list[ClipPlan]) -> list[tuple[float, float]]:

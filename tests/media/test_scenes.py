@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import av
@@ -43,7 +44,7 @@ def test_every_cut_found_within_a_frame_and_no_false_cut(
 def test_scenes_cover_the_video(plain_video: Video, plain_scores: FrameScores) -> None:
     scenes = detect(plain_scores)
     assert [s.index for s in scenes] == list(range(len(scenes)))
-    assert all(a.end == b.start for a, b in zip(scenes, scenes[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(scenes))
     assert scenes[-1].end == pytest.approx(plain_video.info.duration, abs=FRAME)
     assert len(plain_scores.scores) == plain_video.info.frame_count
     assert (plain_scores.analysis_width, plain_scores.analysis_height) == (256, 144)

@@ -16,7 +16,13 @@ from tests.media.conftest import FPS, Video
 def clip(keyed_video: Video, tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = tmp_path_factory.mktemp("thumbs") / "clip.mp4"
     plan = ClipPlan(ordinal=0, start=keyed_video.cuts[3], end=keyed_video.cuts[4])
-    cut(keyed_video.path, plan, dest=dest, keyframes=keyed_video.info.keyframes, reencode_height=None)
+    cut(
+        keyed_video.path,
+        plan,
+        dest=dest,
+        keyframes=keyed_video.info.keyframes,
+        reencode_height=None,
+    )
     return dest
 
 
