@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -42,9 +41,9 @@ def cfg(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def client(cfg: Settings) -> Iterator[TestClient]:
-    with TestClient(_app(cfg)) as test_client:
-        yield test_client
+def client(cfg: Settings) -> TestClient:
+    # No lifespan: these tests need no background workers.
+    return TestClient(_app(cfg))
 
 
 def _login(client: TestClient, username: str, password: str = TEST_PASSWORD) -> dict[str, str]:
@@ -196,9 +195,8 @@ def test_actor_carries_request_context(cfg: Settings) -> None:
 
     app.add_api_route("/test/capture", capture, methods=["GET"])
     _, token = create_user_and_token(cfg, role="user")
-    with TestClient(app) as test_client:
-        headers = {**auth_headers(token), "User-Agent": "pytest-ua", "X-Trace-Id": "t-1"}
-        assert test_client.get("/test/capture", headers=headers).status_code == 200
+    headers = {**auth_headers(token), "User-Agent": "pytest-ua", "X-Trace-Id": "t-1"}
+    assert TestClient(app).get("/test/capture", headers=headers).status_code == 200
     actor = seen[0]
     assert (actor.source, actor.user_agent, actor.trace_id) == ("api", "pytest-ua", "t-1")
     assert actor.ip == "testclient"
