@@ -70,7 +70,11 @@ def _render_catalog(items: list[ActionInfo]) -> None:
         for item in items
     ]
     columns = ("action", "view", "permission", "rate", "dangerous")
-    console.print(table("Admin actions", columns, rows))
+    rendered = table("Admin actions", columns, rows)
+    # The name is what people copy into the next command: never cut it.
+    rendered.columns[0].no_wrap = True
+    rendered.columns[0].min_width = max((len(item.name) for item in items), default=6)
+    console.print(rendered)
 
 
 def _render_response(response: ActionResponse) -> None:
