@@ -11,6 +11,7 @@ from agentos.cli import action as action_cli
 from agentos.cli import db as db_cli
 from agentos.cli import jobs as jobs_cli
 from agentos.cli import users as users_cli
+from agentos.cli._options import ServerOption, TokenOption
 from agentos.client import processes
 
 app = typer.Typer(
@@ -76,6 +77,21 @@ def beat() -> None:
     from agentos.cli._output import handle_errors
 
     handle_errors(processes.beat)()
+
+
+@app.command()
+def tui(
+    server: ServerOption = None,
+    token: TokenOption = None,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="Hide and refuse every admin action.")
+    ] = False,
+) -> None:
+    """The live operator dashboard (keys 1-6 switch views, ? shows every key, q quits)."""
+    from agentos import tui as tui_app
+    from agentos.cli._output import handle_errors
+
+    handle_errors(tui_app.run)(server=server, token=token, read_only=read_only)
 
 
 def run() -> None:

@@ -1,0 +1,144 @@
+"""Live change events for front ends: the bus locally, the server's `/ws` remotely.
+
+`subscribe()` calls `on_event(payload)` for every change (`{"kind": "job.status", ...}`)
+and `on_state(state, detail)` when the connection changes: "connecting", "live",
+"disconnected" (with the retry delay) or "refused" (bad token or role). Remotely it
+reconnects with exponential backoff. Both callbacks run on a background thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.sync.client import connect
+
+from agentos.client.connection import Connection
+from agentos.services import admin_data
+from agentos.services.backends.base import BusEvent
+
+logger = logging.getLogger(__name__)
+
+EventCallback = Callable[[dict[str, Any]], None]
+StateCallback = Callable[[str, str], None]
+RECV_TIMEOUT_S = 0.5
+FIRST_RETRY_S = 0.5
+REFUSED_CODES = frozenset({4401, 4403})
+
+
+def subscribe(
+    conn: Connection,
+    *,
+    on_event: EventCallback,
+    on_state: StateCallback,
+    max_backoff_s: float = 8.0,
+) -> Callable[[], None]:
+    """Start delivering events; returns the callable that stops."""
+    if conn.local:
+        return _subscribe_local(conn, on_event, on_state)
+    feed = _RemoteFeed(conn, on_event, on_state, max_backoff_s=max_backoff_s)
+    feed.start()
+    return feed.stop
+
+
+def _subscribe_local(
+    conn: Connection, on_event: EventCallback, on_state: StateCallback
+) -> Callable[[], None]:
+    # The read model's own feed: it marks the cached document stale before we hear of
+    # the change, so a snapshot read right after an event already shows it.
+    def forward(event: BusEvent) -> None:
+        on_event(dict(event.payload))
+
+    on_state("connecting", "bus")
+    remove = admin_data.add_listener(conn.settings, forward)
+    on_state("live", "bus")
+    return remove
+
+
+def ws_url(server: str, token: str | None) -> str:
+    parts = urlsplit(server.rstrip("/"))
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    query = f"token={quote(token)}" if token else ""
+    return urlunsplit((scheme, parts.netloc, parts.path + "/ws", query, ""))
+
+
+class _RemoteFeed:
+    def __init__(
+        self,
+        conn: Connection,
+        on_event: EventCallback,
+        on_state: StateCallback,
+        *,
+        max_backoff_s: float,
+    ) -> None:
+        assert conn.server is not None
+        self.url = ws_url(conn.server, conn.token)
+        self.on_event = on_event
+        self.on_state = on_state
+        self.max_backoff_s = max_backoff_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="agentos-live", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=RECV_TIMEOUT_S * 4)
+
+    def _loop(self) -> None:
+        delay = FIRST_RETRY_S
+        while not self._stop.is_set():
+            self.on_state("connecting", "")
+            try:
+                self._session()
+                delay = FIRST_RETRY_S
+                if self._stop.is_set():
+                    return
+                problem = "the server closed the connection"
+            except InvalidStatus as exc:
+                problem = f"handshake refused (HTTP {exc.response.status_code})"
+            except ConnectionClosed as exc:
+                if exc.rcvd is not None and exc.rcvd.code in REFUSED_CODES:
+                    self.on_state("refused", exc.rcvd.reason or "token refused")
+                    delay = self.max_backoff_s
+                    self._stop.wait(delay)
+                    continue
+                problem = "connection lost"
+            except (OSError, InvalidHandshake, TimeoutError) as exc:
+                problem = str(exc) or type(exc).__name__
+            self.on_state("disconnected", f"{problem}; retrying in {delay:.1f} s")
+            # Something may have changed while we were away: ask for a full refresh.
+            self._stop.wait(delay)
+            delay = min(delay * 2, self.max_backoff_s)
+
+    def _session(self) -> None:
+        with connect(self.url, open_timeout=5, close_timeout=1) as socket:
+            self.on_state("live", "")
+            self.on_event({"kind": "resync"})
+            while not self._stop.is_set():
+                try:
+                    raw = socket.recv(timeout=RECV_TIMEOUT_S)
+                except TimeoutError:
+                    continue
+                self._deliver(raw)
+
+    def _deliver(self, raw: str | bytes) -> None:
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            logger.debug("live: ignoring a message that is not JSON")
+            return
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "event":
+            self.on_event({key: value for key, value in message.items() if key != "type"})
+        elif kind == "resync":
+            self.on_event({"kind": "resync"})
+        elif kind == "ping":
+            return

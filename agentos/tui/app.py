@@ -1,0 +1,352 @@
+"""`agentos tui`: the live operator dashboard.
+
+The app owns the data source, the latest admin document and the live connection; views
+(one Textual mode each, number keys 1-6) render what the app holds and ask it to run
+actions. Every fetch runs in a thread worker; every action goes through the admin action
+pipeline (`Source.run`), with a confirmation dialog for dangerous ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding
+
+from agentos.errors import AgentOSError
+from agentos.schemas.actions import ActionInfo, ActionResponse
+from agentos.tui import commands
+from agentos.tui.keymap import VIEWS, help_rows
+from agentos.tui.screens.agents import AgentsScreen
+from agentos.tui.screens.analytics import AnalyticsScreen
+from agentos.tui.screens.base import ViewScreen
+from agentos.tui.screens.config import ConfigScreen
+from agentos.tui.screens.dashboard import DashboardScreen
+from agentos.tui.screens.jobs import JobsScreen
+from agentos.tui.screens.logs import LogsScreen
+from agentos.tui.screens.modals import ActionFormScreen, ConfirmScreen, HelpScreen, PromptScreen
+from agentos.tui.source import Snapshot, Source
+from agentos.tui.widgets.header import HeaderState
+
+CHANGE_DEBOUNCE_S = 0.1
+MIN_INTERVAL_S = 0.5
+
+
+class AgentOSApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "AgentOS"
+    MODES: ClassVar[dict[str, Any]] = {
+        "dashboard": DashboardScreen,
+        "jobs": JobsScreen,
+        "agents": AgentsScreen,
+        "logs": LogsScreen,
+        "analytics": AnalyticsScreen,
+        "config": ConfigScreen,
+    }
+    COMMANDS = App.COMMANDS | {commands.ViewCommands, commands.ActionCommands}
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        Binding("ctrl+c", "quit", "Quit", show=False)
+    ]
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        read_only: bool = False,
+        refresh_s: float = 2.0,
+        live: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.read_only = read_only
+        self.live = live
+        self.clock = clock
+        self.snapshot: Snapshot | None = None
+        self.catalog: list[ActionInfo] = []
+        self.header = HeaderState(backend=source.label, interval_s=refresh_s, read_only=read_only)
+        self._fetching = False
+        self._fetch_again = False
+        self._change_pending = False
+        self._refresh_timer: Any = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.switch_mode("dashboard")
+        self._schedule_refresh()
+        self.set_interval(1.0, self.update_header)
+        self.request_refresh()
+        self.run_worker(self._load_catalog, thread=True, group="catalog", exit_on_error=False)
+        if self.live:
+            self.source.start_live(self._event_from_thread, self._state_from_thread)
+        else:
+            self.header.connection, self.header.detail = "live", "polling"
+
+    def on_unmount(self) -> None:
+        self.source.close()
+
+    def _schedule_refresh(self) -> None:
+        if self._refresh_timer is not None:
+            self._refresh_timer.stop()
+        self._refresh_timer = self.set_interval(self.header.interval_s, self.request_refresh)
+
+    # -- data ------------------------------------------------------------------------------
+
+    def request_refresh(self, *, force: bool = False) -> None:
+        """Fetch the document in a thread; a request during a fetch runs once after it."""
+        if self.header.paused and not force:
+            return
+        if self._fetching:
+            self._fetch_again = True
+            return
+        self._fetching = True
+        self.run_worker(self._fetch, thread=True, group="snapshot", exit_on_error=False)
+
+    def _fetch(self) -> None:
+        try:
+            snapshot = self.source.snapshot()
+        except AgentOSError as exc:
+            self.call_from_thread(self._fetched, None, exc.message)
+        else:
+            self.call_from_thread(self._fetched, snapshot, None)
+
+    def _fetched(self, snapshot: Snapshot | None, error: str | None) -> None:
+        self._fetching = False
+        self.header.error = error
+        if snapshot is not None:
+            self.snapshot = snapshot
+            self.header.deployment = snapshot.document.deployment
+            screen = self.screen
+            if isinstance(screen, ViewScreen):
+                screen.refresh_data()
+        self.update_header()
+        if self._fetch_again:
+            self._fetch_again = False
+            self.request_refresh()
+
+    def _load_catalog(self) -> None:
+        try:
+            catalog = self.source.catalog()
+        except AgentOSError as exc:
+            self.call_from_thread(self.notify, exc.message, title="catalog", severity="warning")
+            return
+        self.call_from_thread(setattr, self, "catalog", catalog)
+
+    def has_action(self, name: str) -> bool:
+        return any(info.name == name for info in self.catalog)
+
+    def data_age(self) -> float | None:
+        if self.snapshot is None:
+            return None
+        return max(0.0, self.clock() - self.snapshot.cache.built_at.timestamp())
+
+    def update_header(self) -> None:
+        self.header.age_s = self.data_age()
+        screen = self.screen
+        if isinstance(screen, ViewScreen):
+            self.header.view = screen.TITLE
+            screen.show_header(self.header)
+
+    # -- live ------------------------------------------------------------------------------
+
+    def _event_from_thread(self, payload: dict[str, Any]) -> None:
+        self._from_thread(self._on_change, payload)
+
+    def _state_from_thread(self, state: str, detail: str) -> None:
+        self._from_thread(self._on_state, state, detail)
+
+    def _from_thread(self, callback: Callable[..., Any], *args: Any) -> None:
+        # RuntimeError: the app is not running (yet, or any more); the event is moot.
+        with contextlib.suppress(RuntimeError):
+            self.call_from_thread(callback, *args)
+
+    def _on_state(self, state: str, detail: str) -> None:
+        reconnected = state == "live" and self.header.connection != "live"
+        self.header.connection, self.header.detail = state, detail
+        self.update_header()
+        if reconnected:
+            self.request_refresh()
+
+    def _on_change(self, payload: dict[str, Any]) -> None:
+        if self.header.paused:
+            return
+        screen = self.screen
+        if isinstance(screen, ViewScreen):
+            screen.on_change(payload)
+        if not self._change_pending:
+            self._change_pending = True
+            self.set_timer(CHANGE_DEBOUNCE_S, self._changed)
+
+    def _changed(self) -> None:
+        self._change_pending = False
+        self.request_refresh()
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def run_admin_action(
+        self,
+        name: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        confirm: str | None = None,
+        after: Callable[[ActionResponse], None] | None = None,
+    ) -> None:
+        """Run through the pipeline; dangerous actions (or `confirm`) ask first."""
+        if self.read_only:
+            self.notify("read-only mode: actions are disabled", severity="warning")
+            return
+        info = next((item for item in self.catalog if item.name == name), None)
+        payload = dict(payload or {})
+        if (info is not None and info.dangerous) or confirm:
+            message = confirm or f"Run {name} with {payload or 'no arguments'}?"
+            if info is not None and info.dangerous:
+                payload["confirm"] = True
+            self.push_screen(
+                ConfirmScreen(f"Confirm {name}", message),
+                partial(self._confirmed, name, payload, after),
+            )
+            return
+        self._start_action(name, payload, after)
+
+    def _confirmed(
+        self,
+        name: str,
+        payload: dict[str, Any],
+        after: Callable[[ActionResponse], None] | None,
+        answer: bool | None,
+    ) -> None:
+        if answer:
+            self._start_action(name, payload, after)
+        else:
+            self.notify(f"{name} not run", severity="information")
+
+    def _start_action(
+        self, name: str, payload: dict[str, Any], after: Callable[[ActionResponse], None] | None
+    ) -> None:
+        self.run_worker(
+            partial(self._action_worker, name, payload, after),
+            thread=True,
+            group="actions",
+            exit_on_error=False,
+        )
+
+    def _action_worker(
+        self, name: str, payload: dict[str, Any], after: Callable[[ActionResponse], None] | None
+    ) -> None:
+        try:
+            response = self.source.run(name, payload)
+        except AgentOSError as exc:
+            self.call_from_thread(
+                self.notify, f"{exc.message} ({exc.code})", title=name, severity="error"
+            )
+            return
+        self.call_from_thread(self._action_done, response, after)
+
+    def _action_done(
+        self, response: ActionResponse, after: Callable[[ActionResponse], None] | None
+    ) -> None:
+        self.notify(commands.describe(response), title=response.action)
+        if after is not None:
+            after(response)
+        self._on_change({"kind": "action", "action": response.action})
+
+    def run_bulk(self, name: str, payloads: list[dict[str, Any]], *, what: str) -> None:
+        """One action over many rows: the count is shown before anything runs."""
+        if self.read_only:
+            self.notify("read-only mode: actions are disabled", severity="warning")
+            return
+        message = f"{name} on {len(payloads)} {what}. Each runs through the action pipeline."
+        self.push_screen(
+            ConfirmScreen(f"{name} on {len(payloads)} rows", message),
+            partial(self._bulk_confirmed, name, payloads),
+        )
+
+    def _bulk_confirmed(
+        self, name: str, payloads: list[dict[str, Any]], answer: bool | None
+    ) -> None:
+        if answer:
+            self.run_worker(
+                partial(self._bulk_worker, name, payloads),
+                thread=True,
+                group="actions",
+                exit_on_error=False,
+            )
+
+    def _bulk_worker(self, name: str, payloads: list[dict[str, Any]]) -> None:
+        done, errors = 0, []
+        for payload in payloads:
+            try:
+                self.source.run(name, payload)
+                done += 1
+            except AgentOSError as exc:
+                errors.append(exc.message)
+        severity = "information" if not errors else "warning"
+        detail = f"; first error: {errors[0]}" if errors else ""
+        self.call_from_thread(
+            self.notify, f"{done}/{len(payloads)} done{detail}", title=name, severity=severity
+        )
+        self.call_from_thread(self._on_change, {"kind": "action", "action": name})
+
+    def open_action_form(self, info: ActionInfo, prefill: dict[str, str] | None = None) -> None:
+        if self.read_only:
+            self.notify("read-only mode: actions are disabled", severity="warning")
+            return
+        self.push_screen(
+            ActionFormScreen(info, prefill=prefill),
+            lambda payload: None if payload is None else self.run_admin_action(info.name, payload),
+        )
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def action_view(self, name: str) -> None:
+        if name in self.MODES:
+            self.switch_mode(name)
+            self.update_header()
+
+    def action_help(self) -> None:
+        screen = self.screen
+        view = screen.VIEW if isinstance(screen, ViewScreen) else "dashboard"
+        title = screen.TITLE if isinstance(screen, ViewScreen) else "AgentOS"
+        notes = [
+            "Views: " + ", ".join(f"{key} {title}" for key, _, title in VIEWS),
+            "ctrl+p: command palette (views and every catalog action)",
+            ": command line — a view, `refresh N`, `pause`, or `ACTION key=value ...`",
+        ]
+        if self.read_only:
+            notes.append("read-only: actions are hidden and refused")
+        self.push_screen(HelpScreen(title, help_rows(view, read_only=self.read_only), notes))
+
+    def action_toggle_pause(self) -> None:
+        self.header.paused = not self.header.paused
+        self.notify("live refresh paused" if self.header.paused else "live refresh resumed")
+        if not self.header.paused:
+            self.request_refresh()
+        self.update_header()
+
+    def action_set_interval(self) -> None:
+        self.push_screen(
+            PromptScreen(
+                "Refresh interval (seconds)", value=f"{self.header.interval_s:g}", placeholder="2"
+            ),
+            self.set_refresh_interval,
+        )
+
+    def set_refresh_interval(self, value: str | None) -> None:
+        if value is None:
+            return
+        try:
+            seconds = float(value)
+        except ValueError:
+            self.notify(f"not a number: {value!r}", severity="error")
+            return
+        self.header.interval_s = max(MIN_INTERVAL_S, seconds)
+        self._schedule_refresh()
+        self.update_header()
+
+    def action_command_line(self) -> None:
+        commands.open_command_line(self)

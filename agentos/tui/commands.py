@@ -1,0 +1,158 @@
+"""The command palette's providers and the `:` command line."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from agentos.errors import InvalidError
+from agentos.schemas.actions import ActionResponse
+from agentos.tui.keymap import VIEWS
+from agentos.tui.screens.modals import CommandLineScreen
+from agentos.tui.widgets.form import fields_of, parse, parse_pairs
+
+if TYPE_CHECKING:
+    from agentos.tui.app import AgentOSApp
+
+VIEW_ALIASES: dict[str, str] = {
+    **{number: name for number, name, _ in VIEWS},
+    **{name: name for _, name, _ in VIEWS},
+    "dash": "dashboard",
+    "queue": "jobs",
+    "workers": "agents",
+    "events": "logs",
+    "audit": "logs",
+    "settings": "config",
+    "configuration": "config",
+}
+
+
+def describe(response: ActionResponse) -> str:
+    result = response.result
+    brief = ", ".join(
+        f"{key}={value}" for key, value in result.items() if isinstance(value, int | float | str)
+    )
+    audit = f" (audit #{response.audit_seq})" if response.audit_seq is not None else ""
+    return f"done{audit}" + (f": {brief[:160]}" if brief else "")
+
+
+def _tui(provider: Provider) -> AgentOSApp:
+    return cast("AgentOSApp", provider.app)
+
+
+class ViewCommands(Provider):
+    async def discover(self) -> Hits:
+        app = _tui(self)
+        for number, name, title in VIEWS:
+            yield DiscoveryHit(
+                f"View: {title}", partial(app.action_view, name), help=f"key {number}"
+            )
+
+    async def search(self, query: str) -> Hits:
+        app = _tui(self)
+        matcher = self.matcher(query)
+        for number, name, title in VIEWS:
+            text = f"View: {title}"
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(text),
+                    partial(app.action_view, name),
+                    help=f"key {number}",
+                )
+
+
+class ActionCommands(Provider):
+    """Every catalog action; choosing one opens its form (prefilled from the selection)."""
+
+    def _entries(self) -> list[tuple[str, Any]]:
+        app = _tui(self)
+        if app.read_only:
+            return []
+        context = _selection(app)
+        return [
+            (f"Action: {info.name}", partial(app.open_action_form, info, context))
+            for info in app.catalog
+        ]
+
+    async def discover(self) -> Hits:
+        app = _tui(self)
+        summaries = {f"Action: {info.name}": info.summary for info in app.catalog}
+        for text, command in self._entries():
+            yield DiscoveryHit(text, command, help=summaries.get(text))
+
+    async def search(self, query: str) -> Hits:
+        app = _tui(self)
+        summaries = {f"Action: {info.name}": info.summary for info in app.catalog}
+        matcher = self.matcher(query)
+        for text, command in self._entries():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), command, help=summaries.get(text))
+
+
+def _selection(app: AgentOSApp) -> dict[str, str]:
+    from agentos.tui.screens.base import ViewScreen
+
+    screen = app.screen
+    return screen.selection_context() if isinstance(screen, ViewScreen) else {}
+
+
+def open_command_line(app: AgentOSApp) -> None:
+    app.push_screen(CommandLineScreen(id="command-line"), partial(_run_command, app))
+
+
+def _run_command(app: AgentOSApp, text: str | None) -> None:
+    if text:
+        try:
+            execute(app, text)
+        except InvalidError as exc:
+            app.notify(exc.message, title=":", severity="error")
+
+
+def execute(app: AgentOSApp, text: str) -> None:
+    """Run one command line: a view, a TUI command, or an admin action."""
+    word, *rest = text.strip().lstrip(":").split()
+    lowered = word.lower()
+    if lowered in VIEW_ALIASES:
+        app.action_view(VIEW_ALIASES[lowered])
+    elif lowered in ("q", "quit", "exit"):
+        app.exit()
+    elif lowered in ("help", "?"):
+        app.action_help()
+    elif lowered in ("pause", "resume", "live"):
+        if app.header.paused != (lowered == "pause"):
+            app.action_toggle_pause()
+    elif lowered in ("refresh", "interval"):
+        if rest:
+            app.set_refresh_interval(rest[0])
+        else:
+            app.request_refresh(force=True)
+    else:
+        _run_named_action(app, word, rest)
+
+
+def _run_named_action(app: AgentOSApp, name: str, words: list[str]) -> None:
+    info = next((item for item in app.catalog if item.name == name), None)
+    if info is None:
+        raise InvalidError(
+            f"unknown command or action {name!r}; press ? for help, ctrl+p for the catalog",
+            code="UNKNOWN_COMMAND",
+        )
+    if app.read_only:
+        raise InvalidError("read-only mode: actions are disabled", code="READ_ONLY")
+    fields = fields_of(info.payload_schema)
+    pairs = parse_pairs(words)
+    unknown = set(pairs) - {field.name for field in fields}
+    if unknown:
+        raise InvalidError(
+            f"{name} has no field {', '.join(sorted(unknown))}", code="VALIDATION_ERROR"
+        )
+    missing = [field.name for field in fields if field.required and field.name not in pairs]
+    if missing:
+        app.open_action_form(info, {**_selection(app), **pairs})
+        return
+    app.run_admin_action(name, parse(fields, pairs))

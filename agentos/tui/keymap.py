@@ -1,0 +1,104 @@
+"""The one key map: screen bindings, the footer and the help screen are all built from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+VIEWS: tuple[tuple[str, str, str], ...] = (
+    ("1", "dashboard", "Dashboard"),
+    ("2", "jobs", "Jobs & Queue"),
+    ("3", "agents", "Agents & Workers"),
+    ("4", "logs", "System Logs"),
+    ("5", "analytics", "Analytics"),
+    ("6", "config", "Configuration"),
+)
+
+
+@dataclass(frozen=True)
+class Key:
+    key: str
+    action: str
+    description: str
+    write: bool = False  # an admin action: hidden and refused in --read-only
+    show: bool = True  # in the footer (the help screen lists every key)
+    display: str | None = None
+
+
+GLOBAL: tuple[Key, ...] = (
+    *(Key(number, f"app.view('{name}')", title, show=False) for number, name, title in VIEWS),
+    Key("q", "app.quit", "Quit"),
+    Key("colon", "app.command_line", "Command", display=":"),
+    Key("slash", "filter", "Filter", display="/"),
+    Key("question_mark", "app.help", "Help", display="?"),
+    Key("p", "app.toggle_pause", "Pause live"),
+    Key("r", "app.set_interval", "Interval"),
+)
+
+VIEW_KEYS: dict[str, tuple[Key, ...]] = {
+    "dashboard": (
+        Key("a", "ack", "Ack alert", write=True),
+        Key("A", "ack_all", "Ack all", write=True),
+        Key("P", "pause_queue", "Pause queue", write=True),
+        Key("U", "resume_queue", "Resume queue", write=True),
+        Key("F", "retry_failed", "Retry failed", write=True),
+        Key("X", "clear_queue", "Clear queue", write=True),
+    ),
+    "jobs": (
+        Key("enter", "open", "Details", display="⏎"),
+        Key("space", "mark", "Mark", display="␣"),
+        Key("c", "cancel", "Cancel", write=True),
+        Key("t", "retry", "Retry", write=True),
+        Key("x", "delete", "Delete", write=True),
+        Key("o", "priority", "Priority", write=True),
+        Key("s", "sort", "Sort"),
+        Key("right_square_bracket", "page(1)", "Next page", display="]"),
+        Key("left_square_bracket", "page(-1)", "Prev page", display="["),
+        Key("P", "pause_queue", "Pause queue", write=True, show=False),
+        Key("U", "resume_queue", "Resume queue", write=True, show=False),
+        Key("escape", "clear", "Clear marks/filter", show=False),
+    ),
+    "job": (
+        Key("escape", "app.pop_screen", "Back"),
+        Key("c", "cancel", "Cancel", write=True),
+        Key("t", "retry", "Retry", write=True),
+        Key("x", "delete", "Delete", write=True),
+    ),
+    "agents": (
+        Key("S", "agent('agent.start')", "Start agent", write=True),
+        Key("T", "agent('agent.stop')", "Stop agent", write=True),
+        Key("C", "concurrency", "Concurrency", write=True),
+    ),
+    "logs": (
+        Key("a", "ack", "Ack event", write=True),
+        Key("V", "verify", "Verify audit chain", write=True),
+    ),
+    "analytics": (),
+    "config": (),
+}
+
+
+def keys_for(view: str, *, read_only: bool) -> list[Key]:
+    own = [key for key in VIEW_KEYS.get(view, ()) if not (read_only and key.write)]
+    taken = {key.key for key in own}
+    return own + [key for key in GLOBAL if key.key not in taken]
+
+
+def bindings_for(view: str) -> list[Binding]:
+    """Every key of the view; write keys are hidden and refused at run time in read-only."""
+    return [
+        Binding(key.key, key.action, key.description, show=key.show, key_display=key.display)
+        for key in keys_for(view, read_only=False)
+    ]
+
+
+def write_actions(view: str) -> frozenset[str]:
+    """Action names (without arguments) that run admin actions in `view`."""
+    return frozenset(key.action.split("(")[0] for key in VIEW_KEYS.get(view, ()) if key.write)
+
+
+def help_rows(view: str, *, read_only: bool) -> list[tuple[str, str]]:
+    return [
+        (key.display or key.key, key.description) for key in keys_for(view, read_only=read_only)
+    ]

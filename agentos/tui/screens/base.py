@@ -1,0 +1,129 @@
+"""What every view shares: the status header, the footer from the key map, `/` filtering."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from agentos.tui.keymap import bindings_for, write_actions
+from agentos.tui.widgets.header import HeaderState, StatusHeader
+
+if TYPE_CHECKING:
+    from agentos.tui.app import AgentOSApp
+    from agentos.tui.source import Snapshot
+
+
+class FilterInput(Input):
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        Binding("escape", "close", "Close filter")
+    ]
+
+    def action_close(self) -> None:
+        self.display = False
+        screen = self.screen
+        if isinstance(screen, ViewScreen):
+            screen.focus_main()
+
+
+class ViewScreen(Screen[None]):
+    VIEW: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = []
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.VIEW:
+            cls.BINDINGS = list(bindings_for(cls.VIEW))
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter_text = ""
+
+    @property
+    def tui(self) -> AgentOSApp:
+        return cast("AgentOSApp", self.app)
+
+    @property
+    def snap(self) -> Snapshot | None:
+        return self.tui.snapshot
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="status")
+        yield from self.body()
+        yield Static("", id="filter-state")
+        yield FilterInput(placeholder="filter (Enter applies, Escape closes)", id="filter")
+        yield Footer()
+
+    def body(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.tui.update_header()
+        self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        self.tui.update_header()
+        self.refresh_data()
+
+    def show_header(self, state: HeaderState) -> None:
+        self.query_one(StatusHeader).show(state)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (self.tui.read_only and action in write_actions(self.VIEW))
+
+    # -- hooks for views ---------------------------------------------------------------------
+
+    def refresh_data(self) -> None:
+        """Render the app's current snapshot (and start any fetch this view needs)."""
+
+    def on_change(self, payload: dict[str, Any]) -> None:
+        """A live change event arrived (the app refreshes the snapshot itself)."""
+
+    def apply_filter(self) -> None:
+        self.refresh_data()
+
+    def selection_context(self) -> dict[str, str]:
+        """Payload fields the selected row fills in (job_id, agent_id, event_id)."""
+        return {}
+
+    # -- filter ----------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = self.filter_text
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.set_filter(event.value.strip())
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        box = self.query_one("#filter", Input)
+        box.display = False
+        self.query_one("#filter-state", Static).update(f"filter: {text}" if text else "")
+        self.focus_main()
+        self.apply_filter()
+
+    def focus_main(self) -> None:
+        tables = self.query("DataTable")
+        if tables:
+            tables.first().focus()
+
+    def require_write(self) -> bool:
+        if self.tui.read_only:
+            self.notify("read-only mode: actions are disabled", severity="warning")
+            return False
+        return True
+
+    @staticmethod
+    def matches(text: str, *cells: object) -> bool:
+        needle = text.lower()
+        return not needle or any(needle in str(cell).lower() for cell in cells)

@@ -1,0 +1,165 @@
+"""Dashboard (1): counts, active work, throughput and error-rate sparklines, alerts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, Sparkline, Static
+
+from agentos.schemas.admin import AdminDocument, LogEntry
+from agentos.tui.screens.base import ViewScreen
+from agentos.tui.widgets import health
+from agentos.tui.widgets.table import KeyedTable
+
+ALERT_SEVERITIES = frozenset({"warning", "error", "critical"})
+EMPTY = "no jobs yet — run `agentos db reset-and-seed`"
+
+
+def alerts_of(document: AdminDocument) -> list[LogEntry]:
+    """Unacknowledged warning-or-worse events, newest first, without duplicates."""
+    seen: dict[str, LogEntry] = {}
+    for entry in [*document.logs.recent_errors, *document.logs.recent_events]:
+        if entry.severity in ALERT_SEVERITIES and not entry.acknowledged:
+            seen.setdefault(str(entry.id), entry)
+    return sorted(seen.values(), key=lambda entry: entry.created_at, reverse=True)
+
+
+def error_rates(document: AdminDocument) -> list[float]:
+    rates = []
+    for bucket in document.analytics.buckets:
+        finished = bucket.completed + bucket.failed
+        rates.append(bucket.failed / finished if finished else 0.0)
+    return rates
+
+
+class DashboardScreen(ViewScreen):
+    VIEW = "dashboard"
+    TITLE = "Dashboard"
+
+    def body(self) -> ComposeResult:
+        with Horizontal(id="tiles"):
+            for name in ("jobs", "active", "today", "health", "fleet"):
+                yield Static("", id=f"tile-{name}", classes="tile")
+        with Horizontal(id="sparks"):
+            with Vertical(classes="spark"):
+                yield Label("throughput (completed / hour)", id="throughput-label")
+                yield Sparkline([], id="throughput")
+            with Vertical(classes="spark"):
+                yield Label("error rate / hour", id="error-label")
+                yield Sparkline([], id="error-rate")
+        yield Label("Alerts (unacknowledged warning+)", classes="section")
+        yield KeyedTable(["when", "severity", "source", "message"], id="alerts")
+        yield Static("", id="empty", classes="empty")
+
+    def refresh_data(self) -> None:
+        if self.snap is None:
+            return
+        document = self.snap.document
+        self._tiles(document)
+        completed = [float(bucket.completed) for bucket in document.analytics.buckets]
+        self.query_one("#throughput", Sparkline).data = completed or [0.0]
+        self.query_one("#error-rate", Sparkline).data = error_rates(document) or [0.0]
+        self.query_one("#throughput-label", Label).update(
+            f"throughput: {document.dashboard.throughput_per_hour} completed in the last hour"
+        )
+        self.query_one("#error-label", Label).update(
+            Text.assemble("error rate (24 h): ", health.rate_text(document.dashboard.error_rate))
+        )
+        alerts = [
+            entry
+            for entry in alerts_of(document)
+            if self.matches(self.filter_text, entry.severity, entry.source, entry.message)
+        ]
+        self.query_one("#alerts", KeyedTable).sync(
+            [
+                (
+                    str(entry.id),
+                    (
+                        health.when(entry.created_at),
+                        Text(entry.severity, style=health.SEVERITY_STYLES[entry.severity]),
+                        entry.source,
+                        entry.message[:120],
+                    ),
+                )
+                for entry in alerts
+            ]
+        )
+        self.query_one("#empty", Static).update(
+            EMPTY if document.dashboard.total_jobs == 0 else ("no alerts" if not alerts else "")
+        )
+
+    def _tiles(self, document: AdminDocument) -> None:
+        dash, queue = document.dashboard, document.queue
+        by_status = "  ".join(f"{name} {count}" for name, count in dash.jobs_by_status.items())
+        self.query_one("#tile-jobs", Static).update(
+            Text.assemble(("Jobs ", "bold"), f"{dash.total_jobs}\n", (by_status, "dim"))
+        )
+        paused = Text(" PAUSED", style="bold black on yellow") if dash.queue_paused else ""
+        self.query_one("#tile-active", Static).update(
+            Text.assemble(
+                ("Active ", "bold"),
+                f"{dash.active_jobs}",
+                paused,
+                f"\nqueued {queue.queued_jobs}  processing {queue.processing_jobs}\noldest wait ",
+                health.wait_text(queue.oldest_waiting_s),
+            )
+        )
+        self.query_one("#tile-today", Static).update(
+            Text.assemble(
+                ("Today ", "bold"),
+                f"completed {dash.completed_today}  failed {dash.failed_today}\n",
+                f"clips {dash.total_clips}",
+            )
+        )
+        self.query_one("#tile-health", Static).update(
+            Text.assemble(
+                ("Health ", "bold"),
+                "error rate ",
+                health.rate_text(dash.error_rate),
+                f"\nunacked errors {dash.unacknowledged_errors}",
+            )
+        )
+        self.query_one("#tile-fleet", Static).update(
+            Text.assemble(
+                ("Fleet ", "bold"),
+                f"agents {dash.agents_enabled}/{dash.agents_total}\n",
+                f"workers online {dash.workers_online}",
+            )
+        )
+
+    def selection_context(self) -> dict[str, str]:
+        key = self.query_one("#alerts", KeyedTable).current_key
+        return {"event_id": key} if key else {}
+
+    def action_ack(self) -> None:
+        key = self.query_one("#alerts", KeyedTable).current_key
+        if key is None:
+            self.notify("no alert selected")
+            return
+        self.tui.run_admin_action("dashboard.alert.ack", {"event_id": key})
+
+    def action_ack_all(self) -> None:
+        self.tui.run_admin_action(
+            "dashboard.alert.ack_all", {}, confirm="Acknowledge every unacknowledged event?"
+        )
+
+    def action_pause_queue(self) -> None:
+        self.tui.run_admin_action("queue.pause")
+
+    def action_resume_queue(self) -> None:
+        self.tui.run_admin_action("queue.resume")
+
+    def action_retry_failed(self) -> None:
+        self.tui.run_admin_action("queue.retry_failed", {}, confirm="Queue every failed job again?")
+
+    def action_clear_queue(self) -> None:
+        queued = self.snap.document.queue.queued_jobs if self.snap else 0
+        self.tui.run_admin_action(
+            "queue.clear", {}, confirm=f"Cancel every queued job ({queued} now)?"
+        )
+
+    def on_change(self, payload: dict[str, Any]) -> None:
+        return None

@@ -1,0 +1,189 @@
+"""Dialogs: confirmation (blocks a dangerous action until answered), prompts, action
+forms built from payload models, the help screen and the `:` command line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Input, Label, Static
+
+from agentos.errors import InvalidError
+from agentos.schemas.actions import ActionInfo
+from agentos.tui.widgets import form
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Nothing runs until the operator answers; `y` confirms, `n` or Escape cancels."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n", "answer(False)", "No"),
+        Binding("escape", "answer(False)", "Cancel"),
+    ]
+
+    def __init__(self, title: str, message: str) -> None:
+        super().__init__(id="confirm")
+        self.title_text = title
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog danger"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Static(self.message, id="confirm-message")
+            with Horizontal(classes="buttons"):
+                yield Button("Yes, run it (y)", variant="error", id="yes")
+                yield Button("No (n)", variant="primary", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class PromptScreen(ModalScreen[str | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, question: str, *, value: str = "", placeholder: str = "") -> None:
+        super().__init__(id="prompt")
+        self.question = question
+        self.value = value
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="dialog-title")
+            yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ActionFormScreen(ModalScreen[dict[str, Any] | None]):
+    """One input per payload field; Enter in the last field (or Run) submits."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, info: ActionInfo, *, prefill: dict[str, str] | None = None) -> None:
+        super().__init__(id="action-form")
+        self.info = info
+        self.fields = form.fields_of(info.payload_schema)
+        self.prefill = prefill or {}
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog"):
+            danger = " (dangerous: asks to confirm)" if self.info.dangerous else ""
+            yield Label(f"{self.info.name}{danger}", classes="dialog-title")
+            yield Static(self.info.summary, classes="dim")
+            for field in self.fields:
+                yield Label(f"{field.name}{' *' if field.required else ''}")
+                value = self.prefill.get(field.name, "")
+                yield Input(value=value, placeholder=field.hint, id=f"field-{field.name}")
+            yield Static("", id="form-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Run", variant="primary", id="run")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        inputs = list(self.query(Input))
+        if inputs:
+            inputs[0].focus()
+        else:
+            self.query_one("#run", Button).focus()
+
+    def _submit(self) -> None:
+        raw = {
+            field.name: self.query_one(f"#field-{field.name}", Input).value for field in self.fields
+        }
+        try:
+            payload = form.parse(self.fields, raw)
+        except InvalidError as exc:
+            self.query_one("#form-error", Static).update(f"[red]{exc.message}[/]")
+            return
+        self.dismiss(payload)
+
+    @on(Input.Submitted)
+    def _enter(self, event: Input.Submitted) -> None:
+        inputs = list(self.query(Input))
+        if event.input is inputs[-1]:
+            self._submit()
+        else:
+            self.focus_next()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "run":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("question_mark", "close", "Close"),
+        Binding("q", "close", "Close"),
+    ]
+
+    def __init__(self, title: str, rows: list[tuple[str, str]], notes: list[str]) -> None:
+        super().__init__(id="help")
+        self.title_text = title
+        self.rows = rows
+        self.notes = notes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label(f"Keys — {self.title_text}", classes="dialog-title")
+            yield DataTable(id="help-keys", cursor_type="none", zebra_stripes=True)
+            for note in self.notes:
+                yield Static(note, classes="dim")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("key", "does")
+        for key, description in self.rows:
+            table.add_row(key, description)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class CommandLineScreen(ModalScreen[str | None]):
+    """`:` as in k9s: a view name or number, or an action with key=value arguments."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        yield Input(
+            placeholder="jobs | 2 | job.cancel job_id=... | refresh 5 | pause | help | quit",
+            id="command-input",
+        )
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
