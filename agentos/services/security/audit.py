@@ -28,7 +28,7 @@ from agentos.schemas.audit import (
     AuditVerifyResult,
 )
 from agentos.services.context import Actor
-from agentos.services.security.pii import scrub
+from agentos.services.security.pii import scrub, scrub_text
 
 GENESIS_HASH = "0" * 64
 # pg_advisory_xact_lock key: "agentaud" as a big-endian signed 64-bit integer.
@@ -130,7 +130,7 @@ def append(session: Session, entry: AuditEntry) -> AuditRecord:
         trace_id=actor.trace_id,
         ip=actor.ip,
         user_agent=actor.user_agent[:255] if actor.user_agent else None,
-        reason=entry.reason,
+        reason=scrub_text(entry.reason) if entry.reason else None,
         duration_ms=None if entry.duration_ms is None else round(entry.duration_ms, 3),
     )
     record.seq, record.prev_hash = _take_head(session)

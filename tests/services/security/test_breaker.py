@@ -1,0 +1,118 @@
+"""Circuit breakers: transitions, shared state on Redis, limited probes, the pipeline's use."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from agentos.errors import InternalError, NotFoundError, UnavailableError
+from agentos.services.actions import dashboard
+from agentos.services.security import breaker
+from agentos.services.security.breaker import LocalBreakerStore, RedisBreakerStore
+from agentos.settings import Settings
+from tests.services.actions.helpers import outcomes, prepare, run
+
+FAST = {
+    "breaker_failure_threshold": 3,
+    "breaker_cooldown_s": 0.3,
+    "breaker_half_open_max_calls": 2,
+}
+
+
+@pytest.fixture
+def fast(settings: Settings) -> Iterator[Settings]:
+    breaker.forget_stores()
+    yield settings.model_copy(update=FAST)
+    breaker.forget_stores()
+
+
+def _store(settings: Settings) -> LocalBreakerStore | RedisBreakerStore:
+    if settings.is_embedded:
+        return LocalBreakerStore(settings)
+    return RedisBreakerStore(settings)
+
+
+def test_closed_open_half_open_closed(fast: Settings) -> None:
+    store = _store(fast)
+    for _ in range(2):
+        assert store.acquire(("database",)) in ((0,), (1,))
+        store.record("database", success=False)
+    assert store.snapshot("database").state == "closed"
+    store.record("database", success=False)
+    assert store.snapshot("database").state == "open"
+    denied = store.acquire(("database",))
+    assert denied[0] == "database" and 0 < float(denied[1]) <= 0.3
+    time.sleep(0.35)
+    assert store.acquire(("database",)) == (breaker.PROBE,)
+    assert store.snapshot("database").state == "half_open"
+    store.record("database", success=True)
+    snapshot = store.snapshot("database")
+    assert snapshot.state == "closed" and snapshot.failures == 0
+
+
+def test_failed_probe_opens_again_and_success_resets_the_count(fast: Settings) -> None:
+    store = _store(fast)
+    store.record("cache", success=False)
+    store.record("cache", success=True)
+    store.record("cache", success=False)
+    store.record("cache", success=False)
+    assert store.snapshot("cache").state == "closed"  # consecutive failures only
+    store.record("cache", success=False)
+    time.sleep(0.35)
+    assert store.acquire(("cache",)) == (breaker.PROBE,)
+    store.record("cache", success=False)
+    assert store.snapshot("cache").state == "open"
+
+
+def test_only_the_configured_number_of_probes(fast: Settings) -> None:
+    stores = [_store(fast) for _ in range(1 if fast.is_embedded else 3)]
+    for _ in range(3):
+        stores[0].record("broker", success=False)
+    time.sleep(0.35)
+    admitted = [s.acquire(("broker",)) for _ in range(4) for s in stores]
+    assert sum(1 for item in admitted if item == (breaker.PROBE,)) == 2
+
+
+@pytest.mark.parametrize("settings", ["distributed"], indirect=True)
+def test_state_is_shared_between_instances_on_redis(fast: Settings) -> None:
+    first, second = RedisBreakerStore(fast), RedisBreakerStore(fast)
+    for _ in range(3):
+        first.record("storage", success=False)
+    assert second.snapshot("storage").state == "open"
+    assert second.acquire(("storage",))[0] == "storage"
+    assert breaker.trip(fast, "database").forced
+    assert RedisBreakerStore(fast).snapshot("database").state == "open"
+    time.sleep(0.35)
+    assert second.acquire(("database",))[0] == "database"  # a tripped breaker stays open
+    assert breaker.reset(fast, "database").state == "closed"
+
+
+def test_pipeline_opens_on_dependency_failures_not_on_business_errors(
+    fast: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prepare(fast)
+    for _ in range(5):
+        with pytest.raises(NotFoundError):
+            run(fast, "dashboard.alert.ack", {"event_id": "00000000-0000-0000-0000-000000000001"})
+    assert breaker.store_for(fast).snapshot("database").state == "closed"
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(dashboard.queue, "pause", broken)
+    for _ in range(3):
+        with pytest.raises(InternalError) as failed:
+            run(fast, "queue.pause")
+        assert failed.value.code == "ACTION_FAILED"
+    with pytest.raises(UnavailableError) as open_:
+        run(fast, "queue.pause", key="during-outage")
+    assert open_.value.code == "CIRCUIT_OPEN" and open_.value.details["breaker"] == "database"
+    monkeypatch.undo()
+    time.sleep(0.35)
+    assert run(fast, "queue.pause", key="during-outage").replayed is False  # nothing was stored
+    assert breaker.store_for(fast).snapshot("database").state == "closed"
+    assert outcomes(fast, "queue.pause") == ["failed"] * 3 + ["circuit_open", "success"]
