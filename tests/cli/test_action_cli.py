@@ -1,0 +1,108 @@
+"""`agentos action`: local through the pipeline, and --server through the HTTP endpoint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agentos.cli.main import app
+from agentos.db.session import session_scope
+from agentos.services.actions import registry
+from agentos.settings import Settings, reset_settings_cache
+from tests.services.actions.helpers import audit_rows, prepare
+from tests.services.actions.servers import serve
+from tests.support.auth import create_user_and_token
+from tests.support.jobs import make_actor, make_job
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def local(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    prepare(settings)
+    monkeypatch.setenv("AGENTOS_HOME", str(settings.home_dir))
+    if settings.database_url:
+        monkeypatch.setenv("AGENTOS_DATABASE_URL", settings.database_url)
+    if settings.redis_url:
+        monkeypatch.setenv("AGENTOS_REDIS_URL", settings.redis_url)
+        monkeypatch.setenv("AGENTOS_REDIS_KEY_PREFIX", settings.redis_key_prefix)
+    reset_settings_cache()
+    return settings
+
+
+def _queued(settings: Settings) -> str:
+    with session_scope(settings) as session:
+        return str(make_job(session, make_actor(session, "user"), "queued").id)
+
+
+def test_list_json_is_one_object_per_action(local: Settings) -> None:
+    result = runner.invoke(app, ["action", "--list", "--json"])
+    assert result.exit_code == 0, result.output
+    items = json.loads(result.stdout)
+    assert [item["name"] for item in items] == [spec.name for spec in registry.all_actions()]
+    assert {"name", "view", "permission", "rate_class", "dangerous"} <= set(items[0])
+
+
+def test_local_run_is_audited_as_the_local_operator(local: Settings) -> None:
+    job_id = _queued(local)
+    result = runner.invoke(
+        app, ["action", "job.set_priority", f"job_id={job_id}", "priority=7", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["result"]["priority"] == 7
+    [record] = audit_rows(local, "job.set_priority")
+    assert record.actor_name == local.local_operator and record.source == "cli"
+    assert record.role == "admin" and record.reason  # the OS user
+    assert record.user_agent and record.user_agent.startswith("agentos-cli")
+
+
+def test_dangerous_needs_yes_without_a_tty(local: Settings) -> None:
+    _queued(local)
+    refused = runner.invoke(app, ["action", "queue.clear"])
+    assert refused.exit_code == 2 and "--yes" in refused.output
+    preview = runner.invoke(app, ["action", "queue.clear", "dry_run=true", "--json"])
+    assert preview.exit_code == 0 and json.loads(preview.stdout)["result"]["count"] == 1
+    done = runner.invoke(app, ["action", "queue.clear", "--yes", "--json"])
+    assert done.exit_code == 0 and json.loads(done.stdout)["result"]["count"] == 1
+
+
+def test_errors_map_to_exit_codes(local: Settings) -> None:
+    assert runner.invoke(app, ["action", "job.cancel", "job_id=nope"]).exit_code == 2
+    missing = runner.invoke(
+        app,
+        ["action", "job.cancel", "--payload", '{"job_id": "00000000-0000-0000-0000-000000000000"}'],
+    )
+    assert missing.exit_code == 3
+    assert runner.invoke(app, ["action", "no.such"]).exit_code == 2
+    assert runner.invoke(app, ["action", "queue.pause", "--payload", "[1]"]).exit_code == 2
+
+
+def test_idempotency_key_replays(local: Settings) -> None:
+    first = runner.invoke(app, ["action", "queue.pause", "--idempotency-key", "k", "--json"])
+    again = runner.invoke(app, ["action", "queue.pause", "--idempotency-key", "k", "--json"])
+    assert json.loads(again.stdout)["replayed"] is True
+    assert json.loads(first.stdout)["audit_seq"] == json.loads(again.stdout)["audit_seq"]
+
+
+@pytest.mark.slow
+def test_server_mode_goes_through_http(local: Settings, tmp_path: Path) -> None:
+    _, token = create_user_and_token(local, role="operator")
+    job_id = _queued(local)
+    with serve(local, tmp_path / "serve.log") as url:
+        listed = runner.invoke(
+            app, ["action", "--list", "--json", "--server", url, "--token", token]
+        )
+        assert listed.exit_code == 0, listed.output
+        assert len(json.loads(listed.stdout)) == len(registry.all_actions())
+        args = ["action", "job.cancel", f"job_id={job_id}", "--json", "--server", url]
+        done = runner.invoke(app, [*args, "--token", token])
+        assert done.exit_code == 0, done.output
+        assert json.loads(done.stdout)["result"]["status"] == "cancelled"
+        denied = runner.invoke(app, ["action", "audit.verify", "--server", url, "--token", "bad"])
+        assert denied.exit_code == 5
+    [record] = audit_rows(local, "job.cancel")
+    assert record.source == "api" and record.role == "operator" and record.ip == "127.0.0.1"
