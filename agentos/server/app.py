@@ -20,6 +20,7 @@ from agentos.server.middleware import (
     RateLimitHeadersMiddleware,
     TraceMiddleware,
 )
+from agentos.server.ratelimit import UserRateLimit
 from agentos.server.routes import admin_actions, admin_ssot, auth, system, uploads, ws
 from agentos.server.routes import agents as agents_routes
 from agentos.server.routes import analytics as analytics_routes
@@ -34,16 +35,19 @@ logger = logging.getLogger(__name__)
 # Route modules register here; each exposes `router`. Order is the order in /docs.
 ROUTERS: list[APIRouter] = [
     system.router,
+    auth.router,
+    admin_ssot.router,
+    admin_actions.router,
+    ws.router,
+]
+# The seed's user API, counted in the user rate-limit tier (100/min per user).
+USER_ROUTERS: list[APIRouter] = [
     jobs_routes.router,
     agents_routes.router,
     queue_routes.router,
     clips_routes.router,
     analytics_routes.router,
     uploads.router,
-    auth.router,
-    admin_ssot.router,
-    admin_actions.router,
-    ws.router,
 ]
 # Background services started with the app (embedded workers, cache warmer, bus relay).
 STARTUP_HOOKS: list[Callable[[FastAPI], Callable[[], None] | None]] = [start_live]
@@ -98,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    for router in USER_ROUTERS:
+        app.include_router(router, dependencies=[UserRateLimit])
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(TraceMiddleware)

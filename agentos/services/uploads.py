@@ -205,12 +205,15 @@ def abort_stale(session: Session, *, older_than_s: float) -> list[uuid.UUID]:
     )
     for upload in stale:
         upload.status = "aborted"
-        upload_id = upload.id
-        after_commit(
-            session, lambda upload_id=upload_id: storage.remove_session_files(settings, upload_id)
-        )
     session.flush()
-    return [upload.id for upload in stale]
+    aborted = [upload.id for upload in stale]
+
+    def remove_files() -> None:
+        for upload_id in aborted:
+            storage.remove_session_files(settings, upload_id)
+
+    after_commit(session, remove_files)
+    return aborted
 
 
 def _require_writer(actor: Actor) -> None:

@@ -1,0 +1,28 @@
+"""The seed's user API is counted in the user tier: per user, not per IP."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from agentos.server.app import create_app
+from agentos.settings import Settings
+from tests.support.auth import auth_headers, create_user_and_token
+
+
+def test_user_endpoints_share_the_user_tier(embedded_settings: Settings) -> None:
+    settings = embedded_settings.model_copy(
+        update={"ratelimit_user_per_min": 3, "ratelimit_burst_factor": 0}
+    )
+    _, first = create_user_and_token(settings, role="user")
+    _, second = create_user_and_token(settings, role="user")
+    client = TestClient(create_app(settings))
+    paths = ["/api/jobs/history", "/api/upload", "/api/clips/recent"]
+    for path in paths:
+        response = client.get(path, headers=auth_headers(first))
+        assert response.status_code == 200, response.text
+        assert "RateLimit" in response.headers
+    refused = client.get("/api/queue/status", headers=auth_headers(first))
+    assert refused.status_code == 429
+    assert refused.json()["error_code"] == "RATE_LIMITED"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert client.get("/api/jobs/history", headers=auth_headers(second)).status_code == 200
