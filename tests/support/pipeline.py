@@ -120,7 +120,9 @@ def wait_terminal(settings: Settings, job_id: uuid.UUID, timeout_s: float = 90.0
     return job_row(settings, job_id)
 
 
-def assert_completed_pipeline(settings: Settings, job_id: uuid.UUID, scenes: int = 3) -> None:
+def assert_completed_pipeline(
+    settings: Settings, job_id: uuid.UUID, scenes: int = 3, scene_s: float = SCENE_S
+) -> None:
     """Job completed, six completed steps, one clip per scene, each opens, right length."""
     import av
 
@@ -135,11 +137,11 @@ def assert_completed_pipeline(settings: Settings, job_id: uuid.UUID, scenes: int
         assert clip.status == "ready"
         assert clip.path is not None and clip.thumbnail_path is not None
         assert Path(clip.thumbnail_path).is_file()
-        assert abs(clip.start - clip.ordinal * SCENE_S) <= 1 / FPS
+        assert abs(clip.start - clip.ordinal * scene_s) <= 1 / FPS
         with av.open(clip.path) as container:
             stream = container.streams.video[0]
             frames = sum(1 for _ in container.decode(stream))
-        assert abs(frames / FPS - SCENE_S) <= 1 / FPS + 1e-9
-        assert abs(clip.duration - SCENE_S) <= 1 / FPS + 1e-9
+        assert abs(frames / FPS - scene_s) <= 1 / FPS + 1e-9
+        assert abs(clip.duration - scene_s) <= 1 / FPS + 1e-9
     files = sorted(p.name for p in Path(found[0].path or "").parent.glob("clip_*.mp4"))
     assert len(files) == scenes

@@ -1,0 +1,177 @@
+"""Celery: real `agentos worker` processes on the Redis broker and PostgreSQL (distributed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from agentos.db.models import Clip, ProcessingStep, Worker
+from agentos.db.session import dispose_engines, session_scope
+from agentos.services.backends import drop_backends
+from agentos.settings import Settings
+from agentos.tasks.control import CeleryRunner
+from tests.support import services
+from tests.support.pipeline import (
+    assert_completed_pipeline,
+    make_video,
+    steps,
+    submit,
+    wait_for,
+    wait_terminal,
+)
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+AGENTOS = str(Path(sys.executable).with_name("agentos"))
+CELERY = str(Path(sys.executable).with_name("celery"))
+
+
+@pytest.fixture
+def celery_settings(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator[Settings]:
+    home = tmp_path / "home"
+    home.mkdir()
+    result = Settings(
+        home=home,
+        database_url=postgres_url,
+        redis_url=redis_url,
+        redis_key_prefix=f"agentos-test-{uuid.uuid4().hex[:10]}:",
+        heartbeat_interval_s=0.5,
+        worker_lost_after_s=2.0,
+        cancel_check_interval_s=0.1,
+        celery_visibility_timeout_s=3,
+        celery_dispatch_sweep_s=0.5,
+    )
+    yield result
+    drop_backends(result)
+    services.flush_redis_prefix(result)
+    dispose_engines()
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTOS_")}
+    values = {
+        "HOME": str(settings.home_dir),
+        "DATABASE_URL": settings.database_url or "",
+        "REDIS_URL": settings.redis_url or "",
+        "REDIS_KEY_PREFIX": settings.redis_key_prefix,
+        "HEARTBEAT_INTERVAL_S": settings.heartbeat_interval_s,
+        "WORKER_LOST_AFTER_S": settings.worker_lost_after_s,
+        "CANCEL_CHECK_INTERVAL_S": settings.cancel_check_interval_s,
+        "CELERY_VISIBILITY_TIMEOUT_S": settings.celery_visibility_timeout_s,
+        "CELERY_DISPATCH_SWEEP_S": settings.celery_dispatch_sweep_s,
+    }
+    env.update({f"AGENTOS_{key}": str(value) for key, value in values.items()})
+    return env
+
+
+@pytest.fixture
+def start_worker(
+    celery_settings: Settings, tmp_path: Path
+) -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(name: str) -> subprocess.Popen[bytes]:
+        log = (tmp_path / f"{name}.log").open("wb")
+        process = subprocess.Popen(
+            [AGENTOS, "worker", "--concurrency", "1", "--name", f"{name}@localhost"],
+            env=_env(celery_settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the pool children die with it
+        )
+        started.append(process)
+        wait_for(lambda: _online(celery_settings, f"{name}@localhost"), timeout_s=60,
+                 what=f"worker {name} to report in")
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def _online(settings: Settings, name: str) -> bool:
+    with session_scope(settings) as session:
+        status = session.scalar(select(Worker.status).where(Worker.name == name))
+    return status == "online"
+
+
+@pytest.fixture
+def sender(celery_settings: Settings) -> Iterator[CeleryRunner]:
+    runner = CeleryRunner(celery_settings)
+    runner.start()
+    yield runner
+    runner.stop()
+
+
+def test_a_worker_process_runs_a_job_and_is_an_ordinary_celery_worker(
+    celery_settings: Settings,
+    start_worker: Callable[[str], subprocess.Popen[bytes]],
+    sender: CeleryRunner,
+    tmp_path: Path,
+) -> None:
+    start_worker("alpha")
+    job_id = submit(celery_settings, make_video(tmp_path))
+    assert wait_terminal(celery_settings, job_id).status == "completed"
+    assert_completed_pipeline(celery_settings, job_id)
+    assert {s.worker_id for s in steps(celery_settings, job_id)} == {"alpha@localhost"}
+    inspected = subprocess.run(
+        [CELERY, "-A", "agentos.tasks.app", "inspect", "active_queues", "--json", "-t", "5"],
+        env=_env(celery_settings),
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    replies = json.loads(inspected.stdout)
+    queues = {q["name"] for q in replies["alpha@localhost"]}
+    assert {"ingest", "probe", "scenes", "clipper", "thumbs", "publish"} <= queues
+    stats = sender.stats()
+    assert "alpha@localhost" in stats["workers"]
+
+
+def test_killed_worker_mid_job_is_replaced_and_the_job_completes_once(
+    celery_settings: Settings,
+    start_worker: Callable[[str], subprocess.Popen[bytes]],
+    sender: CeleryRunner,
+    tmp_path: Path,
+) -> None:
+    doomed = start_worker("doomed")
+    job_id = submit(celery_settings, make_video(tmp_path, scenes=10, scene_s=4.0))
+
+    def scenes_running() -> bool:
+        return any(
+            s.agent == "scenes" and s.status == "running" and s.progress > 0
+            for s in steps(celery_settings, job_id)
+        )
+
+    wait_for(scenes_running, timeout_s=60, what="the doomed worker to be mid-stage")
+    os.killpg(doomed.pid, signal.SIGKILL)
+    doomed.wait()
+    start_worker("rescuer")
+    assert wait_terminal(celery_settings, job_id, timeout_s=120).status == "completed"
+    assert_completed_pipeline(celery_settings, job_id, scenes=10, scene_s=4.0)
+    rows = steps(celery_settings, job_id)
+    assert [s.agent for s in rows] == ["ingest", "probe", "scenes", "clipper", "thumbs", "publish"]
+    scenes_step = next(s for s in rows if s.agent == "scenes")
+    assert scenes_step.worker_id == "rescuer@localhost"
+    with session_scope(celery_settings) as session:
+        count = session.scalar(select(func.count()).where(Clip.job_id == job_id))
+        completed = session.scalar(
+            select(func.count()).where(
+                ProcessingStep.job_id == job_id, ProcessingStep.status == "completed"
+            )
+        )
+    assert count == 10 and completed == 6
