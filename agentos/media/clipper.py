@@ -64,9 +64,11 @@ def plan_clips(
     min_clip_s: float,
     max_clip_s: float,
     fps: float | None = None,
+    start_time: float = 0.0,
 ) -> list[ClipPlan]:
     """Clips covering the scenes: short scenes merged with a neighbour, long ones split.
 
+    The video spans [start_time, start_time + duration] (MediaInfo.start_time, .duration).
     With `fps`, split points fall on frame boundaries.
     """
     if duration <= 0:
@@ -77,11 +79,12 @@ def plan_clips(
             code="BAD_PARAMETER",
             details={"min_clip_s": min_clip_s, "max_clip_s": max_clip_s},
         )
+    first, last = start_time, start_time + duration
     segments = [
-        [max(0.0, s.start), min(duration, s.end)]
+        [max(first, s.start), min(last, s.end)]
         for s in sorted(scenes, key=lambda s: s.start)
-        if min(duration, s.end) > max(0.0, s.start)
-    ] or [[0.0, duration]]
+        if min(last, s.end) > max(first, s.start)
+    ] or [[first, last]]
     merged = _merge_short(segments, min_clip_s)
     pieces = [p for s, e in merged for p in _split_long(s, e, max_clip_s, fps)]
     return [ClipPlan(ordinal=i, start=s, end=e) for i, (s, e) in enumerate(pieces)]

@@ -123,7 +123,8 @@ def analyse(
         timestamps=times,
         scores=scores,
         fps=rate,
-        duration=times[-1] + 1.0 / rate,
+        start_time=times[0],
+        duration=times[-1] + 1.0 / rate - times[0],
         analysis_width=size[0],
         analysis_height=size[1],
     )
@@ -167,9 +168,11 @@ def detect(
     """Scenes covering the whole video, from stored scores: no decoding."""
     if threshold <= 0:
         raise InvalidError("threshold must be positive", code="BAD_PARAMETER")
-    start = scores.timestamps[0] if scores.timestamps else 0.0
-    bounds = [start, *detect_cuts(scores, threshold=threshold, min_scene_s=min_scene_s)]
-    ends = [*bounds[1:], scores.duration]
+    bounds = [
+        scores.start_time,
+        *detect_cuts(scores, threshold=threshold, min_scene_s=min_scene_s),
+    ]
+    ends = [*bounds[1:], scores.start_time + scores.duration]
     return [
         Scene(index=i, start=s, end=e) for i, (s, e) in enumerate(zip(bounds, ends, strict=True))
     ]
@@ -179,7 +182,14 @@ def save_scores(scores: FrameScores, path: Path) -> Path:
     """Store scores compactly (.npz: float64 times, float32 scores); returns the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = np.array(
-        [scores.fps, scores.duration, scores.analysis_width, scores.analysis_height], np.float64
+        [
+            scores.fps,
+            scores.duration,
+            scores.analysis_width,
+            scores.analysis_height,
+            scores.start_time,
+        ],
+        np.float64,
     )
     with path.open("wb") as handle:
         np.savez(
@@ -195,6 +205,8 @@ def load_scores(path: Path) -> FrameScores:
     try:
         with np.load(path, allow_pickle=False) as data:
             times, values, meta = data["timestamps"], data["scores"], data["meta"]
+        if meta.shape != (5,):
+            raise ValueError(f"unexpected metadata shape {meta.shape}")
     except (OSError, KeyError, ValueError) as exc:
         raise InvalidError(f"Cannot read frame scores {path}: {exc}", code="BAD_SCORES") from exc
     return FrameScores(
@@ -204,4 +216,5 @@ def load_scores(path: Path) -> FrameScores:
         duration=float(meta[1]),
         analysis_width=int(meta[2]),
         analysis_height=int(meta[3]),
+        start_time=float(meta[4]),
     )

@@ -48,7 +48,8 @@ class FrameScores(BaseModel):
     timestamps: list[float]
     scores: list[float]
     fps: float
-    duration: float
+    start_time: float = Field(default=0.0, description="time of the first frame, seconds")
+    duration: float = Field(description="first frame to the end of the last one, seconds")
     analysis_width: int
     analysis_height: int
 

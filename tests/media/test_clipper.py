@@ -55,6 +55,14 @@ def test_plan_with_no_scenes_or_a_short_video_is_one_clip() -> None:
     ]
 
 
+def test_plan_follows_a_stream_that_does_not_start_at_zero() -> None:
+    # MPEG-TS files often start at 1.4 s: scenes and clips live on that clock.
+    plans = plan_clips(
+        _scenes(1.4, 4.4, 8.4), duration=7.0, min_clip_s=1, max_clip_s=10, start_time=1.4
+    )
+    assert _spans(plans) == [(1.4, 4.4), (4.4, 8.4)]
+
+
 def test_plan_refuses_inconsistent_bounds() -> None:
     with pytest.raises(InvalidError) as caught:
         plan_clips([], duration=6, min_clip_s=5, max_clip_s=2)
