@@ -67,6 +67,7 @@ class AgentOSApp(App[None]):
         self.live = live
         self.clock = clock
         self.snapshot: Snapshot | None = None
+        self.fetched_at: float | None = None
         self.catalog: list[ActionInfo] = []
         self.header = HeaderState(backend=source.label, interval_s=refresh_s, read_only=read_only)
         self._fetching = False
@@ -83,9 +84,16 @@ class AgentOSApp(App[None]):
         self.request_refresh()
         self.run_worker(self._load_catalog, thread=True, group="catalog", exit_on_error=False)
         if self.live:
-            self.source.start_live(self._event_from_thread, self._state_from_thread)
+            # Subscribing may block (the bus, a TCP connect): never on the UI thread.
+            self.run_worker(self._start_live, thread=True, group="live", exit_on_error=False)
         else:
             self.header.connection, self.header.detail = "live", "polling"
+
+    def _start_live(self) -> None:
+        try:
+            self.source.start_live(self._event_from_thread, self._state_from_thread)
+        except AgentOSError as exc:
+            self._state_from_thread("disconnected", exc.message)
 
     def on_unmount(self) -> None:
         self.source.close()
@@ -120,9 +128,10 @@ class AgentOSApp(App[None]):
         self.header.error = error
         if snapshot is not None:
             self.snapshot = snapshot
+            self.fetched_at = self.clock()
             self.header.deployment = snapshot.document.deployment
             screen = self.screen
-            if isinstance(screen, ViewScreen):
+            if isinstance(screen, ViewScreen) and screen.ready:
                 screen.refresh_data()
         self.update_header()
         if self._fetch_again:
@@ -147,6 +156,8 @@ class AgentOSApp(App[None]):
 
     def update_header(self) -> None:
         self.header.age_s = self.data_age()
+        if self.fetched_at is not None:
+            self.header.checked_s = max(0.0, self.clock() - self.fetched_at)
         screen = self.screen
         if isinstance(screen, ViewScreen):
             self.header.view = screen.TITLE
@@ -176,7 +187,7 @@ class AgentOSApp(App[None]):
         if self.header.paused:
             return
         screen = self.screen
-        if isinstance(screen, ViewScreen):
+        if isinstance(screen, ViewScreen) and screen.ready:
             screen.on_change(payload)
         if not self._change_pending:
             self._change_pending = True

@@ -27,7 +27,7 @@ class AnalyticsScreen(ViewScreen):
                 yield Label(name, id=f"label-{name}")
                 yield Sparkline([], id=f"spark-{name}", classes=f"spark-{name}")
         yield Label("Per hour", classes="section")
-        yield KeyedTable(["hour (UTC)", "created", "completed", "failed", "completed"], id="hours")
+        yield KeyedTable(["hour (UTC)", "created", "completed", "failed", "chart"], id="hours")
 
     def refresh_data(self) -> None:
         if self.snap is None:

@@ -36,13 +36,16 @@ class ViewScreen(Screen[None]):
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = []
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Textual merges BINDINGS when the class is created: set them from the key map first.
+        view = cls.__dict__.get("VIEW")
+        if view:
+            cls.BINDINGS = list(bindings_for(view))
         super().__init_subclass__(**kwargs)
-        if cls.VIEW:
-            cls.BINDINGS = list(bindings_for(cls.VIEW))
 
     def __init__(self) -> None:
         super().__init__()
         self.filter_text = ""
+        self.ready = False
 
     @property
     def tui(self) -> AgentOSApp:
@@ -64,15 +67,18 @@ class ViewScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
+        self.ready = True
         self.tui.update_header()
         self.refresh_data()
 
     def on_screen_resume(self) -> None:
-        self.tui.update_header()
-        self.refresh_data()
+        if self.ready:
+            self.tui.update_header()
+            self.refresh_data()
 
     def show_header(self, state: HeaderState) -> None:
-        self.query_one(StatusHeader).show(state)
+        if self.ready:
+            self.query_one(StatusHeader).show(state)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (self.tui.read_only and action in write_actions(self.VIEW))

@@ -23,6 +23,7 @@ class HeaderState:
     backend: str = ""
     deployment: str = ""
     age_s: float | None = None
+    checked_s: float | None = None
     interval_s: float = 2.0
     paused: bool = False
     read_only: bool = False
@@ -44,6 +45,8 @@ def render_header(state: HeaderState) -> Text:
         age_style = "green" if state.age_s < 5 else ("yellow" if state.age_s < 30 else "bold red")
         text.append(" │ data ")
         text.append(f"{state.age_s:.1f} s old", style=age_style)
+        if state.checked_s is not None:
+            text.append(f", checked {state.checked_s:.0f} s ago", style="dim")
     text.append(f" │ refresh {state.interval_s:g} s")
     if state.paused:
         text.append(" │ PAUSED", style="bold black on yellow")
