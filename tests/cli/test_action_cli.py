@@ -55,19 +55,25 @@ def test_local_run_is_audited_as_the_local_operator(local: Settings) -> None:
     body = json.loads(result.stdout)
     assert body["result"]["priority"] == 7
     [record] = audit_rows(local, "job.set_priority")
-    assert record.actor_name == local.local_operator and record.source == "cli"
-    assert record.role == "admin" and record.reason  # the OS user
-    assert record.user_agent and record.user_agent.startswith("agentos-cli")
+    assert record.actor_name == local.local_operator
+    assert record.source == "cli"
+    assert record.role == "admin"
+    assert record.reason
+    assert record.user_agent
+    assert record.user_agent.startswith("agentos-cli")
 
 
 def test_dangerous_needs_yes_without_a_tty(local: Settings) -> None:
     _queued(local)
     refused = runner.invoke(app, ["action", "queue.clear"])
-    assert refused.exit_code == 2 and "--yes" in refused.output
+    assert refused.exit_code == 2
+    assert "--yes" in refused.output
     preview = runner.invoke(app, ["action", "queue.clear", "dry_run=true", "--json"])
-    assert preview.exit_code == 0 and json.loads(preview.stdout)["result"]["count"] == 1
+    assert preview.exit_code == 0
+    assert json.loads(preview.stdout)["result"]["count"] == 1
     done = runner.invoke(app, ["action", "queue.clear", "--yes", "--json"])
-    assert done.exit_code == 0 and json.loads(done.stdout)["result"]["count"] == 1
+    assert done.exit_code == 0
+    assert json.loads(done.stdout)["result"]["count"] == 1
 
 
 def test_errors_map_to_exit_codes(local: Settings) -> None:
@@ -105,4 +111,6 @@ def test_server_mode_goes_through_http(local: Settings, tmp_path: Path) -> None:
         denied = runner.invoke(app, ["action", "audit.verify", "--server", url, "--token", "bad"])
         assert denied.exit_code == 5
     [record] = audit_rows(local, "job.cancel")
-    assert record.source == "api" and record.role == "operator" and record.ip == "127.0.0.1"
+    assert record.source == "api"
+    assert record.role == "operator"
+    assert record.ip == "127.0.0.1"

@@ -61,7 +61,8 @@ def test_action_runs_and_answers_the_envelope(client: TestClient, settings: Sett
     assert status["recent"][0]["trace_id"] == "trace-abc"
     assert status["recent"][0]["action"] == "dashboard.alert.ack"
     [stats] = [item for item in status["stats"] if item["action"] == "dashboard.alert.ack"]
-    assert stats["count"] == 1 and stats["outcomes"] == [{"outcome": "success", "count": 1}]
+    assert stats["count"] == 1
+    assert stats["outcomes"] == [{"outcome": "success", "count": 1}]
     names = {item["name"] for item in status["catalog"]}
     assert {"job.cancel", "queue.clear", "audit.verify", "dashboard.refresh"} <= names
     assert {item["name"] for item in status["breakers"]} == {
@@ -89,10 +90,12 @@ def test_authentication_roles_and_ip(client: TestClient, settings: Settings) -> 
     body = {"action": "queue.pause", "payload": {}}
     assert client.post(ACTION, json=body).status_code == 401
     denied = client.post(ACTION, json=body, headers=_headers(settings, "supervisor"))
-    assert denied.status_code == 403 and denied.json()["error_code"] == "PERMISSION_DENIED"
+    assert denied.status_code == 403
+    assert denied.json()["error_code"] == "PERMISSION_DENIED"
     with _client(settings, OUTSIDE) as outside:
         far = outside.post(ACTION, json=body, headers=_headers(settings))
-    assert far.status_code == 403 and far.json()["error_code"] == "IP_NOT_ALLOWED"
+    assert far.status_code == 403
+    assert far.json()["error_code"] == "IP_NOT_ALLOWED"
     confirm = client.post(
         ACTION, json={"action": "queue.clear", "payload": {}}, headers=_headers(settings)
     )

@@ -80,7 +80,7 @@ XIdempotencyKey = Annotated[
 @router.post(
     "/action",
     summary="Run an admin action (audited, rate-limited, idempotent)",
-    description="Body: `{\"action\": NAME, \"payload\": {...}}`. Dangerous actions need "
+    description='Body: `{"action": NAME, "payload": {...}}`. Dangerous actions need '
     "`confirm: true` (or `dry_run: true`). A retry with the same Idempotency-Key answers "
     "the stored response with `Idempotent-Replayed: true`.",
     response_model=SuccessEnvelope[ActionResponse],
@@ -98,8 +98,8 @@ def run_action(
     result = pipeline.execute(
         session,
         actor=actor,
-        action=body.action,
-        payload=body.payload,
+        action=body.action,  # type: ignore[attr-defined]
+        payload=body.payload,  # type: ignore[attr-defined]
         idempotency_key=idempotency_key or x_idempotency_key,
     )
     if result.replayed:

@@ -260,7 +260,9 @@ def execute(
 
 def _as_result(spec: ActionSpec, raw: Any) -> dict[str, Any]:
     model = (
-        raw if isinstance(raw, spec.result) else spec.result.model_validate(raw, from_attributes=True)
+        raw
+        if isinstance(raw, spec.result)
+        else spec.result.model_validate(raw, from_attributes=True)
     )
     data: dict[str, Any] = model.model_dump(mode="json")
     return data

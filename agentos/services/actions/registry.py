@@ -194,7 +194,7 @@ def _request_model(spec: ActionSpec) -> type[BaseModel]:
     return create_model(
         f"{_camel(spec.name)}Request",
         __doc__=f"{spec.name}: {spec.summary}",
-        action=(Literal[spec.name], ...),  # type: ignore[valid-type]
+        action=(Literal.__getitem__(spec.name), ...),  # type: ignore[arg-type]
         payload=payload_field,
     )
 
@@ -203,7 +203,7 @@ def _request_model(spec: ActionSpec) -> type[BaseModel]:
 def request_union() -> Any:
     """`{"action": NAME, "payload": {...}}` for every action, discriminated on `action`."""
     models = tuple(_request_model(spec) for spec in all_actions())
-    return Annotated[Union[models], Field(discriminator="action")]  # type: ignore[valid-type]  # noqa: UP007
+    return Annotated[Union.__getitem__(models), Field(discriminator="action")]
 
 
 def info(spec: ActionSpec, settings: Settings) -> ActionInfo:

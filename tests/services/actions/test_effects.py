@@ -58,15 +58,18 @@ def test_job_retry_resumes_and_counts_the_attempt(ready: Settings) -> None:
 def test_job_delete_dry_run_then_for_real(ready: Settings) -> None:
     job_id = _job(ready, "completed")
     preview = run(ready, "job.delete", {"job_id": str(job_id), "dry_run": True}).result
-    assert preview["dry_run"] is True and preview["steps"] > 0
+    assert preview["dry_run"] is True
+    assert preview["steps"] > 0
     assert _status(ready, job_id) == "completed"
     done = run(ready, "job.delete", {"job_id": str(job_id), "confirm": True}).result
-    assert done["steps"] == preview["steps"] and done["dry_run"] is False
+    assert done["steps"] == preview["steps"]
+    assert done["dry_run"] is False
     assert _status(ready, job_id) is None
     with session_scope(ready) as session:
         steps = session.scalar(select(func.count()).where(ProcessingStep.job_id == job_id))
         clips = session.scalar(select(func.count()).where(Clip.job_id == job_id))
-    assert steps == 0 and clips == 0
+    assert steps == 0
+    assert clips == 0
 
 
 def test_job_delete_refuses_an_active_job(ready: Settings) -> None:
@@ -78,9 +81,10 @@ def test_job_delete_refuses_an_active_job(ready: Settings) -> None:
 
 def test_job_set_priority(ready: Settings) -> None:
     job_id = _job(ready, "queued")
-    assert run(ready, "job.set_priority", {"job_id": str(job_id), "priority": 42}).result[
-        "priority"
-    ] == 42
+    assert (
+        run(ready, "job.set_priority", {"job_id": str(job_id), "priority": 42}).result["priority"]
+        == 42
+    )
     with session_scope(ready) as session:
         assert session.get(Job, job_id).priority == 42  # type: ignore[union-attr]
 
@@ -89,7 +93,8 @@ def test_queue_clear_cancels_queued_not_processing(ready: Settings) -> None:
     queued, running = _job(ready, "queued"), _job(ready, "processing")
     result = run(ready, "queue.clear", {"confirm": True}).result
     assert result["job_ids"] == [str(queued)]
-    assert _status(ready, queued) == "cancelled" and _status(ready, running) == "processing"
+    assert _status(ready, queued) == "cancelled"
+    assert _status(ready, running) == "processing"
 
 
 def test_queue_retry_failed_since(ready: Settings) -> None:
@@ -97,7 +102,8 @@ def test_queue_retry_failed_since(ready: Settings) -> None:
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     assert run(ready, "queue.retry_failed", {"since": future}).result["count"] == 0
     preview = run(ready, "queue.retry_failed", {"dry_run": True}).result
-    assert preview["count"] == 2 and {_status(ready, job) for job in failed} == {"failed"}
+    assert preview["count"] == 2
+    assert {_status(ready, job) for job in failed} == {"failed"}
     assert run(ready, "queue.retry_failed", {}).result["count"] == 2
     assert {_status(ready, job) for job in failed} == {"queued"}
 
@@ -105,9 +111,11 @@ def test_queue_retry_failed_since(ready: Settings) -> None:
 def test_dashboard_refresh_rebuilds_the_document(ready: Settings) -> None:
     try:
         result = run(ready, "dashboard.refresh").result
-        assert result["size_bytes"] > 0 and result["build_ms"] >= 0
+        assert result["size_bytes"] > 0
+        assert result["build_ms"] >= 0
         document = admin_data.get_document(ready)
-        assert document.source == "hit" and document.size_bytes == result["size_bytes"]
+        assert document.source == "hit"
+        assert document.size_bytes == result["size_bytes"]
     finally:
         admin_data.reset(ready)
 
@@ -121,7 +129,8 @@ def test_alert_ack_and_ack_all(ready: Settings) -> None:
         pending = session.scalars(
             select(SystemEvent.id).where(SystemEvent.acknowledged_at.is_(None))
         ).all()
-    assert second not in pending and info in pending
+    assert second not in pending
+    assert info in pending
     assert run(ready, "dashboard.alert.ack_all").result["count"] == len(pending)
 
 
@@ -130,7 +139,8 @@ def test_queue_pause_and_resume(ready: Settings) -> None:
     with session_scope(ready) as session:
         assert queue.is_paused(session)
     state = run(ready, "queue.resume").result
-    assert state["paused"] is False and state["changed_by"] == "alice"
+    assert state["paused"] is False
+    assert state["changed_by"] == "alice"
     with session_scope(ready) as session:
         assert not queue.is_paused(session)
 

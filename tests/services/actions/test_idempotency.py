@@ -51,7 +51,8 @@ def test_fifty_concurrent_identical_requests_execute_once(ready: Settings) -> No
     assert all(a.audit_seq == executed[0].audit_seq for a in replayed)
     found = outcomes(ready, "job.cancel")
     assert found.count("success") == 1
-    assert found.count("replayed") == len(replayed) and found.count("conflict") == len(busy)
+    assert found.count("replayed") == len(replayed)
+    assert found.count("conflict") == len(busy)
 
 
 def test_replay_answers_the_stored_result_and_changes_nothing(ready: Settings) -> None:
@@ -59,8 +60,10 @@ def test_replay_answers_the_stored_result_and_changes_nothing(ready: Settings) -
     payload = {"job_id": str(job_id), "priority": 5}
     first = run(ready, "job.set_priority", payload, key="k1")
     again = run(ready, "job.set_priority", payload, key="k1")
-    assert again.replayed and not first.replayed
-    assert again.result == first.result and again.audit_seq == first.audit_seq
+    assert again.replayed
+    assert not first.replayed
+    assert again.result == first.result
+    assert again.audit_seq == first.audit_seq
     assert outcomes(ready, "job.set_priority") == ["success", "replayed"]
 
 
@@ -91,7 +94,8 @@ def test_an_error_that_reached_dispatch_is_replayed_too(ready: Settings) -> None
         run(ready, "job.cancel", missing, key="k4")
     with pytest.raises(AgentOSError) as again:
         run(ready, "job.cancel", missing, key="k4")
-    assert type(again.value) is type(first.value) and again.value.code == first.value.code
+    assert type(again.value) is type(first.value)
+    assert again.value.code == first.value.code
     assert getattr(again.value, "replayed", False) is True
     assert outcomes(ready, "job.cancel") == ["failed", "replayed"]
 

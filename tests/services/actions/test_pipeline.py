@@ -37,16 +37,20 @@ def test_success_is_audited_with_result_trace_and_chain(ready: Settings) -> None
     job_id = _job(ready)
     response = run(ready, "job.cancel", {"job_id": str(job_id), "reason": "stuck"})
     assert response.result["status"] == "cancelled"
-    assert response.audit_seq is not None and response.trace_id
+    assert response.audit_seq is not None
+    assert response.trace_id
     [record] = audit_rows(ready, "job.cancel")
     assert record.outcome == "success"
     assert record.seq == response.audit_seq
     assert record.trace_id == response.trace_id
     assert record.reason == "stuck"
-    assert record.actor_name == "alice" and record.ip == "127.0.0.1"
+    assert record.actor_name == "alice"
+    assert record.ip == "127.0.0.1"
     assert record.payload == {"job_id": str(job_id), "reason": "stuck"}
-    assert record.result is not None and record.result["status"] == "cancelled"
-    assert len(record.hash) == 64 and record.prev_hash == "0" * 64
+    assert record.result is not None
+    assert record.result["status"] == "cancelled"
+    assert len(record.hash) == 64
+    assert record.prev_hash == "0" * 64
 
 
 def test_unknown_action_and_bad_payload_are_refused_with_field_errors(ready: Settings) -> None:
@@ -57,7 +61,8 @@ def test_unknown_action_and_bad_payload_are_refused_with_field_errors(ready: Set
         run(ready, "job.set_priority", {"job_id": "not-a-uuid", "priority": 1000})
     assert bad.value.code == "VALIDATION_ERROR"
     fields = {tuple(err["loc"]) for err in bad.value.details["errors"]}
-    assert ("payload", "job_id") in fields and ("payload", "priority") in fields
+    assert ("payload", "job_id") in fields
+    assert ("payload", "priority") in fields
     with pytest.raises(InvalidError):
         run(ready, "queue.pause", {"surprise": 1})
 
@@ -68,9 +73,11 @@ def test_business_error_is_rolled_back_and_audited_as_failed(ready: Settings) ->
         run(ready, "job.cancel", {"job_id": str(job_id)})
     with session_scope(ready) as session:
         job = session.get(Job, job_id)
-        assert job is not None and job.status == "failed"
+        assert job is not None
+        assert job.status == "failed"
     [record] = audit_rows(ready, "job.cancel")
-    assert record.outcome == "failed" and record.error_code
+    assert record.outcome == "failed"
+    assert record.error_code
 
 
 def test_denial_is_audited_and_raises_a_security_event(ready: Settings) -> None:
@@ -81,9 +88,11 @@ def test_denial_is_audited_and_raises_a_security_event(ready: Settings) -> None:
     assert outcomes(ready, "job.cancel") == ["denied"]
     with session_scope(ready) as session:
         event = session.scalars(select(SystemEvent).where(SystemEvent.source == "security")).one()
-        assert event.severity == "warning" and "job.cancel" in event.message
+        assert event.severity == "warning"
+        assert "job.cancel" in event.message
         job = session.get(Job, job_id)
-        assert job is not None and job.status == "queued"
+        assert job is not None
+        assert job.status == "queued"
 
 
 def test_admin_outside_the_ip_allow_list_is_denied_but_local_cli_is_not(ready: Settings) -> None:
@@ -133,7 +142,8 @@ def test_rate_limit_admits_exactly_the_class_limit(ready: Settings, algorithm: s
         run(settings, "queue.pause")
     with pytest.raises(RateLimitedError) as limited:
         run(settings, "queue.pause")
-    assert limited.value.limit == 3 and limited.value.window_s == 60
+    assert limited.value.limit == 3
+    assert limited.value.window_s == 60
     assert 0 < limited.value.retry_after_s <= 60
     # Per user and per action: another action and another user are not affected.
     run(settings, "queue.resume")

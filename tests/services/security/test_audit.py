@@ -41,7 +41,9 @@ def _verify(settings: Settings) -> dict[str, object]:
 def test_intact_chain_verifies(settings: Settings) -> None:
     _fill(settings)
     result = _verify(settings)
-    assert result["ok"] is True and result["checked"] == 4 and result["head_seq"] == 4
+    assert result["ok"] is True
+    assert result["checked"] == 4
+    assert result["head_seq"] == 4
     rows = audit_rows(settings)
     assert [row.seq for row in rows] == [1, 2, 3, 4, 5]
     assert all(rows[i].prev_hash == rows[i - 1].hash for i in range(1, len(rows)))
@@ -52,7 +54,8 @@ def test_an_edited_record_is_named(settings: Settings) -> None:
     _tamper(settings, "UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 2")
     result = _verify(settings)
     assert result["ok"] is False
-    assert result["first_broken_seq"] == 2 and "edited" in str(result["problem"])
+    assert result["first_broken_seq"] == 2
+    assert "edited" in str(result["problem"])
 
 
 def test_a_deleted_record_is_named(settings: Settings) -> None:
@@ -60,7 +63,8 @@ def test_a_deleted_record_is_named(settings: Settings) -> None:
     _tamper(settings, "DELETE FROM audit_log WHERE seq = 3")
     result = _verify(settings)
     assert result["ok"] is False
-    assert result["first_broken_seq"] == 4 and "missing" in str(result["problem"])
+    assert result["first_broken_seq"] == 4
+    assert "missing" in str(result["problem"])
 
 
 @pytest.mark.parametrize(

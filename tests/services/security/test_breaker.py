@@ -45,13 +45,15 @@ def test_closed_open_half_open_closed(fast: Settings) -> None:
     store.record("database", success=False)
     assert store.snapshot("database").state == "open"
     denied = store.acquire(("database",))
-    assert denied[0] == "database" and 0 < float(denied[1]) <= 0.3
+    assert denied[0] == "database"
+    assert 0 < float(denied[1]) <= 0.3
     time.sleep(0.35)
     assert store.acquire(("database",)) == (breaker.PROBE,)
     assert store.snapshot("database").state == "half_open"
     store.record("database", success=True)
     snapshot = store.snapshot("database")
-    assert snapshot.state == "closed" and snapshot.failures == 0
+    assert snapshot.state == "closed"
+    assert snapshot.failures == 0
 
 
 def test_failed_probe_opens_again_and_success_resets_the_count(fast: Settings) -> None:
@@ -110,7 +112,8 @@ def test_pipeline_opens_on_dependency_failures_not_on_business_errors(
         assert failed.value.code == "ACTION_FAILED"
     with pytest.raises(UnavailableError) as open_:
         run(fast, "queue.pause", key="during-outage")
-    assert open_.value.code == "CIRCUIT_OPEN" and open_.value.details["breaker"] == "database"
+    assert open_.value.code == "CIRCUIT_OPEN"
+    assert open_.value.details["breaker"] == "database"
     monkeypatch.undo()
     time.sleep(0.35)
     assert run(fast, "queue.pause", key="during-outage").replayed is False  # nothing was stored

@@ -26,14 +26,18 @@ def test_values_inside_free_text() -> None:
         "call +31 6 1234 5678 or (555) 123-4567, job 123e4567-e89b-12d3-a456-426614174000"
     )
     out = scrub({"deep": [{"note": note}]})["deep"][0]["note"]
-    assert "ann@example.com" not in out and "[Filtered email]" in out
-    assert "4111 1111 1111 1111" not in out and "[Filtered card]" in out
+    assert "ann@example.com" not in out
+    assert "[Filtered email]" in out
+    assert "4111 1111 1111 1111" not in out
+    assert "[Filtered card]" in out
     assert "order 1234567812345678" in out  # not Luhn-valid: an order number survives
-    assert "+31 6 1234 5678" not in out and "(555) 123-4567" not in out
+    assert "+31 6 1234 5678" not in out
+    assert "(555) 123-4567" not in out
     assert "123e4567-e89b-12d3-a456-426614174000" in out
 
 
 def test_card_numbers_sent_as_numbers_and_the_luhn_check() -> None:
-    assert luhn_valid("4111111111111111") and not luhn_valid("4111111111111112")
+    assert luhn_valid("4111111111111111")
+    assert not luhn_valid("4111111111111112")
     out = scrub({"card": 4111111111111111, "order": 4111111111111112, "ts": 1700000000000})
     assert out == {"card": "[Filtered card]", "order": 4111111111111112, "ts": 1700000000000}
