@@ -80,7 +80,9 @@ def job_status(settings: Settings, job_id: str) -> str:
 
 def audit_of(settings: Settings, action: str) -> list[AuditRecordRead]:
     with session_scope(settings) as session:
-        return [record for record in audit_read.search(session, limit=200) if record.action == action]
+        return [
+            record for record in audit_read.search(session, limit=200) if record.action == action
+        ]
 
 
 async def select_row(pilot: Pilot[None], app: AgentOSApp, selector: str, key: str) -> None:

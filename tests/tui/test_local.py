@@ -62,7 +62,9 @@ async def test_every_view_shows_the_seeded_figures(settings: Settings, seeded: S
 
         await pilot.press("6")
         await wait_for(pilot, lambda: len(table(app, "#settings").keys) > 0, "settings")
-        values = dict(zip(column(app, "#settings", "setting"), column(app, "#settings", "value"), strict=True))
+        values = dict(
+            zip(column(app, "#settings", "setting"), column(app, "#settings", "value"), strict=True)
+        )
         assert values["deployment"] in ("embedded", "distributed")
         assert values["secret_key"] in ("****", "-")
 
