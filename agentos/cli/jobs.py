@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Group
 from rich.live import Live
+from rich.progress import Progress
 from rich.table import Table
 
 from agentos.cli._options import JsonOption, ServerOption, TokenOption
 from agentos.cli._output import console, emit, handle_errors, table
 from agentos.client import jobs as client
 from agentos.client.connection import connect
+from agentos.errors import InvalidError
 from agentos.schemas.common import Page
 from agentos.schemas.jobs import JobDetail, JobRead, JobStatus
 from agentos.schemas.queue import QueueStatus
@@ -127,3 +130,82 @@ def _queue_line(state: QueueStatus) -> str:
     paused = " [yellow](paused)[/yellow]" if state.paused else ""
     depth = ", ".join(f"{a.agent} {a.queued}/{a.running}" for a in state.agents)
     return f"queue{paused}: {state.queued} queued, {state.processing} processing  |  {depth}"
+
+
+# --- `agentos jobs submit` (runner/upload side; client code in agentos.client.submit) ------
+
+
+@app.command("submit")
+@handle_errors
+def submit(
+    file: Annotated[Path, typer.Argument(help="The video to upload.")],
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the job until it ends.")] = False,
+    title: Annotated[str | None, typer.Option(help="Job title (default: the file name).")] = None,
+    priority: Annotated[int, typer.Option(min=-100, max=100, help="Dispatch priority.")] = 0,
+    min_clip_s: Annotated[float | None, typer.Option(help="Shortest clip, seconds.")] = None,
+    max_clip_s: Annotated[float | None, typer.Option(help="Longest clip, seconds.")] = None,
+    chunk_mb: Annotated[float, typer.Option(min=0.0625, help="Upload chunk size, MiB.")] = 8.0,
+    as_json: JsonOption = False,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Upload a video in resumable chunks and create its job; --wait follows it to the end."""
+    from agentos.client import submit as submitting
+    from agentos.schemas.jobs import JobOptions
+
+    conn = connect(server=server, token=token)
+    try:
+        options = JobOptions(min_clip_s=min_clip_s, max_clip_s=max_clip_s)
+    except ValueError as exc:
+        raise InvalidError(str(exc).splitlines()[-1], code="INVALID_OPTIONS") from exc
+    size = file.stat().st_size if file.is_file() else 0
+    with _transfer_progress(quiet=as_json) as progress:
+        hashing = progress.add_task("checksum", total=size)
+        sending = progress.add_task("upload", total=size)
+        result = submitting.submit(
+            conn,
+            file,
+            title=title,
+            priority=priority,
+            options=options,
+            chunk_bytes=int(chunk_mb * 1024 * 1024),
+            on_hash=lambda n: progress.advance(hashing, n),
+            on_progress=lambda n: progress.advance(sending, n),
+        )
+    if result.job_id is None:
+        raise InvalidError("the upload finished but no job was created", code="NO_JOB")
+    detail = submitting.job_detail(conn, result.job_id)
+    if wait:
+        detail = submitting.follow(
+            conn, result.job_id, on_change=(lambda _d: None) if as_json else _print_stage
+        )
+    emit(detail, as_json=as_json, render=lambda d: console.print(f"job {d.id}: {d.status.value}"))
+    if wait and detail.status.value != "completed":
+        raise typer.Exit(1)
+
+
+def _transfer_progress(*, quiet: bool) -> Progress:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        TextColumn,
+        TransferSpeedColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description:>8}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=console,
+        disable=quiet,
+        transient=True,
+    )
+
+
+def _print_stage(detail: JobDetail) -> None:
+    stage = detail.current_stage or "-"
+    line = f"{detail.status.value:<10} stage {stage:<8} {detail.progress * 100:5.1f}%"
+    if detail.error:
+        line += f"  [red]{detail.error}[/red]"
+    console.print(line, highlight=False)

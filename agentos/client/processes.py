@@ -9,7 +9,6 @@ from typing import Any
 import uvicorn
 
 from agentos.errors import InvalidError
-
 from agentos.settings import get_settings
 
 
@@ -70,8 +69,14 @@ def worker(
     app = _celery_app()
     queues = worker_queues(agents)
     nodename = name or f"agentos-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
-    argv = ["worker", f"--loglevel={log_level}", f"--queues={','.join(queues)}",
-            f"--hostname={nodename}", f"--pool={pool}", "--without-mingle"]
+    argv = [
+        "worker",
+        f"--loglevel={log_level}",
+        f"--queues={','.join(queues)}",
+        f"--hostname={nodename}",
+        f"--pool={pool}",
+        "--without-mingle",
+    ]
     if concurrency is not None:
         argv.append(f"--concurrency={concurrency}")
     app.worker_main(argv)

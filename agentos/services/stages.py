@@ -86,7 +86,9 @@ class StageMonitor:
         claimed = self._claimed
         with session_scope(self._settings) as session:
             control = work.heartbeat(
-                session, step_id=claimed.step_id, worker_id=claimed.worker_id,
+                session,
+                step_id=claimed.step_id,
+                worker_id=claimed.worker_id,
                 progress=self._progress,
             )
             if control.owned:
@@ -157,8 +159,9 @@ def run_step(
         logger.exception("%s step %s failed", claimed.agent, claimed.step_id)
         return _fail(settings, claimed, exc, retry=not isinstance(exc, AgentOSError))
     finally:
-        logger.debug("%s step %s took %.3fs", claimed.agent, claimed.step_id,
-                     time.monotonic() - started)
+        logger.debug(
+            "%s step %s took %.3fs", claimed.agent, claimed.step_id, time.monotonic() - started
+        )
 
 
 def _outcome(claimed: ClaimedStep, status: str, **kw: Any) -> StepOutcome:
@@ -196,6 +199,7 @@ def _load_context(
             .order_by(ProcessingStep.finished_at)
         ):
             outputs[agent] = output or {}
+        options: dict[str, Any] = dict(job.options or {})
         snapshot = {
             "id": job.id,
             "title": job.title,
@@ -203,14 +207,16 @@ def _load_context(
             "source_sha256": job.source_sha256,
             "source_size": job.source_size,
             "media_info": job.media_info,
-            "options": dict(job.options or {}),
+            "options": options,
         }
-        config = agent_config(session, claimed.agent, snapshot["options"])
+        config = agent_config(session, claimed.agent, options)
     return StageContext(settings, claimed, snapshot, config, outputs, monitor)
 
 
 def _owned_step(session: Session, claimed: ClaimedStep) -> tuple[ProcessingStep, Job] | None:
-    step = session.get(ProcessingStep, claimed.step_id, with_for_update=True, populate_existing=True)
+    step = session.get(
+        ProcessingStep, claimed.step_id, with_for_update=True, populate_existing=True
+    )
     if step is None or step.status != "running" or step.worker_id != claimed.worker_id:
         return None
     job = session.get(Job, claimed.job_id, with_for_update=True, populate_existing=True)

@@ -169,15 +169,17 @@ def run_clipper(context: StageContext) -> StageResult:
 
 def _store_clips(session: Session, job: Job, results: list[ClipResult]) -> None:
     """Upsert on (job_id, ordinal); clips of an earlier, longer plan are removed."""
-    existing = {clip.ordinal: clip for clip in session.scalars(select(Clip).where(Clip.job_id == job.id))}
+    existing = {
+        clip.ordinal: clip for clip in session.scalars(select(Clip).where(Clip.job_id == job.id))
+    }
     wanted = {result.ordinal for result in results}
     for ordinal, clip in existing.items():
         if ordinal not in wanted:
             session.delete(clip)
     for result in results:
-        clip = existing.get(result.ordinal)
-        if clip is None:
-            clip = Clip(job_id=job.id, ordinal=result.ordinal)
+        found = existing.get(result.ordinal)
+        clip = found if found is not None else Clip(job_id=job.id, ordinal=result.ordinal)
+        if found is None:
             session.add(clip)
         values: dict[str, Any] = {
             "start": result.start,
@@ -204,8 +206,9 @@ def run_thumbs(context: StageContext) -> StageResult:
     done: dict[uuid.UUID, str] = {}
     for index, (clip_id, path) in enumerate(with_paths):
         context.should_stop()
-        result = thumbs.thumbnail(Path(path), dest=Path(path).with_suffix(".jpg"), width=width,
-                                  quality=quality)
+        result = thumbs.thumbnail(
+            Path(path), dest=Path(path).with_suffix(".jpg"), width=width, quality=quality
+        )
         done[clip_id] = result.path
         context.on_progress((index + 1) / len(with_paths))
 

@@ -19,6 +19,7 @@ import os
 import socket
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, and_, exists, select, update
 from sqlalchemy.orm import Session
@@ -41,7 +42,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _candidates(agents: set[str]) -> Select[tuple[uuid.UUID]]:
+def _candidates(agents: set[str]) -> Select[Any]:
     return (
         select(ProcessingStep.id)
         .where(ProcessingStep.status == "queued", ProcessingStep.agent.in_(sorted(agents)))
@@ -156,8 +157,10 @@ def heartbeat(
         .returning(ProcessingStep.job_id)
         .execution_options(synchronize_session=False)
     ).first()
-    job_id = result.job_id if result is not None else session.scalar(
-        select(ProcessingStep.job_id).where(ProcessingStep.id == step_id)
+    job_id = (
+        result.job_id
+        if result is not None
+        else session.scalar(select(ProcessingStep.job_id).where(ProcessingStep.id == step_id))
     )
     cancel = bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
     return StepControl(owned=result is not None, cancel_requested=cancel)
@@ -214,9 +217,12 @@ def reclaim_stale(session: Session, *, older_than_s: float | None = None) -> Rec
         if _worker_lost(session, step.worker_id, step.heartbeat_at):
             requeue(session, step=step, reason=f"worker {step.worker_id} is gone")
             report.requeued.append(step.id)
-        elif step.heartbeat_at is not None and step.heartbeat_at < stall_limit:
-            if _raise_stalled(session, step):
-                report.stalled.append(step.id)
+        elif (
+            step.heartbeat_at is not None
+            and step.heartbeat_at < stall_limit
+            and _raise_stalled(session, step)
+        ):
+            report.stalled.append(step.id)
     return report
 
 

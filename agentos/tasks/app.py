@@ -91,7 +91,7 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     }
 
 
-class AgentOSTask(Task):  # type: ignore[misc]
+class AgentOSTask(Task):
     """Base task: the settings of this worker (each task opens its own unit of work)."""
 
     @property

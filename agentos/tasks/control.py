@@ -77,18 +77,25 @@ class CeleryRunner:
         ]
 
     def pause_agent(self, agent: str) -> list[dict[str, Any]]:
-        replies: list[dict[str, Any]] = self.app.control.cancel_consumer(
-            agent, reply=True, timeout=REPLY_TIMEOUT_S
-        ) or []
+        replies: list[dict[str, Any]] = (
+            self.app.control.cancel_consumer(agent, reply=True, timeout=REPLY_TIMEOUT_S) or []
+        )
         return replies
 
     def resume_agent(self, agent: str) -> list[dict[str, Any]]:
         targets = self._workers_serving(agent)
         replies: list[dict[str, Any]] = []
         if targets:
-            replies = self.app.control.add_consumer(
-                agent, routing_key=agent, destination=targets, reply=True, timeout=REPLY_TIMEOUT_S
-            ) or []
+            replies = (
+                self.app.control.add_consumer(
+                    agent,
+                    routing_key=agent,
+                    destination=targets,
+                    reply=True,
+                    timeout=REPLY_TIMEOUT_S,
+                )
+                or []
+            )
         self.wake(agent)
         return replies
 
@@ -103,11 +110,13 @@ class CeleryRunner:
             current = int(info.get("pool", {}).get("max-concurrency", 0))
             delta = n - current
             if delta > 0:
-                self.app.control.pool_grow(delta, destination=[name], reply=True,
-                                           timeout=REPLY_TIMEOUT_S)
+                self.app.control.pool_grow(
+                    delta, destination=[name], reply=True, timeout=REPLY_TIMEOUT_S
+                )
             elif delta < 0:
-                self.app.control.pool_shrink(-delta, destination=[name], reply=True,
-                                             timeout=REPLY_TIMEOUT_S)
+                self.app.control.pool_shrink(
+                    -delta, destination=[name], reply=True, timeout=REPLY_TIMEOUT_S
+                )
             changed[name] = n
         return changed
 

@@ -74,4 +74,3 @@ class CeleryDispatcher:
                 with session_scope(self.settings) as session:
                     work.release_sent(session, step_id=step_id)
         return len(reserved)
-

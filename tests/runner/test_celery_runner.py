@@ -88,8 +88,11 @@ def start_worker(
             start_new_session=True,  # its own process group: the pool children die with it
         )
         started.append(process)
-        wait_for(lambda: _online(celery_settings, f"{name}@localhost"), timeout_s=60,
-                 what=f"worker {name} to report in")
+        wait_for(
+            lambda: _online(celery_settings, f"{name}@localhost"),
+            timeout_s=60,
+            what=f"worker {name} to report in",
+        )
         return process
 
     yield start
@@ -174,4 +177,5 @@ def test_killed_worker_mid_job_is_replaced_and_the_job_completes_once(
                 ProcessingStep.job_id == job_id, ProcessingStep.status == "completed"
             )
         )
-    assert count == 10 and completed == 6
+    assert count == 10
+    assert completed == 6

@@ -51,15 +51,16 @@ def test_runs_a_job_end_to_end(fast: Settings, runner: EmbeddedRunner, tmp_path:
     assert_completed_pipeline(fast, job_id)
     assert runner_registry.current() is runner
     stats = runner.stats()
-    assert stats["tasks_done"] == 6 and stats["agents"]["clipper"]["active"] == 0
+    assert stats["tasks_done"] == 6
+    assert stats["agents"]["clipper"]["active"] == 0
     with session_scope(fast) as session:
         worker = session.scalar(select(Worker).where(Worker.name == runner.name))
-        assert worker is not None and worker.status == "online" and worker.memory_bytes
+        assert worker is not None
+        assert worker.status == "online"
+        assert worker.memory_bytes
 
 
-def test_work_queued_by_another_process_is_found_by_polling(
-    fast: Settings, tmp_path: Path
-) -> None:
+def test_work_queued_by_another_process_is_found_by_polling(fast: Settings, tmp_path: Path) -> None:
     job_id = submit(fast, make_video(tmp_path))  # queued before any runner exists
     started = EmbeddedRunner(fast, name="late@host")
     started.start()
@@ -85,8 +86,11 @@ def test_cancel_mid_stage_frees_the_slot(
     wait_for(scenes_running, timeout_s=60, what="scene analysis to start")
     with session_scope(fast) as session:
         jobs.cancel(session, job_id=long_job, actor=SYSTEM_ACTOR)
-    wait_for(lambda: runner.stats()["agents"]["scenes"]["active"] == 0, timeout_s=10,
-             what="the scenes slot to be freed")
+    wait_for(
+        lambda: runner.stats()["agents"]["scenes"]["active"] == 0,
+        timeout_s=10,
+        what="the scenes slot to be freed",
+    )
     assert job_row(fast, long_job).status == "cancelled"
     # The freed slot takes the next job.
     next_job = submit(fast, make_video(tmp_path))
@@ -99,8 +103,11 @@ def test_concurrency_and_stop_follow_the_agents_table(
     with session_scope(fast) as session:
         agents.stop(session, agent="probe", actor=SYSTEM_ACTOR)
         agents.set_concurrency(session, agent="ingest", concurrency=3, actor=SYSTEM_ACTOR)
-    wait_for(lambda: runner.stats()["agents"]["ingest"]["concurrency"] == 3, timeout_s=5,
-             what="the ingest pool to grow")
+    wait_for(
+        lambda: runner.stats()["agents"]["ingest"]["concurrency"] == 3,
+        timeout_s=5,
+        what="the ingest pool to grow",
+    )
     job_id = submit(fast, make_video(tmp_path))
 
     def waiting_at_probe() -> bool:

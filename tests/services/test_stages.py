@@ -35,8 +35,10 @@ def test_full_pipeline_makes_one_clip_per_scene(settings: Settings, tmp_path: Pa
     ]
     assert_completed_pipeline(settings, job_id)
     job = job_row(settings, job_id)
-    assert job.media_info is not None and job.media_info["fps"] == 25
-    assert job.source_path is not None and "/media/" in job.source_path
+    assert job.media_info is not None
+    assert job.media_info["fps"] == 25
+    assert job.source_path is not None
+    assert "/media/" in job.source_path
 
 
 def test_corrupt_upload_fails_at_probe_with_a_clear_error(
@@ -50,7 +52,8 @@ def test_corrupt_upload_fails_at_probe_with_a_clear_error(
     job = job_row(settings, broken)
     assert job.status == "failed"
     assert job.error_code in {"CORRUPT_MEDIA", "UNSUPPORTED_MEDIA"}
-    assert job.error and "probe" in job.error
+    assert job.error
+    assert "probe" in job.error
     by_agent = {s.agent: s.status for s in steps(settings, broken)}
     assert by_agent == {"ingest": "completed", "probe": "failed"}
     assert_completed_pipeline(settings, healthy)
@@ -66,7 +69,8 @@ def test_retry_resumes_at_the_failed_stage(settings: Settings, tmp_path: Path) -
     _set_clipper(settings, {"min_clip_s": 5.0, "max_clip_s": 1.0})  # impossible bounds
     drive(settings)
     job = job_row(settings, job_id)
-    assert job.status == "failed" and job.error_code == "BAD_PARAMETER"
+    assert job.status == "failed"
+    assert job.error_code == "BAD_PARAMETER"
     _set_clipper(settings, {"min_clip_s": 0.5, "max_clip_s": 30.0})
     with session_scope(settings) as session:
         jobs.retry(session, job_id=job_id, actor=SYSTEM_ACTOR)
@@ -109,9 +113,7 @@ def test_redelivered_and_resumed_steps_do_no_double_work(
     assert_completed_pipeline(settings, job_id)
 
 
-def test_cancel_stops_a_running_stage_at_its_next_check(
-    settings: Settings, tmp_path: Path
-) -> None:
+def test_cancel_stops_a_running_stage_at_its_next_check(settings: Settings, tmp_path: Path) -> None:
     quick = settings.model_copy(update={"cancel_check_interval_s": 0.05})
     job_id = submit(quick, make_video(tmp_path, scenes=12, scene_s=4.0))
     drive(quick, limit=2)  # ingest, probe

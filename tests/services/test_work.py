@@ -38,9 +38,13 @@ def test_claim_follows_priority_then_age(settings: Settings) -> None:
     assert _claim(settings) is None
     with session_scope(settings) as session:
         job = session.get(Job, high[0])
-        assert job is not None and job.status == "processing" and job.current_stage == "ingest"
+        assert job is not None
+        assert job.status == "processing"
+        assert job.current_stage == "ingest"
         step = session.get(ProcessingStep, order[0].step_id)  # type: ignore[union-attr]
-        assert step is not None and step.status == "running" and step.worker_id == "w1"
+        assert step is not None
+        assert step.status == "running"
+        assert step.worker_id == "w1"
 
 
 def test_nothing_is_claimed_while_paused_or_stopped(settings: Settings) -> None:
@@ -86,10 +90,9 @@ def test_heartbeat_reports_cancellation_from_the_database(settings: Settings) ->
     claimed = _claim(settings)
     assert claimed is not None
     with session_scope(settings) as session:
-        control = work.heartbeat(
-            session, step_id=claimed.step_id, worker_id="w1", progress=0.5
-        )
-        assert control.owned and not control.should_stop
+        control = work.heartbeat(session, step_id=claimed.step_id, worker_id="w1", progress=0.5)
+        assert control.owned
+        assert not control.should_stop
         assert work.heartbeat(session, step_id=claimed.step_id, worker_id="other").owned is False
     with session_scope(settings) as session:
         jobs.cancel(session, job_id=job_id, actor=SYSTEM_ACTOR)
@@ -127,7 +130,8 @@ def test_reclaim_requeues_steps_of_a_gone_worker(settings: Settings) -> None:
     assert report.requeued == [claimed.step_id]
     assert "dead" in report.workers_offline
     again = _claim(settings, worker="alive")
-    assert again is not None and again.step_id == claimed.step_id
+    assert again is not None
+    assert again.step_id == claimed.step_id
     assert again.attempt == claimed.attempt
     with session_scope(settings) as session:
         rows = session.scalars(
@@ -154,7 +158,8 @@ def test_reclaim_raises_one_stalled_event_for_a_silent_live_worker(settings: Set
         ).all()
         assert len(stalled) == 1
         step = session.get(ProcessingStep, claimed.step_id)
-        assert step is not None and step.status == "running"
+        assert step is not None
+        assert step.status == "running"
 
 
 def test_take_over_only_from_a_lost_worker(settings: Settings) -> None:
@@ -167,6 +172,7 @@ def test_take_over_only_from_a_lost_worker(settings: Settings) -> None:
     _beat_worker(settings, "first", age_s=settings.worker_lost_after_s + 5)
     with session_scope(settings) as session:
         taken = work.take_over(session, step_id=claimed.step_id, worker_id="second")
-    assert taken is not None and taken.worker_id == "second"
+    assert taken is not None
+    assert taken.worker_id == "second"
     with session_scope(settings) as session:
         assert work.heartbeat(session, step_id=claimed.step_id, worker_id="first").owned is False

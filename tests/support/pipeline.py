@@ -43,9 +43,7 @@ def make_video(directory: Path, *, scenes: int = 3, scene_s: float = SCENE_S) ->
     return path
 
 
-def submit(
-    settings: Settings, video: Path, *, options: JobOptions | None = None
-) -> uuid.UUID:
+def submit(settings: Settings, video: Path, *, options: JobOptions | None = None) -> uuid.UUID:
     """Copy `video` into the uploads dir and create a job for it, as a local submit does."""
     settings.ensure_home()
     target = settings.uploads_dir / f"{uuid.uuid4().hex}{video.suffix}"
@@ -135,7 +133,8 @@ def assert_completed_pipeline(
     assert [c.ordinal for c in found] == list(range(scenes))
     for clip in found:
         assert clip.status == "ready"
-        assert clip.path is not None and clip.thumbnail_path is not None
+        assert clip.path is not None
+        assert clip.thumbnail_path is not None
         assert Path(clip.thumbnail_path).is_file()
         assert abs(clip.start - clip.ordinal * scene_s) <= 1 / FPS
         with av.open(clip.path) as container:

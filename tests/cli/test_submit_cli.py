@@ -1,0 +1,102 @@
+"""`agentos jobs submit FILE [--wait] [--json]` against a local home with embedded workers."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agentos.cli.main import app
+from agentos.client import submit as submitting
+from agentos.client.connection import Connection
+from agentos.errors import UnavailableError
+from agentos.services.backends.runner_embedded import EmbeddedRunner
+from agentos.settings import Settings, reset_settings_cache
+from tests.support.pipeline import assert_completed_pipeline, make_video, wait_terminal
+
+
+@pytest.fixture
+def local_home(embedded_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("AGENTOS_HOME", str(embedded_settings.home_dir))
+    reset_settings_cache()
+    return embedded_settings
+
+
+@pytest.fixture
+def workers(local_home: Settings) -> Iterator[EmbeddedRunner]:
+    fast = local_home.model_copy(update={"runner_poll_interval_s": 0.1})
+    runner = EmbeddedRunner(fast, name="cli-test@host")
+    runner.start()
+    yield runner
+    runner.stop()
+
+
+def test_submit_wait_json_runs_the_job_to_completion(
+    local_home: Settings, workers: EmbeddedRunner, tmp_path: Path
+) -> None:
+    video = make_video(tmp_path)
+    result = CliRunner().invoke(
+        app,
+        [
+            "jobs",
+            "submit",
+            str(video),
+            "--wait",
+            "--json",
+            "--min-clip-s",
+            "0.5",
+            "--chunk-mb",
+            "0.0625",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["status"] == "completed"
+    assert_completed_pipeline(local_home, uuid.UUID(body["id"]))
+
+
+def test_submit_without_wait_prints_the_job_id(
+    local_home: Settings, workers: EmbeddedRunner, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(
+        app, ["jobs", "submit", str(make_video(tmp_path)), "--json", "--min-clip-s", "0.5"]
+    )
+    assert result.exit_code == 0, result.output
+    job_id = uuid.UUID(json.loads(result.stdout)["id"])
+    assert wait_terminal(local_home, job_id).status == "completed"
+
+
+def test_missing_file_is_a_clear_error(local_home: Settings, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["jobs", "submit", str(tmp_path / "nope.mp4")])
+    assert result.exit_code == 2
+    assert "no such file" in result.output
+
+
+def test_upload_resumes_after_a_broken_connection(
+    local_home: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = make_video(tmp_path)
+    real_put = submitting._put
+    calls: list[int] = []
+
+    def flaky_put(conn: Connection, upload_id: uuid.UUID, index: int, data: bytes) -> object:
+        calls.append(index)
+        if len(calls) == 3:
+            raise UnavailableError("connection reset", code="SERVER_UNREACHABLE")
+        return real_put(conn, upload_id, index, data)
+
+    monkeypatch.setattr(submitting, "_put", flaky_put)
+    monkeypatch.setattr(submitting.time, "sleep", lambda _s: None)
+    small_chunks = local_home.model_copy(update={"upload_chunk_min_bytes": 1024})
+    conn = Connection(settings=small_chunks)
+    result = submitting.submit(conn, video, chunk_bytes=1024)
+    assert result.job_id is not None
+    assert result.upload.status == "finalized"
+    total = result.upload.total_chunks
+    assert total >= 3
+    # Chunks 0 and 1 were not sent twice; chunk 2 was retried once after the failure.
+    assert sorted(calls) == sorted([*range(total), 2])
