@@ -1,0 +1,181 @@
+"""A deterministic source (fixed clock, ids and figures) for snapshot tests."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from agentos.client.admin import Snapshot
+from agentos.client.connection import Connection
+from agentos.client.live import EventCallback, StateCallback
+from agentos.schemas.actions import ActionInfo, ActionResponse
+from agentos.schemas.admin import AdminDocument, CacheMeta
+from agentos.schemas.audit import AuditRecordRead
+from agentos.schemas.audit_read import RuntimeSettingRead
+from agentos.schemas.common import Page, Pagination
+from agentos.schemas.jobs import JobDetail, JobRead
+from agentos.settings import Settings
+from agentos.tui.source import Source
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+STATUSES = ("completed", "failed", "processing", "queued", "cancelled", "pending")
+
+
+def _id(number: int) -> uuid.UUID:
+    return uuid.UUID(f"{number:08x}-0000-4000-8000-000000000000")
+
+
+def fake_jobs(count: int = 12) -> list[JobRead]:
+    jobs = []
+    for number in range(count):
+        status = STATUSES[number % len(STATUSES)]
+        created = NOW - timedelta(minutes=10 * (number + 1))
+        jobs.append(
+            JobRead(
+                id=_id(number + 1),
+                title=f"video-{number + 1:03d}.mp4",
+                status=status,  # type: ignore[arg-type]
+                priority=number % 3,
+                attempts=1,
+                max_attempts=3,
+                current_stage="scenes" if status == "processing" else None,
+                progress=1.0 if status == "completed" else 0.4 if status == "processing" else 0.0,
+                cancel_requested=False,
+                created_at=created,
+                # One processing job has been silent for an hour: shown as stalled.
+                updated_at=created if number == 2 else NOW - timedelta(seconds=5),
+                queued_at=created if status == "queued" else None,
+            )
+        )
+    return jobs
+
+
+def fake_document() -> AdminDocument:
+    buckets = [
+        {
+            "hour": NOW - timedelta(hours=11 - h),
+            "created": 3 + h % 4,
+            "completed": 2 + h % 3,
+            "failed": h % 2,
+        }
+        for h in range(12)
+    ]
+    event = {
+        "id": str(_id(900)),
+        "created_at": NOW - timedelta(minutes=3),
+        "severity": "error",
+        "source": "clipper",
+        "kind": "stage_failed",
+        "message": "clipper failed on video-002.mp4",
+        "job_id": str(_id(2)),
+        "acknowledged": False,
+    }
+    agents = [
+        {
+            "name": name,
+            "stage_order": order,
+            "enabled": name != "thumbs",
+            "state": "disabled" if name == "thumbs" else "idle",
+            "concurrency": 2,
+            "queue_depth": order,
+            "running": 0,
+            "current_work": [],
+        }
+        for order, name in enumerate(("ingest", "probe", "scenes", "clipper", "thumbs", "publish"))
+    ]
+    return AdminDocument.model_validate(
+        {
+            "deployment": "embedded",
+            "built_at": NOW,
+            "build_ms": 12.5,
+            "dashboard": {
+                "jobs_by_status": dict.fromkeys(STATUSES, 2),
+                "total_jobs": 12,
+                "active_jobs": 4,
+                "completed_today": 2,
+                "failed_today": 2,
+                "throughput_per_hour": 4,
+                "error_rate": 0.25,
+                "total_clips": 17,
+                "agents_total": 6,
+                "agents_enabled": 5,
+                "workers_online": 0,
+                "unacknowledged_errors": 1,
+                "queue_paused": False,
+            },
+            "agents_workers": {
+                "agents": agents,
+                "workers": [],
+                "workers_online": 0,
+                "workers_offline": 0,
+                "process": None,
+            },
+            "analytics": {
+                "hours": 12,
+                "buckets": buckets,
+                "created": 54,
+                "completed": 35,
+                "failed": 6,
+            },
+            "queue": {
+                "paused": False,
+                "pending_jobs": 2,
+                "queued_jobs": 2,
+                "processing_jobs": 2,
+                "total_depth": 4,
+                "oldest_waiting_s": 400.0,
+                "agents": [],
+            },
+            "logs": {"recent_events": [event], "recent_errors": [event], "failed_jobs": []},
+        }
+    )
+
+
+class FakeSource(Source):
+    def __init__(self) -> None:
+        super().__init__(Connection(settings=Settings(), source="tui"))
+        self.document = fake_document()
+        self.job_list = fake_jobs()
+
+    @property
+    def label(self) -> str:
+        return "fake · fixed data"
+
+    def snapshot(self) -> Snapshot:
+        meta = CacheMeta(source="hit", age_s=1.0, built_at=NOW, build_ms=12.5, size_bytes=4096)
+        return Snapshot(self.document, meta)
+
+    def jobs(
+        self, *, status: list[str] | None, search: str | None, page: int, per_page: int
+    ) -> Page[JobRead]:
+        chosen = [job for job in self.job_list if not status or job.status.value in status]
+        return Page(
+            data=chosen[(page - 1) * per_page : page * per_page],
+            pagination=Pagination.of(page=page, per_page=per_page, total=len(chosen)),
+        )
+
+    def job(self, job_id: uuid.UUID) -> JobDetail:
+        job = next(job for job in self.job_list if job.id == job_id)
+        return JobDetail.model_validate(job.model_dump())
+
+    def audit(self, *, query: str | None = None, limit: int = 100) -> list[AuditRecordRead]:
+        return []
+
+    def catalog(self) -> list[ActionInfo]:
+        return []
+
+    def run(self, action: str, payload: dict[str, Any] | None = None) -> ActionResponse:
+        return ActionResponse(action=action, result={})
+
+    def runtime_settings(self) -> list[RuntimeSettingRead]:
+        return []
+
+    def settings_summary(self) -> list[tuple[str, str]]:
+        return [("deployment", "embedded")]
+
+    def start_live(self, on_event: EventCallback, on_state: StateCallback) -> None:
+        on_state("live", "fake")
+
+    def close(self) -> None:
+        return None
