@@ -28,6 +28,7 @@ from agentos.server.routes import clips as clips_routes
 from agentos.server.routes import jobs as jobs_routes
 from agentos.server.routes import queue as queue_routes
 from agentos.services.backends import get_backends
+from agentos.services.backends.runner import start_for_server
 from agentos.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,10 @@ USER_ROUTERS: list[APIRouter] = [
     uploads.router,
 ]
 # Background services started with the app (embedded workers, cache warmer, bus relay).
-STARTUP_HOOKS: list[Callable[[FastAPI], Callable[[], None] | None]] = [start_live]
+STARTUP_HOOKS: list[Callable[[FastAPI], Callable[[], None] | None]] = [
+    start_live,
+    start_for_server,
+]
 CORS_ALLOW_HEADERS = [
     "Authorization",
     "Content-Type",
