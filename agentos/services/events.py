@@ -61,15 +61,20 @@ def emit(
 
 def acknowledge(session: Session, *, event_id: uuid.UUID, actor: Actor) -> EventRead:
     """Mark one event acknowledged by `actor` (already acknowledged: left as it was)."""
-    event = session.get(SystemEvent, event_id, with_for_update=True)
-    if event is None:
-        raise NotFoundError(f"event {event_id} not found", code="EVENT_NOT_FOUND")
-    if event.acknowledged_at is None:
-        event.acknowledged_at = utcnow()
-        event.acknowledged_by = actor.id
-        session.flush()
+    # One conditional UPDATE ... RETURNING: no read-then-write race, one round trip.
+    event = session.scalars(
+        update(SystemEvent)
+        .where(SystemEvent.id == event_id, SystemEvent.acknowledged_at.is_(None))
+        .values(acknowledged_at=utcnow(), acknowledged_by=actor.id)
+        .returning(SystemEvent)
+    ).one_or_none()
+    if event is not None:
         announce(session, "event.acknowledged", event_id=event.id, by=actor.name, count=1)
-    return EventRead.model_validate(event)
+        return EventRead.model_validate(event)
+    existing = session.get(SystemEvent, event_id)
+    if existing is None:
+        raise NotFoundError(f"event {event_id} not found", code="EVENT_NOT_FOUND")
+    return EventRead.model_validate(existing)
 
 
 def acknowledge_all(session: Session, *, actor: Actor, severity: Severity | None = None) -> int:

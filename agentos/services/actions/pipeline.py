@@ -251,7 +251,7 @@ def execute(
         if replayed is not None:
             return replayed
     permit = run.guard()
-    if session.in_transaction():
+    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
         # End the reads so far (authentication, allow-list): on SQLite they hold the write
         # lock, which a handler that opens its own session would otherwise wait for.
         session.commit()

@@ -350,7 +350,8 @@ def counts_as_failure(exc: BaseException) -> bool:
     """Business errors (the 4xx family) say the dependency worked; everything else counts."""
     if isinstance(exc, AgentOSError):
         return exc.kind in ("unavailable", "internal")
-    return True
+    # A constraint violation is the database answering, not the database failing.
+    return not isinstance(exc, IntegrityError)
 
 
 def dependency_of(exc: BaseException, declared: tuple[str, ...]) -> str | None:

@@ -1,0 +1,328 @@
+"""The admin action pipeline against a bare write route, on PostgreSQL + Redis, in one run.
+
+    python scripts/bench_actions.py [--requests 400] [--concurrency 1,32]
+
+1. Creates a PostgreSQL database (dropped at the end, migrated through Alembic) and a Redis
+   key prefix (flushed at the end); seeds one unacknowledged system event per request.
+2. Starts `agentos serve` on it (embedded workers off, rate-limit classes raised so the
+   load is not refused: the limiter still runs its Lua script on every request) and, in
+   a separate uvicorn process, a bare FastAPI route that does one INSERT per request on
+   the same database with the same engine settings.
+3. At each concurrency, alternating rounds: `POST /api/admin/action` with
+   `dashboard.alert.ack` (authentication, IP allow-list, RBAC, rate limit, breaker,
+   the UPDATE, the hash-chained audit INSERT, commit, the bus announcement) against the
+   bare route; prints p50/p99 and throughput of each and the ratios.
+   Clients: threads with one keep-alive http.client connection each, in 2 processes.
+
+Environment: AGENTOS_TEST_POSTGRES_URL / AGENTOS_TEST_REDIS_URL as in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import redis
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from agentos.db.migrate import ensure_schema
+from agentos.db.session import dispose_engines, session_scope
+from agentos.services import users
+from agentos.services.backends import close_backends
+from agentos.services.security.tokens import issue_access_token
+from agentos.settings import REDIS_DB_BY_ROLE, Settings
+
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+STARTUP_S = 60.0
+CLIENT_PROCESSES = 2
+
+BARE_APP = textwrap.dedent(
+    """
+    import sys
+    import uvicorn
+    from datetime import UTC, datetime
+    from fastapi import FastAPI, Request
+    from sqlalchemy import text
+    from agentos.db.session import build_engine
+
+    engine = build_engine(sys.argv[1])
+    app = FastAPI()
+
+    @app.post("/bare")
+    def bare(body: dict) -> dict:
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO bench_bare (payload, created_at) VALUES (CAST(:p AS jsonb), :t)"),
+                {"p": __import__("json").dumps(body), "t": datetime.now(UTC)},
+            )
+        return {"success": True, "data": body}
+
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+    """
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _admin(admin_url: str, sql: str) -> None:
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as connection:
+        connection.execute(sql)  # type: ignore[arg-type]
+
+
+def _prepare(settings: Settings, events: int) -> tuple[str, list[str]]:
+    ensure_schema(settings)
+    with session_scope(settings) as session:
+        session.execute(
+            text(
+                "CREATE TABLE bench_bare (id bigserial PRIMARY KEY, payload jsonb NOT NULL, "
+                "created_at timestamptz NOT NULL)"
+            )
+        )
+        user, _ = users.create(session, username="bench-admin", role="admin", password="x" * 16)
+        ids = [str(uuid.uuid4()) for _ in range(events)]
+        session.execute(
+            text(
+                "INSERT INTO system_events (id, severity, source, kind, message, created_at) "
+                "SELECT CAST(x AS uuid), 'warning', 'bench', 'note', 'disk 91%', now() "
+                "FROM unnest(CAST(:ids AS text[])) AS x"
+            ),
+            {"ids": ids},
+        )
+    token = issue_access_token(
+        settings, user_id=user.id, username=user.username, role="admin", token_version=0
+    )
+    return token, ids
+
+
+def _start(args: list[str], env: dict[str, str], log: Path, health: str) -> subprocess.Popen[bytes]:
+    output = log.open("wb")
+    process = subprocess.Popen(args, env=env, stdout=output, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + STARTUP_S
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            httpx.get(health, timeout=2)
+            return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"{args[:3]} did not start:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def _client_process(
+    port: int, path: str, headers: dict[str, str], bodies: list[list[bytes]], out: Any
+) -> None:
+    """One process: a thread per connection, each sending its bodies in order."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def worker(items: list[bytes]) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: list[float] = []
+        failed = 0
+        for body in items:
+            started = time.perf_counter()
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            mine.append((time.perf_counter() - started) * 1000)
+            failed += response.status != 200
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    threads = [threading.Thread(target=worker, args=(items,)) for items in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    out.put((latencies, errors[0]))
+
+
+def _round(
+    port: int, path: str, headers: dict[str, str], bodies: list[bytes], concurrency: int
+) -> dict[str, float]:
+    slices = [bodies[i::concurrency] for i in range(concurrency)]
+    processes = min(CLIENT_PROCESSES, concurrency)
+    queue: Any = multiprocessing.Queue()
+    groups = [slices[i::processes] for i in range(processes)]
+    started = time.perf_counter()
+    workers = [
+        multiprocessing.Process(target=_client_process, args=(port, path, headers, group, queue))
+        for group in groups
+    ]
+    for worker in workers:
+        worker.start()
+    results = [queue.get() for _ in workers]
+    wall = time.perf_counter() - started
+    for worker in workers:
+        worker.join()
+    latencies = sorted(item for result in results for item in result[0])
+    errors = sum(result[1] for result in results)
+    return {
+        "p50": statistics.median(latencies),
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "rps": len(latencies) / wall,
+        "errors": errors,
+    }
+
+
+def _bodies(ids: list[str], action: bool) -> list[bytes]:
+    if action:
+        return [
+            json.dumps({"action": "dashboard.alert.ack", "payload": {"event_id": i}}).encode()
+            for i in ids
+        ]
+    return [json.dumps({"event_id": i}).encode() for i in ids]
+
+
+def _report(concurrency: int, pipeline: dict[str, float], bare: dict[str, float]) -> None:
+    print(
+        f"concurrency {concurrency:>2}: pipeline p50 {pipeline['p50']:.2f} ms  p99 "
+        f"{pipeline['p99']:.2f} ms  {pipeline['rps']:.0f} req/s  (errors {pipeline['errors']:.0f})"
+    )
+    print(
+        f"               bare     p50 {bare['p50']:.2f} ms  p99 {bare['p99']:.2f} ms  "
+        f"{bare['rps']:.0f} req/s  (errors {bare['errors']:.0f})"
+    )
+    print(
+        f"               ratio    p50 x{pipeline['p50'] / bare['p50']:.2f}  throughput "
+        f"{pipeline['rps'] / bare['rps']:.2f} of bare"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400, help="requests per round and client")
+    parser.add_argument("--concurrency", default="1,32")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per level")
+    options = parser.parse_args()
+    levels = [int(level) for level in options.concurrency.split(",")]
+
+    admin_url = os.environ.get("AGENTOS_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
+    redis_url = os.environ.get("AGENTOS_TEST_REDIS_URL", DEFAULT_REDIS)
+    name = f"agentos_bench_{uuid.uuid4().hex[:10]}"
+    home = Path(tempfile.mkdtemp(prefix="agentos-bench-"))
+    database_url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    settings = Settings(
+        home=home,
+        database_url=database_url,
+        redis_url=redis_url,
+        redis_key_prefix=f"bench-{uuid.uuid4().hex[:8]}:",
+    )
+    per_level = {level: options.requests * max(1, level // 4) for level in levels}
+    needed = sum(per_level[level] * options.rounds for level in levels) + 50
+    _admin(admin_url, f'CREATE DATABASE "{name}"')
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        token, ids = _prepare(settings, needed)
+        settings.signing_key()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTOS_")}
+        env.update(
+            AGENTOS_HOME=str(home),
+            AGENTOS_DATABASE_URL=database_url,
+            AGENTOS_REDIS_URL=redis_url,
+            AGENTOS_REDIS_KEY_PREFIX=settings.redis_key_prefix,
+            AGENTOS_EMBEDDED_WORKERS="false",
+            AGENTOS_ACTION_RATE_LIMITS='{"standard": 1000000000}',
+            AGENTOS_LOG_LEVEL="WARNING",
+        )
+        app_port, bare_port = _free_port(), _free_port()
+        script = str(Path(sys.executable).with_name("agentos"))
+        processes.append(
+            _start(
+                [script, "serve", "--host", "127.0.0.1", "--port", str(app_port)],
+                env,
+                home / "serve.log",
+                f"http://127.0.0.1:{app_port}/health",
+            )
+        )
+        processes.append(
+            _start(
+                [sys.executable, "-c", BARE_APP, database_url, str(bare_port)],
+                env,
+                home / "bare.log",
+                f"http://127.0.0.1:{bare_port}/docs",
+            )
+        )
+        action_headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        bare_headers = {"Content-Type": "application/json"}
+        cursor = 0
+        warm = ids[cursor : cursor + 50]
+        cursor += 50
+        _round(app_port, "/api/admin/action", action_headers, _bodies(warm, True), 2)
+        _round(bare_port, "/bare", bare_headers, _bodies(warm, False), 2)
+        for level in levels:
+            pipeline_runs, bare_runs = [], []
+            for _ in range(options.rounds):
+                batch = ids[cursor : cursor + per_level[level]]
+                cursor += per_level[level]
+                pipeline_runs.append(
+                    _round(
+                        app_port, "/api/admin/action", action_headers, _bodies(batch, True), level
+                    )
+                )
+                bare_runs.append(
+                    _round(bare_port, "/bare", bare_headers, _bodies(batch, False), level)
+                )
+            best = lambda runs: min(runs, key=lambda run: run["p50"])  # noqa: E731
+            _report(level, best(pipeline_runs), best(bare_runs))
+        with session_scope(settings) as session:
+            acked = session.execute(
+                text("SELECT count(*) FROM system_events WHERE acknowledged_at IS NOT NULL")
+            ).scalar_one()
+            audited = session.execute(text("SELECT count(*) FROM audit_log")).scalar_one()
+        print(f"events acknowledged: {acked}, audit records: {audited}")
+    finally:
+        for process in processes:
+            _stop(process)
+        close_backends()
+        dispose_engines()
+        _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for role, db in REDIS_DB_BY_ROLE.items():
+            client = redis.Redis.from_url(settings.redis_url_for(role))  # type: ignore[arg-type]
+            keys = list(client.scan_iter(match=f"{settings.redis_key_prefix}*", count=1000))
+            if keys:
+                client.delete(*keys)
+            client.close()
+            del role, db
+
+
+if __name__ == "__main__":
+    main()
