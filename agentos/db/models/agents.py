@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, String, Text
+from sqlalchemy import BigInteger, Float, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agentos.db.base import Base, JSONType, Timestamps, UUIDPrimaryKey, utcnow
@@ -37,6 +37,6 @@ class Worker(UUIDPrimaryKey, Base):
     tasks_done: Mapped[int] = mapped_column(default=0)
     tasks_failed: Mapped[int] = mapped_column(default=0)
     cpu_percent: Mapped[float | None] = mapped_column(Float)
-    memory_bytes: Mapped[int | None]
+    memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

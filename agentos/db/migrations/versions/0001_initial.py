@@ -226,7 +226,7 @@ def upgrade() -> None:
         sa.Column("tasks_done", sa.Integer(), nullable=False),
         sa.Column("tasks_failed", sa.Integer(), nullable=False),
         sa.Column("cpu_percent", sa.Float(), nullable=True),
-        sa.Column("memory_bytes", sa.Integer(), nullable=True),
+        sa.Column("memory_bytes", sa.BigInteger(), nullable=True),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
