@@ -33,6 +33,52 @@ def _open_output(path: Path) -> av.container.OutputContainer:
     return av.open(str(path), mode="w", format="mp4", options=_MP4_OPTIONS)
 
 
+class _UncleanEndError(Exception):
+    """A frame before the end needs a reference frame after it: no clean copy."""
+
+
+@dataclass
+class _CopyState:
+    spec: CutSpec
+    video_done: bool = False
+    audio_done: bool = False
+    past_end: bool = False
+
+    def keep_video(self, packet: av.Packet) -> bool:
+        assert packet.pts is not None
+        assert packet.dts is not None
+        if self.video_done:
+            return False
+        start, end, tol = self.spec.start, self.spec.end, self.spec.tolerance
+        if float(packet.dts * packet.time_base) >= end - tol:
+            self.video_done = True  # decode order has passed the end: nothing after is ours
+        t = float(packet.pts * packet.time_base)
+        if t < start - tol:
+            return False  # before the keyframe, or a leading picture of an open GOP
+        if t >= end - tol:
+            self.past_end = True
+            return False
+        if self.past_end:
+            raise _UncleanEndError
+        return True
+
+    def keep_audio(self, packet: av.Packet) -> bool:
+        assert packet.pts is not None
+        t = float(packet.pts * packet.time_base)
+        if self.audio_done or t >= self.spec.end:
+            self.audio_done = True
+            return False
+        return t >= self.spec.start
+
+
+def _rebase(packet: av.Packet, start: float, stream: Any) -> None:
+    assert packet.pts is not None
+    assert packet.dts is not None
+    offset = round(start / packet.time_base)
+    packet.pts, packet.dts = packet.pts - offset, packet.dts - offset
+    packet.stream = stream
+
+
 def stream_copy(source: Path, tmp: Path, spec: CutSpec, checkpoint: Checkpoint) -> bool:
     """Remux [start, end) from the keyframe at start. False if the end cannot be cut
     cleanly: a frame before `end` that needs a reference frame after it (B-frames)."""
@@ -41,44 +87,25 @@ def stream_copy(source: Path, tmp: Path, spec: CutSpec, checkpoint: Checkpoint) 
         ain = inp.streams.audio[0] if inp.streams.audio else None
         vout = out.add_stream_from_template(vin)
         aout = out.add_stream_from_template(ain) if ain is not None else None
-        vtb, start, end, tol = vin.time_base, spec.start, spec.end, spec.tolerance
-        assert vtb is not None
-        inp.seek(round(start / vtb), stream=vin, backward=True)
-        offset = round(start / vtb)
-        past_end = video_done = False
-        audio_done = ain is None
-        for packet in inp.demux(*(s for s in (vin, ain) if s is not None)):
-            if packet.size == 0 or packet.pts is None or packet.dts is None:
-                continue
-            t = float(packet.pts * packet.time_base)
-            checkpoint.tick(fraction_of(t - start, end - start))
-            if packet.stream is vin:
-                if video_done:
+        assert vin.time_base is not None
+        inp.seek(round(spec.start / vin.time_base), stream=vin, backward=True)
+        state = _CopyState(spec, audio_done=ain is None)
+        try:
+            for packet in inp.demux(*(s for s in (vin, ain) if s is not None)):
+                if packet.size == 0 or packet.pts is None or packet.dts is None:
                     continue
-                if float(packet.dts * vtb) >= end - tol:
-                    video_done = True  # decode order has passed the end: nothing after is ours
-                if t < start - tol:
-                    continue
-                if t >= end - tol:
-                    past_end = True
-                    continue
-                if past_end:
-                    return False
-                packet.pts, packet.dts = packet.pts - offset, packet.dts - offset
-                packet.stream = vout
-                out.mux(packet)
-            elif aout is not None and not audio_done:
-                if t >= end:
-                    audio_done = True
-                    continue
-                if t < start:
-                    continue
-                aoff = round(start / packet.time_base)
-                packet.pts, packet.dts = packet.pts - aoff, packet.dts - aoff
-                packet.stream = aout
-                out.mux(packet)
-            if video_done and audio_done:
-                break
+                t = float(packet.pts * packet.time_base)
+                checkpoint.tick(fraction_of(t - spec.start, spec.end - spec.start))
+                if packet.stream is vin and state.keep_video(packet):
+                    _rebase(packet, spec.start, vout)
+                    out.mux(packet)
+                elif packet.stream is ain and state.keep_audio(packet):
+                    _rebase(packet, spec.start, aout)
+                    out.mux(packet)
+                if state.video_done and state.audio_done:
+                    break
+        except _UncleanEndError:
+            return False
     return True
 
 
