@@ -12,7 +12,23 @@ CONCURRENCY_MIN = 1
 CONCURRENCY_MAX = 64
 
 
+AGENT_STATUS_EXAMPLE: dict[str, Any] = {
+    "id": "1e2d3c4b-5a69-4788-9a0b-c1d2e3f4a5b6",
+    "name": "scenes",
+    "stage_order": 3,
+    "description": "Detect scene cuts",
+    "enabled": True,
+    "concurrency": 2,
+    "config": {"threshold": 27.0, "min_scene_s": 1.0, "analysis_width": 256},
+    "queue_depth": 4,
+    "running": 1,
+    "last_activity": "2026-01-01T10:00:05Z",
+}
+
+
 class AgentStatus(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [AGENT_STATUS_EXAMPLE]})
+
     id: uuid.UUID
     name: str
     stage_order: int
@@ -26,17 +42,37 @@ class AgentStatus(BaseModel):
 
 
 class AgentConfigRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "agent": "clipper",
+                    "config": {"min_clip_s": 2.0, "max_clip_s": 30.0},
+                    "defaults": {"min_clip_s": 1.0, "max_clip_s": 60.0},
+                }
+            ]
+        }
+    )
+
     agent: str
     config: dict[str, Any]
     defaults: dict[str, Any]
 
 
 class AgentConfigUpdate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"agent": "scenes", "config": {"threshold": 30.0}}]}
+    )
+
     agent: str = Field(examples=["scenes"], description="Agent name or id")
     config: dict[str, Any] = Field(examples=[{"threshold": 30.0}])
 
 
 class AgentRef(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"agent": "clipper", "dry_run": True}]}
+    )
+
     agent: str = Field(examples=["clipper"], description="Agent name or id")
     dry_run: bool = False
 
@@ -46,6 +82,22 @@ class ConcurrencyUpdate(BaseModel):
 
 
 class AgentPerformance(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "agent": "scenes",
+                    "completed": 120,
+                    "failed": 3,
+                    "throughput_per_hour": 5.0,
+                    "mean_ms": 8400.0,
+                    "p95_ms": 21000.0,
+                    "error_rate": 0.024,
+                }
+            ]
+        }
+    )
+
     agent: str
     completed: int
     failed: int
@@ -55,7 +107,21 @@ class AgentPerformance(BaseModel):
     error_rate: float | None = Field(description="failed / (completed + failed)")
 
 
+AGENT_HEALTH_EXAMPLE: dict[str, Any] = {
+    "agent": "thumbs",
+    "status": "stopped",
+    "enabled": False,
+    "running": 0,
+    "stalled_steps": 0,
+    "queue_depth": 7,
+    "last_error": "ffmpeg exited with 1",
+    "last_error_at": "2026-01-01T09:58:00Z",
+}
+
+
 class AgentHealth(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [AGENT_HEALTH_EXAMPLE]})
+
     agent: str
     status: Literal["healthy", "stopped", "stalled"]
     enabled: bool
@@ -67,12 +133,35 @@ class AgentHealth(BaseModel):
 
 
 class AgentsHealth(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "degraded", "stall_after_s": 120.0, "agents": [AGENT_HEALTH_EXAMPLE]}
+            ]
+        }
+    )
+
     status: Literal["healthy", "degraded"]
     stall_after_s: float
     agents: list[AgentHealth]
 
 
 class AgentLogEntry(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "at": "2026-01-01T10:00:05Z",
+                    "kind": "step",
+                    "level": "error",
+                    "message": "attempt 1 failed: ffmpeg exited with 1",
+                    "job_id": "0b7e3c52-9a0f-4e8e-8d53-4f3f1f6f2a10",
+                    "ref_id": "3c9d5e1f-2a4b-4c6d-8e0f-1a2b3c4d5e6f",
+                }
+            ]
+        }
+    )
+
     at: datetime
     kind: Literal["step", "event"]
     level: str

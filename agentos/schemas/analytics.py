@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class HourlyPoint(BaseModel):
@@ -35,6 +35,39 @@ class EndpointMetrics(BaseModel):
 
 
 class AnalyticsMetrics(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "generated_at": "2026-01-01T10:00:05Z",
+                    "jobs": {
+                        "total": 45,
+                        "by_status": {"queued": 3, "completed": 40, "failed": 2},
+                        "throughput_per_hour": [
+                            {"hour": "2026-01-01T09:00:00Z", "completed": 4, "failed": 0}
+                        ],
+                        "error_rate": 0.047,
+                        "mean_processing_s": 84.5,
+                        "p95_processing_s": 190.0,
+                    },
+                    "endpoints": [
+                        {
+                            "method": "GET",
+                            "route": "/api/jobs/history",
+                            "requests": 1200,
+                            "throughput_rps": 0.8,
+                            "p50_ms": 6.1,
+                            "p95_ms": 14.0,
+                            "p99_ms": 31.5,
+                            "rate_4xx": 0.01,
+                            "rate_5xx": 0.0,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     generated_at: datetime
     jobs: JobMetrics
     endpoints: list[EndpointMetrics]

@@ -29,6 +29,20 @@ class RefreshRequest(BaseModel):
 
 
 class TokenPair(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...",
+                    "refresh_token": "rt_3q2-7wE...",
+                    "token_type": "bearer",
+                    "expires_in": 900,
+                    "refresh_expires_in": 2592000,
+                }
+            ]
+        }
+    )
+
     access_token: str
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"

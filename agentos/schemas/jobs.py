@@ -98,7 +98,24 @@ class JobRead(ReadModel):
     finished_at: datetime | None = None
 
 
+STEP_EXAMPLE: dict[str, Any] = {
+    "id": "3c9d5e1f-2a4b-4c6d-8e0f-1a2b3c4d5e6f",
+    "job_id": JOB_EXAMPLE["id"],
+    "agent": "scenes",
+    "attempt": 1,
+    "status": "running",
+    "priority": 0,
+    "worker_id": "embedded-1",
+    "progress": 0.42,
+    "created_at": "2026-01-01T10:00:04Z",
+    "started_at": "2026-01-01T10:00:04Z",
+    "heartbeat_at": "2026-01-01T10:00:05Z",
+}
+
+
 class StepRead(ReadModel):
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [STEP_EXAMPLE]})
+
     id: uuid.UUID
     job_id: uuid.UUID
     agent: str
@@ -117,6 +134,11 @@ class StepRead(ReadModel):
 
 
 class JobDetail(JobRead):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={"examples": [{**JOB_EXAMPLE, "steps": [STEP_EXAMPLE], "clips": []}]},
+    )
+
     steps: list[StepRead] = Field(default_factory=list)
     clips: list[ClipRead] = Field(default_factory=list)
 
@@ -129,7 +151,19 @@ class JobFilters(BaseModel):
     search: str | None = Field(default=None, max_length=255)
 
 
+STATS_EXAMPLE: dict[str, Any] = {
+    "total": 45,
+    "by_status": {"pending": 0, "queued": 3, "processing": 0, "completed": 40, "failed": 2,
+                  "cancelled": 0},
+    "active": 3,
+    "success_rate": 0.952,
+    "mean_duration_s": 84.5,
+}  # fmt: skip
+
+
 class JobStats(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [STATS_EXAMPLE]})
+
     total: int
     by_status: dict[str, int] = Field(examples=[{"queued": 3, "completed": 40, "failed": 2}])
     active: int = Field(description="queued + processing")
@@ -138,6 +172,12 @@ class JobStats(BaseModel):
 
 
 class JobsToday(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"date": "2026-01-01", "stats": STATS_EXAMPLE, "jobs": [JOB_EXAMPLE]}]
+        }
+    )
+
     date: date
     stats: JobStats
     jobs: list[JobRead]
@@ -146,7 +186,19 @@ class JobsToday(BaseModel):
 class JobCreate(BaseModel):
     """Create a job from a finalised upload, with the job's options."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "upload_id": "5f0c6c1e-8d2a-4f7e-9a53-2b1d9c0e4a11",
+                    "title": "Keynote",
+                    "options": {"min_clip_s": 2.0, "max_clip_s": 30.0},
+                    "priority": 5,
+                }
+            ]
+        },
+    )
 
     upload_id: uuid.UUID = Field(examples=["5f0c6c1e-8d2a-4f7e-9a53-2b1d9c0e4a11"])
     title: str | None = Field(default=None, min_length=1, max_length=255, examples=["Keynote"])
@@ -160,7 +212,15 @@ class JobStatusUpdate(BaseModel):
     Give `stage` + `state` (an agent reporting) or `status` (an operator forcing the job).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"stage": "scenes", "state": "progress", "progress": 0.5},
+                {"status": "failed", "error": "source corrupt", "error_code": "BAD_SOURCE"},
+            ]
+        },
+    )
 
     stage: str | None = Field(default=None, examples=["scenes"])
     state: StepState | None = Field(default=None, examples=["progress"])

@@ -147,7 +147,7 @@ def finalize(session: Session, *, actor: Actor, request: UploadFinalize) -> Uplo
             upload_id=upload.id,
             title=request.title,
             priority=request.priority,
-            options=request.options,
+            options=request.options.model_dump(exclude_none=True),
         )
     return UploadFinalized(upload=UploadRead.model_validate(upload), job_id=job_id)
 

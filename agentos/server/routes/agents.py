@@ -20,11 +20,12 @@ from agentos.schemas.agents import (
 from agentos.schemas.common import PageEnvelope, PageParams, SuccessEnvelope
 from agentos.schemas.queue import QueueClearResult, QueuedWork
 from agentos.server.deps import CurrentActorDep, SessionDep
-from agentos.server.errors import ERROR_RESPONSES
 from agentos.server.responses import ok, paged
+from agentos.server.routes._docs import BearerAuth, documented
 from agentos.services import agents
 
-router = APIRouter(prefix="/api/agents", tags=["Agents"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/agents", tags=["Agents"], dependencies=[BearerAuth])
+WRITERS = "Needs the admin, supervisor or operator role (else 403)."
 Paging = Annotated[PageParams, Depends()]
 AgentId = Annotated[str, Path(max_length=64, description="Agent name or id", examples=["scenes"])]
 
@@ -32,7 +33,9 @@ AgentId = Annotated[str, Path(max_length=64, description="Agent name or id", exa
 @router.get(
     "/status",
     summary="Every agent: switch, concurrency, queue depth, running",
+    description="The six pipeline agents in stage order.",
     response_model=SuccessEnvelope[list[AgentStatus]],
+    responses=documented(AgentStatus, many=True),
 )
 def agents_status(request: Request, session: SessionDep, _: CurrentActorDep) -> dict[str, Any]:
     return ok(request, agents.list_status(session))
@@ -41,7 +44,9 @@ def agents_status(request: Request, session: SessionDep, _: CurrentActorDep) -> 
 @router.get(
     "/performance",
     summary="Per agent throughput, mean/p95 step time, error rate",
+    description="Computed from the processing steps finished within the last `hours`.",
     response_model=SuccessEnvelope[list[AgentPerformance]],
+    responses=documented(AgentPerformance, 422, many=True),
 )
 def agents_performance(
     request: Request,
@@ -56,7 +61,10 @@ def agents_performance(
 @router.get(
     "/health",
     summary="Agent system status: stopped, stalled, last error",
+    description="An agent is stalled when a running step has sent no heartbeat for "
+    "`stall_after_s`; the system is degraded when any agent is stopped or stalled.",
     response_model=SuccessEnvelope[AgentsHealth],
+    responses=documented(AgentsHealth),
 )
 def agents_health(request: Request, session: SessionDep, _: CurrentActorDep) -> dict[str, Any]:
     return ok(request, agents.health(session))
@@ -65,7 +73,9 @@ def agents_health(request: Request, session: SessionDep, _: CurrentActorDep) -> 
 @router.post(
     "/restart",
     summary="Restart every agent (all switched on, pools rebuilt)",
+    description=WRITERS,
     response_model=SuccessEnvelope[list[AgentStatus]],
+    responses=documented(AgentStatus, 403, many=True),
 )
 def restart_agents(request: Request, session: SessionDep, actor: CurrentActorDep) -> dict[str, Any]:
     return ok(request, agents.restart_all(session, actor=actor))
@@ -74,7 +84,9 @@ def restart_agents(request: Request, session: SessionDep, actor: CurrentActorDep
 @router.get(
     "/logs/{agent_id}",
     summary="The agent's own records: its steps and events",
+    description="Newest first. An unknown agent answers 404 AGENT_NOT_FOUND.",
     response_model=PageEnvelope[AgentLogEntry],
+    responses=documented(AgentLogEntry, 404, 422, paged=True),
 )
 def agent_logs(
     request: Request, agent_id: AgentId, session: SessionDep, _: CurrentActorDep, page: Paging
@@ -85,7 +97,9 @@ def agent_logs(
 @router.get(
     "/config",
     summary="Agent configuration (one agent with ?agent=, else all)",
+    description="The stored configuration and the defaults it is merged over.",
     response_model=SuccessEnvelope[list[AgentConfigRead]],
+    responses=documented(AgentConfigRead, 404, 422, many=True),
 )
 def agent_config(
     request: Request,
@@ -99,7 +113,10 @@ def agent_config(
 @router.post(
     "/config",
     summary="Update an agent's configuration (validated, merged)",
+    description="The given keys are merged over the current configuration and the result is "
+    f"validated against the agent's settings model (422 INVALID_CONFIG). {WRITERS}",
     response_model=SuccessEnvelope[AgentConfigRead],
+    responses=documented(AgentConfigRead, 403, 404, 422),
 )
 def update_agent_config(
     request: Request, body: AgentConfigUpdate, session: SessionDep, actor: CurrentActorDep
@@ -111,7 +128,9 @@ def update_agent_config(
 @router.get(
     "/queue/{agent_id}",
     summary="The agent's queued work in dispatch order",
+    description="Priority first, then age.",
     response_model=PageEnvelope[QueuedWork],
+    responses=documented(QueuedWork, 404, 422, paged=True),
 )
 def agent_queue(
     request: Request, agent_id: AgentId, session: SessionDep, _: CurrentActorDep, page: Paging
@@ -122,7 +141,9 @@ def agent_queue(
 @router.post(
     "/clear-queue",
     summary="Remove an agent's queued work and cancel those jobs",
+    description=f"`dry_run: true` lists what would be cancelled and changes nothing. {WRITERS}",
     response_model=SuccessEnvelope[QueueClearResult],
+    responses=documented(QueueClearResult, 403, 404, 422),
 )
 def clear_agent_queue(
     request: Request, body: AgentRef, session: SessionDep, actor: CurrentActorDep
@@ -131,7 +152,14 @@ def clear_agent_queue(
     return ok(request, result)
 
 
-@router.get("/{agent_id}", summary="One agent", response_model=SuccessEnvelope[AgentStatus])
+@router.get(
+    "/{agent_id}",
+    summary="One agent",
+    description="By name (ingest, probe, scenes, clipper, thumbs, publish) or id; "
+    "an unknown one answers 404 AGENT_NOT_FOUND.",
+    response_model=SuccessEnvelope[AgentStatus],
+    responses=documented(AgentStatus, 404, 422),
+)
 def get_agent(
     request: Request, agent_id: AgentId, session: SessionDep, _: CurrentActorDep
 ) -> dict[str, Any]:
@@ -141,7 +169,9 @@ def get_agent(
 @router.post(
     "/{agent_id}/start",
     summary="Start an agent: it takes queued work again",
+    description=WRITERS,
     response_model=SuccessEnvelope[AgentStatus],
+    responses=documented(AgentStatus, 403, 404, 422),
 )
 def start_agent(
     request: Request, agent_id: AgentId, session: SessionDep, actor: CurrentActorDep
@@ -152,7 +182,10 @@ def start_agent(
 @router.post(
     "/{agent_id}/stop",
     summary="Stop an agent: its queued work waits",
+    description="Running steps finish; the runner claims nothing more for this agent "
+    f"until it is started again. {WRITERS}",
     response_model=SuccessEnvelope[AgentStatus],
+    responses=documented(AgentStatus, 403, 404, 422),
 )
 def stop_agent(
     request: Request, agent_id: AgentId, session: SessionDep, actor: CurrentActorDep

@@ -9,29 +9,15 @@ from fastapi import APIRouter, Request
 from agentos.schemas.auth import LoginRequest, RefreshRequest, TokenPair
 from agentos.schemas.common import SuccessEnvelope
 from agentos.server.deps import ClientIpDep, SessionDep
-from agentos.server.errors import ERROR_RESPONSES
 from agentos.server.ratelimit import PublicRateLimit
 from agentos.server.responses import ok
+from agentos.server.routes._docs import errors, success
 from agentos.services.security import authn
 
 router = APIRouter(prefix="/api/auth", tags=["Auth"], dependencies=[PublicRateLimit])
 
-TOKEN_EXAMPLE = {
-    "success": True,
-    "data": {
-        "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...",
-        "refresh_token": "rt_3q2-7wE...",
-        "token_type": "bearer",
-        "expires_in": 900,
-        "refresh_expires_in": 2592000,
-    },
-    "timestamp": "2026-01-01T00:00:00Z",
-    "response_time_ms": 4.2,
-}
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/json": {"example": TOKEN_EXAMPLE}}},
-    **{status: ERROR_RESPONSES[status] for status in (401, 422, 429)},
-}
+# Public tier (per client IP): no token needed, so 401 means bad credentials here.
+RESPONSES = {**success(TokenPair), **errors(401, 422, 429)}
 
 
 @router.post(

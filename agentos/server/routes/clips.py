@@ -10,17 +10,19 @@ from fastapi import APIRouter, Query, Request
 from agentos.schemas.clips import ClipRead
 from agentos.schemas.common import SuccessEnvelope
 from agentos.server.deps import CurrentActorDep, SessionDep
-from agentos.server.errors import ERROR_RESPONSES
 from agentos.server.responses import ok
+from agentos.server.routes._docs import BearerAuth, documented
 from agentos.services import clips
 
-router = APIRouter(prefix="/api/clips", tags=["Clips"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/clips", tags=["Clips"], dependencies=[BearerAuth])
 
 
 @router.get(
     "/recent",
     summary="The most recent clips of the jobs you may see",
+    description="Newest first; users see the clips of their own jobs only.",
     response_model=SuccessEnvelope[list[ClipRead]],
+    responses=documented(ClipRead, 422, many=True),
 )
 def recent_clips(
     request: Request,
@@ -31,7 +33,13 @@ def recent_clips(
     return ok(request, clips.recent(session, actor=actor, limit=limit))
 
 
-@router.get("/{clip_id}", summary="One clip", response_model=SuccessEnvelope[ClipRead])
+@router.get(
+    "/{clip_id}",
+    summary="One clip",
+    description="A clip of another user's job answers 404 CLIP_NOT_FOUND.",
+    response_model=SuccessEnvelope[ClipRead],
+    responses=documented(ClipRead, 404, 422),
+)
 def get_clip(
     request: Request, clip_id: uuid.UUID, session: SessionDep, actor: CurrentActorDep
 ) -> dict[str, Any]:

@@ -21,11 +21,13 @@ from agentos.schemas.jobs import (
     JobsToday,
 )
 from agentos.server.deps import CurrentActorDep, SessionDep
-from agentos.server.errors import ERROR_RESPONSES
 from agentos.server.responses import ok, paged
+from agentos.server.routes._docs import BearerAuth, documented
 from agentos.services import clips, jobs
 
-router = APIRouter(prefix="/api/jobs", tags=["Jobs"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/jobs", tags=["Jobs"], dependencies=[BearerAuth])
+OWN_JOBS = "Users see their own jobs only; staff roles see every job."
+NOT_YOURS = "Another user's job answers 404 JOB_NOT_FOUND, as an unknown id does."
 Paging = Annotated[PageParams, Depends()]
 JobId = Annotated[uuid.UUID, Path(description="Job id (UUID)")]
 
@@ -52,7 +54,9 @@ Filters = Annotated[JobFilters, Depends(job_filters)]
 @router.get(
     "/today",
     summary="Today's jobs (UTC) with their statistics",
+    description=f"Jobs created since midnight UTC, newest first (at most 100). {OWN_JOBS}",
     response_model=SuccessEnvelope[JobsToday],
+    responses=documented(JobsToday),
 )
 def jobs_today(request: Request, session: SessionDep, actor: CurrentActorDep) -> dict[str, Any]:
     return ok(request, jobs.today(session, actor=actor))
@@ -61,7 +65,10 @@ def jobs_today(request: Request, session: SessionDep, actor: CurrentActorDep) ->
 @router.get(
     "/history",
     summary="Job history: filters and pages, newest first",
+    description=f"{OWN_JOBS} `pagination.total` is an exact count of the matching jobs. "
+    "`user_id` for another user answers 404 to a user.",
     response_model=PageEnvelope[JobRead],
+    responses=documented(JobRead, 404, 422, paged=True),
 )
 def job_history(
     request: Request, session: SessionDep, actor: CurrentActorDep, filters: Filters, page: Paging
@@ -72,7 +79,9 @@ def job_history(
 @router.get(
     "/summary/stats",
     summary="Counts per status, success rate, mean duration",
+    description=OWN_JOBS,
     response_model=SuccessEnvelope[JobStats],
+    responses=documented(JobStats),
 )
 def job_summary(request: Request, session: SessionDep, actor: CurrentActorDep) -> dict[str, Any]:
     return ok(request, jobs.summary_stats(session, actor=actor))
@@ -81,7 +90,9 @@ def job_summary(request: Request, session: SessionDep, actor: CurrentActorDep) -
 @router.get(
     "/recent/{limit}",
     summary="The most recent jobs (1-500)",
+    description=f"{OWN_JOBS} A limit outside 1-500 answers 422.",
     response_model=SuccessEnvelope[list[JobRead]],
+    responses=documented(JobRead, 422, many=True),
 )
 def recent_jobs(
     request: Request,
@@ -92,7 +103,13 @@ def recent_jobs(
     return ok(request, jobs.recent(session, actor=actor, limit=limit))
 
 
-@router.get("/status/{status}", summary="Jobs in one status", response_model=PageEnvelope[JobRead])
+@router.get(
+    "/status/{status}",
+    summary="Jobs in one status",
+    description=f"{OWN_JOBS} An unknown status answers 422.",
+    response_model=PageEnvelope[JobRead],
+    responses=documented(JobRead, 422, paged=True),
+)
 def jobs_by_status(
     request: Request, session: SessionDep, actor: CurrentActorDep, status: JobStatus, page: Paging
 ) -> dict[str, Any]:
@@ -103,7 +120,9 @@ def jobs_by_status(
 @router.get(
     "/user/{user_id}",
     summary="One user's jobs (users: only their own)",
+    description="A user asking for someone else's jobs gets 404 USER_NOT_FOUND.",
     response_model=PageEnvelope[JobRead],
+    responses=documented(JobRead, 404, 422, paged=True),
 )
 def jobs_of_user(
     request: Request, session: SessionDep, actor: CurrentActorDep, user_id: uuid.UUID, page: Paging
@@ -116,7 +135,11 @@ def jobs_of_user(
     "/create",
     status_code=201,
     summary="Create a job from a finalised upload",
+    description="The upload must be yours and finalised (POST /api/upload/finalize with "
+    "`create_job: false`); options override the agents' configuration for this job. "
+    "Readonly users get 403.",
     response_model=SuccessEnvelope[JobRead],
+    responses=documented(JobRead, 403, 404, 409, 422, status=201),
 )
 def create_job(
     request: Request, body: JobCreate, session: SessionDep, actor: CurrentActorDep
@@ -127,7 +150,9 @@ def create_job(
 @router.get(
     "/{job_id}",
     summary="One job with its steps and clips",
+    description=NOT_YOURS,
     response_model=SuccessEnvelope[JobDetail],
+    responses=documented(JobDetail, 404, 422),
 )
 def get_job(
     request: Request, job_id: JobId, session: SessionDep, actor: CurrentActorDep
@@ -138,7 +163,9 @@ def get_job(
 @router.get(
     "/{job_id}/clips",
     summary="The clips of one job",
+    description=NOT_YOURS,
     response_model=SuccessEnvelope[list[ClipRead]],
+    responses=documented(ClipRead, 404, 422, many=True),
 )
 def job_clips(
     request: Request, job_id: JobId, session: SessionDep, actor: CurrentActorDep
@@ -149,7 +176,9 @@ def job_clips(
 @router.post(
     "/{job_id}/retry",
     summary="Queue a failed or cancelled job again at the stage that stopped",
+    description=f"Any other status answers 409 INVALID_TRANSITION. {NOT_YOURS}",
     response_model=SuccessEnvelope[JobRead],
+    responses=documented(JobRead, 403, 404, 409, 422),
 )
 def retry_job(
     request: Request, job_id: JobId, session: SessionDep, actor: CurrentActorDep
@@ -160,7 +189,10 @@ def retry_job(
 @router.post(
     "/{job_id}/cancel",
     summary="Cancel a pending, queued or processing job",
+    description="A running stage stops at its next cancellation check. A finished job "
+    f"answers 409 INVALID_TRANSITION. {NOT_YOURS}",
     response_model=SuccessEnvelope[JobRead],
+    responses=documented(JobRead, 403, 404, 409, 422),
 )
 def cancel_job(
     request: Request, job_id: JobId, session: SessionDep, actor: CurrentActorDep
@@ -171,7 +203,11 @@ def cancel_job(
 @router.post(
     "/{job_id}/status",
     summary="Report a stage's progress/result (agent) or force a status (operator)",
+    description="An external agent (API key with the `agent` scope) sends `stage` + `state`; "
+    "an operator sends `status`. Every change goes through the job state machine: an "
+    "impossible transition answers 409 INVALID_TRANSITION, a missing role or scope 403.",
     response_model=SuccessEnvelope[JobRead],
+    responses=documented(JobRead, 403, 404, 409, 422),
 )
 def report_job_status(
     request: Request,

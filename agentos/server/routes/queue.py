@@ -9,17 +9,18 @@ from fastapi import APIRouter, Depends, Request
 from agentos.schemas.common import PageEnvelope, PageParams, SuccessEnvelope
 from agentos.schemas.queue import QueuedWork, QueueStats, QueueStatus
 from agentos.server.deps import CurrentActorDep, SessionDep
-from agentos.server.errors import ERROR_RESPONSES
 from agentos.server.responses import ok, paged
+from agentos.server.routes._docs import BearerAuth, documented
 from agentos.services import queue
 
-router = APIRouter(prefix="/api/queue", tags=["Queue"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/queue", tags=["Queue"], dependencies=[BearerAuth])
 
 
 @router.get(
     "/status",
     summary="Paused flag, depth and oldest wait per agent",
     response_model=SuccessEnvelope[QueueStatus],
+    responses=documented(QueueStatus),
 )
 def queue_status(request: Request, session: SessionDep, _: CurrentActorDep) -> dict[str, Any]:
     return ok(request, queue.status(session))
@@ -29,6 +30,7 @@ def queue_status(request: Request, session: SessionDep, _: CurrentActorDep) -> d
     "/details",
     summary="Open work: running, then queued in dispatch order",
     response_model=PageEnvelope[QueuedWork],
+    responses=documented(QueuedWork, 422, paged=True),
 )
 def queue_details(
     request: Request,
@@ -43,6 +45,7 @@ def queue_details(
     "/stats",
     summary="Throughput, mean wait and processing time, last 24 h",
     response_model=SuccessEnvelope[QueueStats],
+    responses=documented(QueueStats),
 )
 def queue_stats(request: Request, session: SessionDep, _: CurrentActorDep) -> dict[str, Any]:
     return ok(request, queue.stats(session))

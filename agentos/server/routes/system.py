@@ -12,19 +12,42 @@ from agentos import __version__
 from agentos.schemas.common import SuccessEnvelope
 from agentos.schemas.health import HealthReport
 from agentos.server.deps import BackendsDep, SettingsDep
-from agentos.server.errors import ERROR_RESPONSES
 from agentos.server.ratelimit import PublicRateLimit
 from agentos.server.responses import ok
+from agentos.server.routes._docs import TIMESTAMP_EXAMPLE, errors
 from agentos.services import health
 
 # Public tier (10/min per IP by default); the 429 is documented on every operation.
-router = APIRouter(
-    tags=["System"], dependencies=[PublicRateLimit], responses={429: ERROR_RESPONSES[429]}
-)
+router = APIRouter(tags=["System"], dependencies=[PublicRateLimit], responses=errors(429))
+
+ROOT_EXAMPLE = {
+    "name": "AgentOS",
+    "version": "0.1.0",
+    "deployment": "embedded",
+    "docs": "/docs",
+    "health": "/health",
+}
+HEALTH_EXAMPLE = {
+    "status": "healthy",
+    "version": "0.1.0",
+    "deployment": "distributed",
+    "parts": {
+        "database": {"status": "up", "required": True, "latency_ms": 1.2, "backend": "postgresql"},
+        "cache": {"status": "up", "required": False, "latency_ms": 0.4, "backend": "redis"},
+    },
+}
+
+
+def _example(data: dict[str, Any]) -> dict[str, Any]:
+    body = {"success": True, "data": data, "timestamp": TIMESTAMP_EXAMPLE, "response_time_ms": 0.8}
+    return {"application/json": {"example": body}}
 
 
 @router.get(
-    "/", summary="Service identity and links", response_model=SuccessEnvelope[dict[str, Any]]
+    "/",
+    summary="Service identity and links",
+    response_model=SuccessEnvelope[dict[str, Any]],
+    responses={200: {"description": "Success", "content": _example(ROOT_EXAMPLE)}},
 )
 async def root(request: Request, settings: SettingsDep) -> dict[str, Any]:
     return ok(
@@ -42,9 +65,12 @@ async def root(request: Request, settings: SettingsDep) -> dict[str, Any]:
 @router.get(
     "/health",
     summary="Database, cache and broker status with latency per part",
+    description="200 while every required part is up (degraded when an optional one is "
+    "down); 503, with the same body, when a required part is down.",
     response_model=SuccessEnvelope[HealthReport],
     responses={
-        503: {"description": "A required part is down", "model": SuccessEnvelope[HealthReport]}
+        200: {"description": "Healthy or degraded", "content": _example(HEALTH_EXAMPLE)},
+        503: {"description": "A required part is down", "model": SuccessEnvelope[HealthReport]},
     },
 )
 async def get_health(

@@ -19,20 +19,31 @@ from agentos.schemas.uploads import (
     UploadStatusRead,
 )
 from agentos.server.deps import CurrentActorDep, SessionDep
-from agentos.server.errors import ERROR_RESPONSES
 from agentos.server.responses import ok, paged
+from agentos.server.routes._docs import BearerAuth, documented
 from agentos.services import uploads
 
-router = APIRouter(prefix="/api/upload", tags=["Upload"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/upload", tags=["Upload"], dependencies=[BearerAuth])
 CHUNK_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "content": {
+            "application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"},
+                "example": "<chunk_size bytes of the file, the last chunk shorter>",
+            }
+        },
     }
 }
 
 
-@router.get("", summary="List your uploads", response_model=PageEnvelope[UploadRead])
+@router.get(
+    "",
+    summary="List your uploads",
+    description="Newest first; staff roles see every upload.",
+    response_model=PageEnvelope[UploadRead],
+    responses=documented(UploadRead, 422, paged=True),
+)
 def list_uploads(
     request: Request,
     session: SessionDep,
@@ -46,7 +57,10 @@ def list_uploads(
     "/init",
     status_code=201,
     summary="Open an upload session",
+    description="The filename is sanitised (no directories). The file's size must fit in the "
+    "free disk space (else 503 INSUFFICIENT_STORAGE). Readonly users get 403.",
     response_model=SuccessEnvelope[UploadRead],
+    responses=documented(UploadRead, 403, 422, 503, status=201),
 )
 def init_upload(
     request: Request, body: UploadInit, session: SessionDep, actor: CurrentActorDep
@@ -57,7 +71,11 @@ def init_upload(
 @router.post(
     "/chunk",
     summary="Send one chunk (raw bytes; any order; a repeated chunk is accepted once)",
+    description="The body is the chunk's raw bytes; every chunk but the last has exactly "
+    "`chunk_size` bytes. `X-Chunk-SHA256` is checked when given (422 on mismatch). A chunk "
+    "already received with other bytes answers 409; a closed upload 409 UPLOAD_NOT_OPEN.",
     response_model=SuccessEnvelope[ChunkReceipt],
+    responses=documented(ChunkReceipt, 403, 404, 409, 413, 422),
     openapi_extra=CHUNK_BODY,
 )
 async def put_chunk(
@@ -86,7 +104,11 @@ async def put_chunk(
 @router.post(
     "/finalize",
     summary="Verify the whole file's SHA-256 and create the job",
+    description="Missing chunks answer 409 UPLOAD_INCOMPLETE; a file whose SHA-256 differs "
+    "from the one given at init is refused (422 CHECKSUM_MISMATCH). "
+    "`create_job: false` keeps the file for POST /api/jobs/create.",
     response_model=SuccessEnvelope[UploadFinalized],
+    responses=documented(UploadFinalized, 403, 404, 409, 422),
 )
 def finalize_upload(
     request: Request, body: UploadFinalize, session: SessionDep, actor: CurrentActorDep
@@ -97,7 +119,9 @@ def finalize_upload(
 @router.get(
     "/status/{upload_id}",
     summary="Which chunks are missing (to resume)",
+    description="Another user's upload answers 404 UPLOAD_NOT_FOUND.",
     response_model=SuccessEnvelope[UploadStatusRead],
+    responses=documented(UploadStatusRead, 404, 422),
 )
 def upload_status(
     request: Request, upload_id: uuid.UUID, session: SessionDep, actor: CurrentActorDep
