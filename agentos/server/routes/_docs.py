@@ -46,7 +46,7 @@ def _error_doc(description: str, code: str) -> dict[str, Any]:
 
 
 # Beyond the common codes: the body limit (413) and missing capacity such as disk space (503).
-EXTRA_ERRORS: dict[int, dict[str, Any]] = {
+EXTRA_ERRORS: Responses = {
     413: _error_doc("Request body over the configured limit", "PAYLOAD_TOO_LARGE"),
     503: _error_doc("Not enough capacity (e.g. free disk space)", "INSUFFICIENT_STORAGE"),
 }
@@ -54,7 +54,7 @@ EXTRA_ERRORS: dict[int, dict[str, Any]] = {
 
 def errors(*statuses: int) -> Responses:
     """The documented error answers, with the error envelope as their schema."""
-    docs = {**ERROR_RESPONSES, **EXTRA_ERRORS}
+    docs: Responses = {**ERROR_RESPONSES, **EXTRA_ERRORS}
     return {status: {**docs[status], "model": ErrorEnvelope} for status in statuses}
 
 
