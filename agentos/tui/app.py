@@ -144,7 +144,11 @@ class AgentOSApp(App[None]):
         except AgentOSError as exc:
             self.call_from_thread(self.notify, exc.message, title="catalog", severity="warning")
             return
-        self.call_from_thread(setattr, self, "catalog", catalog)
+        self.call_from_thread(self._catalog_loaded, catalog)
+
+    def _catalog_loaded(self, catalog: list[ActionInfo]) -> None:
+        self.catalog = catalog
+        self.screen.refresh_bindings()
 
     def has_action(self, name: str) -> bool:
         return any(info.name == name for info in self.catalog)

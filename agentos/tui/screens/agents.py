@@ -97,6 +97,16 @@ class AgentsScreen(ViewScreen):
             text += "  ·  no workers have reported yet (start `agentos serve` or `agentos worker`)"
         self.query_one("#process", Static).update(text)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Agent actions are offered only when this server's catalog has them.
+        wanted = {
+            "agent": str(parameters[0]) if parameters else "",
+            "concurrency": "agent.set_concurrency",
+        }
+        if action in wanted and not self.tui.has_action(wanted[action]):
+            return False
+        return super().check_action(action, parameters)
+
     def selection_context(self) -> dict[str, str]:
         key = self.query_one("#agents", KeyedTable).current_key
         return {"agent_id": key} if key else {}
