@@ -59,9 +59,7 @@ def main() -> None:
         "jobs page 1, status=failed": lambda: jobs_client.list_jobs(
             conn, status=[JobStatus.failed], per_page=100
         ),
-        "jobs page 100 (offset 9,900)": lambda: jobs_client.list_jobs(
-            conn, page=100, per_page=100
-        ),
+        "jobs page 100 (offset 9,900)": lambda: jobs_client.list_jobs(conn, page=100, per_page=100),
         "jobs last page (offset ~total)": lambda: jobs_client.list_jobs(
             conn, page=max(1, total // 100), per_page=100
         ),
