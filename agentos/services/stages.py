@@ -62,7 +62,8 @@ class StageMonitor:
         self._external_stop = external_stop
         self._interval = settings.cancel_check_interval_s
         self._lock = threading.Lock()
-        self._next_check = 0.0
+        # The claim has just written the first heartbeat; the next is due one interval on.
+        self._next_check = time.monotonic() + self._interval
         self._progress = 0.0
         self.reason: str | None = None  # cancelled | lost | shutdown
 
@@ -227,7 +228,11 @@ def _complete(settings: Settings, claimed: ClaimedStep, result: StageResult) -> 
     with session_scope(settings) as session:
         owned = _owned_step(session, claimed)
         if owned is None:
-            return _outcome(claimed, "skipped")
+            # Cancelled between the stage's last check and here: nothing is recorded.
+            status = session.scalar(
+                select(ProcessingStep.status).where(ProcessingStep.id == claimed.step_id)
+            )
+            return _outcome(claimed, "cancelled" if status == "cancelled" else "skipped")
         step, job = owned
         if result.apply is not None:
             result.apply(session, job)
