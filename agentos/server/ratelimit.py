@@ -15,9 +15,12 @@ the public tier allows 4 requests in 10 s and 10 in a minute; the user tier 34 a
 A burst factor of 0 turns the short window off.
 
 Both windows are sliding windows kept by `get_backends(settings).limiter`: atomic in Redis
-(shared by every server process) or in-process when embedded. If the limiter itself is
-unreachable the request is let through and a warning logged: losing rate limiting for
-the length of an outage is better than losing the whole API.
+(shared by every server process) or in-process when embedded. On Redis each process leases
+permits in small, adaptive batches and spends them locally (`backends/allowance.py`), so a
+busy client costs a round trip per batch instead of two per request; the shared limit still
+holds (see that module for the exact tolerance; limits under 40 are never batched). If the
+limiter itself is unreachable the request is let through and a warning logged: losing rate
+limiting for the length of an outage is better than losing the whole API.
 
 Attach with `dependencies=[PublicRateLimit]` (or the user / admin tiers). Successful
 responses carry `RateLimit` and `RateLimit-Policy`; a refusal is a RateLimitedError, which
@@ -35,6 +38,7 @@ from fastapi import Depends, Request
 
 from agentos.errors import RateLimitedError, UnavailableError
 from agentos.server.deps import BackendsDep, CurrentActorDep, SettingsDep, client_ip
+from agentos.services.backends.allowance import Allowance
 from agentos.services.backends.base import Backends, RateDecision
 from agentos.services.context import Actor
 from agentos.settings import Settings
@@ -44,6 +48,7 @@ logger = logging.getLogger(__name__)
 Tier = Literal["public", "user", "admin_read", "admin_action"]
 MINUTE_S = 60
 STATE_KEY = "ratelimit_headers"
+ALLOWANCE_KEY = "http_allowance"
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ def enforce(
     for window in reversed(windows(settings, tier)):
         key = f"http:{tier}:{subject}{window.suffix}"
         try:
-            decision = backends.limiter.hit(key, limit=window.limit, window_s=window.window_s)
+            decision = allowance(backends).hit(key, limit=window.limit, window_s=window.window_s)
         except UnavailableError:
             logger.warning("rate limiter unavailable; letting %s through", key, exc_info=True)
             return
@@ -89,6 +94,15 @@ def enforce(
             )
         decisions.insert(0, (window, decision))
     request.state.ratelimit_headers = _headers(decisions)
+
+
+def allowance(backends: Backends) -> Allowance:
+    """The leases of these backends (one per process; batching only on a shared limiter)."""
+    found = backends.extras.get(ALLOWANCE_KEY)
+    if not isinstance(found, Allowance) or found.limiter is not backends.limiter:
+        found = Allowance(backends.limiter, batching=backends.kind == "redis")
+        backends.extras[ALLOWANCE_KEY] = found
+    return found
 
 
 def _headers(decisions: list[tuple[Window, RateDecision]]) -> dict[str, str]:

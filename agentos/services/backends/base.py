@@ -79,6 +79,8 @@ class RateDecision:
     retry_after_s: float
     window_s: float
     algorithm: RateAlgorithm = "sliding_window"
+    # Permits taken by this call: `cost` or 0 from `hit`, 0..want from `acquire`.
+    granted: int = 0
 
 
 class RateLimiter(Protocol):
@@ -93,6 +95,22 @@ class RateLimiter(Protocol):
         algorithm: RateAlgorithm = "sliding_window",
         cost: int = 1,
     ) -> RateDecision: ...
+    def acquire(
+        self,
+        key: str,
+        *,
+        limit: int,
+        window_s: float,
+        want: int,
+        algorithm: RateAlgorithm = "sliding_window",
+    ) -> RateDecision:
+        """Take up to `want` permits at once: as many as fit (`granted`), at least one or none.
+
+        `allowed` says whether any was granted; `retry_after_s` is then how long until one
+        permit would fit. The batch form of `hit` that allowance leases are built on.
+        """
+        ...
+
     def reset(self, pattern: str) -> int: ...
 
 

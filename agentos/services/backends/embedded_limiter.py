@@ -40,15 +40,40 @@ class EmbeddedRateLimiter:
         cost: int = 1,
     ) -> RateDecision:
         check_rate_request(limit=limit, window_s=window_s, algorithm=algorithm, cost=cost)
+        return self._decide(key, limit, window_s, algorithm, cost, partial=False)
+
+    def acquire(
+        self,
+        key: str,
+        *,
+        limit: int,
+        window_s: float,
+        want: int,
+        algorithm: RateAlgorithm = "sliding_window",
+    ) -> RateDecision:
+        want = min(want, limit)
+        check_rate_request(limit=limit, window_s=window_s, algorithm=algorithm, cost=want)
+        return self._decide(key, limit, window_s, algorithm, want, partial=True)
+
+    def _decide(
+        self,
+        key: str,
+        limit: int,
+        window_s: float,
+        algorithm: RateAlgorithm,
+        cost: int,
+        *,
+        partial: bool,
+    ) -> RateDecision:
+        step = {"sliding_window": self._sliding, "token_bucket": self._bucket}.get(
+            algorithm, self._fixed
+        )
         with self._lock:
             now = self._clock()
             self._maybe_sweep(now)
-            if algorithm == "sliding_window":
-                allowed, remaining, reset, retry = self._sliding(key, now, limit, window_s, cost)
-            elif algorithm == "token_bucket":
-                allowed, remaining, reset, retry = self._bucket(key, now, limit, window_s, cost)
-            else:
-                allowed, remaining, reset, retry = self._fixed(key, now, limit, window_s, cost)
+            allowed, remaining, reset, retry, granted = step(
+                key, now, limit, window_s, cost, partial
+            )
         return RateDecision(
             allowed=allowed,
             limit=limit,
@@ -57,16 +82,18 @@ class EmbeddedRateLimiter:
             retry_after_s=max(0.0, retry),
             window_s=window_s,
             algorithm=algorithm,
+            granted=granted,
         )
 
     def _sliding(
-        self, key: str, now: float, limit: int, window: float, cost: int
-    ) -> tuple[bool, int, float, float]:
+        self, key: str, now: float, limit: int, window: float, cost: int, partial: bool
+    ) -> tuple[bool, int, float, float, int]:
         """An exact log of admitted request times; an entry leaves after `window`."""
         log = self._logs.get(key, (deque[float](), window))[0]
         self._logs[key] = (log, window)
         while log and log[0] <= now - window:
             log.popleft()
+        cost = _fit(cost, limit - len(log), partial)
         allowed = len(log) + cost <= limit
         retry = 0.0
         if allowed:
@@ -74,15 +101,16 @@ class EmbeddedRateLimiter:
         else:
             retry = log[len(log) + cost - limit - 1] + window - now
         reset = log[-1] + window - now if log else 0.0
-        return allowed, limit - len(log), reset, retry
+        return allowed, limit - len(log), reset, retry, cost if allowed else 0
 
     def _bucket(
-        self, key: str, now: float, limit: int, window: float, cost: int
-    ) -> tuple[bool, int, float, float]:
+        self, key: str, now: float, limit: int, window: float, cost: int, partial: bool
+    ) -> tuple[bool, int, float, float, int]:
         """`limit` tokens, refilled continuously at `limit / window` per second."""
         rate = limit / window
         tokens, stamp, _ = self._buckets.get(key, (float(limit), now, window))
         tokens = min(float(limit), tokens + max(0.0, now - stamp) * rate)
+        cost = _fit(cost, math.floor(tokens), partial)
         allowed = tokens >= cost
         retry = 0.0
         if allowed:
@@ -90,21 +118,23 @@ class EmbeddedRateLimiter:
         else:
             retry = (cost - tokens) / rate
         self._buckets[key] = (tokens, now, window)
-        return allowed, math.floor(tokens), (limit - tokens) / rate, retry
+        granted = cost if allowed else 0
+        return allowed, math.floor(tokens), (limit - tokens) / rate, retry, granted
 
     def _fixed(
-        self, key: str, now: float, limit: int, window: float, cost: int
-    ) -> tuple[bool, int, float, float]:
+        self, key: str, now: float, limit: int, window: float, cost: int, partial: bool
+    ) -> tuple[bool, int, float, float, int]:
         """A window starts at the first hit and admits `limit` until it ends."""
         start, _, used = self._windows.get(key, (now, window, 0))
         if now >= start + window:
             start, used = now, 0
+        cost = _fit(cost, limit - used, partial)
         allowed = used + cost <= limit
         if allowed:
             used += cost
         self._windows[key] = (start, window, used)
         reset = start + window - now
-        return allowed, limit - used, reset, 0.0 if allowed else reset
+        return allowed, limit - used, reset, 0.0 if allowed else reset, cost if allowed else 0
 
     def reset(self, pattern: str) -> int:
         """Forget every limiter state whose key matches the glob; returns how many keys."""
@@ -128,6 +158,11 @@ class EmbeddedRateLimiter:
         for key, (start, window, _used) in list(self._windows.items()):
             if now >= start + window:
                 del self._windows[key]
+
+
+def _fit(cost: int, available: int, partial: bool) -> int:
+    """A partial request shrinks to what is available (one, to time a refusal)."""
+    return max(1, min(cost, available)) if partial else cost
 
 
 def _drop_matching(states: dict[str, Any], pattern: str) -> set[str]:

@@ -304,10 +304,35 @@ class RedisRateLimiter:
         cost: int = 1,
     ) -> RateDecision:
         check_rate_request(limit=limit, window_s=window_s, algorithm=algorithm, cost=cost)
+        return self._run(key, limit, window_s, algorithm, cost, partial=False)
+
+    def acquire(
+        self,
+        key: str,
+        *,
+        limit: int,
+        window_s: float,
+        want: int,
+        algorithm: RateAlgorithm = "sliding_window",
+    ) -> RateDecision:
+        want = min(want, limit)
+        check_rate_request(limit=limit, window_s=window_s, algorithm=algorithm, cost=want)
+        return self._run(key, limit, window_s, algorithm, want, partial=True)
+
+    def _run(
+        self,
+        key: str,
+        limit: int,
+        window_s: float,
+        algorithm: RateAlgorithm,
+        cost: int,
+        *,
+        partial: bool,
+    ) -> RateDecision:
         window_us = max(1, round(window_s * 1_000_000))
         with guarded("RATELIMIT_UNAVAILABLE", "rate limiter"):
-            allowed, remaining, reset_us, retry_us = self._scripts[algorithm](
-                keys=self._keys(key, algorithm), args=[limit, window_us, cost]
+            allowed, remaining, reset_us, retry_us, granted = self._scripts[algorithm](
+                keys=self._keys(key, algorithm), args=[limit, window_us, cost, int(partial)]
             )
         return RateDecision(
             allowed=bool(allowed),
@@ -317,6 +342,7 @@ class RedisRateLimiter:
             retry_after_s=max(0, int(retry_us)) / 1_000_000,
             window_s=window_s,
             algorithm=algorithm,
+            granted=int(granted),
         )
 
     def close(self) -> None:

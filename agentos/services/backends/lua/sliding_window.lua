@@ -1,13 +1,17 @@
 -- Exact sliding log. KEYS[1] sorted set of admitted hits (score = time in us),
--- KEYS[2] member sequence. ARGV: limit, window_us, cost.
--- Returns {allowed, remaining, reset_us, retry_us}; the clock is the server's.
+-- KEYS[2] member sequence. ARGV: limit, window_us, cost, partial (1: grant what fits).
+-- Returns {allowed, remaining, reset_us, retry_us, granted}; the clock is the server's.
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
+local partial = ARGV[4] == '1'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local count = redis.call('ZCARD', KEYS[1])
+if partial then
+  cost = math.max(1, math.min(cost, limit - count))
+end
 local allowed, retry = 0, 0
 if count + cost <= limit then
   local last = redis.call('INCRBY', KEYS[2], cost)
@@ -29,4 +33,4 @@ local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if newest[2] then
   reset = tonumber(newest[2]) + window - now
 end
-return {allowed, limit - count, reset, retry}
+return {allowed, limit - count, reset, retry, allowed * cost}
