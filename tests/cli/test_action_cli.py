@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from agentos.cli.main import app
 from agentos.db.session import session_scope
 from agentos.services.actions import registry
-from agentos.settings import Settings, reset_settings_cache
+from agentos.settings import Settings
 from tests.services.actions.helpers import audit_rows, prepare
 from tests.services.actions.servers import serve
 from tests.support.auth import create_user_and_token
@@ -21,16 +21,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def local(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    prepare(settings)
-    monkeypatch.setenv("AGENTOS_HOME", str(settings.home_dir))
-    if settings.database_url:
-        monkeypatch.setenv("AGENTOS_DATABASE_URL", settings.database_url)
-    if settings.redis_url:
-        monkeypatch.setenv("AGENTOS_REDIS_URL", settings.redis_url)
-        monkeypatch.setenv("AGENTOS_REDIS_KEY_PREFIX", settings.redis_key_prefix)
-    reset_settings_cache()
-    return settings
+def local(cli_settings: Settings) -> Settings:
+    prepare(cli_settings)
+    return cli_settings
 
 
 def _queued(settings: Settings) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
@@ -12,22 +11,9 @@ from agentos.cli.main import app
 from agentos.db.models import Job, User
 from agentos.db.session import get_engine, session_scope
 from agentos.services.backends import get_backends
-from agentos.settings import Settings, reset_settings_cache
+from agentos.settings import Settings
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Point the CLI's environment at the test deployment."""
-    monkeypatch.setenv("AGENTOS_HOME", str(settings.home))
-    if settings.database_url:
-        monkeypatch.setenv("AGENTOS_DATABASE_URL", settings.database_url)
-    if settings.redis_url:
-        monkeypatch.setenv("AGENTOS_REDIS_URL", settings.redis_url)
-        monkeypatch.setenv("AGENTOS_REDIS_KEY_PREFIX", settings.redis_key_prefix)
-    reset_settings_cache()
-    return settings
 
 
 def _run(*args: str) -> tuple[int, str, str]:

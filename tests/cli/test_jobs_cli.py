@@ -15,23 +15,11 @@ from agentos.client.connection import Connection
 from agentos.db.session import session_scope
 from agentos.server.app import create_app
 from agentos.services.agent_defaults import ensure_default_agents
-from agentos.settings import Settings, reset_settings_cache
+from agentos.settings import Settings
 from tests.support.auth import auth_headers, create_user_and_token
 from tests.support.jobs import make_actor, make_job
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("AGENTOS_HOME", str(settings.home))
-    if settings.database_url:
-        monkeypatch.setenv("AGENTOS_DATABASE_URL", settings.database_url)
-    if settings.redis_url:
-        monkeypatch.setenv("AGENTOS_REDIS_URL", settings.redis_url)
-        monkeypatch.setenv("AGENTOS_REDIS_KEY_PREFIX", settings.redis_key_prefix)
-    reset_settings_cache()
-    return settings
 
 
 @pytest.fixture

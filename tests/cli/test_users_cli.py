@@ -13,22 +13,9 @@ from agentos.db.models import SystemEvent
 from agentos.db.session import session_scope
 from agentos.services.security import authn
 from agentos.services.security.tokens import decode_access_token
-from agentos.settings import Settings, reset_settings_cache
+from agentos.settings import Settings
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Point the CLI's environment at the test deployment."""
-    monkeypatch.setenv("AGENTOS_HOME", str(settings.home))
-    if settings.database_url:
-        monkeypatch.setenv("AGENTOS_DATABASE_URL", settings.database_url)
-    if settings.redis_url:
-        monkeypatch.setenv("AGENTOS_REDIS_URL", settings.redis_url)
-        monkeypatch.setenv("AGENTOS_REDIS_KEY_PREFIX", settings.redis_key_prefix)
-    reset_settings_cache()
-    return settings
 
 
 def _run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
