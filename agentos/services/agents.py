@@ -31,7 +31,7 @@ from agentos.schemas.agents import (
 )
 from agentos.schemas.common import Page, PageParams, Pagination
 from agentos.schemas.queue import QueueClearResult, QueuedWork
-from agentos.services import dispatch, events
+from agentos.services import dispatch, events, work
 from agentos.services import queue as queue_service
 from agentos.services.agent_defaults import default_config, ensure_default_agents
 from agentos.services.context import Actor
@@ -135,12 +135,51 @@ def stop(session: Session, *, agent: str, actor: Actor) -> AgentStatus:
     return _switch(session, agent=agent, actor=actor, enabled=False)
 
 
+def _requeue_running(session: Session, agent: str, actor: Actor) -> int:
+    """Put the agent's running steps back in its queue (same row, same attempt).
+
+    The worker running one notices at its next check that it no longer owns the step and
+    stops without recording anything (every write is guarded by `worker_id = me`), the
+    same path as a step reclaimed from a lost worker; a new claim then runs it again.
+    """
+    running = session.scalars(
+        select(ProcessingStep)
+        .where(ProcessingStep.agent == agent, ProcessingStep.status == "running")
+        .with_for_update()
+    ).all()
+    for step in running:
+        work.requeue(session, step=step, reason=f"agent {agent} restarted by {actor.name}")
+    return len(running)
+
+
+def restart(session: Session, *, agent: str, actor: Actor) -> AgentStatus:
+    """Stop then start: running stages go back to the queue, the agent consumes again."""
+    queue_service.require_writer(actor, "restart agents")
+    row = _load(session, agent, lock=True)
+    requeued = _requeue_running(session, row.name, actor)
+    row.enabled = True
+    session.flush()
+    events.emit(
+        session,
+        severity="info",
+        source=row.name,
+        kind="agent.restart",
+        message=f"agent {row.name} restarted by {actor.name} ({requeued} running re-queued)",
+        details={"requeued": requeued},
+    )
+    events.announce(session, "agent.restart", agents=[row.name])
+    events.announce(session, "agent.state", agent=row.name, enabled=True)
+    dispatch.request_dispatch(session, agent=row.name)
+    return require(session, agent=row.name)
+
+
 def restart_all(session: Session, *, actor: Actor) -> list[AgentStatus]:
-    """Every agent enabled again and told to restart (runners rebuild their pools)."""
+    """Every agent restarted: enabled again, its running stages re-queued."""
     queue_service.require_writer(actor, "restart agents")
     ensure_default_agents(session)
     rows = list(session.scalars(select(Agent).order_by(Agent.stage_order).with_for_update()))
     for row in rows:
+        _requeue_running(session, row.name, actor)
         row.enabled = True
         dispatch.request_dispatch(session, agent=row.name)
     session.flush()
