@@ -17,8 +17,12 @@ class ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+# Far beyond any real list, and small enough that (page - 1) * per_page fits a 64-bit OFFSET.
+MAX_PAGE = 10_000_000
+
+
 class PageParams(BaseModel):
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     per_page: int = Field(default=20, ge=1, le=500)
 
     @property
@@ -33,9 +37,16 @@ class Pagination(BaseModel):
     total_pages: int
     has_next: bool
     has_prev: bool
+    total_counted_at: datetime | None = Field(
+        default=None,
+        description="Set when `total` is an exact count taken at this moment and reused "
+        "for a few seconds (large unfiltered lists); null when counted for this response.",
+    )
 
     @classmethod
-    def of(cls, *, page: int, per_page: int, total: int) -> Pagination:
+    def of(
+        cls, *, page: int, per_page: int, total: int, total_counted_at: datetime | None = None
+    ) -> Pagination:
         total_pages = max(1, math.ceil(total / per_page)) if per_page else 1
         return cls(
             page=page,
@@ -44,6 +55,7 @@ class Pagination(BaseModel):
             total_pages=total_pages,
             has_next=page < total_pages,
             has_prev=page > 1,
+            total_counted_at=total_counted_at,
         )
 
 

@@ -13,6 +13,10 @@ from agentos.schemas.jobs import JobOptions
 
 UploadStatus = Literal["open", "finalized", "aborted", "failed"]
 SHA256_PATTERN = r"^[0-9a-fA-F]{64}$"
+# Hard bounds of the stored columns (chunk_size is a 32-bit INTEGER); the configured upload
+# limits, checked by the service, are far lower.
+MAX_FILE_BYTES = 2**53
+MAX_CHUNK_BYTES = 2**31 - 1
 
 
 SHA256_EXAMPLE = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -48,9 +52,14 @@ class UploadInit(BaseModel):
     )
 
     filename: str = Field(min_length=1, max_length=255, examples=["match-highlights.mp4"])
-    total_size: int = Field(gt=0, examples=[104857600])
+    total_size: int = Field(gt=0, le=MAX_FILE_BYTES, examples=[104857600])
     sha256: str = Field(pattern=SHA256_PATTERN, description="SHA-256 of the whole file (hex)")
-    chunk_size: int = Field(gt=0, examples=[8388608])
+    chunk_size: int = Field(
+        gt=0,
+        le=MAX_CHUNK_BYTES,
+        examples=[8388608],
+        description="Bytes per chunk (the server's limits apply unless the file is one chunk)",
+    )
 
 
 class UploadRead(ReadModel):

@@ -44,7 +44,9 @@ def init(session: Session, *, actor: Actor, request: UploadInit) -> UploadRead:
             code="UPLOAD_TOO_LARGE",
         )
     low, high = settings.upload_chunk_min_bytes, settings.upload_chunk_max_bytes
-    if not low <= request.chunk_size <= high and request.chunk_size < request.total_size:
+    # A file smaller than one chunk is one chunk of its own size; that one must fit too.
+    chunk_size = min(request.chunk_size, request.total_size)
+    if chunk_size > high or (chunk_size < low and chunk_size < request.total_size):
         raise InvalidError(
             f"chunk_size must be between {low} and {high} bytes", code="BAD_CHUNK_SIZE"
         )
@@ -54,8 +56,8 @@ def init(session: Session, *, actor: Actor, request: UploadInit) -> UploadRead:
         filename=filename,
         total_size=request.total_size,
         sha256=request.sha256.lower(),
-        chunk_size=request.chunk_size,
-        total_chunks=math.ceil(request.total_size / request.chunk_size),
+        chunk_size=chunk_size,
+        total_chunks=math.ceil(request.total_size / chunk_size),
         expires_at=utcnow() + timedelta(seconds=settings.upload_session_ttl_s),
     )
     session.add(upload)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,12 +22,15 @@ HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 
 
 @pytest.fixture(scope="module")
-def spec(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def spec(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     home = tmp_path_factory.mktemp("openapi-home")
-    with TestClient(create_app(Settings(home=home))) as client:
+    # Explicit: a module fixture runs before the per-test environment isolation.
+    settings = Settings(home=home, database_url=None, redis_url=None)
+    with TestClient(create_app(settings)) as client:
         response = client.get("/openapi.json")
     assert response.status_code == 200
-    yield response.json()
+    spec: dict[str, Any] = response.json()
+    return spec
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

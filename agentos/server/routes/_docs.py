@@ -45,8 +45,10 @@ def _error_doc(description: str, code: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"example": example}}}
 
 
-# Beyond the common codes: the body limit (413) and missing capacity such as disk space (503).
+# Beyond the common codes: a body that is not JSON (400), the body limit (413) and missing
+# capacity such as disk space (503).
 EXTRA_ERRORS: Responses = {
+    400: _error_doc("The body is not well-formed JSON", "BAD_REQUEST"),
     413: _error_doc("Request body over the configured limit", "PAYLOAD_TOO_LARGE"),
     503: _error_doc("Not enough capacity (e.g. free disk space)", "INSUFFICIENT_STORAGE"),
 }

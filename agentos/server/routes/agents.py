@@ -116,7 +116,7 @@ def agent_config(
     description="The given keys are merged over the current configuration and the result is "
     f"validated against the agent's settings model (422 INVALID_CONFIG). {WRITERS}",
     response_model=SuccessEnvelope[AgentConfigRead],
-    responses=documented(AgentConfigRead, 403, 404, 422),
+    responses=documented(AgentConfigRead, 400, 403, 404, 422),
 )
 def update_agent_config(
     request: Request, body: AgentConfigUpdate, session: SessionDep, actor: CurrentActorDep
@@ -143,7 +143,7 @@ def agent_queue(
     summary="Remove an agent's queued work and cancel those jobs",
     description=f"`dry_run: true` lists what would be cancelled and changes nothing. {WRITERS}",
     response_model=SuccessEnvelope[QueueClearResult],
-    responses=documented(QueueClearResult, 403, 404, 422),
+    responses=documented(QueueClearResult, 400, 403, 404, 422),
 )
 def clear_agent_queue(
     request: Request, body: AgentRef, session: SessionDep, actor: CurrentActorDep

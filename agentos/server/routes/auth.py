@@ -17,7 +17,7 @@ from agentos.services.security import authn
 router = APIRouter(prefix="/api/auth", tags=["Auth"], dependencies=[PublicRateLimit])
 
 # Public tier (per client IP): no token needed, so 401 means bad credentials here.
-RESPONSES = {**success(TokenPair), **errors(401, 422, 429)}
+RESPONSES = {**success(TokenPair), **errors(400, 401, 422, 429)}
 
 
 @router.post(

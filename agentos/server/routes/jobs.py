@@ -139,7 +139,7 @@ def jobs_of_user(
     "`create_job: false`); options override the agents' configuration for this job. "
     "Readonly users get 403.",
     response_model=SuccessEnvelope[JobRead],
-    responses=documented(JobRead, 403, 404, 409, 422, status=201),
+    responses=documented(JobRead, 400, 403, 404, 409, 422, status=201),
 )
 def create_job(
     request: Request, body: JobCreate, session: SessionDep, actor: CurrentActorDep
@@ -207,7 +207,7 @@ def cancel_job(
     "an operator sends `status`. Every change goes through the job state machine: an "
     "impossible transition answers 409 INVALID_TRANSITION, a missing role or scope 403.",
     response_model=SuccessEnvelope[JobRead],
-    responses=documented(JobRead, 403, 404, 409, 422),
+    responses=documented(JobRead, 400, 403, 404, 409, 422),
 )
 def report_job_status(
     request: Request,

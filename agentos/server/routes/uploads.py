@@ -60,7 +60,7 @@ def list_uploads(
     description="The filename is sanitised (no directories). The file's size must fit in the "
     "free disk space (else 503 INSUFFICIENT_STORAGE). Readonly users get 403.",
     response_model=SuccessEnvelope[UploadRead],
-    responses=documented(UploadRead, 403, 422, 503, status=201),
+    responses=documented(UploadRead, 400, 403, 422, 503, status=201),
 )
 def init_upload(
     request: Request, body: UploadInit, session: SessionDep, actor: CurrentActorDep
@@ -108,7 +108,7 @@ async def put_chunk(
     "from the one given at init is refused (422 CHECKSUM_MISMATCH). "
     "`create_job: false` keeps the file for POST /api/jobs/create.",
     response_model=SuccessEnvelope[UploadFinalized],
-    responses=documented(UploadFinalized, 403, 404, 409, 422),
+    responses=documented(UploadFinalized, 400, 403, 404, 409, 422),
 )
 def finalize_upload(
     request: Request, body: UploadFinalize, session: SessionDep, actor: CurrentActorDep

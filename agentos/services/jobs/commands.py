@@ -29,6 +29,7 @@ from agentos.schemas.jobs import (
 from agentos.services import dispatch, events
 from agentos.services.agent_defaults import PIPELINE, ensure_default_agents
 from agentos.services.context import Actor
+from agentos.services.jobs import counts
 from agentos.services.jobs.queries import load, resume_stage
 from agentos.services.jobs.state import transition
 from agentos.services.outbox import after_commit
@@ -113,6 +114,7 @@ def create(
     session.add(job)
     session.flush()
     events.announce(session, "job.created", job_id=job.id, owner_id=actor.id, title=title)
+    counts.forget_after_commit(session, actor.id)
     enqueue_stage(session, job_id=job.id, agent=PIPELINE[0])
     return JobRead.model_validate(job)
 
@@ -189,9 +191,11 @@ def delete(session: Session, *, job_id: uuid.UUID, actor: Actor) -> JobDeleted:
     files = [str(path) for path in candidates if _inside(path, clips_dir) and path.exists()]
     steps = _count(session, ProcessingStep, job.id)
     clip_count = _count(session, Clip, job.id)
+    owner_id = job.owner_id
     session.delete(job)
     session.flush()
     events.announce(session, "job.deleted", job_id=job_id)
+    counts.forget_after_commit(session, owner_id)
     after_commit(session, lambda: _remove(files))
     return JobDeleted(job_id=job_id, steps=steps, clips=clip_count, files=files)
 

@@ -28,6 +28,7 @@ from agentos.schemas.jobs import (
 )
 from agentos.services.agent_defaults import PIPELINE
 from agentos.services.context import Actor
+from agentos.services.jobs import counts
 from agentos.services.jobs.sqlstats import seconds_between
 
 MAX_RECENT = 500
@@ -90,16 +91,16 @@ def _filtered(actor: Actor, filters: JobFilters) -> list[ColumnElement[bool]]:
 
 
 def find(session: Session, *, actor: Actor, filters: JobFilters, page: PageParams) -> Page[JobRead]:
-    """Jobs matching `filters`, newest first, one page; the total is a COUNT in SQL."""
+    """Jobs matching `filters`, newest first, one page, with an exact total (see `counts`)."""
     where = _filtered(actor, filters)
-    total = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
+    total, counted_at = counts.total(session, actor=actor, filters=filters, where=where)
     rows = session.scalars(
         _newest_first(select(Job).where(*where)).offset(page.offset).limit(page.per_page)
     )
-    return Page(
-        data=[JobRead.model_validate(job) for job in rows],
-        pagination=Pagination.of(page=page.page, per_page=page.per_page, total=total),
+    pagination = Pagination.of(
+        page=page.page, per_page=page.per_page, total=total, total_counted_at=counted_at
     )
+    return Page(data=[JobRead.model_validate(job) for job in rows], pagination=pagination)
 
 
 def _newest_first(stmt: Select[Any]) -> Select[Any]:

@@ -1,0 +1,262 @@
+"""`GET /api/jobs/history` at 1,000,000 jobs on PostgreSQL, against `/health` in the same run.
+
+    python scripts/bench_history.py [--server postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+        [--jobs 1000000] [--requests 300] [--redis redis://127.0.0.1:6379/0 | --no-redis]
+        [--database NAME] [--status-index] [--source DIR]
+
+Creates a scratch database, seeds it through `agentos.services.seed` (bulk COPY), gives a new
+user 10,000 of the jobs, VACUUM ANALYZEs (as autovacuum would on a live system), starts a real
+`agentos serve` (embedded workers off, rate limits raised) and times, interleaved,
+`GET /api/jobs/history?page=3&per_page=20` for a staff user and for the 10k-jobs user, with and
+without `status=failed`, and `GET /health` (one `SELECT 1` through the same pool) as the
+baseline. Prints p50/p99 per case and their ratio to the baseline, then drops the database.
+
+`--database NAME` reuses (and keeps) an already seeded database. `--status-index` creates
+`jobs (status, created_at DESC, id DESC)` first, to show what that index would buy.
+`--source DIR` runs the server from another checkout (e.g. a `git worktree` of an older
+commit) to measure a before/after on the same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psycopg
+import redis
+from sqlalchemy.engine import make_url
+
+from agentos.db.session import dispose_engines, session_scope
+from agentos.schemas.seed import SeedOptions
+from agentos.services import users
+from agentos.services.backends import close_backends
+from agentos.services.security.tokens import issue_access_token
+from agentos.services.seed import reset_and_seed
+from agentos.settings import REDIS_DB_BY_ROLE, Settings
+
+DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+USER_JOBS = 10_000
+PATH = "/api/jobs/history"
+PAGE: dict[str, str | int] = {"page": 3, "per_page": 20}
+STATUS_INDEX = "bench_jobs_status_created_at"
+
+
+def libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def with_database(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def run_sql(url: str, *statements: str) -> None:
+    with psycopg.connect(libpq(url), autocommit=True) as connection:
+        for sql in statements:
+            connection.execute(sql.encode())
+
+
+@contextmanager
+def scratch_database(server: str, keep: str | None) -> Iterator[tuple[str, bool]]:
+    """(database URL, freshly created); a created database is dropped at the end."""
+    if keep:
+        yield with_database(server, keep), False
+        return
+    name = f"agentos_bench_history_{uuid.uuid4().hex[:10]}"
+    run_sql(server, f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(server, name), True
+    finally:
+        close_backends()
+        dispose_engines()
+        run_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def seed(settings: Settings, jobs: int) -> None:
+    started = time.perf_counter()
+    result = reset_and_seed(settings, options=SeedOptions(jobs=jobs, events=100, seed=1))
+    if result.problems:
+        raise SystemExit(f"seed verification failed: {result.problems}")
+    print(
+        f"seeded {jobs:,} jobs ({result.total_rows:,} rows) in {time.perf_counter() - started:.0f} s"
+    )
+
+
+def make_callers(settings: Settings, database: str) -> dict[str, str]:
+    """Tokens of a staff user and of a user owning USER_JOBS of the seeded jobs."""
+    tag = uuid.uuid4().hex[:6]
+    tokens: dict[str, str] = {}
+    ids: dict[str, uuid.UUID] = {}
+    with session_scope(settings) as session:
+        for key, role in (("staff", "admin"), ("user", "user")):
+            user, _ = users.create(session, username=f"bench-{key}-{tag}", role=role,
+                                   password="bench-password-123")  # fmt: skip
+            ids[key] = user.id
+            tokens[key] = issue_access_token(settings, user_id=user.id, username=user.username,
+                                             role=user.role, token_version=0, ttl_s=3600)  # fmt: skip
+    # Spread over the whole history (ids are random), not just the newest jobs.
+    run_sql(
+        database,
+        f"UPDATE jobs SET owner_id = '{ids['user']}' WHERE id IN "
+        f"(SELECT id FROM jobs ORDER BY id LIMIT {USER_JOBS})",
+    )
+    return tokens
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(
+    settings: Settings, port: int, source: Path | None, log: Path
+) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "AGENTOS_HOME": str(settings.home),
+        "AGENTOS_DATABASE_URL": str(settings.database_url),
+        "AGENTOS_EMBEDDED_WORKERS": "false",
+        "AGENTOS_RATELIMIT_PUBLIC_PER_MIN": "10000000",
+        "AGENTOS_RATELIMIT_USER_PER_MIN": "10000000",
+    }
+    env.pop("AGENTOS_REDIS_URL", None)
+    if settings.redis_url:
+        env["AGENTOS_REDIS_URL"] = settings.redis_url
+        env["AGENTOS_REDIS_KEY_PREFIX"] = settings.redis_key_prefix
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
+    command = [sys.executable, "-c", "from agentos.cli.main import app; app()", "serve",
+               "--port", str(port)]  # fmt: skip
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code in (200, 503):
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.3)
+        if process.poll() is not None:
+            break
+    process.kill()
+    raise SystemExit(f"server did not start:\n{log.read_text()[-3000:]}")
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+
+
+def measure(port: int, tokens: dict[str, str], requests: int) -> None:
+    cases: dict[str, tuple[str, dict[str, str | int], str | None]] = {
+        "baseline GET /health": ("/health", {}, None),
+        "staff, no filter": (PATH, PAGE, "staff"),
+        "staff, status=failed": (PATH, {**PAGE, "status": "failed"}, "staff"),
+        "user 10k jobs, no filter": (PATH, PAGE, "user"),
+        "user 10k jobs, status=failed": (PATH, {**PAGE, "status": "failed"}, "user"),
+    }
+    timings: dict[str, list[float]] = {name: [] for name in cases}
+    totals: dict[str, int] = {}
+    reused: dict[str, int] = dict.fromkeys(cases, 0)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        for round_ in range(requests + 10):  # 10 warm-up rounds
+            for name, (path, params, who) in cases.items():
+                headers = {"Authorization": f"Bearer {tokens[who]}"} if who else {}
+                started = time.perf_counter()
+                response = client.get(path, params=params, headers=headers)
+                elapsed = (time.perf_counter() - started) * 1000
+                if response.status_code != 200:
+                    raise SystemExit(f"{name}: HTTP {response.status_code} {response.text[:300]}")
+                if round_ < 10:
+                    continue
+                timings[name].append(elapsed)
+                pagination = response.json().get("pagination")
+                if pagination:
+                    totals[name] = pagination["total"]
+                    reused[name] += pagination.get("total_counted_at") is not None
+    report(timings, totals, reused, requests)
+
+
+def report(
+    timings: dict[str, list[float]], totals: dict[str, int], reused: dict[str, int], n: int
+) -> None:
+    base = timings["baseline GET /health"]
+    base50, base99 = percentile(base, 0.5), percentile(base, 0.99)
+    print(f"\n{n} requests per case, interleaved, one keep-alive client")
+    print(
+        f"{'case':32} {'p50 ms':>8} {'p99 ms':>8} {'x p50':>7} {'x p99':>7} {'total':>9} {'cached':>7}"
+    )
+    for name, samples in timings.items():
+        p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
+        total = f"{totals[name]:,}" if name in totals else "-"
+        cached = f"{reused[name] / n:.0%}" if name in totals else "-"
+        print(f"{name:32} {p50:8.2f} {p99:8.2f} {p50 / base50:7.2f} {p99 / base99:7.2f} "
+              f"{total:>9} {cached:>7}")  # fmt: skip
+    print("x = ratio to the /health baseline; cached = share of answers whose total came "
+          "from the 2 s count cache (pagination.total_counted_at set)")  # fmt: skip
+
+
+def clear_redis(settings: Settings) -> None:
+    if not settings.redis_url:
+        return
+    for role in REDIS_DB_BY_ROLE:
+        client = redis.Redis.from_url(settings.redis_url_for(role))  # type: ignore[arg-type]
+        keys = list(client.scan_iter(match=f"{settings.redis_key_prefix}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--server", default=DEFAULT_SERVER, help="PostgreSQL server URL")
+    parser.add_argument("--jobs", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--redis", default=DEFAULT_REDIS)
+    parser.add_argument("--no-redis", action="store_true", help="in-process cache instead")
+    parser.add_argument("--database", help="reuse this seeded database (kept)")
+    parser.add_argument("--status-index", action="store_true")
+    parser.add_argument("--source", type=Path, help="run the server from this checkout")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="agentos-bench-history-") as tmp, \
+            scratch_database(args.server, args.database) as (database, fresh):  # fmt: skip
+        settings = Settings(
+            home=Path(tmp),
+            database_url=database,
+            redis_url=None if args.no_redis else args.redis,
+            redis_key_prefix=f"agentos-bench-{uuid.uuid4().hex[:8]}:",
+        )
+        if fresh:
+            seed(settings, args.jobs)
+        tokens = make_callers(settings, database)
+        if args.status_index:
+            run_sql(database, f"CREATE INDEX IF NOT EXISTS {STATUS_INDEX} "
+                              "ON jobs (status, created_at DESC, id DESC)")  # fmt: skip
+        run_sql(database, "VACUUM ANALYZE jobs")
+        port = free_port()
+        server = start_server(settings, port, args.source, Path(tmp) / "serve.log")
+        try:
+            measure(port, tokens, args.requests)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            clear_redis(settings)
+            close_backends()
+            dispose_engines()
+            if args.status_index and not fresh:  # leave a kept database as it was
+                run_sql(database, f"DROP INDEX IF EXISTS {STATUS_INDEX}")
+
+
+if __name__ == "__main__":
+    main()
