@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from agentos.services import events
@@ -125,9 +126,16 @@ class ChangeFeed:
 
 
 class Warmer:
-    """Keeps the cached document fresh: every interval, and soon after a change."""
+    """Keeps the cached document fresh: every interval, and soon after a change.
+
+    Changes are coalesced: the first after a quiet spell is rebuilt `DEBOUNCE_S` later, and
+    under a flood (every action emits one) at most one rebuild starts per `MIN_GAP_S`; the
+    one thread means at most one rebuild in flight. Readers that must see a change at once
+    still get it through the store's single-flight miss path.
+    """
 
     DEBOUNCE_S = 0.05
+    MIN_GAP_S = 0.5
 
     def __init__(self, interval_s: float, warm: Callable[[], object]) -> None:
         self.interval_s = interval_s
@@ -135,6 +143,7 @@ class Warmer:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.warms = 0
 
     @property
     def running(self) -> bool:
@@ -160,12 +169,14 @@ class Warmer:
         # A short first delay: a process that starts and stops at once (tests, CLI) pays nothing.
         self._stop.wait(min(1.0, self.interval_s))
         while not self._stop.is_set():
+            started = time.monotonic()
+            self._wake.clear()  # changes from here on need another pass
             try:
+                self.warms += 1
                 self._warm()
             except Exception:  # a failed warm is retried next tick; readers still get data
                 logger.exception("ssot warm failed")
             woken = self._wake.wait(self.interval_s)
             if woken and not self._stop.is_set():
-                # Coalesce a burst of changes into one rebuild.
-                self._stop.wait(self.DEBOUNCE_S)
-            self._wake.clear()
+                gap = started + self.MIN_GAP_S - time.monotonic()
+                self._stop.wait(max(self.DEBOUNCE_S, gap))

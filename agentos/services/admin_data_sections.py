@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psutil
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -33,6 +33,7 @@ from agentos.schemas.admin import (
     QueueSection,
     WorkerStatus,
 )
+from agentos.services import rollups
 
 ANALYTICS_HOURS = 24
 RECENT_EVENTS = 50
@@ -71,28 +72,49 @@ def _as_hour(value: Any) -> datetime:
 
 
 def job_status_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
     counts = dict.fromkeys(JOB_STATUSES, 0)
-    counts.update({status: int(count) for status, count in rows})
+    counts.update(rollups.status_counts(session))
     return counts
 
 
+def _finished_between(
+    session: Session, statuses: tuple[str, ...], start: datetime, end: datetime
+) -> dict[str, int]:
+    """Jobs per status finished in [start, end): the part of an hour the rollup cannot split."""
+    if end <= start:
+        return {}
+    rows = session.execute(
+        select(Job.status, func.count())
+        .where(Job.status.in_(statuses), Job.finished_at >= start, Job.finished_at < end)
+        .group_by(Job.status)
+    )
+    return {status: int(count) for status, count in rows}
+
+
 def recent_outcomes(session: Session, *, now: datetime) -> dict[str, int]:
-    """Completed/failed today, in the last hour and in the last 24 h: one range scan."""
+    """Completed/failed today, in the last hour and in the last 24 h.
+
+    Whole hours come from the rollup; the rolling windows' first, partial hour is counted
+    on jobs through the (status, finished_at) index: at most an hour of rows.
+    """
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    current = now.replace(minute=0, second=0, microsecond=0)
     hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(hours=24)
-    completed, failed = Job.status == "completed", Job.status == "failed"
-    row = session.execute(
-        select(
-            func.count().filter(and_(completed, Job.finished_at >= today)),
-            func.count().filter(and_(failed, Job.finished_at >= today)),
-            func.count().filter(and_(completed, Job.finished_at >= hour_ago)),
-            func.count().filter(completed),
-            func.count().filter(failed),
-        ).where(Job.finished_at >= min(today, day_ago), Job.status.in_(("completed", "failed")))
-    ).one()
-    keys = ("completed_today", "failed_today", "completed_last_hour", "completed_24h", "failed_24h")
-    return {key: int(value or 0) for key, value in zip(keys, row, strict=True)}
+    day_edge = day_ago.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    hours = rollups.hourly(session, basis="finished", since=min(today, day_edge))
+
+    def whole(status: str, since: datetime) -> int:
+        return sum(counts.get(status, 0) for hour, counts in hours.items() if hour >= since)
+
+    last_hour = _finished_between(session, ("completed",), hour_ago, current)
+    last_day = _finished_between(session, ("completed", "failed"), day_ago, day_edge)
+    return {
+        "completed_today": whole("completed", today),
+        "failed_today": whole("failed", today),
+        "completed_last_hour": whole("completed", current) + last_hour.get("completed", 0),
+        "completed_24h": whole("completed", day_edge) + last_day.get("completed", 0),
+        "failed_24h": whole("failed", day_edge) + last_day.get("failed", 0),
+    }
 
 
 def totals(session: Session) -> dict[str, int]:
@@ -240,26 +262,17 @@ def process_stats() -> ProcessStats:
 
 def analytics(session: Session, *, now: datetime, hours: int = ANALYTICS_HOURS) -> AnalyticsSection:
     first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
-    created_hour = hour_bucket(Job.created_at)
-    finished_hour = hour_bucket(Job.finished_at)
-    created = session.execute(
-        select(created_hour, func.count()).where(Job.created_at >= first).group_by(created_hour)
-    ).all()
-    finished = session.execute(
-        select(finished_hour, Job.status, func.count())
-        .where(Job.finished_at >= first, Job.status.in_(("completed", "failed")))
-        .group_by(finished_hour, Job.status)
-    ).all()
+    created = rollups.hourly(session, basis="created", since=first)
+    finished = rollups.hourly(session, basis="finished", since=first)
     buckets = {
         first + timedelta(hours=index): {"created": 0, "completed": 0, "failed": 0}
         for index in range(hours)
     }
-    for hour, count in created:
-        buckets.setdefault(_as_hour(hour), {"created": 0, "completed": 0, "failed": 0})
-        buckets[_as_hour(hour)]["created"] += int(count)
-    for hour, status, count in finished:
-        buckets.setdefault(_as_hour(hour), {"created": 0, "completed": 0, "failed": 0})
-        buckets[_as_hour(hour)][status] += int(count)
+    for hour in sorted(set(created) | set(finished)):
+        bucket = buckets.setdefault(hour, {"created": 0, "completed": 0, "failed": 0})
+        bucket["created"] += sum(created.get(hour, {}).values())
+        for status in ("completed", "failed"):
+            bucket[status] += finished.get(hour, {}).get(status, 0)
     ordered = [AnalyticsBucket(hour=hour, **values) for hour, values in sorted(buckets.items())]
     return AnalyticsSection(
         hours=hours,
@@ -313,14 +326,8 @@ def queue(
 
 
 def _active_job_counts(session: Session) -> dict[str, int]:
-    # The active statuses are a small slice of the status index; cheap even at millions of jobs.
-    active = ("pending", "queued", "processing")
-    rows = session.execute(
-        select(Job.status, func.count()).where(Job.status.in_(active)).group_by(Job.status)
-    )
-    counts = dict.fromkeys(active, 0)
-    counts.update({status: int(count) for status, count in rows})
-    return counts
+    counts = rollups.status_counts(session)
+    return {status: counts.get(status, 0) for status in ("pending", "queued", "processing")}
 
 
 def _age(now: datetime, then: Any) -> float | None:

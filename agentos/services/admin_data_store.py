@@ -5,6 +5,9 @@ change was announced since it was built and the feed is listening; else one cach
 else a rebuild. Only one rebuild runs per process (a flight that concurrent readers join)
 and across processes (a lock key taken with set_if_absent; the others wait for its result).
 If the cache is down the document is collected directly and said to be "direct".
+
+`warm` also folds the job rollup's deltas (`rollups.compact`) at most every
+`COMPACT_EVERY_S`, so the readers' delta scan stays a few hundred rows at most.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from agentos.db.session import session_scope
 from agentos.errors import UnavailableError
 from agentos.schemas.admin import CacheSource, RebuildResult, SsotHealth
+from agentos.services import rollups
 from agentos.services.admin_data_build import CachedDocument, build
 from agentos.services.admin_data_feed import SSOT_CHANNEL, ChangeFeed, Warmer
 from agentos.services.backends import get_backends
@@ -31,6 +36,7 @@ LOCK_TTL_S = 10.0
 LOCK_WAIT_S = 5.0
 LOCK_POLL_S = 0.02
 MAX_FLIGHTS_PER_READ = 3
+COMPACT_EVERY_S = 5.0
 
 
 @dataclass
@@ -65,6 +71,7 @@ class SsotStore:
         self._flight: _Flight | None = None
         self.feed = ChangeFeed(settings, on_change=self._changed, on_rebuilt=self._rebuilt)
         self.warmer = Warmer(settings.ssot_warm_interval_s, self.warm)
+        self._compacted_at = 0.0
 
     @property
     def cache(self) -> Cache:
@@ -278,6 +285,7 @@ class SsotStore:
 
     def warm(self) -> RebuildResult | None:
         """Rebuild unless a document younger than most of the interval is current."""
+        self._compact_if_due()
         local = self.local
         if (
             local is not None
@@ -286,6 +294,17 @@ class SsotStore:
         ):
             return None
         return self.rebuild()
+
+    def _compact_if_due(self) -> None:
+        now = time.monotonic()
+        if now - self._compacted_at < COMPACT_EVERY_S:
+            return
+        self._compacted_at = now
+        try:
+            with session_scope(self.settings) as session:
+                rollups.compact(session)
+        except Exception as exc:  # readers add uncompacted deltas; the next tick retries
+            logger.warning("ssot: rollup compaction failed: %s", exc)
 
     def health(self) -> SsotHealth:
         ttl: float | None = None

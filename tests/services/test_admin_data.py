@@ -19,6 +19,7 @@ from agentos.db.session import session_scope
 from agentos.errors import UnavailableError
 from agentos.services import admin_data, admin_data_store, events
 from agentos.services.admin_data_build import build as real_build
+from agentos.services.admin_data_feed import Warmer
 from agentos.services.agent_defaults import ensure_default_agents
 from agentos.services.backends import get_backends
 from agentos.settings import Settings
@@ -290,3 +291,28 @@ def test_change_event_makes_next_read_fresh(settings: Settings) -> None:
     assert after.source == "miss"
     assert after.built_at > before.built_at
     assert orjson.loads(after.body)["dashboard"]["total_jobs"] == 12
+
+
+def test_warmer_coalesces_a_flood_of_changes() -> None:
+    release, calls = threading.Event(), []
+
+    def slow_warm() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            release.wait(10)  # the first rebuild is still running while changes pour in
+
+    warmer = Warmer(interval_s=60.0, warm=slow_warm)
+    warmer.MIN_GAP_S = 0.2
+    warmer.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for _ in range(200):
+            warmer.poke()
+        release.set()
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        warmer.stop()
+    assert len(calls) == 2  # 200 changes during one rebuild: exactly one more rebuild

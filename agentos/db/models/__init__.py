@@ -2,6 +2,7 @@
 
 from agentos.db.models.agents import Agent, Worker
 from agentos.db.models.jobs import Clip, Job, ProcessingStep, Upload, UploadChunk
+from agentos.db.models.rollups import JobStatusDelta, JobStatusRollup
 from agentos.db.models.system import (
     AuditRecord,
     Backup,
@@ -25,6 +26,8 @@ __all__ = [
     "IdempotencyRecord",
     "IpAllowEntry",
     "Job",
+    "JobStatusDelta",
+    "JobStatusRollup",
     "Lockout",
     "LogRecord",
     "MetricsSnapshot",

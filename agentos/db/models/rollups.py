@@ -1,0 +1,47 @@
+"""Job counts kept up to date without scanning jobs: insert-only deltas folded into a rollup.
+
+Every write to `jobs` (the state machine, creation, deletion, bulk loads, raw SQL) adds
+rows to `job_status_deltas` in the same transaction, through triggers created by migration
+0003: per `basis` ("created": the hour a job was created; "finished": the hour it finished,
+for jobs with a finish time), the hour, the status and +1 / -1. Writers only ever insert, so
+there is no hot counter row to contend on. `agentos.services.rollups.compact` folds the
+deltas into `job_status_rollup`; readers add rollup and the few uncompacted deltas.
+
+The extra index on jobs serves the exact edges of rolling windows ("completed in the last
+hour"), which the hourly rollup cannot answer alone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from agentos.db.base import Base, BigIntId
+from agentos.db.models.jobs import Job
+
+BASES = ("created", "finished")
+
+
+class JobStatusDelta(Base):
+    __tablename__ = "job_status_deltas"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    basis: Mapped[str] = mapped_column(String(8))
+    hour: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    delta: Mapped[int] = mapped_column(Integer)
+
+
+class JobStatusRollup(Base):
+    __tablename__ = "job_status_rollup"
+
+    basis: Mapped[str] = mapped_column(String(8), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+
+
+# Declared here, with the rollup it complements, rather than in jobs.py.
+Index("ix_jobs_status_finished_at", Job.status, Job.finished_at)

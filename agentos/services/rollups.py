@@ -1,0 +1,142 @@
+"""Job counts by status and hour from the rollup (see agentos/db/models/rollups.py).
+
+Readers add `job_status_rollup` and the uncompacted `job_status_deltas`, so a count is
+exact the moment the job write commits; `compact` (run by the SSOT warmer) keeps the
+delta table short; `rebuild` recomputes everything from the jobs themselves, for after a
+bulk load or by the `analytics.recompute` action.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Subquery, func, select, text, union_all
+from sqlalchemy.orm import Session
+
+from agentos.db.models import JobStatusDelta, JobStatusRollup
+
+COMPACT_LOCK_KEY = 0x4A0B_5201  # one compaction at a time across processes (PostgreSQL)
+_HOUR = {
+    "postgresql": "date_trunc('hour', {column}, 'UTC')",
+    "sqlite": "strftime('%Y-%m-%d %H:00:00.000000', {column})",
+}
+
+HourCounts = dict[datetime, dict[str, int]]
+
+
+def _combined(basis: str, since: datetime | None = None) -> Subquery:
+    rollup = select(
+        JobStatusRollup.hour.label("hour"),
+        JobStatusRollup.status.label("status"),
+        JobStatusRollup.count.label("n"),
+    ).where(JobStatusRollup.basis == basis)
+    deltas = select(
+        JobStatusDelta.hour.label("hour"),
+        JobStatusDelta.status.label("status"),
+        JobStatusDelta.delta.label("n"),
+    ).where(JobStatusDelta.basis == basis)
+    if since is not None:
+        rollup = rollup.where(JobStatusRollup.hour >= since)
+        deltas = deltas.where(JobStatusDelta.hour >= since)
+    return union_all(rollup, deltas).subquery()
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    """Jobs per status right now (what `SELECT status, count(*) FROM jobs` would say)."""
+    rows = _combined("created")
+    result = session.execute(select(rows.c.status, func.sum(rows.c.n)).group_by(rows.c.status))
+    return {status: int(count) for status, count in result if count}
+
+
+def hourly(session: Session, *, basis: str, since: datetime) -> HourCounts:
+    """{hour: {status: jobs}} for hours >= `since`: by creation or by finish hour."""
+    rows = _combined(basis, since)
+    result = session.execute(
+        select(rows.c.hour, rows.c.status, func.sum(rows.c.n)).group_by(rows.c.hour, rows.c.status)
+    )
+    counts: HourCounts = defaultdict(dict)
+    for hour, status, count in result:
+        if count:
+            counts[_aware(hour)][status] = int(count)
+    return dict(counts)
+
+
+def _aware(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def compact(session: Session) -> int:
+    """Fold the committed deltas into the rollup; returns how many deltas were folded."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        if not session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": COMPACT_LOCK_KEY}
+        ):
+            return 0  # another process is compacting right now
+        moved = session.execute(
+            text(
+                """
+                WITH moved AS (DELETE FROM job_status_deltas RETURNING basis, hour, status, delta),
+                folded AS (
+                    INSERT INTO job_status_rollup (basis, hour, status, count)
+                    SELECT basis, hour, status, sum(delta) FROM moved GROUP BY 1, 2, 3
+                    ON CONFLICT (basis, hour, status)
+                    DO UPDATE SET count = job_status_rollup.count + EXCLUDED.count
+                )
+                SELECT count(*) FROM moved
+                """
+            )
+        ).scalar_one()
+    else:
+        last = session.scalar(select(func.max(JobStatusDelta.id)))
+        if last is None:
+            return 0
+        session.execute(
+            text(
+                """
+                INSERT INTO job_status_rollup (basis, hour, status, count)
+                SELECT basis, hour, status, sum(delta) FROM job_status_deltas WHERE id <= :last
+                GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+                ON CONFLICT (basis, hour, status) DO UPDATE SET count = count + excluded.count
+                """
+            ),
+            {"last": last},
+        )
+        moved = session.scalar(
+            select(func.count()).select_from(JobStatusDelta).where(JobStatusDelta.id <= last)
+        )
+        session.execute(text("DELETE FROM job_status_deltas WHERE id <= :last"), {"last": last})
+    session.execute(text("DELETE FROM job_status_rollup WHERE count = 0"))
+    return int(moved or 0)
+
+
+def rebuild(session: Session | Connection) -> int:
+    """Recompute the rollup from the jobs table; returns the number of rollup rows.
+
+    On PostgreSQL job writers wait (SHARE lock) until the caller commits, so no delta is
+    lost or counted twice; SQLite writers are serialised anyway.
+    """
+    dialect = (
+        session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
+    )
+    hour = _HOUR.get(dialect, _HOUR["sqlite"])
+    if dialect == "postgresql":
+        session.execute(text("LOCK TABLE jobs IN SHARE MODE"))
+    session.execute(text("DELETE FROM job_status_deltas"))
+    session.execute(text("DELETE FROM job_status_rollup"))
+    created, finished = hour.format(column="created_at"), hour.format(column="finished_at")
+    session.execute(
+        text(
+            f"""
+            INSERT INTO job_status_rollup (basis, hour, status, count)
+            SELECT 'created', {created}, status, count(*) FROM jobs GROUP BY 2, 3
+            UNION ALL
+            SELECT 'finished', {finished}, status, count(*) FROM jobs
+            WHERE finished_at IS NOT NULL GROUP BY 2, 3
+            """
+        )
+    )
+    return int(session.execute(select(func.count()).select_from(JobStatusRollup)).scalar_one())
