@@ -33,7 +33,7 @@ from agentos.db.session import get_engine
 from agentos.errors import InternalError
 from agentos.schemas.db import SchemaReport
 from agentos.schemas.seed import SeedOptions, SeedProgress, SeedResult, SeedTableCount
-from agentos.services import schema_check, seed_bulk
+from agentos.services import rollups, schema_check, seed_bulk
 from agentos.services.agent_defaults import ensure_default_agents
 from agentos.services.backends import get_backends
 from agentos.services.security.passwords import generate_password, hash_password
@@ -174,6 +174,7 @@ def _load(
                 connection, "system_events", EVENT_COLUMNS, events
             )
             report("events", options.events, options.events)
+            rollups.rebuild(connection)
     finally:
         if private:
             engine.dispose()
