@@ -6,6 +6,10 @@
 - worker_ready: a heartbeat thread writes this worker's `workers` row (psutil figures of
   the whole process tree), sends messages for unsent queued steps, and makes the agents
   table's on/off switches real by cancelling or adding this worker's queue consumers;
+  a listener thread applies a switch as soon as its change is announced on the bus (so
+  a start, stop or concurrency change made by any process reaches the consumers at
+  once, not a heartbeat later); a worker dedicated to one agent resizes its pool to that
+  agent's new concurrency;
 - worker_shutdown: the row goes offline.
 """
 
@@ -21,8 +25,9 @@ from sqlalchemy import select
 
 from agentos.db.models import Agent
 from agentos.db.session import get_engine, session_scope
-from agentos.services import dispatch, work
+from agentos.services import dispatch, events, work
 from agentos.services.agent_defaults import PIPELINE, ensure_default_agents
+from agentos.services.backends import get_backends
 from agentos.settings import Settings, get_settings
 from agentos.tasks.dispatcher import CeleryDispatcher
 
@@ -85,6 +90,12 @@ class WorkerHeartbeat(threading.Thread):
         self.consuming = set(agents)
         self._stop_event = threading.Event()
         self._process = psutil.Process()
+        self._switch_lock = threading.Lock()
+        self._listener = threading.Thread(target=self.listen, name="agentos-switches", daemon=True)
+
+    def start(self) -> None:
+        super().start()
+        self._listener.start()
 
     def run(self) -> None:
         interval = min(self.settings.heartbeat_interval_s, self.settings.celery_dispatch_sweep_s)
@@ -144,13 +155,53 @@ class WorkerHeartbeat(threading.Thread):
         with session_scope(self.settings) as session:
             enabled = set(session.scalars(select(Agent.name).where(Agent.enabled.is_(True))))
         control, me = self.app.control, [self.worker_name]
-        for agent in self.agents:
-            if agent in self.consuming and agent not in enabled:
-                control.cancel_consumer(agent, destination=me)
-                self.consuming.discard(agent)
-            elif agent not in self.consuming and agent in enabled:
-                control.add_consumer(agent, routing_key=agent, destination=me)
-                self.consuming.add(agent)
+        with self._switch_lock:
+            for agent in self.agents:
+                if agent in self.consuming and agent not in enabled:
+                    control.cancel_consumer(agent, destination=me)
+                    self.consuming.discard(agent)
+                elif agent not in self.consuming and agent in enabled:
+                    control.add_consumer(agent, routing_key=agent, destination=me)
+                    self.consuming.add(agent)
+
+    def listen(self) -> None:
+        """Apply agent switches as their changes are announced; reconnect if the bus drops."""
+        while not self._stop_event.is_set():
+            try:
+                subscription = get_backends(self.settings).bus.subscribe(events.CHANGES_CHANNEL)
+            except Exception:
+                logger.warning("agent switch listener: bus unavailable, retrying")
+                self._stop_event.wait(self.settings.heartbeat_interval_s)
+                continue
+            try:
+                while not self._stop_event.is_set():
+                    event = subscription.get(timeout_s=0.5)
+                    if event is not None:
+                        self._guard(lambda event=event: self.on_change(event.payload))
+            except Exception:
+                logger.warning("agent switch listener lost the bus; resubscribing")
+            finally:
+                subscription.close()
+
+    def on_change(self, change: dict[str, Any]) -> None:
+        kind = change.get("kind")
+        named = {change.get("agent"), *(change.get("agents") or [])}
+        if kind not in ("agent.state", "agent.restart") or not named & set(self.agents):
+            return
+        self.follow_switches()
+        concurrency = change.get("concurrency")
+        if isinstance(concurrency, int) and self.agents == [change.get("agent")]:
+            self.resize_pool(concurrency)
+        self.sweep()
+
+    def resize_pool(self, size: int) -> None:
+        """A worker serving only one agent runs as many of its stages as it allows."""
+        current = int(getattr(self.pool, "num_processes", 0) or getattr(self.pool, "limit", 0))
+        control, me = self.app.control, [self.worker_name]
+        if current and size > current:
+            control.pool_grow(size - current, destination=me)
+        elif current and size < current:
+            control.pool_shrink(current - size, destination=me)
 
     def _offline(self) -> None:
         with session_scope(self.settings) as session:

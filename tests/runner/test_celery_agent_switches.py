@@ -1,0 +1,139 @@
+"""A real Celery worker follows agent switches made by another process, as soon as they are
+announced: consumers cancelled and added again, a dedicated worker's pool resized.
+
+The worker's heartbeat (which also re-reads the switches) is set far longer than the
+waits here, so only the announcement on the bus can have made the change.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentos.db.session import dispose_engines, session_scope
+from agentos.services.actions import pipeline
+from agentos.services.agent_defaults import ensure_default_agents
+from agentos.services.backends import drop_backends
+from agentos.services.context import Actor
+from agentos.settings import Settings
+from agentos.tasks.app import app_for
+from tests.support import services
+from tests.support.pipeline import wait_for
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+AGENTOS = str(Path(sys.executable).with_name("agentos"))
+WORKER = "switches@localhost"
+OPERATOR = Actor(name="op", role="operator", source="cli")
+SWITCH_WAIT_S = 10.0  # well under the heartbeat below
+
+
+@pytest.fixture
+def celery_settings(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator[Settings]:
+    home = tmp_path / "home"
+    home.mkdir()
+    result = Settings(
+        home=home,
+        database_url=postgres_url,
+        redis_url=redis_url,
+        redis_key_prefix=f"agentos-test-{uuid.uuid4().hex[:10]}:",
+        heartbeat_interval_s=60.0,
+        worker_lost_after_s=180.0,
+    )
+    with session_scope(result) as session:
+        ensure_default_agents(session)
+    yield result
+    drop_backends(result)
+    services.flush_redis_prefix(result)
+    dispose_engines()
+
+
+@pytest.fixture
+def probe_worker(celery_settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """An `agentos worker` serving only the probe agent, with one process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTOS_")}
+    env.update(
+        AGENTOS_HOME=str(celery_settings.home_dir),
+        AGENTOS_DATABASE_URL=celery_settings.database_url or "",
+        AGENTOS_REDIS_URL=celery_settings.redis_url or "",
+        AGENTOS_REDIS_KEY_PREFIX=celery_settings.redis_key_prefix,
+        AGENTOS_HEARTBEAT_INTERVAL_S=str(celery_settings.heartbeat_interval_s),
+        AGENTOS_WORKER_LOST_AFTER_S=str(celery_settings.worker_lost_after_s),
+    )
+    log = (tmp_path / "worker.log").open("wb")
+    process = subprocess.Popen(
+        [AGENTOS, "worker", "--agents", "probe", "--concurrency", "1", "--name", WORKER],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_for(lambda: _consumes_probe(celery_settings) is True, timeout_s=60, what="the worker")
+        yield WORKER
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _inspect(settings: Settings) -> Any:
+    return app_for(settings).control.inspect(destination=[WORKER], timeout=1.0)
+
+
+def _consumes_probe(settings: Settings) -> bool | None:
+    """Whether the worker consumes the probe queue (None: it did not answer)."""
+    replies = _inspect(settings).active_queues() or {}
+    if WORKER not in replies:
+        return None
+    return "probe" in {queue["name"] for queue in replies[WORKER]}
+
+
+def _processes(settings: Settings) -> int:
+    stats = (_inspect(settings).stats() or {}).get(WORKER, {})
+    return len(stats.get("pool", {}).get("processes", []))
+
+
+def _act(settings: Settings, action: str, payload: dict[str, Any]) -> None:
+    with session_scope(settings) as session:
+        pipeline.execute(session, actor=OPERATOR, action=action, payload=payload)
+
+
+def test_stop_start_and_concurrency_reach_the_worker_at_once(
+    celery_settings: Settings, probe_worker: str
+) -> None:
+    _act(celery_settings, "agent.stop", {"agent_id": "probe"})
+    wait_for(
+        lambda: _consumes_probe(celery_settings) is False,
+        timeout_s=SWITCH_WAIT_S,
+        what="the probe consumer to be cancelled",
+    )
+    _act(celery_settings, "agent.start", {"agent_id": "probe"})
+    wait_for(
+        lambda: _consumes_probe(celery_settings) is True,
+        timeout_s=SWITCH_WAIT_S,
+        what="the probe consumer to be added again",
+    )
+    assert _processes(celery_settings) == 1
+    _act(celery_settings, "agent.set_concurrency", {"agent_id": "probe", "concurrency": 3})
+    wait_for(
+        lambda: _processes(celery_settings) == 3,
+        timeout_s=SWITCH_WAIT_S,
+        what="the dedicated worker's pool to grow to 3",
+    )
+    _act(celery_settings, "agent.set_concurrency", {"agent_id": "probe", "concurrency": 2})
+    wait_for(
+        lambda: _processes(celery_settings) == 2,
+        timeout_s=SWITCH_WAIT_S,
+        what="the pool to shrink to 2",
+    )
