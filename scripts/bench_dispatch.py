@@ -1,12 +1,20 @@
 """Dispatch overhead: an empty six-stage job through our Celery runner vs a bare Celery chain.
 
 Both run on the same broker, in the same worker process (threads pool), in one run:
-- ours: `jobs.create` -> six `run_step` tasks, each claiming its step with a conditional
-  UPDATE, heartbeating, recording the outcome and queueing the next stage (the stage
-  bodies are replaced by no-ops, so only the runner's own cost is measured);
-- baseline: a Celery chain of six no-op tasks, the last of which sets a Redis key.
-Each side is timed from submission to completion, sequentially, N times; the figure is
-the ratio of median seconds per job (baseline / ours; 1.0 = no overhead over Celery).
+- ours: `jobs.create` -> six `run_step` tasks, each doing the runner's real bookkeeping:
+  the step row claimed by a conditional UPDATE, its timing and outcome recorded, the job's
+  status and progress moved on, the next stage's step queued and its message sent. Only the
+  stage bodies are replaced by no-ops, so the runner's own cost is what is measured;
+- baseline: a Celery chain of six no-op tasks (the same six hops through a queue).
+Both sides learn that a job ended the same way, from the bus (Redis pub/sub): ours from the
+`job.status completed` change announced after the last commit, the baseline from its last
+task publishing on the same bus. Each side is timed from submission to that event,
+sequentially, N times; the figure is the ratio of median seconds per job (baseline / ours;
+1.0 = no overhead over Celery).
+
+Before the timed runs, one empty job goes through the same task code in this process with
+every SQL statement (`before_cursor_execute`) and session commit counted per stage. The
+embedded runner (SQLite, in-process pools) is measured the same way on a scratch home.
 
     python scripts/bench_dispatch.py [--jobs 30] [--database-url URL] [--redis-url URL]
 
@@ -21,35 +29,45 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
-import redis
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
-DONE_KEY = "bench:chain:done:"
+DONE_CHANNEL = "bench.done"
+CHANGES = "agentos.changes"
+
+
+def _empty_stages() -> None:
+    from agentos.services.stages import StageResult
+    from agentos.services.stages_media import STAGES
+
+    STAGES.update({name: (lambda _context: StageResult()) for name in STAGES})
 
 
 def _worker_main() -> None:
     """The worker process: our app with no-op stage bodies, plus the baseline task."""
-    from agentos.services.stages import StageResult
-    from agentos.services.stages_media import STAGES
+    from agentos.services.backends import get_backends
     from agentos.settings import get_settings
     from agentos.tasks.app import app
 
-    STAGES.update({name: (lambda _context: StageResult()) for name in STAGES})
-    settings = get_settings()
-    client = redis.Redis.from_url(settings.redis_url_for("cache"))
+    _empty_stages()
+    bus = get_backends(get_settings()).bus
 
     @app.task(name="bench.noop", ignore_result=True)
     def noop(token: str, last: bool) -> None:
         if last:
-            client.set(f"{settings.redis_key_prefix}{DONE_KEY}{token}", 1, ex=60)
+            bus.publish(DONE_CHANNEL, {"token": token})
 
     queues = "ingest,probe,scenes,clipper,thumbs,publish,agentos.maintenance,bench"
     app.worker_main(
@@ -71,60 +89,199 @@ def _admin(url: str, sql: str) -> None:
         connection.execute(sql)  # type: ignore[arg-type]
 
 
-def _wait(condition: Any, timeout_s: float = 30.0) -> None:
-    deadline = time.perf_counter() + timeout_s
-    while not condition():
-        if time.perf_counter() > deadline:
-            raise SystemExit("timed out: is the bench worker running?")
-        time.sleep(0.001)
+def _wait_event(subscription: Any, matches: Callable[[dict[str, Any]], bool]) -> None:
+    deadline = time.perf_counter() + 30.0
+    while time.perf_counter() < deadline:
+        found = subscription.get(timeout_s=0.5)
+        if found is not None and matches(found.payload):
+            return
+    raise SystemExit("timed out: is the bench worker running?")
 
 
-def _ours(settings: Any, jobs_count: int) -> list[float]:
-    from agentos.db.models import Job
+def _create(settings: Any, title: str) -> str:
     from agentos.db.session import session_scope
     from agentos.services import jobs
     from agentos.services.context import SYSTEM_ACTOR
 
+    with session_scope(settings) as session:
+        return str(jobs.create(session, actor=SYSTEM_ACTOR, title=title, source_path=None).id)
+
+
+def _completed(job_id: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda p: (
+        p.get("kind") == "job.status"
+        and p.get("job_id") == job_id
+        and (p.get("status") == "completed")
+    )
+
+
+def _ours(settings: Any, jobs_count: int) -> list[float]:
+    from agentos.services.backends import get_backends
+
+    subscription = get_backends(settings).bus.subscribe(CHANGES)
     timings = []
-    for n in range(jobs_count):
-        start = time.perf_counter()
-        with session_scope(settings) as session:
-            job_id = jobs.create(
-                session, actor=SYSTEM_ACTOR, title=f"empty {n}", source_path=None
-            ).id
-
-        def done(job_id: uuid.UUID = job_id) -> bool:
-            with session_scope(settings) as session:
-                return session.get(Job, job_id).status == "completed"  # type: ignore[union-attr]
-
-        _wait(done)
-        timings.append(time.perf_counter() - start)
+    try:
+        for n in range(jobs_count):
+            start = time.perf_counter()
+            job_id = _create(settings, f"empty {n}")
+            _wait_event(subscription, _completed(job_id))
+            timings.append(time.perf_counter() - start)
+    finally:
+        subscription.close()
     return timings
 
 
 def _baseline(settings: Any, jobs_count: int, stages: int) -> list[float]:
     from celery import chain
 
+    from agentos.services.backends import get_backends
     from agentos.tasks.app import app_for
 
     app = app_for(settings)
-    client = redis.Redis.from_url(settings.redis_url_for("cache"))
+    subscription = get_backends(settings).bus.subscribe(DONE_CHANNEL)
     timings = []
-    for _ in range(jobs_count):
-        token = uuid.uuid4().hex
-        key = f"{settings.redis_key_prefix}{DONE_KEY}{token}"
-        start = time.perf_counter()
-        chain(
-            *[
-                app.signature(
-                    "bench.noop", args=(token, i == stages - 1), queue="bench", immutable=True
-                )
-                for i in range(stages)
-            ]
-        ).apply_async()
-        _wait(lambda key=key: client.exists(key) == 1)
-        timings.append(time.perf_counter() - start)
+    try:
+        for _ in range(jobs_count):
+            token = uuid.uuid4().hex
+            start = time.perf_counter()
+            chain(
+                *[
+                    app.signature(
+                        "bench.noop", args=(token, i == stages - 1), queue="bench", immutable=True
+                    )
+                    for i in range(stages)
+                ]
+            ).apply_async()
+            _wait_event(subscription, lambda p, token=token: p.get("token") == token)
+            timings.append(time.perf_counter() - start)
+    finally:
+        subscription.close()
     return timings
+
+
+# Counting -------------------------------------------------------------------------------
+
+
+class Tally:
+    """SQL statements and session commits made in this process while `on`."""
+
+    def __init__(self, engine: Any) -> None:
+        self.on = False
+        self.statements = 0
+        self.commits = 0
+        self.lines: list[str] = []
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(Session, "after_commit", self._commit)
+
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if self.on:
+            self.statements += 1
+            self.lines.append(" ".join(statement.split())[:90])
+
+    def _commit(self, _session: Session) -> None:
+        if self.on:
+            self.commits += 1
+
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        self.statements = self.commits = 0
+        self.lines = []
+        self.on = True
+        try:
+            yield
+        finally:
+            self.on = False
+
+
+def _profile_celery_path(settings: Any) -> list[tuple[str, int, int]]:
+    """One empty job through the Celery task code in this process: per stage (agent,
+    statements, commits). Messages are captured instead of sent."""
+    import agentos.tasks.stages as task_module
+    from agentos.db.session import get_engine
+    from agentos.services import dispatch
+    from agentos.tasks.dispatcher import CeleryDispatcher
+
+    messages: list[tuple[str, str]] = []
+
+    class Capture:
+        def send_task(self, _name: str, args: list[str], kwargs: dict[str, str], **_: Any) -> None:
+            messages.append((args[0], kwargs["agent"]))
+
+    original_send = task_module.send_reserved
+    task_module.send_reserved = lambda _app, _settings, step, _task_id: messages.append(  # type: ignore[assignment]
+        (str(step.step_id), step.agent)
+    )
+    dispatcher = CeleryDispatcher(settings, Capture())  # type: ignore[arg-type]
+    dispatch.register_dispatcher(dispatcher)
+    tally = Tally(get_engine(settings))
+    try:
+        _create(settings, "profiled")
+        per_stage = []
+        while messages:
+            step_id, agent = messages.pop(0)
+            with tally.counting():
+                task_module.run_step(step_id, agent=agent)
+            per_stage.append((agent, tally.statements, tally.commits))
+            if os.environ.get("BENCH_SHOW_SQL"):
+                print(f"  {agent}:", *tally.lines, sep="\n    ")
+        return per_stage
+    finally:
+        task_module.send_reserved = original_send  # type: ignore[assignment]
+        dispatch.unregister_dispatcher(dispatcher)
+
+
+def _print_profile(label: str, per_stage: list[tuple[str, int, int]]) -> None:
+    statements = sum(s for _, s, _ in per_stage)
+    commits = sum(c for _, _, c in per_stage)
+    stages = len(per_stage) or 1
+    detail = ", ".join(f"{agent} {s}/{c}" for agent, s, c in per_stage)
+    print(
+        f"{label}: {statements / stages:.1f} statements and {commits / stages:.1f} commits "
+        f"per stage ({detail}; statements/commits)"
+    )
+
+
+# Embedded runner ------------------------------------------------------------------------
+
+
+def _embedded(jobs_count: int) -> tuple[list[float], float, float]:
+    """Median-able ms per empty job through the embedded runner (SQLite, in-process pools),
+    and statements and commits per stage (everything this process did, claim loop included)."""
+    from agentos.db.migrate import upgrade_to_head
+    from agentos.db.session import get_engine
+    from agentos.services.backends import get_backends
+    from agentos.services.backends.runner_embedded import EmbeddedRunner
+    from agentos.settings import Settings
+
+    home = Path(tempfile.mkdtemp(prefix="agentos_bench_embedded_"))
+    settings = Settings(home=home)
+    upgrade_to_head(get_engine(settings))
+    runner = EmbeddedRunner(settings)
+    runner.start()
+    subscription = get_backends(settings).bus.subscribe(CHANGES)
+    tally = Tally(get_engine(settings))
+    timings: list[float] = []
+    try:
+        for n in range(3):  # warm
+            _wait_event(subscription, _completed(_create(settings, f"warm {n}")))
+        with tally.counting():
+            _wait_event(subscription, _completed(_create(settings, "profiled")))
+            time.sleep(0.05)  # the last claim pass after completion
+        for n in range(jobs_count):
+            start = time.perf_counter()
+            _wait_event(subscription, _completed(_create(settings, f"empty {n}")))
+            timings.append(time.perf_counter() - start)
+    finally:
+        subscription.close()
+        runner.stop()
+    return timings, tally.statements / 6, tally.commits / 6
+
+
+def _median_line(label: str, timings: list[float]) -> float:
+    median = statistics.median(timings)
+    p90 = sorted(timings)[max(0, int(len(timings) * 0.9) - 1)]
+    print(f"{label}: median {median * 1000:7.1f} ms (p90 {p90 * 1000:.1f} ms)")
+    return median
 
 
 def main() -> None:
@@ -141,60 +298,82 @@ def main() -> None:
     from agentos.db.migrate import upgrade_to_head
     from agentos.db.session import build_engine, dispose_engines
     from agentos.services.agent_defaults import PIPELINE, ensure_default_agents
+    from agentos.services.backends import drop_backends
     from agentos.services.backends.runner import install
     from agentos.settings import Settings
-    from agentos.tasks.control import CeleryRunner
 
     name = f"agentos_bench_{uuid.uuid4().hex[:8]}"
     _admin(args.database_url, f'CREATE DATABASE "{name}"')
     url = make_url(args.database_url).set(database=name).render_as_string(hide_password=False)
     home = Path(f"/tmp/{name}")
+    env = {
+        "AGENTOS_HOME": str(home),
+        "AGENTOS_DATABASE_URL": url,
+        "AGENTOS_REDIS_URL": args.redis_url,
+        "AGENTOS_REDIS_KEY_PREFIX": f"{name}:",
+    }
+    # This process runs the task code too (the profile), so it reads the same settings.
+    os.environ.update(env)
     settings = Settings(
         home=home, database_url=url, redis_url=args.redis_url, redis_key_prefix=f"{name}:"
     )
     engine = build_engine(url)
     upgrade_to_head(engine)
     engine.dispose()
-    env = {
-        **os.environ,
-        "AGENTOS_HOME": str(home),
-        "AGENTOS_DATABASE_URL": url,
-        "AGENTOS_REDIS_URL": args.redis_url,
-        "AGENTOS_REDIS_KEY_PREFIX": settings.redis_key_prefix,
-    }
-    worker = subprocess.Popen([sys.executable, __file__, "--worker-process"], env=env)
-    sender = CeleryRunner(settings)
+    _empty_stages()
+    worker: subprocess.Popen[bytes] | None = None
+    sender = None
     try:
         from agentos.db.session import session_scope
+        from agentos.tasks.control import CeleryRunner
 
         with session_scope(settings) as session:
             ensure_default_agents(session)
+        _profile_celery_path(settings)  # warm
+        celery_profile = _profile_celery_path(settings)
+        worker = subprocess.Popen(
+            [sys.executable, __file__, "--worker-process"], env={**os.environ, **env}
+        )
+        sender = CeleryRunner(settings)
         sender.start()
         _ours(settings, 3)  # warm both paths (connections, queues declared)
         _baseline(settings, 3, len(PIPELINE))
         ours = _ours(settings, args.jobs)
         base = _baseline(settings, args.jobs, len(PIPELINE))
     finally:
-        sender.stop()
+        if sender is not None:
+            sender.stop()
         install(None)
-        worker.terminate()
-        worker.wait(30)
+        if worker is not None:
+            worker.terminate()
+            worker.wait(30)
+        drop_backends(settings)
+        _flush_prefix(settings)
         dispose_engines()
         _admin(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        for role in ("cache", "broker"):
-            client = redis.Redis.from_url(settings.redis_url_for(role))  # type: ignore[arg-type]
-            for key in client.scan_iter(match=f"{settings.redis_key_prefix}*"):
-                client.delete(key)
-    ours_med, base_med = statistics.median(ours), statistics.median(base)
+        for key in env:
+            os.environ.pop(key, None)
+    embedded, embedded_statements, embedded_commits = _embedded(args.jobs)
+
+    print(f"command: {' '.join(sys.argv)}")
+    _print_profile("our Celery task path, per empty stage", celery_profile)
+    ours_med = _median_line("empty 6-stage job, our Celery runner ", ours)
+    base_med = _median_line("bare Celery chain of 6 no-op tasks   ", base)
+    print(f"ratio (baseline / ours, aim >= 0.8)  : {base_med / ours_med:.2f}")
+    _median_line("empty 6-stage job, embedded runner   ", embedded)
     print(
-        f"empty 6-stage job, our Celery runner : median {ours_med * 1000:7.1f} ms "
-        f"(p90 {sorted(ours)[int(len(ours) * 0.9) - 1] * 1000:.1f} ms)"
+        f"embedded runner (SQLite), per stage  : {embedded_statements:.1f} statements, "
+        f"{embedded_commits:.1f} session commits (claim loop and bus rows included)"
     )
-    print(
-        f"bare Celery chain of 6 no-op tasks  : median {base_med * 1000:7.1f} ms "
-        f"(p90 {sorted(base)[int(len(base) * 0.9) - 1] * 1000:.1f} ms)"
-    )
-    print(f"ratio (baseline / ours, aim >= 0.8) : {base_med / ours_med:.2f}")
+
+
+def _flush_prefix(settings: Any) -> None:
+    import redis
+
+    for role in ("cache", "broker"):
+        client = redis.Redis.from_url(settings.redis_url_for(role))
+        for key in client.scan_iter(match=f"{settings.redis_key_prefix}*"):
+            client.delete(key)
 
 
 if __name__ == "__main__":

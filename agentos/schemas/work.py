@@ -17,6 +17,11 @@ class ClaimedStep(BaseModel):
     agent: str
     attempt: int
     worker_id: str
+    started_at: datetime | None = None
+    # What the stage reads, loaded in the claiming transaction (None: load it separately).
+    job: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+    outputs: dict[str, dict[str, Any]] | None = None
 
 
 class QueuedStep(BaseModel):
@@ -43,6 +48,10 @@ class StepOutcome(BaseModel):
     status: str = Field(examples=["completed", "failed", "cancelled", "retrying", "skipped"])
     error: str | None = None
     next_agent: str | None = None
+    # The next stage's step and the message id reserved for it in the completing commit
+    # (only when the runner asked to send that message itself).
+    next_step: QueuedStep | None = None
+    next_task_id: str | None = None
 
 
 class ReclaimReport(BaseModel):

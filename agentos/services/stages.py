@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -40,7 +41,7 @@ from agentos.errors import AgentOSError, InvalidError
 from agentos.media._common import MediaCancelled
 from agentos.schemas.work import ClaimedStep, StepOutcome
 from agentos.services import events, jobs, work
-from agentos.services.agent_defaults import PIPELINE, default_config, next_stage
+from agentos.services.agent_defaults import PIPELINE, next_stage
 from agentos.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -135,9 +136,18 @@ StageFunction = Callable[[StageContext], StageResult]
 
 
 def run_step(
-    settings: Settings, *, claimed: ClaimedStep, should_stop: StopCheck = _never
+    settings: Settings,
+    *,
+    claimed: ClaimedStep,
+    should_stop: StopCheck = _never,
+    reserve_next: bool = False,
 ) -> StepOutcome:
-    """Run a step this worker has claimed, to one recorded outcome."""
+    """Run a step this worker has claimed, to one recorded outcome.
+
+    `reserve_next`: the caller sends the next stage's message itself once this returns
+    (`outcome.next_step`, `outcome.next_task_id`); the completing commit reserves it, so no
+    separate "message sent" transaction and no dispatcher look-up are needed.
+    """
     from agentos.services.stages_media import STAGES
 
     monitor = StageMonitor(settings, claimed, external_stop=should_stop)
@@ -151,7 +161,7 @@ def run_step(
         result = STAGES[claimed.agent](context)
         if monitor.should_stop():
             raise MediaCancelled("stopped at the end of the stage")
-        return _complete(settings, claimed, result)
+        return _complete(settings, claimed, result, reserve_next=reserve_next)
     except MediaCancelled:
         return _stopped(settings, claimed, monitor.reason or "cancelled")
     except InvalidError as exc:
@@ -171,21 +181,18 @@ def _outcome(claimed: ClaimedStep, status: str, **kw: Any) -> StepOutcome:
 
 def agent_config(session: Session, agent: str, options: dict[str, Any]) -> dict[str, Any]:
     """Defaults, then the agent's stored config, then the job's own options on top."""
-    config = default_config(agent)
     stored = session.scalar(select(Agent.config).where(Agent.name == agent))
-    config.update(stored or {})
-    if agent == "clipper":
-        for key in ("min_clip_s", "max_clip_s"):
-            if options.get(key) is not None:
-                config[key] = options[key]
-    if agent == "scenes" and options.get("scene_threshold") is not None:
-        config["threshold"] = options["scene_threshold"]
-    return config
+    return work.merged_config(agent, stored, options)
 
 
 def _load_context(
     settings: Settings, claimed: ClaimedStep, monitor: StageMonitor
 ) -> StageContext | None:
+    """The stage's inputs: as loaded by the claim itself, or (a hand-made claim) read now."""
+    if claimed.job is not None and claimed.config is not None and claimed.outputs is not None:
+        return StageContext(
+            settings, claimed, claimed.job, claimed.config, claimed.outputs, monitor
+        )
     with session_scope(settings) as session:
         step = session.get(ProcessingStep, claimed.step_id)
         job = session.get(Job, claimed.job_id)
@@ -201,43 +208,90 @@ def _load_context(
         ):
             outputs[agent] = output or {}
         options: dict[str, Any] = dict(job.options or {})
-        snapshot = {
-            "id": job.id,
-            "title": job.title,
-            "source_path": job.source_path,
-            "source_sha256": job.source_sha256,
-            "source_size": job.source_size,
-            "media_info": job.media_info,
-            "options": options,
-        }
+        snapshot = work.job_snapshot(job, options)
         config = agent_config(session, claimed.agent, options)
     return StageContext(settings, claimed, snapshot, config, outputs, monitor)
 
 
 def _owned_step(session: Session, claimed: ClaimedStep) -> tuple[ProcessingStep, Job] | None:
+    # Job first, then step: the order `jobs.cancel` locks them in (no deadlock with it).
+    job = session.get(Job, claimed.job_id, with_for_update=True, populate_existing=True)
     step = session.get(
         ProcessingStep, claimed.step_id, with_for_update=True, populate_existing=True
     )
     if step is None or step.status != "running" or step.worker_id != claimed.worker_id:
         return None
-    job = session.get(Job, claimed.job_id, with_for_update=True, populate_existing=True)
     return None if job is None else (step, job)
 
 
-def _complete(settings: Settings, claimed: ClaimedStep, result: StageResult) -> StepOutcome:
+def _finish_owned(
+    session: Session, claimed: ClaimedStep, output: dict[str, Any]
+) -> datetime | None:
+    """Mark the step completed with its timing if this worker still owns it (one UPDATE);
+    when it finished, or None."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "status": "completed",
+        "finished_at": now,
+        "heartbeat_at": now,
+        "progress": 1.0,
+        "output": output,
+    }
+    if claimed.started_at is not None:
+        values["duration_ms"] = (now - claimed.started_at).total_seconds() * 1000
+    result = session.execute(
+        update(ProcessingStep)
+        .where(
+            ProcessingStep.id == claimed.step_id,
+            ProcessingStep.status == "running",
+            ProcessingStep.worker_id == claimed.worker_id,
+        )
+        .values(**values)
+        .returning(ProcessingStep.started_at)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if result is None:
+        return None
+    if claimed.started_at is None and result.started_at is not None:
+        # A hand-made claim without its start time: the timing costs one more statement.
+        session.execute(
+            update(ProcessingStep)
+            .where(ProcessingStep.id == claimed.step_id)
+            .values(duration_ms=(now - result.started_at).total_seconds() * 1000)
+            .execution_options(synchronize_session=False)
+        )
+    return now
+
+
+def _complete(
+    settings: Settings, claimed: ClaimedStep, result: StageResult, *, reserve_next: bool
+) -> StepOutcome:
+    """Record success in one transaction: the step, the stage's own rows, the next stage."""
     with session_scope(settings) as session:
-        owned = _owned_step(session, claimed)
-        if owned is None:
+        if result.apply is None:
+            # Pure bookkeeping (the stage wrote no rows of its own): see `work.relaxed_commit`.
+            work.relaxed_commit(session)
+        job = session.get(Job, claimed.job_id, with_for_update=True)
+        finished = None if job is None else _finish_owned(session, claimed, result.output)
+        if job is None or finished is None:
             # Cancelled between the stage's last check and here: nothing is recorded.
             status = session.scalar(
                 select(ProcessingStep.status).where(ProcessingStep.id == claimed.step_id)
             )
             return _outcome(claimed, "cancelled" if status == "cancelled" else "skipped")
-        step, job = owned
         if result.apply is not None:
             result.apply(session, job)
-        jobs.complete_stage(session, job, step, output=result.output)
-    return _outcome(claimed, "completed", next_agent=next_stage(claimed.agent))
+        task_id = str(uuid.uuid4()) if reserve_next else None
+        queued = jobs.stages.advance(
+            session, job, stage=claimed.agent, finished_at=finished, next_task_id=task_id
+        )
+    return _outcome(
+        claimed,
+        "completed",
+        next_agent=next_stage(claimed.agent),
+        next_step=queued,
+        next_task_id=task_id if queued is not None else None,
+    )
 
 
 def _stopped(settings: Settings, claimed: ClaimedStep, reason: str) -> StepOutcome:

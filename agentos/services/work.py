@@ -21,10 +21,17 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, select, text, update
+from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, select, text, update
 from sqlalchemy.orm import Session
 
-from agentos.db.models import Job, ProcessingStep, SystemEvent, Worker
+from agentos.db.models import (
+    Agent,
+    Job,
+    ProcessingStep,
+    RuntimeSetting,
+    SystemEvent,
+    Worker,
+)
 from agentos.schemas.work import (
     ClaimedStep,
     QueuedStep,
@@ -34,6 +41,7 @@ from agentos.schemas.work import (
 )
 from agentos.services import agents as agents_service
 from agentos.services import dispatch, events, queue
+from agentos.services.agent_defaults import PIPELINE, default_config
 from agentos.services.jobs import state
 from agentos.services.runtime import settings_of
 
@@ -42,10 +50,27 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _runnable(agent: Any) -> ColumnElement[bool]:
+    """`agent` is enabled and the queue is not paused, checked inside the claiming statement.
+
+    The same rule as `runnable_agents`, as SQL, so a claim costs one round trip and sees the
+    switches as of its own snapshot (no cached flags to go stale).
+    """
+    enabled = exists().where(Agent.name == agent, Agent.enabled.is_(True))
+    paused = exists().where(
+        RuntimeSetting.key == queue.PAUSED_KEY, cast(RuntimeSetting.value, String) == "true"
+    )
+    return and_(enabled, ~paused)
+
+
 def _candidates(agents: set[str]) -> Select[Any]:
     return (
         select(ProcessingStep.id)
-        .where(ProcessingStep.status == "queued", ProcessingStep.agent.in_(sorted(agents)))
+        .where(
+            ProcessingStep.status == "queued",
+            ProcessingStep.agent.in_(sorted(agents)),
+            _runnable(ProcessingStep.agent),
+        )
         .order_by(ProcessingStep.priority.desc(), ProcessingStep.created_at.asc())
         .limit(1)
     )
@@ -60,21 +85,18 @@ def runnable_agents(session: Session, agents: set[str]) -> set[str]:
 
 def claim_next(session: Session, *, agents: set[str], worker_id: str) -> ClaimedStep | None:
     """Take the next queued step of `agents` (priority DESC, created_at ASC) for `worker_id`."""
-    allowed = runnable_agents(session, agents)
-    if not allowed:
+    if not agents:
         return None
-    candidate = _candidates(allowed)
+    candidate = _candidates(agents)
     if session.get_bind().dialect.name == "postgresql":
-        candidate = candidate.with_for_update(skip_locked=True)
+        candidate = candidate.with_for_update(skip_locked=True, of=ProcessingStep)
     return _take(session, ProcessingStep.id == candidate.scalar_subquery(), worker_id)
 
 
 def claim_step(session: Session, *, step_id: uuid.UUID, worker_id: str) -> ClaimedStep | None:
     """Take one given step (a Celery task names its step) if it is queued and may run now."""
-    step = session.get(ProcessingStep, step_id)
-    if step is None or step.status != "queued" or not runnable_agents(session, {step.agent}):
-        return None
-    return _take(session, ProcessingStep.id == step_id, worker_id)
+    where = and_(ProcessingStep.id == step_id, _runnable(ProcessingStep.agent))
+    return _take(session, where, worker_id)
 
 
 def take_over(session: Session, *, step_id: uuid.UUID, worker_id: str) -> ClaimedStep | None:
@@ -84,12 +106,10 @@ def take_over(session: Session, *, step_id: uuid.UUID, worker_id: str) -> Claime
         return None
     if not _worker_lost(session, step.worker_id, step.heartbeat_at):
         return None
-    if not runnable_agents(session, {step.agent}):
-        return None
     guard = and_(
         ProcessingStep.id == step_id,
         ProcessingStep.worker_id == step.worker_id,
-        ProcessingStep.status == "running",
+        _runnable(ProcessingStep.agent),
     )
     return _take(session, guard, worker_id, from_status="running")
 
@@ -97,7 +117,9 @@ def take_over(session: Session, *, step_id: uuid.UUID, worker_id: str) -> Claime
 def _take(
     session: Session, where: object, worker_id: str, *, from_status: str = "queued"
 ) -> ClaimedStep | None:
+    """The claim: one conditional UPDATE that also returns the agent's stored config."""
     now = _now()
+    stored_config = select(Agent.config).where(Agent.name == ProcessingStep.agent)
     row = session.execute(
         update(ProcessingStep)
         .where(where, ProcessingStep.status == from_status)  # type: ignore[arg-type]
@@ -111,35 +133,97 @@ def _take(
             error=None,
         )
         .returning(
-            ProcessingStep.id, ProcessingStep.job_id, ProcessingStep.agent, ProcessingStep.attempt
+            ProcessingStep.id,
+            ProcessingStep.job_id,
+            ProcessingStep.agent,
+            ProcessingStep.attempt,
+            stored_config.scalar_subquery().label("config"),
         )
         .execution_options(synchronize_session=False)
     ).first()
     if row is None:
         return None
-    _job_started(session, job_id=row.job_id, agent=row.agent)
+    relaxed_commit(session)  # a claim is runner bookkeeping
+    job = _job_started(session, job_id=row.job_id, agent=row.agent)
+    options: dict[str, Any] = dict(job.options or {}) if job is not None else {}
     return ClaimedStep(
-        step_id=row.id, job_id=row.job_id, agent=row.agent, attempt=row.attempt, worker_id=worker_id
+        step_id=row.id,
+        job_id=row.job_id,
+        agent=row.agent,
+        attempt=row.attempt,
+        worker_id=worker_id,
+        started_at=now,
+        job=job_snapshot(job, options) if job is not None else None,
+        config=merged_config(row.agent, row.config, options),
+        outputs=_outputs(session, job_id=row.job_id, agent=row.agent),
     )
 
 
-def _job_started(session: Session, *, job_id: uuid.UUID, agent: str) -> None:
+def _job_started(session: Session, *, job_id: uuid.UUID, agent: str) -> Job | None:
     job = session.get(Job, job_id, populate_existing=True)
     if job is None:
-        return
+        return None
     if job.status == "queued":
         state.transition(job, "processing")
     job.current_stage = agent
     if job.started_at is None:
         job.started_at = _now()
     events.announce(session, "job.stage", job_id=job.id, stage=agent, state="running")
+    return job
+
+
+def job_snapshot(job: Job, options: dict[str, Any]) -> dict[str, Any]:
+    """The job fields a stage reads (a plain dict: it outlives the claiming session)."""
+    return {
+        "id": job.id,
+        "title": job.title,
+        "source_path": job.source_path,
+        "source_sha256": job.source_sha256,
+        "source_size": job.source_size,
+        "media_info": job.media_info,
+        "options": options,
+    }
+
+
+def _outputs(session: Session, *, job_id: uuid.UUID, agent: str) -> dict[str, dict[str, Any]]:
+    """What the job's earlier stages produced (the first stage has no earlier ones)."""
+    if agent == PIPELINE[0]:
+        return {}
+    rows = session.execute(
+        select(ProcessingStep.agent, ProcessingStep.output)
+        .where(ProcessingStep.job_id == job_id, ProcessingStep.status == "completed")
+        .order_by(ProcessingStep.finished_at)
+    )
+    return {name: output or {} for name, output in rows}
+
+
+def merged_config(
+    agent: str, stored: dict[str, Any] | None, options: dict[str, Any]
+) -> dict[str, Any]:
+    """Defaults, then the agent's stored config, then the job's own options on top."""
+    config = default_config(agent)
+    config.update(stored or {})
+    if agent == "clipper":
+        for key in ("min_clip_s", "max_clip_s"):
+            if options.get(key) is not None:
+                config[key] = options[key]
+    if agent == "scenes" and options.get("scene_threshold") is not None:
+        config["threshold"] = options["scene_threshold"]
+    return config
 
 
 def relaxed_commit(session: Session) -> None:
-    """Let this transaction's commit skip the WAL flush (PostgreSQL).
+    """Let this transaction's commit skip the WAL flush (PostgreSQL `synchronous_commit=off`).
 
-    For writes that are cheap to lose in a database crash and are rewritten soon anyway
-    (heartbeats, "message sent" marks): the commit no longer waits for the disk.
+    Only for runner bookkeeping: heartbeats, message reservations, claims, and the
+    completion of a stage that wrote no rows of its own. The commit returns without waiting
+    for the disk (an fsync costs more than the rest of a stage hop). A worker that dies loses
+    nothing this way; only a crash of the PostgreSQL server can lose such commits, at most
+    the last ~3 x `wal_writer_delay` (0.6 s by default), and what that leaves behind is what
+    `reclaim_stale` repairs after a server restart (`_after_database_restart`): a claim lost
+    leaves its step queued with its message consumed, a completion lost leaves it running
+    with no runner. Any later durable commit makes all earlier ones durable (the WAL is one
+    sequence), so nothing is ever lost out of order.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL synchronous_commit = off"))
@@ -221,6 +305,7 @@ def reclaim_stale(session: Session, *, older_than_s: float | None = None) -> Rec
     settings = settings_of(session)
     report = ReclaimReport(workers_offline=_mark_lost_workers(session))
     stall_limit = _now() - timedelta(seconds=older_than_s or settings.stall_after_s)
+    _after_database_restart(session, report, stall_after_s=older_than_s or settings.stall_after_s)
     running = session.scalars(
         select(ProcessingStep).where(ProcessingStep.status == "running").with_for_update()
     ).all()
@@ -235,6 +320,49 @@ def reclaim_stale(session: Session, *, older_than_s: float | None = None) -> Rec
         ):
             report.stalled.append(step.id)
     return report
+
+
+_restarts_seen: set[datetime] = set()
+
+
+def _after_database_restart(
+    session: Session, report: ReclaimReport, *, stall_after_s: float
+) -> None:
+    """Repair what a PostgreSQL crash may have lost of the relaxed commits (`relaxed_commit`).
+
+    - queued steps from before the restart whose message may have been consumed by a claim
+      that was lost: their reservation is cleared once, so the sweep sends them again (a
+      duplicate message is harmless: only a queued step can be claimed);
+    - running steps that have not heartbeated since the restart for `stall_after_s`: their
+      completion (or the task running them) was lost; they are re-queued.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    started = session.scalar(text("SELECT pg_postmaster_start_time()"))
+    if started is None or _now() - started > timedelta(seconds=stall_after_s * 3):
+        return
+    if started not in _restarts_seen:
+        _restarts_seen.add(started)
+        session.execute(
+            update(ProcessingStep)
+            .where(
+                ProcessingStep.status == "queued",
+                ProcessingStep.task_id.is_not(None),
+                ProcessingStep.created_at < started,
+            )
+            .values(task_id=None),
+            execution_options={"synchronize_session": False},
+        )
+    if _now() - started < timedelta(seconds=stall_after_s):
+        return
+    orphans = session.scalars(
+        select(ProcessingStep)
+        .where(ProcessingStep.status == "running", ProcessingStep.heartbeat_at < started)
+        .with_for_update()
+    ).all()
+    for step in orphans:
+        requeue(session, step=step, reason="its runner was lost in a database restart")
+        report.requeued.append(step.id)
 
 
 def _raise_stalled(session: Session, step: ProcessingStep) -> bool:

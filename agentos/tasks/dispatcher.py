@@ -21,6 +21,7 @@ import uuid
 from celery import Celery
 
 from agentos.db.session import session_scope
+from agentos.schemas.work import QueuedStep
 from agentos.services import work
 from agentos.services.agent_defaults import PIPELINE
 from agentos.settings import Settings
@@ -49,7 +50,7 @@ class CeleryDispatcher:
     def send_pending(self, agents: set[str] | None = None) -> int:
         """Send `run_step` for every unsent queued step of `agents` that may run now."""
         wanted = set(agents or PIPELINE)
-        reserved: list[tuple[uuid.UUID, str, int, str]] = []
+        reserved: list[tuple[QueuedStep, str]] = []
         with session_scope(self.settings) as session:
             runnable = work.runnable_agents(session, wanted)
             if not runnable:
@@ -57,20 +58,28 @@ class CeleryDispatcher:
             for step in work.queued_unsent(session, agents=runnable):
                 task_id = str(uuid.uuid4())
                 if work.mark_sent(session, step_id=step.step_id, task_id=task_id):
-                    reserved.append((step.step_id, step.agent, step.priority, task_id))
-        for step_id, agent, priority, task_id in reserved:
-            try:
-                self.app.send_task(
-                    RUN_STEP,
-                    args=[str(step_id)],
-                    kwargs={"agent": agent},
-                    task_id=task_id,
-                    queue=agent,
-                    routing_key=agent,
-                    priority=celery_priority(priority),
-                )
-            except Exception:
-                logger.exception("could not send step %s; it will be sent again", step_id)
-                with session_scope(self.settings) as session:
-                    work.release_sent(session, step_id=step_id)
+                    reserved.append((step, task_id))
+        for step, task_id in reserved:
+            send_reserved(self.app, self.settings, step, task_id)
         return len(reserved)
+
+
+def send_reserved(app: Celery, settings: Settings, step: QueuedStep, task_id: str) -> bool:
+    """Send the `run_step` message whose id was reserved on the step; on failure forget the
+    reservation so the sweep sends it again."""
+    try:
+        app.send_task(
+            RUN_STEP,
+            args=[str(step.step_id)],
+            kwargs={"agent": step.agent},
+            task_id=task_id,
+            queue=step.agent,
+            routing_key=step.agent,
+            priority=celery_priority(step.priority),
+        )
+    except Exception:
+        logger.exception("could not send step %s; it will be sent again", step.step_id)
+        with session_scope(settings) as session:
+            work.release_sent(session, step_id=step.step_id)
+        return False
+    return True

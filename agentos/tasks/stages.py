@@ -13,6 +13,7 @@ from agentos.schemas.work import ClaimedStep
 from agentos.services import stages, work
 from agentos.settings import get_settings
 from agentos.tasks.app import RUN_STEP, AgentOSTask
+from agentos.tasks.dispatcher import send_reserved
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,11 @@ def run_step(self: AgentOSTask, step_id: str, agent: str | None = None) -> dict[
     claimed = _claim(uuid.UUID(step_id), worker_id)
     if claimed is None:
         return {"step_id": step_id, "status": "skipped"}
-    outcome = stages.run_step(settings, claimed=claimed)
+    outcome = stages.run_step(settings, claimed=claimed, reserve_next=True)
+    if outcome.next_step is not None and outcome.next_task_id is not None:
+        # Reserved in the completing commit: the next stage's message goes out right now,
+        # from here, like the next link of a Celery chain.
+        send_reserved(self.app, settings, outcome.next_step, outcome.next_task_id)
     return outcome.model_dump(mode="json")
 
 

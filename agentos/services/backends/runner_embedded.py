@@ -138,10 +138,16 @@ class EmbeddedRunner:
     # Claiming ------------------------------------------------------------------------
 
     def _claim_loop(self) -> None:
+        refreshed = time.monotonic()
         while not self._stopping.is_set():
             self._wake.clear()
             try:
-                self._refresh_concurrency()
+                # Concurrency set through this process applies at once (`set_concurrency`);
+                # a change made by another process is read once per poll interval, not on
+                # every wake (a wake comes with every finished stage).
+                if time.monotonic() - refreshed >= self.settings.runner_poll_interval_s:
+                    refreshed = time.monotonic()
+                    self._refresh_concurrency()
                 self._claim_all()
             except Exception:
                 logger.exception("embedded runner claim pass failed")

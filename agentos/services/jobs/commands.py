@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
@@ -26,6 +27,7 @@ from agentos.schemas.jobs import (
     JobOptions,
     JobRead,
 )
+from agentos.schemas.work import QueuedStep
 from agentos.services import dispatch, events
 from agentos.services.agent_defaults import PIPELINE, ensure_default_agents
 from agentos.services.context import Actor
@@ -38,45 +40,68 @@ from agentos.services.runtime import settings_of
 OPEN_STEP_STATUSES = ("queued", "running")
 
 
-def enqueue_stage(session: Session, *, job_id: uuid.UUID, agent: str) -> None:
+def enqueue_stage(
+    session: Session,
+    *,
+    job_id: uuid.UUID,
+    agent: str,
+    job: Job | None = None,
+    task_id: str | None = None,
+) -> QueuedStep | None:
     """Queue `job_id` at stage `agent` for its current attempt and wake that agent's runner.
 
-    Idempotent: a step that already exists for this job, stage and attempt is left alone,
-    so a redelivered runner task cannot queue a stage twice.
+    Idempotent: a step that already exists for this job, stage and attempt is left alone
+    (None is returned), so a redelivered runner task cannot queue a stage twice. `job`:
+    the caller already holds the job row locked. `task_id`: the caller reserves the step's
+    Celery message in this transaction and sends it after the commit, so no runner is woken.
     """
     if agent not in PIPELINE:
         raise InvalidError(f"unknown stage {agent!r}", code="UNKNOWN_AGENT")
-    job = session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        job = session.get(Job, job_id, with_for_update=True)
     if job is None:
         raise NotFoundError(f"job {job_id} not found", code="JOB_NOT_FOUND")
     attempt = max(job.attempts, 1)
-    exists = session.scalar(
-        select(ProcessingStep.id).where(
-            ProcessingStep.job_id == job.id,
-            ProcessingStep.agent == agent,
-            ProcessingStep.attempt == attempt,
-        )
-    )
-    if exists is not None:
-        return
     now = utcnow()
+    step_id = _insert_step(
+        session,
+        job_id=job.id,
+        agent=agent,
+        attempt=attempt,
+        status="queued",
+        priority=job.priority,
+        created_at=now,
+        task_id=task_id,
+    )
+    if step_id is None:
+        return None
     if job.status != "queued":
         transition(job, "queued")
     job.attempts = attempt
     job.current_stage = agent
     job.queued_at = now
-    session.add(
-        ProcessingStep(
-            job_id=job.id,
-            agent=agent,
-            attempt=attempt,
-            status="queued",
-            priority=job.priority,
-            created_at=now,
-        )
-    )
     session.flush()
-    dispatch.request_dispatch(session, agent=agent)
+    if task_id is None:
+        dispatch.request_dispatch(session, agent=agent)
+    return QueuedStep(step_id=step_id, job_id=job.id, agent=agent, priority=job.priority)
+
+
+def _insert_step(session: Session, **values: object) -> uuid.UUID | None:
+    """One INSERT that does nothing when the (job, agent, attempt) step already exists.
+
+    The job row exists already; its pending changes are flushed with the caller's next flush
+    (one UPDATE), not before this INSERT.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(ProcessingStep)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["job_id", "agent", "attempt"])
+        .returning(ProcessingStep.id)
+    )
+    with session.no_autoflush:
+        return session.scalar(statement)
 
 
 def create(

@@ -8,6 +8,7 @@ status. Every status change goes through the state machine.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,6 +18,7 @@ from agentos.db.base import utcnow
 from agentos.db.models import Job, ProcessingStep
 from agentos.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from agentos.schemas.jobs import JobRead, JobStatusUpdate
+from agentos.schemas.work import QueuedStep
 from agentos.services.agent_defaults import PIPELINE, next_stage
 from agentos.services.context import Actor
 from agentos.services.jobs.commands import OPEN_STEP_STATUSES, cancel_job, enqueue_stage, retry_job
@@ -67,18 +69,32 @@ def record_progress(job: Job, step: ProcessingStep, progress: float) -> None:
 
 def complete_stage(
     session: Session, job: Job, step: ProcessingStep, *, output: dict[str, Any] | None
-) -> None:
+) -> QueuedStep | None:
     """Finish a running step; queue the next stage, or complete the job after the last."""
     _finish_step(step, "completed")
     step.progress = 1.0
     step.output = output
-    following = next_stage(step.agent)
-    job.progress = (PIPELINE.index(step.agent) + 1) / len(PIPELINE)
+    assert step.finished_at is not None
+    return advance(session, job, stage=step.agent, finished_at=step.finished_at)
+
+
+def advance(
+    session: Session,
+    job: Job,
+    *,
+    stage: str,
+    finished_at: datetime,
+    next_task_id: str | None = None,
+) -> QueuedStep | None:
+    """`stage` of the (locked) `job` has completed: queue the next stage (returned), or
+    complete the job after the last one. `next_task_id`: see `enqueue_stage`."""
+    job.progress = (PIPELINE.index(stage) + 1) / len(PIPELINE)
+    following = next_stage(stage)
     if following is not None:
-        enqueue_stage(session, job_id=job.id, agent=following)
-        return
+        return enqueue_stage(session, job_id=job.id, agent=following, job=job, task_id=next_task_id)
     transition(job, "completed")
-    job.finished_at = step.finished_at
+    job.finished_at = finished_at
+    return None
 
 
 def fail_stage(job: Job, step: ProcessingStep, *, error: str, code: str | None) -> None:
