@@ -18,6 +18,12 @@ class SeedOptions(BaseModel):
     seed: int | None = Field(default=None, ge=0, description="random seed; None picks one")
     clean: bool = Field(default=False, description="also remove files under uploads/clips/backups")
     batch_size: int = Field(default=20_000, ge=1, le=1_000_000)
+    server_side_from: int | None = Field(
+        default=20_000,
+        ge=0,
+        description="PostgreSQL: from this many jobs up, the database generates jobs, steps "
+        "and clips itself (set-based SQL); None always generates them in Python",
+    )
 
 
 class SeedTableCount(BaseModel):

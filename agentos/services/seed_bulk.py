@@ -45,7 +45,7 @@ def load(
     """Write every batch; returns rows written per table. The caller owns the transaction."""
     report = progress or _no_progress
     if connection.dialect.name == "postgresql":
-        with _without_keys(connection, tuple(BULK_TABLES), report):
+        with without_keys(connection, tuple(BULK_TABLES), report):
             return _copy_batches(connection, batches, total_jobs, report)
     return _insert_batches(connection, batches, total_jobs, report)
 
@@ -117,7 +117,7 @@ def _column_oids(connection: Connection, table: str, columns: tuple[str, ...]) -
 
 
 @contextmanager
-def _without_keys(
+def without_keys(
     connection: Connection, tables: tuple[str, ...], report: SeedProgress
 ) -> Iterator[None]:
     """Drop the tables' indexes and keys (and foreign keys into them), rebuild them after."""

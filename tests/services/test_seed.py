@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from agentos.db.models import Clip, Job, ProcessingStep, SystemEvent, User
 from agentos.db.session import get_engine, session_scope
@@ -24,14 +25,25 @@ def _seed(settings: Settings, **options: int) -> object:
     return reset_and_seed(settings, options=SeedOptions(**options))
 
 
-def test_reset_and_seed_writes_consistent_data_and_verifies(settings: Settings) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param({}, id="rows-from-python"),
+        # PostgreSQL generates the jobs itself from `server_side_from` up (SQLite ignores it);
+        # a small batch makes it several statements.
+        pytest.param({"server_side_from": 0, "batch_size": 9}, id="rows-from-sql"),
+    ],
+)
+def test_reset_and_seed_writes_consistent_data_and_verifies(
+    settings: Settings, path: dict[str, int]
+) -> None:
     cache = get_backends(settings).cache
     cache.set(settings.ssot_cache_key, b"stale dashboard")
     phases: list[str] = []
 
     result = reset_and_seed(
         settings,
-        options=SeedOptions(jobs=40, events=30, seed=11),
+        options=SeedOptions(jobs=40, events=30, seed=11, **path),
         progress=lambda phase, done, total: phases.append(phase),
     )
 
@@ -141,6 +153,26 @@ def test_same_seed_same_data(embedded_settings: Settings) -> None:
             return [tuple(row) for row in rows]
 
     assert snapshot() == snapshot()
+
+
+def test_server_side_path_is_deterministic_and_ignores_other_seeds(settings: Settings) -> None:
+    now = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+    def snapshot(seed: int) -> tuple[list[tuple[object, ...]], int, int]:
+        options = SeedOptions(jobs=30, events=10, seed=seed, server_side_from=0, batch_size=8)
+        result = reset_and_seed(settings, options=options, now=now)
+        assert result.problems == []
+        with session_scope(settings) as session:
+            jobs = session.execute(
+                select(Job.id, Job.status, Job.priority, Job.created_at, Job.title).order_by(Job.id)
+            )
+            steps = session.scalar(select(func.count()).select_from(ProcessingStep))
+            clips = session.scalar(select(func.count()).select_from(Clip))
+            return [tuple(row) for row in jobs], int(steps or 0), int(clips or 0)
+
+    first = snapshot(5)
+    assert snapshot(5) == first
+    assert snapshot(6)[0] != first[0]
 
 
 def test_reset_replaces_previous_data_and_clean_removes_files(settings: Settings) -> None:
