@@ -366,15 +366,13 @@ class RedisRateLimiter:
 
 
 def _pinger(url: str) -> Callable[[], None]:
+    client = connect(url)
+
     def ping() -> None:
-        # A fresh connection per probe: health checks are rare and this proves the broker
-        # accepts connections now, not that an old pooled socket still looks alive.
-        client = connect(url)
-        try:
-            with guarded("BROKER_UNAVAILABLE", "broker"):
-                client.ping()
-        finally:
-            client.close()
+        # A PING round trip through the pool proves the broker answers now; a dead socket
+        # fails the call and the pool reconnects on the next probe.
+        with guarded("BROKER_UNAVAILABLE", "broker"):
+            client.ping()
 
     return ping
 
