@@ -30,20 +30,22 @@ import tempfile
 import textwrap
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import psycopg
 import redis
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from agentos.db.migrate import ensure_schema
-from agentos.db.models import Job
+from agentos.db.models import JobStatusRollup, ProcessingStep
 from agentos.db.session import dispose_engines, get_engine, session_scope
 from agentos.schemas.seed import SeedOptions
-from agentos.services import admin_data, admin_data_sections, seed, users
-from agentos.services.admin_data_build import build
+from agentos.services import admin_data, seed, users
+from agentos.services.admin_data_build import build, read_session
+from agentos.services.admin_data_build import section_tasks as build_tasks
 from agentos.services.backends import close_backends
 from agentos.services.security.tokens import issue_access_token
 from agentos.settings import REDIS_DB_BY_ROLE, Settings
@@ -85,7 +87,7 @@ def _libpq(url: str) -> str:
 
 def _admin(url: str, sql: str) -> None:
     with psycopg.connect(_libpq(url), autocommit=True) as connection:
-        connection.execute(sql)  # type: ignore[arg-type]
+        connection.execute(sql)
 
 
 def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -228,16 +230,31 @@ def http_phase(settings: Settings, args: argparse.Namespace, workdir: Path) -> N
 
 
 def _explain(settings: Settings) -> None:
+    """Each section alone (median of 3), then the plans of the queries that scan most."""
+    now = datetime.now(UTC)
+    for name, task in build_tasks(settings, now).items():
+        times = []
+        for _ in range(3):
+            with read_session(settings) as session:
+                t0 = time.perf_counter()
+                task(session)
+                times.append((time.perf_counter() - t0) * 1000)
+        print(f"  section {name:10s} {statistics.median(times):7.1f} ms")
+    waiting = ("queued", "running")
     queries = {
-        "job status counts": select(Job.status, admin_data_sections.func.count()).group_by(
-            Job.status
-        ),
+        "job status counts (rollup)": select(
+            JobStatusRollup.status, func.sum(JobStatusRollup.count)
+        )
+        .where(JobStatusRollup.basis == "created")
+        .group_by(JobStatusRollup.status),
+        "steps per agent": select(ProcessingStep.agent, ProcessingStep.status, func.count())
+        .where(ProcessingStep.status.in_(waiting))
+        .group_by(ProcessingStep.agent, ProcessingStep.status),
     }
     with get_engine(settings).connect() as connection:
         for name, query in queries.items():
-            plan = connection.execute(
-                text("EXPLAIN (ANALYZE, COSTS OFF) " + str(query.compile(connection)))
-            )
+            compiled = query.compile(connection, compile_kwargs={"literal_binds": True})
+            plan = connection.execute(text(f"EXPLAIN (ANALYZE, COSTS OFF) {compiled}"))
             print(f"  EXPLAIN {name}:")
             for (line,) in plan:
                 print(f"    {line}")

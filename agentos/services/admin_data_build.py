@@ -159,7 +159,7 @@ def dispose_read_engines(url: str | None = None) -> None:
                 engine.dispose()
 
 
-def _tasks(settings: Settings, now: datetime) -> dict[str, Callable[[Session], Any]]:
+def section_tasks(settings: Settings, now: datetime) -> dict[str, Callable[[Session], Any]]:
     offline_after = max(3 * settings.heartbeat_interval_s, 15.0)
     return {
         "status": sections.job_status_counts,
@@ -185,7 +185,8 @@ def collect(settings: Settings) -> AdminDocument:
     started = time.perf_counter()
     now = datetime.now(UTC)
     futures = {
-        name: _pool().submit(_run, settings, task) for name, task in _tasks(settings, now).items()
+        name: _pool().submit(_run, settings, task)
+        for name, task in section_tasks(settings, now).items()
     }
     try:
         parts = {name: future.result() for name, future in futures.items()}

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from agentos.db.models import Agent, Clip, Job, ProcessingStep, RuntimeSetting, SystemEvent, Worker
+from agentos.db.models import Agent, Job, ProcessingStep, RuntimeSetting, SystemEvent, Worker
 from agentos.schemas.admin import (
     JOB_STATUSES,
     AgentStatus,
@@ -123,8 +123,10 @@ def totals(session: Session) -> dict[str, int]:
         .select_from(SystemEvent)
         .where(SystemEvent.severity.in_(ERROR_SEVERITIES), SystemEvent.acknowledged_at.is_(None))
     )
-    clips = session.scalar(select(func.count()).select_from(Clip))
-    return {"total_clips": int(clips or 0), "unacknowledged_errors": int(unacknowledged or 0)}
+    return {
+        "total_clips": rollups.clip_count(session),
+        "unacknowledged_errors": int(unacknowledged or 0),
+    }
 
 
 def queue_paused(session: Session) -> bool:
@@ -139,58 +141,72 @@ def queue_paused(session: Session) -> bool:
 # --- agents and workers --------------------------------------------------------------------
 
 
-def _step_counts(session: Session) -> dict[tuple[str, str], int]:
-    rows = session.execute(
-        select(ProcessingStep.agent, ProcessingStep.status, func.count())
-        .where(ProcessingStep.status.in_((STEP_WAITING, STEP_RUNNING)))
-        .group_by(ProcessingStep.agent, ProcessingStep.status)
-    )
-    return {(agent, status): int(count) for agent, status, count in rows}
+StepSummary = dict[str, tuple[int, int, Any]]
 
 
-def _current_work(session: Session) -> dict[str, list[CurrentWork]]:
-    # Running steps are bounded by the agents' concurrency; the limit guards against a
-    # pile-up of abandoned steps that the stall sweeper has not reclaimed yet.
-    rows = session.execute(
-        select(
-            ProcessingStep.agent,
-            ProcessingStep.id,
-            ProcessingStep.job_id,
-            ProcessingStep.worker_id,
-            ProcessingStep.started_at,
-            ProcessingStep.progress,
-        )
-        .where(ProcessingStep.status == STEP_RUNNING)
-        .order_by(ProcessingStep.started_at)
-        .limit(CURRENT_WORK_PER_AGENT * 20)
+def step_summary(session: Session) -> StepSummary:
+    """{agent: (waiting, running, oldest waiting created_at)}: index-only scans of the
+    partial indexes on waiting and running steps, never the whole steps table."""
+    waiting = session.execute(
+        select(ProcessingStep.agent, func.count(), func.min(ProcessingStep.created_at))
+        .where(ProcessingStep.status == STEP_WAITING)
+        .group_by(ProcessingStep.agent)
+    ).all()
+    running = dict(
+        session.execute(
+            select(ProcessingStep.agent, func.count())
+            .where(ProcessingStep.status == STEP_RUNNING)
+            .group_by(ProcessingStep.agent)
+        ).all()
     )
+    summary: StepSummary = {agent: (0, int(count), None) for agent, count in running.items()}
+    for agent, count, oldest in waiting:
+        summary[agent] = (int(count), int(running.get(agent, 0)), oldest)
+    return summary
+
+
+def _current_work(session: Session, agents: list[str]) -> dict[str, list[CurrentWork]]:
+    # Per agent, the longest-running steps straight off the partial (agent, started_at)
+    # index; a pile-up of abandoned steps costs nothing beyond the first few entries.
     work: dict[str, list[CurrentWork]] = {}
-    for agent, step_id, job_id, worker_id, started_at, progress in rows:
-        items = work.setdefault(agent, [])
-        if len(items) < CURRENT_WORK_PER_AGENT:
-            items.append(
-                CurrentWork(
-                    step_id=step_id,
-                    job_id=job_id,
-                    worker_id=worker_id,
-                    started_at=started_at,
-                    progress=progress,
-                )
+    for agent in agents:
+        rows = session.execute(
+            select(
+                ProcessingStep.id,
+                ProcessingStep.job_id,
+                ProcessingStep.worker_id,
+                ProcessingStep.started_at,
+                ProcessingStep.progress,
             )
+            .where(ProcessingStep.status == STEP_RUNNING, ProcessingStep.agent == agent)
+            .order_by(ProcessingStep.started_at)
+            .limit(CURRENT_WORK_PER_AGENT)
+        )
+        work[agent] = [
+            CurrentWork(
+                step_id=step_id,
+                job_id=job_id,
+                worker_id=worker_id,
+                started_at=started_at,
+                progress=progress,
+            )
+            for step_id, job_id, worker_id, started_at, progress in rows
+        ]
     return work
 
 
 def agent_statuses(session: Session) -> list[AgentStatus]:
-    counts = _step_counts(session)
-    work = _current_work(session)
+    summary = step_summary(session)
     agents = session.execute(
         select(Agent.name, Agent.stage_order, Agent.enabled, Agent.concurrency).order_by(
             Agent.stage_order, Agent.name
         )
-    )
+    ).all()
+    busy = [name for name, *_ in agents if summary.get(name, (0, 0, None))[1]]
+    work = _current_work(session, busy)
     result = []
     for name, order, enabled, concurrency in agents:
-        running = counts.get((name, STEP_RUNNING), 0)
+        waiting, running, _ = summary.get(name, (0, 0, None))
         state = "disabled" if not enabled else ("busy" if running else "idle")
         result.append(
             AgentStatus(
@@ -199,7 +215,7 @@ def agent_statuses(session: Session) -> list[AgentStatus]:
                 enabled=enabled,
                 state=state,
                 concurrency=concurrency,
-                queue_depth=counts.get((name, STEP_WAITING), 0),
+                queue_depth=waiting,
                 running=running,
                 current_work=work.get(name, []),
             )
@@ -289,19 +305,7 @@ def analytics(session: Session, *, now: datetime, hours: int = ANALYTICS_HOURS) 
 def queue(
     session: Session, *, now: datetime, job_counts: dict[str, int] | None = None
 ) -> QueueSection:
-    rows = session.execute(
-        select(
-            ProcessingStep.agent,
-            func.count().filter(ProcessingStep.status == STEP_WAITING),
-            func.count().filter(ProcessingStep.status == STEP_RUNNING),
-            func.min(ProcessingStep.created_at).filter(ProcessingStep.status == STEP_WAITING),
-        )
-        .where(ProcessingStep.status.in_((STEP_WAITING, STEP_RUNNING)))
-        .group_by(ProcessingStep.agent)
-    )
-    per_agent = {
-        agent: (int(depth), int(running), oldest) for agent, depth, running, oldest in rows
-    }
+    per_agent = step_summary(session)
     agents = session.execute(select(Agent.name, Agent.enabled).order_by(Agent.stage_order))
     entries = []
     for name, enabled in agents:

@@ -1,4 +1,4 @@
-"""Job counts by status and hour from the rollup (see agentos/db/models/rollups.py).
+"""Job (and clip) counts by status and hour from the rollup (agentos/db/models/rollups.py).
 
 Readers add `job_status_rollup` and the uncompacted `job_status_deltas`, so a count is
 exact the moment the job write commits; `compact` (run by the SSOT warmer) keeps the
@@ -47,6 +47,11 @@ def status_counts(session: Session) -> dict[str, int]:
     rows = _combined("created")
     result = session.execute(select(rows.c.status, func.sum(rows.c.n)).group_by(rows.c.status))
     return {status: int(count) for status, count in result if count}
+
+
+def clip_count(session: Session) -> int:
+    rows = _combined("clips")
+    return int(session.execute(select(func.coalesce(func.sum(rows.c.n), 0))).scalar_one())
 
 
 def hourly(session: Session, *, basis: str, since: datetime) -> HourCounts:
@@ -136,6 +141,8 @@ def rebuild(session: Session | Connection) -> int:
             UNION ALL
             SELECT 'finished', {finished}, status, count(*) FROM jobs
             WHERE finished_at IS NOT NULL GROUP BY 2, 3
+            UNION ALL
+            SELECT 'clips', {created}, status, count(*) FROM clips GROUP BY 2, 3
             """
         )
     )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from agentos.db.models import Job, JobStatusDelta, JobStatusRollup
+from agentos.db.models import Clip, Job, JobStatusDelta, JobStatusRollup
 from agentos.db.session import session_scope
 from agentos.services import jobs, rollups
 from agentos.services.agent_defaults import ensure_default_agents
@@ -40,6 +40,8 @@ def _assert_consistent(settings: Settings) -> None:
         grouped = session.execute(select(Job.status, func.count().label("n")).group_by(Job.status))
         by_status = {row.status: row.n for row in grouped}
         assert sum(by_status.values()) == session.scalar(select(func.count()).select_from(Job))
+        clips = session.scalar(select(func.count()).select_from(Clip))
+        assert rollups.clip_count(session) == clips
         assert rollups.status_counts(session) == by_status
 
 
@@ -52,11 +54,15 @@ def _mixed_writes(settings: Settings) -> None:
             for status in ("queued", "processing", "completed", "failed", "cancelled")
         }
         extra = make_job(session, actor, "queued")
+        for job in (made["completed"], made["queued"]):
+            session.add_all(
+                Clip(job_id=job.id, ordinal=n, start=n, end=n + 1, duration=1) for n in range(3)
+            )
     with session_scope(settings) as session:
         jobs.retry(session, job_id=made["failed"].id, actor=actor)  # failed -> queued
         jobs.cancel(session, job_id=extra.id, actor=actor)
         jobs.delete(session, job_id=made["cancelled"].id, actor=actor)
-        jobs.delete(session, job_id=made["completed"].id, actor=actor)
+        jobs.delete(session, job_id=made["completed"].id, actor=actor)  # its clips cascade
     with session_scope(settings) as session:
         # Writes that bypass the services (bulk SQL, an old hour) are counted too.
         old = datetime.now(UTC) - timedelta(hours=30)

@@ -1,9 +1,10 @@
-"""Job counts kept up to date without scanning jobs: insert-only deltas folded into a rollup.
+"""Job and clip counts kept up to date without scanning: insert-only deltas and a rollup.
 
 Every write to `jobs` (the state machine, creation, deletion, bulk loads, raw SQL) adds
 rows to `job_status_deltas` in the same transaction, through triggers created by migration
 0003: per `basis` ("created": the hour a job was created; "finished": the hour it finished,
-for jobs with a finish time), the hour, the status and +1 / -1. Writers only ever insert, so
+for jobs with a finish time; "clips": the hour a clip was created), the hour, the status
+and +1 / -1. Writers only ever insert, so
 there is no hot counter row to contend on. `agentos.services.rollups.compact` folds the
 deltas into `job_status_rollup`; readers add rollup and the few uncompacted deltas.
 
@@ -19,9 +20,9 @@ from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agentos.db.base import Base, BigIntId
-from agentos.db.models.jobs import Job
+from agentos.db.models.jobs import Job, ProcessingStep
 
-BASES = ("created", "finished")
+BASES = ("created", "finished", "clips")
 
 
 class JobStatusDelta(Base):
@@ -43,5 +44,21 @@ class JobStatusRollup(Base):
     count: Mapped[int] = mapped_column(BigInteger)
 
 
-# Declared here, with the rollup it complements, rather than in jobs.py.
+# Declared here, with the rollup they complement, rather than in jobs.py: the rolling
+# windows' partial hour, and the waiting/running steps per agent (a small slice of a big
+# table, so partial indexes).
 Index("ix_jobs_status_finished_at", Job.status, Job.finished_at)
+Index(
+    "ix_processing_steps_queued_agent",
+    ProcessingStep.agent,
+    ProcessingStep.created_at,
+    postgresql_where=ProcessingStep.status == "queued",
+    sqlite_where=ProcessingStep.status == "queued",
+)
+Index(
+    "ix_processing_steps_running_agent",
+    ProcessingStep.agent,
+    ProcessingStep.started_at,
+    postgresql_where=ProcessingStep.status == "running",
+    sqlite_where=ProcessingStep.status == "running",
+)

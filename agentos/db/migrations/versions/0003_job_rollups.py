@@ -1,4 +1,5 @@
-"""Job status rollup: insert-only deltas written by triggers on jobs, folded into a rollup.
+"""Job and clip rollup: insert-only deltas written by triggers, folded into a rollup;
+partial indexes for the waiting and running steps the queue and agents sections read.
 
 Every write to `jobs` adds delta rows in its own transaction: "created" (hour of
 created_at, status) and "finished" (hour of finished_at, status; jobs with a finish time),
@@ -27,80 +28,83 @@ BIGINT_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 PG_HOUR = "date_trunc('hour', {column}, 'UTC')"
 SQLITE_HOUR = "strftime('%Y-%m-%d %H:00:00.000000', {column})"
-CHANGED = (
-    "OLD.status IS DISTINCT FROM NEW.status OR OLD.finished_at IS DISTINCT FROM NEW.finished_at"
-    " OR OLD.created_at IS DISTINCT FROM NEW.created_at"
-)
+# table -> (basis, hour column, the rows it counts); every basis is keyed (hour, status).
+SPECS: dict[str, tuple[tuple[str, str], ...]] = {
+    "jobs": (("created", "created_at"), ("finished", "finished_at")),
+    "clips": (("clips", "created_at"),),
+}
+WATCHED = {"jobs": ("status", "created_at", "finished_at"), "clips": ("status", "created_at")}
 
 
-def _pg_rows(table: str, sign: str) -> str:
-    created, finished = PG_HOUR.format(column="created_at"), PG_HOUR.format(column="finished_at")
-    return f"""
-        INSERT INTO job_status_deltas (basis, hour, status, delta)
-        SELECT 'created', {created}, status, {sign}count(*) FROM {table} GROUP BY 2, 3
-        UNION ALL
-        SELECT 'finished', {finished}, status, {sign}count(*) FROM {table}
-        WHERE finished_at IS NOT NULL GROUP BY 2, 3;"""
+def _pg_rows(table: str, rows: str, sign: str) -> str:
+    selects = " UNION ALL ".join(
+        f"SELECT '{basis}', {PG_HOUR.format(column=column)}, status, {sign}count(*) "
+        f"FROM {rows} WHERE {column} IS NOT NULL GROUP BY 2, 3"
+        for basis, column in SPECS[table]
+    )
+    return f"INSERT INTO job_status_deltas (basis, hour, status, delta) {selects};"
 
 
-def _pg_row(image: str, sign: str) -> str:
-    created = PG_HOUR.format(column=f"{image}.created_at")
-    finished = PG_HOUR.format(column=f"{image}.finished_at")
-    return f"""
-        INSERT INTO job_status_deltas (basis, hour, status, delta)
-        VALUES ('created', {created}, {image}.status, {sign}1);
-        IF {image}.finished_at IS NOT NULL THEN
-            INSERT INTO job_status_deltas (basis, hour, status, delta)
-            VALUES ('finished', {finished}, {image}.status, {sign}1);
-        END IF;"""
-
-
-PG_STATEMENTS = (
-    f"""CREATE FUNCTION job_rollup_inserted() RETURNS trigger AS $$
-    BEGIN {_pg_rows("inserted_rows", "")} RETURN NULL; END; $$ LANGUAGE plpgsql""",
-    f"""CREATE FUNCTION job_rollup_deleted() RETURNS trigger AS $$
-    BEGIN {_pg_rows("deleted_rows", "-")} RETURN NULL; END; $$ LANGUAGE plpgsql""",
-    f"""CREATE FUNCTION job_rollup_updated() RETURNS trigger AS $$
-    BEGIN {_pg_row("OLD", "-")} {_pg_row("NEW", "")} RETURN NULL; END; $$ LANGUAGE plpgsql""",
-    "CREATE TRIGGER job_rollup_insert AFTER INSERT ON jobs REFERENCING NEW TABLE AS "
-    "inserted_rows FOR EACH STATEMENT EXECUTE FUNCTION job_rollup_inserted()",
-    "CREATE TRIGGER job_rollup_delete AFTER DELETE ON jobs REFERENCING OLD TABLE AS "
-    "deleted_rows FOR EACH STATEMENT EXECUTE FUNCTION job_rollup_deleted()",
-    "CREATE TRIGGER job_rollup_update AFTER UPDATE OF status, created_at, finished_at ON jobs "
-    f"FOR EACH ROW WHEN ({CHANGED}) EXECUTE FUNCTION job_rollup_updated()",
-)
-
-
-def _sqlite_row(image: str, sign: str) -> str:
-    created = SQLITE_HOUR.format(column=f"{image}.created_at")
-    finished = SQLITE_HOUR.format(column=f"{image}.finished_at")
-    return (
-        f"INSERT INTO job_status_deltas (basis, hour, status, delta) "
-        f"VALUES ('created', {created}, {image}.status, {sign}1); "
-        f"INSERT INTO job_status_deltas (basis, hour, status, delta) "
-        f"SELECT 'finished', {finished}, {image}.status, {sign}1 "
-        f"WHERE {image}.finished_at IS NOT NULL;"
+def _pg_row(table: str, image: str, sign: str) -> str:
+    return " ".join(
+        f"IF {image}.{column} IS NOT NULL THEN "
+        f"INSERT INTO job_status_deltas (basis, hour, status, delta) VALUES ('{basis}', "
+        f"{PG_HOUR.format(column=f'{image}.{column}')}, {image}.status, {sign}1); END IF;"
+        for basis, column in SPECS[table]
     )
 
 
-SQLITE_STATEMENTS = (
-    f"CREATE TRIGGER job_rollup_insert AFTER INSERT ON jobs BEGIN {_sqlite_row('NEW', '')} END",
-    f"CREATE TRIGGER job_rollup_delete AFTER DELETE ON jobs BEGIN {_sqlite_row('OLD', '-')} END",
-    "CREATE TRIGGER job_rollup_update AFTER UPDATE OF status, created_at, finished_at ON jobs "
-    "WHEN OLD.status IS NOT NEW.status OR OLD.finished_at IS NOT NEW.finished_at "
-    "OR OLD.created_at IS NOT NEW.created_at "
-    f"BEGIN {_sqlite_row('OLD', '-')} {_sqlite_row('NEW', '')} END",
-)
+def _pg_statements(table: str) -> tuple[str, ...]:
+    name = table.rstrip("s")
+    changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in WATCHED[table])
+    return (
+        f"""CREATE FUNCTION {name}_rollup_inserted() RETURNS trigger AS $$
+        BEGIN {_pg_rows(table, "inserted_rows", "")} RETURN NULL; END; $$ LANGUAGE plpgsql""",
+        f"""CREATE FUNCTION {name}_rollup_deleted() RETURNS trigger AS $$
+        BEGIN {_pg_rows(table, "deleted_rows", "-")} RETURN NULL; END; $$ LANGUAGE plpgsql""",
+        f"""CREATE FUNCTION {name}_rollup_updated() RETURNS trigger AS $$
+        BEGIN {_pg_row(table, "OLD", "-")} {_pg_row(table, "NEW", "")} RETURN NULL; END;
+        $$ LANGUAGE plpgsql""",
+        f"CREATE TRIGGER {name}_rollup_insert AFTER INSERT ON {table} REFERENCING NEW TABLE "
+        f"AS inserted_rows FOR EACH STATEMENT EXECUTE FUNCTION {name}_rollup_inserted()",
+        f"CREATE TRIGGER {name}_rollup_delete AFTER DELETE ON {table} REFERENCING OLD TABLE "
+        f"AS deleted_rows FOR EACH STATEMENT EXECUTE FUNCTION {name}_rollup_deleted()",
+        f"CREATE TRIGGER {name}_rollup_update AFTER UPDATE OF {', '.join(WATCHED[table])} "
+        f"ON {table} FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION {name}_rollup_updated()",
+    )
+
+
+def _sqlite_row(table: str, image: str, sign: str) -> str:
+    return " ".join(
+        f"INSERT INTO job_status_deltas (basis, hour, status, delta) SELECT '{basis}', "
+        f"{SQLITE_HOUR.format(column=f'{image}.{column}')}, {image}.status, {sign}1 "
+        f"WHERE {image}.{column} IS NOT NULL;"
+        for basis, column in SPECS[table]
+    )
+
+
+def _sqlite_statements(table: str) -> tuple[str, ...]:
+    name = table.rstrip("s")
+    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in WATCHED[table])
+    return (
+        f"CREATE TRIGGER {name}_rollup_insert AFTER INSERT ON {table} "
+        f"BEGIN {_sqlite_row(table, 'NEW', '')} END",
+        f"CREATE TRIGGER {name}_rollup_delete AFTER DELETE ON {table} "
+        f"BEGIN {_sqlite_row(table, 'OLD', '-')} END",
+        f"CREATE TRIGGER {name}_rollup_update AFTER UPDATE OF {', '.join(WATCHED[table])} "
+        f"ON {table} WHEN {changed} "
+        f"BEGIN {_sqlite_row(table, 'OLD', '-')} {_sqlite_row(table, 'NEW', '')} END",
+    )
 
 
 def _initial_rollup(hour: str) -> str:
-    created, finished = hour.format(column="created_at"), hour.format(column="finished_at")
-    return f"""
-        INSERT INTO job_status_rollup (basis, hour, status, count)
-        SELECT 'created', {created}, status, count(*) FROM jobs GROUP BY 2, 3
-        UNION ALL
-        SELECT 'finished', {finished}, status, count(*) FROM jobs
-        WHERE finished_at IS NOT NULL GROUP BY 2, 3"""
+    selects = " UNION ALL ".join(
+        f"SELECT '{basis}', {hour.format(column=column)}, status, count(*) FROM {table} "
+        f"WHERE {column} IS NOT NULL GROUP BY 2, 3"
+        for table, specs in SPECS.items()
+        for basis, column in specs
+    )
+    return f"INSERT INTO job_status_rollup (basis, hour, status, count) {selects}"
 
 
 def upgrade() -> None:
@@ -122,26 +126,41 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("basis", "hour", "status", name=op.f("pk_job_status_rollup")),
     )
     op.create_index("ix_jobs_status_finished_at", "jobs", ["status", "finished_at"], unique=False)
+    for status, column in (("queued", "created_at"), ("running", "started_at")):
+        op.create_index(
+            f"ix_processing_steps_{status}_agent",
+            "processing_steps",
+            ["agent", column],
+            unique=False,
+            postgresql_where=sa.text(f"status = '{status}'"),
+            sqlite_where=sa.text(f"status = '{status}'"),
+        )
     dialect = op.get_bind().dialect.name
-    if dialect == "postgresql":
-        for statement in PG_STATEMENTS:
-            op.execute(statement)
-        op.execute(_initial_rollup(PG_HOUR))
-    elif dialect == "sqlite":
-        for statement in SQLITE_STATEMENTS:
-            op.execute(statement)
-        op.execute(_initial_rollup(SQLITE_HOUR))
+    for table in SPECS:
+        if dialect == "postgresql":
+            for statement in _pg_statements(table):
+                op.execute(statement)
+        elif dialect == "sqlite":
+            for statement in _sqlite_statements(table):
+                op.execute(statement)
+    op.execute(_initial_rollup(PG_HOUR if dialect == "postgresql" else SQLITE_HOUR))
 
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
-    for name in ("job_rollup_insert", "job_rollup_delete", "job_rollup_update"):
-        op.execute(
-            f"DROP TRIGGER IF EXISTS {name}" + (" ON jobs" if dialect == "postgresql" else "")
-        )
-    if dialect == "postgresql":
-        for name in ("job_rollup_inserted", "job_rollup_deleted", "job_rollup_updated"):
-            op.execute(f"DROP FUNCTION IF EXISTS {name}()")
+    for table in SPECS:
+        name = table.rstrip("s")
+        for verb, function in (
+            ("insert", "inserted"),
+            ("delete", "deleted"),
+            ("update", "updated"),
+        ):
+            on = f" ON {table}" if dialect == "postgresql" else ""
+            op.execute(f"DROP TRIGGER IF EXISTS {name}_rollup_{verb}{on}")
+            if dialect == "postgresql":
+                op.execute(f"DROP FUNCTION IF EXISTS {name}_rollup_{function}()")
+    for status in ("queued", "running"):
+        op.drop_index(f"ix_processing_steps_{status}_agent", table_name="processing_steps")
     op.drop_index("ix_jobs_status_finished_at", table_name="jobs")
     op.drop_table("job_status_rollup")
     op.drop_table("job_status_deltas")
