@@ -18,7 +18,7 @@ class ClaimedStep(BaseModel):
     attempt: int
     worker_id: str
     started_at: datetime | None = None
-    # What the stage reads, loaded in the claiming transaction (None: load it separately).
+    # What the stage reads, loaded in the claiming transaction (None: read it when needed).
     job: dict[str, Any] | None = None
     config: dict[str, Any] | None = None
     outputs: dict[str, dict[str, Any]] | None = None

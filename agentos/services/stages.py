@@ -2,8 +2,10 @@
 
 `run_step` is what every runner calls (an embedded pool thread, a Celery task). It never
 holds a transaction while media work runs (SQLite writers are serialised, so a long
-transaction would stall every other process): it loads what the stage needs in one short
-unit of work, runs the stage, and records the outcome in another. In between, the
+transaction would stall every other process): the claim (`work.claim_step`/`claim_next`)
+already loaded what the stage needs, the stage runs, and the outcome is recorded in one
+more short transaction. An empty stage costs two transactions and about nine statements
+(`tests/services/test_stages.py` holds the bound; `scripts/bench_dispatch.py` measures). In between, the
 `StageMonitor` heartbeats the step and reads the job's `cancel_requested` from the
 database at most every `settings.cancel_check_interval_s`.
 
@@ -111,12 +113,23 @@ class StageContext:
     claimed: ClaimedStep
     job: dict[str, Any]
     config: dict[str, Any]
-    outputs: dict[str, dict[str, Any]]
+    loaded_outputs: dict[str, dict[str, Any]] | None
     monitor: StageMonitor
 
     @property
     def job_id(self) -> uuid.UUID:
         return self.claimed.job_id
+
+    @property
+    def outputs(self) -> dict[str, dict[str, Any]]:
+        """What the job's earlier stages produced, read when a stage first asks (only the
+        clipper does), so the claim of every other stage skips that query."""
+        if self.loaded_outputs is None:
+            with session_scope(self.settings) as session:
+                self.loaded_outputs = work.stage_outputs(
+                    session, job_id=self.job_id, agent=self.claimed.agent
+                )
+        return self.loaded_outputs
 
     def should_stop(self) -> bool:
         return self.monitor.should_stop()
@@ -189,7 +202,7 @@ def _load_context(
     settings: Settings, claimed: ClaimedStep, monitor: StageMonitor
 ) -> StageContext | None:
     """The stage's inputs: as loaded by the claim itself, or (a hand-made claim) read now."""
-    if claimed.job is not None and claimed.config is not None and claimed.outputs is not None:
+    if claimed.job is not None and claimed.config is not None:
         return StageContext(
             settings, claimed, claimed.job, claimed.config, claimed.outputs, monitor
         )
@@ -200,13 +213,7 @@ def _load_context(
             return None
         if step.status != "running" or step.worker_id != claimed.worker_id:
             return None
-        outputs: dict[str, dict[str, Any]] = {}
-        for agent, output in session.execute(
-            select(ProcessingStep.agent, ProcessingStep.output)
-            .where(ProcessingStep.job_id == job.id, ProcessingStep.status == "completed")
-            .order_by(ProcessingStep.finished_at)
-        ):
-            outputs[agent] = output or {}
+        outputs = work.stage_outputs(session, job_id=job.id, agent=claimed.agent)
         options: dict[str, Any] = dict(job.options or {})
         snapshot = work.job_snapshot(job, options)
         config = agent_config(session, claimed.agent, options)

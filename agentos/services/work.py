@@ -155,7 +155,6 @@ def _take(
         started_at=now,
         job=job_snapshot(job, options) if job is not None else None,
         config=merged_config(row.agent, row.config, options),
-        outputs=_outputs(session, job_id=row.job_id, agent=row.agent),
     )
 
 
@@ -185,7 +184,7 @@ def job_snapshot(job: Job, options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _outputs(session: Session, *, job_id: uuid.UUID, agent: str) -> dict[str, dict[str, Any]]:
+def stage_outputs(session: Session, *, job_id: uuid.UUID, agent: str) -> dict[str, dict[str, Any]]:
     """What the job's earlier stages produced (the first stage has no earlier ones)."""
     if agent == PIPELINE[0]:
         return {}

@@ -11,6 +11,10 @@ one anyway clears its `task_id` and drops the message. Anything missed (a proces
 queued work without a dispatcher, an agent started again) is picked up by the sweep
 every worker runs every `settings.celery_dispatch_sweep_s`. A duplicate message is
 harmless: `run_step` claims a step only while it is queued.
+
+The hot path skips all of that: a worker finishing a stage reserves the next step's
+message id in the completing commit (`stages.run_step(reserve_next=True)`) and sends it
+right after with `send_reserved`, like the next link of a Celery chain.
 """
 
 from __future__ import annotations

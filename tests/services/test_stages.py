@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import update
+import pytest
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
 from agentos.db.models import Agent, ProcessingStep
-from agentos.db.session import session_scope
+from agentos.db.session import get_engine, session_scope
 from agentos.schemas.jobs import JobOptions
-from agentos.schemas.work import ClaimedStep
-from agentos.services import jobs, stages, work
+from agentos.schemas.work import ClaimedStep, StepOutcome
+from agentos.services import jobs, queue, stages, work
+from agentos.services.agent_defaults import PIPELINE
 from agentos.services.context import SYSTEM_ACTOR
 from agentos.settings import Settings
 from tests.support.pipeline import (
@@ -106,8 +111,13 @@ def test_redelivered_and_resumed_steps_do_no_double_work(
     assert stages.run_step(settings, claimed=taken).status == "completed"
     drive(settings)
     assert_completed_pipeline(settings, job_id)
-    # A late duplicate of a finished step's message changes nothing.
-    again = ClaimedStep(**{**taken.model_dump(), "worker_id": "late"})
+    # A late duplicate of a finished step's message claims nothing...
+    with session_scope(settings) as session:
+        assert work.claim_step(session, step_id=taken.step_id, worker_id="late") is None
+        assert work.take_over(session, step_id=taken.step_id, worker_id="late") is None
+    # ...and a claim that is not (or no longer) this worker's records nothing.
+    forged = taken.model_dump(exclude={"job", "config", "outputs"})
+    again = ClaimedStep(**{**forged, "worker_id": "late"})
     assert stages.run_step(settings, claimed=again).status == "skipped"
     assert len(clips(settings, job_id)) == 3
     assert_completed_pipeline(settings, job_id)
@@ -144,3 +154,103 @@ def test_cancel_stops_a_running_stage_at_its_next_check(settings: Settings, tmp_
         assert work.claim_next(session, agents={"clipper", "scenes"}, worker_id="w") is None
     # No half-written file is left behind (outputs are renamed into place when whole).
     assert not list((quick.home_dir / "media" / str(job_id)).glob("*.part*"))
+
+
+# The runner's own cost per stage -----------------------------------------------------------
+
+# One empty stage hop, as a Celery task runs it: the claim (UPDATE ... RETURNING, the job
+# loaded and moved to processing) and the completion (job locked, step finished with its
+# timing, the next step inserted with its message reserved, the job updated); plus one
+# `SET LOCAL synchronous_commit = off` per transaction on PostgreSQL. Was 23 and 4.
+MAX_STATEMENTS_PER_EMPTY_STAGE = {"postgresql": 9, "sqlite": 7}
+MAX_COMMITS_PER_EMPTY_STAGE = 2
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.commits = 0
+
+    def statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        text = " ".join(statement.split())
+        # Not the runner's own: SQLite's BEGIN IMMEDIATE, the embedded bus's rows (written
+        # after commit by `announce`) and the job status rollup kept by the jobs domain.
+        if text.startswith("BEGIN") or "bus_messages" in text or "job_status_" in text:
+            return
+        self.statements.append(text)
+
+    def commit(self, _session: Session) -> None:
+        self.commits += 1
+
+
+def _empty_stages(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentos.services.stages_media import STAGES
+
+    for name in PIPELINE:
+        monkeypatch.setitem(STAGES, name, lambda _context: stages.StageResult())
+
+
+def _hop(settings: Settings, step_id: uuid.UUID) -> StepOutcome:
+    with session_scope(settings) as session:
+        claimed = work.claim_step(session, step_id=step_id, worker_id="counted")
+    assert claimed is not None
+    return stages.run_step(settings, claimed=claimed, reserve_next=True)
+
+
+def test_an_empty_stage_costs_a_bounded_number_of_statements(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _empty_stages(monkeypatch)
+    with session_scope(settings) as session:
+        job_id = jobs.create(session, actor=SYSTEM_ACTOR, title="empty", source_path=None).id
+        first = session.scalar(select(ProcessingStep.id).where(ProcessingStep.job_id == job_id))
+    assert first is not None
+    outcome = _hop(settings, first)  # ingest: warms the connection pool and statement caches
+    assert outcome.next_step is not None
+    tally = _Tally()
+    engine = get_engine(settings)
+    event.listen(engine, "before_cursor_execute", tally.statement)
+    event.listen(Session, "after_commit", tally.commit)
+    try:
+        probe = _hop(settings, outcome.next_step.step_id)
+    finally:
+        event.remove(engine, "before_cursor_execute", tally.statement)
+        event.remove(Session, "after_commit", tally.commit)
+    assert probe.status == "completed"
+    assert probe.next_step is not None
+    assert probe.next_step.agent == "scenes"
+    limit = MAX_STATEMENTS_PER_EMPTY_STAGE[engine.dialect.name]
+    assert len(tally.statements) <= limit, tally.statements
+    assert tally.commits <= MAX_COMMITS_PER_EMPTY_STAGE
+    by_agent = {s.agent: s for s in steps(settings, job_id)}
+    assert by_agent["probe"].status == "completed"
+    assert by_agent["probe"].duration_ms is not None
+    assert by_agent["probe"].duration_ms >= 0
+    # The next stage's message was reserved in the completing commit: a sweep won't resend it.
+    assert by_agent["scenes"].task_id == probe.next_task_id
+    with session_scope(settings) as session:
+        assert work.queued_unsent(session, agents=set(PIPELINE)) == []
+
+
+def test_a_reserved_step_is_claimed_once_and_only_while_runnable(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _empty_stages(monkeypatch)
+    with session_scope(settings) as session:
+        job_id = jobs.create(session, actor=SYSTEM_ACTOR, title="empty", source_path=None).id
+        step_id = session.scalar(select(ProcessingStep.id).where(ProcessingStep.job_id == job_id))
+        session.execute(update(Agent).where(Agent.name == "ingest").values(enabled=False))
+    assert step_id is not None
+    with session_scope(settings) as session:
+        assert work.claim_step(session, step_id=step_id, worker_id="w") is None
+        session.execute(update(Agent).where(Agent.name == "ingest").values(enabled=True))
+        queue.pause(session, actor=SYSTEM_ACTOR)
+    with session_scope(settings) as session:
+        assert work.claim_step(session, step_id=step_id, worker_id="w") is None
+        queue.resume(session, actor=SYSTEM_ACTOR)
+    outcome = _hop(settings, step_id)
+    assert outcome.status == "completed"
+    with session_scope(settings) as session:  # a duplicate message claims nothing
+        assert work.claim_step(session, step_id=step_id, worker_id="late") is None
+        assert work.take_over(session, step_id=step_id, worker_id="late") is None
+    assert job_row(settings, job_id).current_stage == "probe"
