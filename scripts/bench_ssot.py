@@ -240,16 +240,17 @@ def _explain(settings: Settings) -> None:
                 task(session)
                 times.append((time.perf_counter() - t0) * 1000)
         print(f"  section {name:10s} {statistics.median(times):7.1f} ms")
-    waiting = ("queued", "running")
     queries = {
         "job status counts (rollup)": select(
             JobStatusRollup.status, func.sum(JobStatusRollup.count)
         )
         .where(JobStatusRollup.basis == "created")
         .group_by(JobStatusRollup.status),
-        "steps per agent": select(ProcessingStep.agent, ProcessingStep.status, func.count())
-        .where(ProcessingStep.status.in_(waiting))
-        .group_by(ProcessingStep.agent, ProcessingStep.status),
+        "waiting steps per agent": select(
+            ProcessingStep.agent, func.count(), func.min(ProcessingStep.created_at)
+        )
+        .where(ProcessingStep.status == "queued")
+        .group_by(ProcessingStep.agent),
     }
     with get_engine(settings).connect() as connection:
         for name, query in queries.items():
