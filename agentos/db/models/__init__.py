@@ -4,6 +4,7 @@ from agentos.db.models.agents import Agent, Worker
 from agentos.db.models.jobs import Clip, Job, ProcessingStep, Upload, UploadChunk
 from agentos.db.models.rollups import JobStatusDelta, JobStatusRollup
 from agentos.db.models.system import (
+    AuditChainHead,
     AuditRecord,
     Backup,
     BusMessage,
@@ -19,6 +20,7 @@ from agentos.db.models.users import ApiKey, IpAllowEntry, Lockout, RefreshToken,
 __all__ = [
     "Agent",
     "ApiKey",
+    "AuditChainHead",
     "AuditRecord",
     "Backup",
     "BusMessage",

@@ -200,7 +200,7 @@ class _Run:
             )
             entry = self.entry("success", result=result)
             response.duration_ms = round(entry.duration_ms or 0.0, 3)
-            response.audit_seq = audit.append(self.session, entry).seq
+            response.audit_seq = audit.append(self.session, entry)
             self.store(StoredResponse(ok=True, body=response.model_dump(mode="json")))
             self.session.commit()
         except Exception as exc:

@@ -2,9 +2,39 @@
 
 `hash` = SHA-256 over the canonical JSON of the record's fields and `prev_hash`, so an
 edited record no longer matches its hash and a deleted one breaks the next link (and
-leaves a gap in `seq`). Appending holds the chain head only for the hash step: on
-PostgreSQL a transaction-scoped advisory lock taken right before the head is read, at the
-end of the caller's transaction; SQLite writers are serialised by BEGIN IMMEDIATE already.
+leaves a gap in `seq`). The record is written in the caller's transaction, so it commits
+with the action's effect or not at all.
+
+Appending, and why it is built this way. Each link needs the previous record's hash, and
+that record may still be uncommitted; if its transaction then rolled back, a link made to
+it would point at nothing and `verify` would report tampering that never happened. So the
+head is transactional: one row, `audit_chain_head`, and an appender holds its row lock
+from the moment it advances the head until its COMMIT. Releasing the lock before the
+COMMIT fsync (a session advisory lock, a head kept in Redis) would let the next record
+chain to one that may yet roll back; a background sealer that links records after commit
+(sequence-assigned seq, hashes in a second table, since audit_log takes no UPDATE) would
+leave every record unprotected until sealed and has to guess whether a sequence gap is a
+rollback or a deletion. Neither keeps the guarantee, so what is serialised is made as
+short as it can be instead:
+
+- On PostgreSQL the whole append is ONE statement, the last before the COMMIT: a
+  data-modifying CTE advances the head (`UPDATE ... RETURNING`, which under READ
+  COMMITTED re-reads the newest committed head after waiting for the lock, unlike a
+  snapshot read after an advisory lock taken in the same statement) and inserts the
+  record, the hash computed by PostgreSQL's sha256() over the canonical JSON that Python
+  built with the two values it cannot know yet (`seq`, `prev_hash`) left as splice points.
+  The lock is held for that one round trip plus the COMMIT; before, it also covered
+  taking an advisory lock and reading the head (three round trips plus the COMMIT).
+- Everything else of the action (authorisation, rate limit, its own UPDATE, scrubbing,
+  the canonical JSON) runs before the head is touched, concurrently with other actions.
+- `synchronous_commit` stays on: an acknowledged action whose audit record can vanish in
+  a crash is not an audit trail. Operators with a WAL device that fsyncs slowly can set
+  PostgreSQL's `commit_delay`/`commit_siblings`, which batch the WAL flushes of the other
+  (non-audit) transactions committing meanwhile.
+
+The head row also makes a deleted tail visible: the next append continues at the head's
+seq, so `verify` finds the gap. On SQLite writers are serialised by BEGIN IMMEDIATE
+already; the same row is advanced with the hash computed in Python.
 """
 
 from __future__ import annotations
@@ -17,10 +47,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import LargeBinary, Table, Text, cast, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from agentos.db.models import AuditRecord
+from agentos.db.models import AuditChainHead, AuditRecord
+from agentos.errors import InternalError
 from agentos.schemas.audit import (
     ActionOutcomeCount,
     ActionStats,
@@ -31,8 +62,7 @@ from agentos.services.context import Actor
 from agentos.services.security.pii import scrub, scrub_text
 
 GENESIS_HASH = "0" * 64
-# pg_advisory_xact_lock key: "agentaud" as a big-endian signed 64-bit integer.
-CHAIN_LOCK_KEY = int.from_bytes(b"agentaud", "big", signed=True)
+HEAD_ID = 1
 HASHED_FIELDS: tuple[str, ...] = (
     "seq",
     "created_at",
@@ -53,6 +83,12 @@ HASHED_FIELDS: tuple[str, ...] = (
     "prev_hash",
 )
 VERIFY_BATCH = 1000
+# Every column an append writes (`id` is generated in Python, as the model does).
+_INSERTED: tuple[str, ...] = ("id", *HASHED_FIELDS, "hash")
+_CHAINED: tuple[str, ...] = ("seq", "prev_hash", "hash")
+# The models' tables, typed as the Core tables they are.
+_HEAD: Table = AuditChainHead.__table__  # type: ignore[assignment]
+_LOG: Table = AuditRecord.__table__  # type: ignore[assignment]
 
 
 @dataclass
@@ -103,19 +139,9 @@ def record_fields(record: AuditRecord) -> dict[str, Any]:
     return values
 
 
-def _take_head(session: Session) -> tuple[int, str]:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-    head = session.execute(
-        select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
-    ).first()
-    return (0, GENESIS_HASH) if head is None else (int(head[0]), str(head[1]))
-
-
-def append(session: Session, entry: AuditEntry) -> AuditRecord:
-    """Add the record to the caller's transaction; call it last, right before the commit."""
+def _new_record(entry: AuditEntry) -> AuditRecord:
     actor = entry.actor
-    record = AuditRecord(
+    return AuditRecord(
         id=uuid.uuid4(),
         created_at=entry.created_at,
         actor_id=actor.id,
@@ -133,12 +159,93 @@ def append(session: Session, entry: AuditEntry) -> AuditRecord:
         reason=scrub_text(entry.reason) if entry.reason else None,
         duration_ms=None if entry.duration_ms is None else round(entry.duration_ms, 3),
     )
-    record.seq, record.prev_hash = _take_head(session)
-    record.seq += 1
+
+
+def canonical_parts(record: AuditRecord) -> tuple[bytes, bytes, bytes]:
+    """The record's canonical JSON, UTF-8, split where `prev_hash` and `seq` go.
+
+    sha256(parts[0] + prev_hash + parts[1] + str(seq) + parts[2]) is exactly
+    `hash_fields(record_fields(record))` once both are set, which is what verify computes.
+    """
+    marker = uuid.uuid4().hex  # cannot occur in the scrubbed fields
+    prev_marker, seq_marker = f"prev-{marker}", f"seq-{marker}"
+    values = record_fields(record)
+    values["prev_hash"], values["seq"] = prev_marker, seq_marker
+    canonical = canonical_json(values)
+    head, _, rest = canonical.partition(prev_marker)
+    middle, _, tail = rest.partition(f'"{seq_marker}"')
+    return head.encode(), middle.encode(), tail.encode()
+
+
+def _head_row_missing() -> InternalError:
+    return InternalError(
+        "the audit chain head row is missing; run `agentos db upgrade` or restore it",
+        code="AUDIT_HEAD_MISSING",
+    )
+
+
+def _append_postgresql(session: Session, record: AuditRecord) -> int:
+    """Advance the head and insert the record in one statement, hashed by PostgreSQL."""
+    head, middle, tail = (literal(part, LargeBinary) for part in canonical_parts(record))
+    chain = _HEAD
+    digest = func.sha256(
+        head.op("||")(func.convert_to(chain.c.hash, "UTF8"))
+        .op("||")(middle)
+        .op("||")(func.convert_to(cast(chain.c.seq + 1, Text), "UTF8"))
+        .op("||")(tail)
+    )
+    advanced = (
+        update(chain)
+        .where(chain.c.id == HEAD_ID)
+        .values(seq=chain.c.seq + 1, prev_hash=chain.c.hash, hash=func.encode(digest, "hex"))
+        .returning(chain.c.seq, chain.c.prev_hash, chain.c.hash)
+        .cte("advanced")
+    )
+    table = _LOG
+    columns = [name for name in _INSERTED if name not in _CHAINED]
+    source = select(
+        *(literal(getattr(record, name), table.c[name].type) for name in columns),
+        *(advanced.c[name] for name in _CHAINED),
+    )
+    inserted = session.execute(
+        insert(table).from_select([*columns, *_CHAINED], source).returning(table.c.seq)
+    ).first()
+    if inserted is None:
+        raise _head_row_missing()
+    return int(inserted[0])
+
+
+def _append_serialised(session: Session, record: AuditRecord) -> int:
+    """Writers already serialised by the database (SQLite): the hash is computed here."""
+    chain = _HEAD
+    head = session.execute(select(chain.c.seq, chain.c.hash).where(chain.c.id == HEAD_ID)).first()
+    if head is None:
+        raise _head_row_missing()
+    record.seq, record.prev_hash = int(head[0]) + 1, str(head[1])
     record.hash = hash_fields(record_fields(record))
-    session.add(record)
-    session.flush()
-    return record
+    session.execute(
+        update(chain)
+        .where(chain.c.id == HEAD_ID)
+        .values(seq=record.seq, prev_hash=record.prev_hash, hash=record.hash)
+    )
+    session.execute(insert(_LOG).values(_row(record)))
+    return record.seq
+
+
+def _row(record: AuditRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in _INSERTED}
+
+
+def append(session: Session, entry: AuditEntry) -> int:
+    """Add the record to the caller's transaction; returns its seq.
+
+    Call it last, right before the commit: from here to the COMMIT this transaction holds
+    the chain head and every other appender waits for it.
+    """
+    record = _new_record(entry)
+    if session.get_bind().dialect.name == "postgresql":
+        return _append_postgresql(session, record)
+    return _append_serialised(session, record)
 
 
 def _batches(session: Session) -> Iterator[list[AuditRecord]]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from agentos.db.session import build_engine, session_scope
 from agentos.settings import Settings
-from tests.services.actions.helpers import audit_rows, prepare, run
+from agentos.services.security import audit
+from tests.services.actions.helpers import ADMIN, audit_rows, prepare, run
 
 
 def _fill(settings: Settings, count: int = 4) -> None:
@@ -90,3 +93,38 @@ def test_payload_is_scrubbed_before_it_is_hashed_and_stored(settings: Settings) 
     [row] = audit_rows(settings)
     assert row.reason == "call [Filtered phone] or [Filtered email]"
     assert row.payload == {"reason": "call [Filtered phone] or [Filtered email]"}
+
+
+def test_a_deleted_tail_is_named_once_the_chain_moves_on(settings: Settings) -> None:
+    _fill(settings, 3)
+    _tamper(settings, "DELETE FROM audit_log WHERE seq = 3")
+    run(settings, "queue.resume")
+    result = _verify(settings)
+    assert result["ok"] is False
+    assert result["first_broken_seq"] == 4
+    assert "missing" in str(result["problem"])
+
+
+def test_concurrent_appends_form_one_unbroken_chain(settings: Settings) -> None:
+    prepare(settings)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda _: run(settings, "audit.verify"), range(12)))
+    rows = audit_rows(settings)
+    assert [row.seq for row in rows] == list(range(1, 13))
+    assert all(audit.hash_fields(audit.record_fields(row)) == row.hash for row in rows)
+    assert _verify(settings)["ok"] is True
+
+
+def test_the_split_canonical_form_hashes_like_the_whole(settings: Settings) -> None:
+    entry = audit.AuditEntry(
+        actor=ADMIN,
+        action="queue.pause",
+        outcome="success",
+        payload={"reason": "naïve \"quote\" seq prev_hash", "nested": {"n": 1.0}},
+        duration_ms=1.5,
+    )
+    record = audit._new_record(entry)
+    head, middle, tail = audit.canonical_parts(record)
+    record.seq, record.prev_hash = 42, "ab" * 32
+    spliced = head + record.prev_hash.encode() + middle + b"42" + tail
+    assert spliced.decode() == audit.canonical_json(audit.record_fields(record))
