@@ -145,23 +145,21 @@ StepSummary = dict[str, tuple[int, int, Any]]
 
 
 def step_summary(session: Session) -> StepSummary:
-    """{agent: (waiting, running, oldest waiting created_at)}: index-only scans of the
-    partial indexes on waiting and running steps, never the whole steps table."""
-    waiting = session.execute(
-        select(ProcessingStep.agent, func.count(), func.min(ProcessingStep.created_at))
-        .where(ProcessingStep.status == STEP_WAITING)
-        .group_by(ProcessingStep.agent)
-    ).all()
-    running = dict(
-        session.execute(
-            select(ProcessingStep.agent, func.count())
-            .where(ProcessingStep.status == STEP_RUNNING)
-            .group_by(ProcessingStep.agent)
-        ).all()
+    """{agent: (waiting, running, oldest waiting created_at)}: counts from the step rollup,
+    the oldest waiting step per agent off the partial (agent, created_at) index."""
+    counts = rollups.step_counts(session, statuses=(STEP_WAITING, STEP_RUNNING))
+    oldest = (
+        select(func.min(ProcessingStep.created_at))
+        .where(ProcessingStep.status == STEP_WAITING, ProcessingStep.agent == Agent.name)
+        .correlate(Agent)
+        .scalar_subquery()
     )
-    summary: StepSummary = {agent: (0, int(count), None) for agent, count in running.items()}
-    for agent, count, oldest in waiting:
-        summary[agent] = (int(count), int(running.get(agent, 0)), oldest)
+    summary: StepSummary = {}
+    for agent, first in session.execute(select(Agent.name, oldest)):
+        by_status = counts.pop(agent, {})
+        summary[agent] = (by_status.get(STEP_WAITING, 0), by_status.get(STEP_RUNNING, 0), first)
+    for agent, by_status in counts.items():  # steps of an agent row not visible yet
+        summary[agent] = (by_status.get(STEP_WAITING, 0), by_status.get(STEP_RUNNING, 0), None)
     return summary
 
 

@@ -1,9 +1,10 @@
-"""Job (and clip) counts by status and hour from the rollup (agentos/db/models/rollups.py).
+"""Job (and clip) counts by status and hour, and processing steps per (agent, status), from
+the rollups (agentos/db/models/rollups.py).
 
 Readers add `job_status_rollup` and the uncompacted `job_status_deltas`, so a count is
 exact the moment the job write commits; `compact` (run by the SSOT warmer) keeps the
-delta table short; `rebuild` recomputes everything from the jobs themselves, for after a
-bulk load or by the `analytics.recompute` action.
+delta tables short; `rebuild` recomputes everything from the jobs and steps themselves,
+for after a bulk load or by the `analytics.recompute` action.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import Connection, Subquery, func, select, text, union_all
 from sqlalchemy.orm import Session
 
 from agentos.db.models import JobStatusDelta, JobStatusRollup
+from agentos.db.models.rollups import StepStatusDelta, StepStatusRollup
 
 COMPACT_LOCK_KEY = 0x4A0B_5201  # one compaction at a time across processes (PostgreSQL)
 _HOUR = {
@@ -67,6 +69,32 @@ def hourly(session: Session, *, basis: str, since: datetime) -> HourCounts:
     return dict(counts)
 
 
+def step_counts(session: Session, *, statuses: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """{agent: {status: steps}} for the given step statuses (agents with none are absent)."""
+    rows = union_all(
+        select(
+            StepStatusRollup.agent.label("agent"),
+            StepStatusRollup.status.label("status"),
+            StepStatusRollup.count.label("n"),
+        ).where(StepStatusRollup.status.in_(statuses)),
+        select(
+            StepStatusDelta.agent.label("agent"),
+            StepStatusDelta.status.label("status"),
+            StepStatusDelta.delta.label("n"),
+        ).where(StepStatusDelta.status.in_(statuses)),
+    ).subquery()
+    result = session.execute(
+        select(rows.c.agent, rows.c.status, func.sum(rows.c.n)).group_by(
+            rows.c.agent, rows.c.status
+        )
+    )
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for agent, status, count in result:
+        if count:
+            counts[agent][status] = int(count)
+    return dict(counts)
+
+
 def _aware(value: datetime | str) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
@@ -74,16 +102,21 @@ def _aware(value: datetime | str) -> datetime:
 
 
 def compact(session: Session) -> int:
-    """Fold the committed deltas into the rollup; returns how many deltas were folded."""
+    """Fold the committed deltas into the rollups; returns how many deltas were folded."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         if not session.scalar(
             text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": COMPACT_LOCK_KEY}
         ):
             return 0  # another process is compacting right now
-        moved = session.execute(
-            text(
-                """
+        return _compact_jobs_pg(session) + _compact_steps_pg(session)
+    return _compact_jobs_sqlite(session) + _compact_steps_sqlite(session)
+
+
+def _compact_jobs_pg(session: Session) -> int:
+    moved = session.execute(
+        text(
+            """
                 WITH moved AS (DELETE FROM job_status_deltas RETURNING basis, hour, status, delta),
                 folded AS (
                     INSERT INTO job_status_rollup (basis, hour, status, count)
@@ -93,45 +126,98 @@ def compact(session: Session) -> int:
                 )
                 SELECT count(*) FROM moved
                 """
-            )
-        ).scalar_one()
-    else:
-        last = session.scalar(select(func.max(JobStatusDelta.id)))
-        if last is None:
-            return 0
-        session.execute(
-            text(
-                """
-                INSERT INTO job_status_rollup (basis, hour, status, count)
-                SELECT basis, hour, status, sum(delta) FROM job_status_deltas WHERE id <= :last
-                GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-                ON CONFLICT (basis, hour, status) DO UPDATE SET count = count + excluded.count
-                """
-            ),
-            {"last": last},
         )
-        moved = session.scalar(
-            select(func.count()).select_from(JobStatusDelta).where(JobStatusDelta.id <= last)
-        )
-        session.execute(text("DELETE FROM job_status_deltas WHERE id <= :last"), {"last": last})
+    ).scalar_one()
     session.execute(text("DELETE FROM job_status_rollup WHERE count = 0"))
     return int(moved or 0)
 
 
-def rebuild(session: Session | Connection) -> int:
-    """Recompute the rollup from the jobs table; returns the number of rollup rows.
+def _compact_jobs_sqlite(session: Session) -> int:
+    last = session.scalar(select(func.max(JobStatusDelta.id)))
+    if last is None:
+        return 0
+    session.execute(
+        text(
+            """
+            INSERT INTO job_status_rollup (basis, hour, status, count)
+            SELECT basis, hour, status, sum(delta) FROM job_status_deltas WHERE id <= :last
+            GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+            ON CONFLICT (basis, hour, status) DO UPDATE SET count = count + excluded.count
+            """
+        ),
+        {"last": last},
+    )
+    moved = session.scalar(
+        select(func.count()).select_from(JobStatusDelta).where(JobStatusDelta.id <= last)
+    )
+    session.execute(text("DELETE FROM job_status_deltas WHERE id <= :last"), {"last": last})
+    session.execute(text("DELETE FROM job_status_rollup WHERE count = 0"))
+    return int(moved or 0)
 
-    On PostgreSQL job writers wait (SHARE lock) until the caller commits, so no delta is
-    lost or counted twice; SQLite writers are serialised anyway.
+
+def _compact_steps_pg(session: Session) -> int:
+    moved = session.execute(
+        text(
+            """
+            WITH moved AS (DELETE FROM step_status_deltas RETURNING agent, status, delta),
+            folded AS (
+                INSERT INTO step_status_rollup (agent, status, count)
+                SELECT agent, status, sum(delta) FROM moved GROUP BY 1, 2
+                ON CONFLICT (agent, status)
+                DO UPDATE SET count = step_status_rollup.count + EXCLUDED.count
+            )
+            SELECT count(*) FROM moved
+            """
+        )
+    ).scalar_one()
+    session.execute(text("DELETE FROM step_status_rollup WHERE count = 0"))
+    return int(moved or 0)
+
+
+def _compact_steps_sqlite(session: Session) -> int:
+    last = session.scalar(select(func.max(StepStatusDelta.id)))
+    if last is None:
+        return 0
+    session.execute(
+        text(
+            """
+            INSERT INTO step_status_rollup (agent, status, count)
+            SELECT agent, status, sum(delta) FROM step_status_deltas WHERE id <= :last
+            GROUP BY 1, 2 ORDER BY 1, 2
+            ON CONFLICT (agent, status) DO UPDATE SET count = count + excluded.count
+            """
+        ),
+        {"last": last},
+    )
+    moved = session.scalar(
+        select(func.count()).select_from(StepStatusDelta).where(StepStatusDelta.id <= last)
+    )
+    session.execute(text("DELETE FROM step_status_deltas WHERE id <= :last"), {"last": last})
+    session.execute(text("DELETE FROM step_status_rollup WHERE count = 0"))
+    return int(moved or 0)
+
+
+def rebuild(session: Session | Connection) -> int:
+    """Recompute the rollups from the jobs and steps; returns the number of job rollup rows.
+
+    On PostgreSQL job and step writers wait (SHARE lock) until the caller commits, so no
+    delta is lost or counted twice; SQLite writers are serialised anyway.
     """
     dialect = (
         session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
     )
     hour = _HOUR.get(dialect, _HOUR["sqlite"])
     if dialect == "postgresql":
-        session.execute(text("LOCK TABLE jobs IN SHARE MODE"))
-    session.execute(text("DELETE FROM job_status_deltas"))
-    session.execute(text("DELETE FROM job_status_rollup"))
+        session.execute(text("LOCK TABLE jobs, processing_steps IN SHARE MODE"))
+    for table in ("job_status_deltas", "job_status_rollup", "step_status_deltas"):
+        session.execute(text(f"DELETE FROM {table}"))
+    session.execute(text("DELETE FROM step_status_rollup"))
+    session.execute(
+        text(
+            "INSERT INTO step_status_rollup (agent, status, count) "
+            "SELECT agent, status, count(*) FROM processing_steps GROUP BY 1, 2"
+        )
+    )
     created, finished = hour.format(column="created_at"), hour.format(column="finished_at")
     session.execute(
         text(

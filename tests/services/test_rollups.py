@@ -1,17 +1,19 @@
-"""The job status rollup equals a direct GROUP BY on jobs, on both deployments: after
-creates, transitions (through the real services) and deletes, after compaction, after
-writes that bypass the services, and after `rollups.rebuild`."""
+"""The job status and step rollups equal a direct GROUP BY on jobs and processing_steps, on
+both deployments: after creates, transitions and claims (through the real services) and
+deletes with their cascades, after compaction, after writes that bypass the services, and
+after `rollups.rebuild`."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from agentos.db.models import Clip, Job, JobStatusDelta, JobStatusRollup
+from agentos.db.models import Clip, Job, JobStatusDelta, JobStatusRollup, ProcessingStep
+from agentos.db.models.rollups import StepStatusDelta, StepStatusRollup
 from agentos.db.session import session_scope
-from agentos.services import jobs, rollups
+from agentos.services import jobs, rollups, work
 from agentos.services.agent_defaults import ensure_default_agents
 from agentos.settings import Settings
 from tests.support.jobs import make_actor, make_job
@@ -43,6 +45,16 @@ def _assert_consistent(settings: Settings) -> None:
         clips = session.scalar(select(func.count()).select_from(Clip))
         assert rollups.clip_count(session) == clips
         assert rollups.status_counts(session) == by_status
+        steps = session.execute(
+            select(ProcessingStep.agent, ProcessingStep.status, func.count()).group_by(
+                ProcessingStep.agent, ProcessingStep.status
+            )
+        )
+        direct_steps: dict[str, dict[str, int]] = {}
+        for agent, status, count in steps:
+            direct_steps.setdefault(agent, {})[status] = count
+        statuses = tuple({status for counts in direct_steps.values() for status in counts})
+        assert rollups.step_counts(session, statuses=(*statuses, "queued")) == direct_steps
 
 
 def _mixed_writes(settings: Settings) -> None:
@@ -68,6 +80,19 @@ def _mixed_writes(settings: Settings) -> None:
         old = datetime.now(UTC) - timedelta(hours=30)
         session.add(Job(title="imported", status="completed", created_at=old, finished_at=old))
         session.execute(update(Job).where(Job.id == made["queued"].id).values(created_at=old))
+        session.execute(
+            insert(ProcessingStep).values(
+                job_id=made["queued"].id, agent="clipper", attempt=9, status="queued"
+            )
+        )
+    with session_scope(settings) as session:
+        claimed = work.claim_next(session, agents={"ingest", "clipper"}, worker_id="test")
+        assert claimed is not None  # queued -> running
+        session.execute(
+            delete(ProcessingStep).where(
+                ProcessingStep.job_id == made["queued"].id, ProcessingStep.attempt == 9
+            )
+        )
 
 
 def test_rollup_follows_every_job_write(settings: Settings) -> None:
@@ -79,6 +104,8 @@ def test_rollup_follows_every_job_write(settings: Settings) -> None:
     with session_scope(settings) as session:
         assert session.scalar(select(func.count()).select_from(JobStatusDelta)) == 0
         assert session.scalar(select(func.min(JobStatusRollup.count))) > 0
+        assert session.scalar(select(func.count()).select_from(StepStatusDelta)) == 0
+        assert session.scalar(select(func.min(StepStatusRollup.count))) > 0
     _assert_consistent(settings)
     _mixed_writes(settings)  # deltas on top of a compacted rollup
     _assert_consistent(settings)
@@ -90,9 +117,11 @@ def test_rebuild_recomputes_from_jobs(settings: Settings) -> None:
         # Simulate drift: a rollup that lost track (e.g. rows loaded with triggers off).
         session.execute(update(JobStatusRollup).values(count=JobStatusRollup.count + 5))
         session.add(JobStatusRollup(basis="created", hour=EPOCH, status="queued", count=3))
+        session.execute(update(StepStatusRollup).values(count=StepStatusRollup.count + 2))
     with session_scope(settings) as session:
         rows = rollups.rebuild(session)
         assert rows > 0
     with session_scope(settings) as session:
         assert session.scalar(select(func.count()).select_from(JobStatusDelta)) == 0
+        assert session.scalar(select(func.count()).select_from(StepStatusDelta)) == 0
     _assert_consistent(settings)

@@ -10,6 +10,10 @@ deltas into `job_status_rollup`; readers add rollup and the few uncompacted delt
 
 The extra index on jobs serves the exact edges of rolling windows ("completed in the last
 hour"), which the hourly rollup cannot answer alone.
+
+Processing steps get the same treatment per (agent, status) (`step_status_deltas`,
+`step_status_rollup`, triggers from migration 0005): the agents and queue sections read
+how many steps wait and run per agent without counting them.
 """
 
 from __future__ import annotations
@@ -40,6 +44,25 @@ class JobStatusRollup(Base):
 
     basis: Mapped[str] = mapped_column(String(8), primary_key=True)
     hour: Mapped[datetime] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+
+
+class StepStatusDelta(Base):
+    """+1 / -1 per processing step entering or leaving an (agent, status); migration 0005."""
+
+    __tablename__ = "step_status_deltas"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    agent: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    delta: Mapped[int] = mapped_column(Integer)
+
+
+class StepStatusRollup(Base):
+    __tablename__ = "step_status_rollup"
+
+    agent: Mapped[str] = mapped_column(String(32), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger)
 
