@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from agentos.schemas.seed import SeedProgress
 from agentos.services import seed_bulk
+from agentos.services.agent_defaults import PIPELINE
 from agentos.services.seed_data import JOB_STATUSES, Tally
 from agentos.services.seed_sql import (
     CANCELLED,
@@ -30,7 +31,9 @@ from agentos.services.seed_sql import (
     Draws,
     clips_sql,
     jobs_sql,
+    keep_plan_sql,
     plan_sql,
+    plan_table_sql,
     steps_sql,
 )
 
@@ -44,8 +47,8 @@ def chunk_sql(draws: Draws) -> str:
     )
     return f"""
         WITH plan AS MATERIALIZED ({plan_sql(draws)}),
+             kept AS ({keep_plan_sql()}),
              inserted_jobs AS ({jobs_sql(draws)}),
-             inserted_steps AS ({steps_sql(draws)}),
              inserted_clips AS ({clips_sql(draws)})
         SELECT ARRAY[{statuses}],
                coalesce(sum(CASE sc WHEN {COMPLETED} THEN {STAGES} WHEN {PENDING} THEN 0
@@ -72,19 +75,23 @@ def load(
     progress: SeedProgress,
 ) -> tuple[Tally, dict[str, int]]:
     """Write `total_jobs` jobs with their steps and clips; the caller owns the transaction."""
-    statement = chunk_sql(Draws(seed))
+    draws = Draws(seed)
     params: dict[str, Any] = {
         "now": now,
         "owners": owners,
         "clips_root": clips_root.rstrip("/"),
     }
     tally = Tally()
-    # The plan of one chunk stays in memory; commit waits for nothing it does not need.
-    connection.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+    # The plan of a chunk and the sort of a stage's steps stay in memory, so does the plan
+    # table (temp_buffers counts only before the session's first temporary table); no JIT:
+    # compiling these expressions costs seconds per statement and saves less than that.
+    for setting in ("work_mem = '512MB'", "temp_buffers = '512MB'", "jit = off"):
+        connection.exec_driver_sql(f"SET LOCAL {setting}")
     connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
-    connection.exec_driver_sql("SET LOCAL jit = off")
+    connection.exec_driver_sql(plan_table_sql(draws), {"first": 1, "last": 0})
     progress("jobs", 0, total_jobs)
     with seed_bulk.without_keys(connection, tuple(seed_bulk.BULK_TABLES), progress):
+        statement = chunk_sql(draws)
         for first in range(1, total_jobs + 1, chunk_jobs):
             last = min(first + chunk_jobs - 1, total_jobs)
             row = connection.exec_driver_sql(
@@ -92,6 +99,13 @@ def load(
             ).one()
             _add(tally, row)
             progress("jobs", last, total_jobs)
+        statement = steps_sql(draws)
+        # Stage by stage in the agents' alphabetical order: the heap then follows the
+        # (agent, status, priority, created_at) index from its first row to its last.
+        for done, agent in enumerate(sorted(PIPELINE)):
+            progress("steps", done, STAGES)
+            connection.exec_driver_sql(statement, {"now": now, "pos": PIPELINE.index(agent)})
+        progress("steps", STAGES, STAGES)
     written = {
         "jobs": sum(tally.jobs_by_status.values()),
         "processing_steps": sum(tally.steps_by_status.values()),

@@ -36,7 +36,14 @@ from agentos.services.seed_data import (
     WORKERS,
 )
 
-STEP_STATUSES: tuple[str, ...] = ("completed", "queued", "running", "cancelled", "failed")
+# Alphabetical, so ordering by the code orders by the status text (see steps_sql).
+STEP_STATUSES: tuple[str, ...] = ("cancelled", "completed", "failed", "queued", "running")
+S_CANCELLED, S_COMPLETED, S_FAILED, S_QUEUED, S_RUNNING = range(len(STEP_STATUSES))
+# What the per-stage step statements need of each job (kept in a temporary table).
+STEP_PLAN_COLUMNS: tuple[str, ...] = (
+    "g", "id", "sc", "stage", "priority", "attempts", "began", "c", "t_start", "size",
+    "duration", "codec", "clip_count", "heartbeat_ago", "running_progress",
+)  # fmt: skip
 PENDING, QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED = range(len(JOB_STATUSES))
 STAGES = len(PIPELINE)
 _MASK53 = (1 << 53) - 1
@@ -233,11 +240,25 @@ def jobs_sql(draws: Draws) -> str:
     """
 
 
+def plan_table_sql(draws: Draws) -> str:
+    """The temporary table the chunks keep their jobs' step facts in (empty; dropped at commit)."""
+    columns = ", ".join(STEP_PLAN_COLUMNS)
+    return (
+        f"CREATE TEMPORARY TABLE seed_plan ON COMMIT DROP AS SELECT {columns}"
+        f" FROM ({plan_sql(draws)}) AS plan WITH NO DATA"
+    )
+
+
+def keep_plan_sql() -> str:
+    return f"INSERT INTO seed_plan SELECT {', '.join(STEP_PLAN_COLUMNS)} FROM plan"
+
+
 def _step_layer(draws: Draws) -> str:
-    """One row per step: which stage and attempt, its status code and its own clock."""
+    """One row per step of stage %(pos)s: its attempt, status code and its own clock."""
     step_status = (
-        f"CASE WHEN NOT final THEN 0 WHEN sc = {QUEUED} THEN 1 WHEN sc = {PROCESSING} THEN 2"
-        f" WHEN sc = {CANCELLED} THEN 3 ELSE 4 END"
+        f"CASE WHEN NOT final THEN {S_COMPLETED} WHEN sc = {QUEUED} THEN {S_QUEUED}"
+        f" WHEN sc = {PROCESSING} THEN {S_RUNNING} WHEN sc = {CANCELLED} THEN {S_CANCELLED}"
+        f" ELSE {S_FAILED} END"
     )
     return f"""
         SELECT t.*, {step_status} AS ss,
@@ -245,20 +266,27 @@ def _step_layer(draws: Draws) -> str:
                NOT (final AND sc IN ({QUEUED}, {PROCESSING})) AS has_finished,
                t_start + c[pos + 1] + (attempt - 1) * (c[pos + 2] - c[pos + 1] + 5.0) AS t_step,
                {draws.wait("pos")} AS wait, {draws.span("pos")} AS span
-          FROM (SELECT g, id, sc, stage, priority, began, c, t_start, size, duration, codec,
-                       clip_count, heartbeat_ago, running_progress,
-                       least(k, stage) AS pos,
-                       CASE WHEN k > stage THEN k - stage + 1 ELSE 1 END AS attempt,
-                       k >= stage AND sc <> {COMPLETED} AS final
-                  FROM plan
+          FROM (SELECT seed_plan.*, pos, attempt, stage = pos AND sc <> {COMPLETED} AS final
+                  FROM (SELECT %(pos)s::int AS pos) AS stage_of_pass
+                 CROSS JOIN seed_plan
                  CROSS JOIN LATERAL generate_series(
-                       0, stage + CASE WHEN sc = {FAILED} THEN attempts - 1 ELSE 0 END) AS k
-                 WHERE sc <> {PENDING}
+                       1, CASE WHEN sc = {FAILED} AND stage = pos THEN attempts ELSE 1 END)
+                       AS attempt
+                 WHERE sc <> {PENDING} AND (sc = {COMPLETED} OR stage >= pos)
                 OFFSET 0) AS t
     """
 
 
 def steps_sql(draws: Draws) -> str:
+    """Every job's step(s) at stage %(pos)s, in the order of the widest steps index.
+
+    Written in (agent, status, priority, created_at) order, the heap is already sorted for
+    ix_processing_steps_agent_status_priority, whose rebuild then costs one pass instead of
+    the most expensive sort of the seed (low-cardinality text keys, millions of rows). The
+    sort itself packs status, priority and time into one bigint: a sort key that is not the
+    first column of these wide rows costs an attribute walk per comparison. (Priorities are
+    0-10, times within a day; t_step only breaks the rare ties of the rounded key.)
+    """
     key = "((g * 8 + pos) * 4 + attempt)"
     scenes = f"clip_count + floor({draws.uniform('g', 37)} * 4)::int"
     output = (
@@ -277,15 +305,19 @@ def steps_sql(draws: Draws) -> str:
                CASE WHEN has_started THEN
                  {draws.pick(key, 102, text_array(WORKERS), len(WORKERS))} END,
                NULL,
-               CASE ss WHEN 0 THEN 1.0 WHEN 2 THEN running_progress ELSE 0.0 END,
+               CASE ss WHEN {S_COMPLETED} THEN 1.0 WHEN {S_RUNNING} THEN running_progress
+                       ELSE 0.0 END,
                {at("t_step")}, CASE WHEN has_started THEN {at("t_step + wait")} END,
-               CASE WHEN ss = 2 THEN {at("-heartbeat_ago")}
+               CASE WHEN ss = {S_RUNNING} THEN {at("-heartbeat_ago")}
                     WHEN has_started THEN {at("t_step + wait + span")} END,
                CASE WHEN has_finished THEN {at("t_step + wait + span")} END,
                CASE WHEN has_started AND has_finished THEN round(span * 1000000.0) / 1000.0 END,
-               CASE WHEN ss = 4 THEN {text_array(errors)}[pos + 1] END,
-               CASE WHEN ss = 0 THEN {output} END
+               CASE WHEN ss = {S_FAILED} THEN {text_array(errors)}[pos + 1] END,
+               CASE WHEN ss = {S_COMPLETED} THEN {output} END
           FROM ({_step_layer(draws)} OFFSET 0) AS s
+         ORDER BY (ss * 16 + priority)::bigint * 100000000000
+                  + round((t_step + 100000.0) * 1000000.0)::bigint,
+                  t_step
     """
 
 
