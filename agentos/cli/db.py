@@ -20,6 +20,7 @@ app = typer.Typer(help="Database schema and data maintenance (local only).", no_
 PHASE_LABELS = {
     "reset": "reset schema",
     "jobs": "jobs, steps, clips",
+    "steps": "processing steps",
     "indexes": "rebuild indexes",
     "events": "system events",
     "verify": "verify",
