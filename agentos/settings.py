@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     ratelimit_user_per_min: int = Field(default=100, ge=1)
     ratelimit_admin_read_per_min: int = Field(default=500, ge=1)
     ratelimit_admin_action_per_min: int = Field(default=50, ge=1)
+    # Upload chunks have their own tier: a 1 GB file is 128 chunks of 8 MB, more than the
+    # user tier's 100/min, and chunks are bounded by size rather than by count.
+    ratelimit_upload_per_min: int = Field(default=1200, ge=1)
     ratelimit_burst_factor: float = Field(default=2.0, ge=0, description="0 = no burst window")
     ratelimit_burst_window_s: int = Field(default=10, ge=1, le=60)
     idempotency_ttl_s: int = Field(default=3600, ge=1)

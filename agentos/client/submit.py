@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agentos.client.connection import Connection
-from agentos.errors import InvalidError, UnavailableError
+from agentos.errors import InvalidError, RateLimitedError, UnavailableError
 from agentos.schemas.jobs import JobDetail, JobOptions
 from agentos.schemas.uploads import (
     ChunkReceipt,
@@ -97,8 +97,17 @@ def _send_chunks(
         for index in missing:
             handle.seek(index * upload.chunk_size)
             data = handle.read(upload.chunk_size)
-            _put(conn, upload.id, index, data)
+            _put_paced(conn, upload.id, index, data)
             on_progress(len(data))
+
+
+def _put_paced(conn: Connection, upload_id: uuid.UUID, index: int, data: bytes) -> ChunkReceipt:
+    """Send one chunk, waiting out the server's rate limit instead of giving up."""
+    while True:
+        try:
+            return _put(conn, upload_id, index, data)
+        except RateLimitedError as error:
+            time.sleep(min(60.0, max(0.1, error.retry_after_s)))
 
 
 def upload_file(

@@ -40,6 +40,7 @@ ROUTERS: list[APIRouter] = [
     admin_ssot.router,
     admin_actions.router,
     ws.router,
+    uploads.chunk_router,
 ]
 # The seed's user API, counted in the user rate-limit tier (100/min per user).
 USER_ROUTERS: list[APIRouter] = [

@@ -45,7 +45,7 @@ from agentos.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-Tier = Literal["public", "user", "admin_read", "admin_action"]
+Tier = Literal["public", "user", "upload", "admin_read", "admin_action"]
 MINUTE_S = 60
 STATE_KEY = "ratelimit_headers"
 ALLOWANCE_KEY = "http_allowance"
@@ -129,6 +129,12 @@ def user_rate_limit(
     enforce(request, settings, backends, tier="user", subject=_actor_subject(actor))
 
 
+def upload_rate_limit(
+    request: Request, settings: SettingsDep, backends: BackendsDep, actor: CurrentActorDep
+) -> None:
+    enforce(request, settings, backends, tier="upload", subject=_actor_subject(actor))
+
+
 def admin_read_rate_limit(
     request: Request, settings: SettingsDep, backends: BackendsDep, actor: CurrentActorDep
 ) -> None:
@@ -143,5 +149,6 @@ def admin_action_rate_limit(
 
 PublicRateLimit = Depends(public_rate_limit)
 UserRateLimit = Depends(user_rate_limit)
+UploadRateLimit = Depends(upload_rate_limit)
 AdminReadRateLimit = Depends(admin_read_rate_limit)
 AdminActionRateLimit = Depends(admin_action_rate_limit)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from fastapi.testclient import TestClient
 
 from agentos.server.app import create_app
@@ -26,3 +28,37 @@ def test_user_endpoints_share_the_user_tier(embedded_settings: Settings) -> None
     assert refused.json()["error_code"] == "RATE_LIMITED"
     assert int(refused.headers["Retry-After"]) >= 1
     assert client.get("/api/jobs/history", headers=auth_headers(second)).status_code == 200
+
+
+def test_upload_chunks_are_counted_in_their_own_tier(embedded_settings: Settings) -> None:
+    settings = embedded_settings.model_copy(
+        update={
+            "ratelimit_user_per_min": 2,
+            "ratelimit_upload_per_min": 5,
+            "ratelimit_burst_factor": 0,
+        }
+    )
+    _, token = create_user_and_token(settings, role="user")
+    headers = auth_headers(token)
+    client = TestClient(create_app(settings))
+    data = bytes(range(256)) * 4096
+    body = {
+        "filename": "a.mp4",
+        "total_size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "chunk_size": 64 * 1024,
+    }
+    upload = client.post("/api/upload/init", json=body, headers=headers).json()["data"]
+    codes = []
+    for index in range(6):
+        piece = data[index * 64 * 1024 : (index + 1) * 64 * 1024]
+        response = client.post(
+            "/api/upload/chunk",
+            params={"upload_id": upload["id"], "index": index},
+            content=piece,
+            headers=headers,
+        )
+        codes.append(response.status_code)
+    assert codes == [200] * 5 + [429]
+    assert client.get("/api/upload", headers=headers).status_code == 200
+    assert client.get("/api/upload", headers=headers).status_code == 429

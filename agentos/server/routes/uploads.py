@@ -19,11 +19,17 @@ from agentos.schemas.uploads import (
     UploadStatusRead,
 )
 from agentos.server.deps import CurrentActorDep, SessionDep
+from agentos.server.ratelimit import UploadRateLimit
 from agentos.server.responses import ok, paged
 from agentos.server.routes._docs import BearerAuth, documented
 from agentos.services import uploads
 
 router = APIRouter(prefix="/api/upload", tags=["Upload"], dependencies=[BearerAuth])
+# Chunks are counted in their own tier (see Settings.ratelimit_upload_per_min), not the
+# user tier the rest of the upload API is in.
+chunk_router = APIRouter(
+    prefix="/api/upload", tags=["Upload"], dependencies=[BearerAuth, UploadRateLimit]
+)
 CHUNK_BODY = {
     "requestBody": {
         "required": True,
@@ -68,7 +74,7 @@ def init_upload(
     return ok(request, uploads.init(session, actor=actor, request=body))
 
 
-@router.post(
+@chunk_router.post(
     "/chunk",
     summary="Send one chunk (raw bytes; any order; a repeated chunk is accepted once)",
     description="The body is the chunk's raw bytes; every chunk but the last has exactly "
