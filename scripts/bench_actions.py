@@ -11,8 +11,11 @@
 3. At each concurrency, alternating rounds: `POST /api/admin/action` with
    `dashboard.alert.ack` (authentication, IP allow-list, RBAC, rate limit, breaker,
    the UPDATE, the hash-chained audit INSERT, commit, the bus announcement) against the
-   bare route; prints p50/p99 and throughput of each and the ratios.
+   bare route; prints p50/p99 and throughput of each, the ratios, and the CPU time each
+   server process spent per request (its own and its children's, from /proc).
    Clients: threads with one keep-alive http.client connection each, in 2 processes.
+4. Before that, in this process through the same app: the SQL statements, transactions,
+   connection checkouts (each a pre-ping round trip) and Redis round trips of one ack.
 
 Environment: AGENTOS_TEST_POSTGRES_URL / AGENTOS_TEST_REDIS_URL as in the test suite.
 """
@@ -54,6 +57,7 @@ DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 STARTUP_S = 60.0
 CLIENT_PROCESSES = 2
+COUNTED = 25
 
 BARE_APP = textwrap.dedent(
     """
@@ -176,12 +180,18 @@ def _client_process(
 
 
 def _round(
-    port: int, path: str, headers: dict[str, str], bodies: list[bytes], concurrency: int
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    bodies: list[bytes],
+    concurrency: int,
+    server: int,
 ) -> dict[str, float]:
     slices = [bodies[i::concurrency] for i in range(concurrency)]
     processes = min(CLIENT_PROCESSES, concurrency)
     queue: Any = multiprocessing.Queue()
     groups = [slices[i::processes] for i in range(processes)]
+    cpu_before = _cpu_s(server)
     started = time.perf_counter()
     workers = [
         multiprocessing.Process(target=_client_process, args=(port, path, headers, group, queue))
@@ -191,6 +201,7 @@ def _round(
         worker.start()
     results = [queue.get() for _ in workers]
     wall = time.perf_counter() - started
+    cpu = _cpu_s(server) - cpu_before
     for worker in workers:
         worker.join()
     latencies = sorted(item for result in results for item in result[0])
@@ -200,7 +211,71 @@ def _round(
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
         "rps": len(latencies) / wall,
         "errors": errors,
+        "cpu_ms": cpu * 1000 / len(latencies),
     }
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds of a process and its waited-for children (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _count_round_trips(settings: Settings, token: str, ids: list[str]) -> None:
+    """Per ack, in this process and through the real app: statements, commits, round trips."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+
+    from agentos.server.app import create_app
+
+    app = create_app(settings)  # lifespan not entered: no warmer or feed adds its own I/O
+    engine = app.state.engine
+    counts = {"statements": 0, "commits": 0, "checkouts": 0, "redis": 0}
+
+    def count(name: str) -> Any:
+        return lambda *_: counts.__setitem__(name, counts[name] + 1)
+
+    hooks = [
+        (engine, "before_cursor_execute", count("statements")),
+        (engine, "commit", count("commits")),
+        (engine.pool, "checkout", count("checkouts")),
+    ]
+    for target, name, hook in hooks:
+        event.listen(target, name, hook)
+    command, pipeline = redis.Redis.execute_command, redis.client.Pipeline.execute
+
+    def counted(original: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            counts["redis"] += 1
+            return original(*args, **kwargs)
+
+        return wrapper
+
+    redis.Redis.execute_command = counted(command)  # type: ignore[method-assign]
+    redis.client.Pipeline.execute = counted(pipeline)  # type: ignore[method-assign]
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        with TestClient(app, client=("127.0.0.1", 50000)) as client:
+            warm, measured = ids[:5], ids[5:]
+            for event_id in warm + measured:
+                if event_id == measured[0]:
+                    counts.update(dict.fromkeys(counts, 0))
+                body = {"action": "dashboard.alert.ack", "payload": {"event_id": event_id}}
+                response = client.post("/api/admin/action", json=body, headers=headers)
+                if response.status_code != 200:
+                    raise SystemExit(f"ack failed: {response.status_code} {response.text}")
+    finally:
+        redis.Redis.execute_command = command  # type: ignore[method-assign]
+        redis.client.Pipeline.execute = pipeline  # type: ignore[method-assign]
+        for target, name, hook in hooks:
+            event.remove(target, name, hook)
+    per = {name: value / len(measured) for name, value in counts.items()}
+    print(
+        f"per ack (in process, warm caches): {per['statements']:.1f} SQL statements, "
+        f"{per['commits']:.1f} commits, {per['checkouts']:.1f} connection checkouts "
+        f"(pre-ping), {per['redis']:.1f} Redis round trips"
+    )
 
 
 def _bodies(ids: list[str], action: bool) -> list[bytes]:
@@ -215,11 +290,13 @@ def _bodies(ids: list[str], action: bool) -> list[bytes]:
 def _report(concurrency: int, pipeline: dict[str, float], bare: dict[str, float]) -> None:
     print(
         f"concurrency {concurrency:>2}: pipeline p50 {pipeline['p50']:.2f} ms  p99 "
-        f"{pipeline['p99']:.2f} ms  {pipeline['rps']:.0f} req/s  (errors {pipeline['errors']:.0f})"
+        f"{pipeline['p99']:.2f} ms  {pipeline['rps']:.0f} req/s  server CPU "
+        f"{pipeline['cpu_ms']:.2f} ms/req  (errors {pipeline['errors']:.0f})"
     )
     print(
         f"               bare     p50 {bare['p50']:.2f} ms  p99 {bare['p99']:.2f} ms  "
-        f"{bare['rps']:.0f} req/s  (errors {bare['errors']:.0f})"
+        f"{bare['rps']:.0f} req/s  server CPU {bare['cpu_ms']:.2f} ms/req  "
+        f"(errors {bare['errors']:.0f})"
     )
     print(
         f"               ratio    p50 x{pipeline['p50'] / bare['p50']:.2f}  throughput "
@@ -251,7 +328,8 @@ def main() -> None:
     _admin(admin_url, f'CREATE DATABASE "{name}"')
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        token, ids = _prepare(settings, needed)
+        token, ids = _prepare(settings, needed + COUNTED)
+        _count_round_trips(settings, token, ids[-COUNTED:])
         settings.signing_key()
         env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTOS_")}
         env.update(
@@ -286,8 +364,9 @@ def main() -> None:
         cursor = 0
         warm = ids[cursor : cursor + 50]
         cursor += 50
-        _round(app_port, "/api/admin/action", action_headers, _bodies(warm, True), 2)
-        _round(bare_port, "/bare", bare_headers, _bodies(warm, False), 2)
+        app_pid, bare_pid = processes[0].pid, processes[1].pid
+        _round(app_port, "/api/admin/action", action_headers, _bodies(warm, True), 2, app_pid)
+        _round(bare_port, "/bare", bare_headers, _bodies(warm, False), 2, bare_pid)
         for level in levels:
             pipeline_runs, bare_runs = [], []
             for _ in range(options.rounds):
@@ -295,11 +374,16 @@ def main() -> None:
                 cursor += per_level[level]
                 pipeline_runs.append(
                     _round(
-                        app_port, "/api/admin/action", action_headers, _bodies(batch, True), level
+                        app_port,
+                        "/api/admin/action",
+                        action_headers,
+                        _bodies(batch, True),
+                        level,
+                        app_pid,
                     )
                 )
                 bare_runs.append(
-                    _round(bare_port, "/bare", bare_headers, _bodies(batch, False), level)
+                    _round(bare_port, "/bare", bare_headers, _bodies(batch, False), level, bare_pid)
                 )
             best = lambda runs: min(runs, key=lambda run: run["p50"])  # noqa: E731
             _report(level, best(pipeline_runs), best(bare_runs))

@@ -1,19 +1,35 @@
-"""Admin actions: one endpoint for every action of the registry, and its status page."""
+"""Admin actions: one endpoint for every action of the registry, and its status page.
+
+The caller is authenticated through `admin_access.authenticate`, the admin paths' shared
+cache of verified access tokens and user rows (at most `admin_access.USER_CACHE_S`
+seconds, never past the token's expiry): a disabled user, a changed role or revoked
+tokens take effect here within that many seconds, at once in the process that made the
+change when the action calls `admin_access.forget_user` (the pipeline does for every
+`users:*` action). API keys are checked against the database on every request.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from agentos.errors import AgentOSError, RateLimitedError
 from agentos.schemas.actions import ActionResponse, ActionStatusRead
 from agentos.schemas.common import SuccessEnvelope
-from agentos.server.deps import CurrentActorDep, SessionDep
+from agentos.server.deps import (
+    SessionDep,
+    SettingsDep,
+    bearer_credential,
+    client_ip,
+    get_trace_id,
+)
 from agentos.server.errors import (
     ERROR_RESPONSES,
     HTTP_STATUS_BY_KIND,
@@ -22,6 +38,8 @@ from agentos.server.errors import (
 )
 from agentos.server.responses import ok
 from agentos.services.actions import pipeline, registry, status
+from agentos.services.context import Actor
+from agentos.services.security import admin_access
 
 REPLAY_HEADER = "Idempotent-Replayed"
 ActionBody = registry.request_union()
@@ -63,6 +81,24 @@ def _replayed_error(request: Request, exc: AgentOSError) -> JSONResponse:
     return JSONResponse(body, status_code=HTTP_STATUS_BY_KIND[exc.kind], headers=headers)
 
 
+async def action_actor(request: Request, settings: SettingsDep) -> Actor:
+    """The authenticated caller, token and user row cached (see the module docstring).
+
+    On the event loop when both are cached (no I/O, no thread hop), else in the threadpool.
+    """
+    credential = bearer_credential(request)
+    actor = admin_access.cached_actor(settings, credential)
+    if actor is None:
+        actor = await run_in_threadpool(admin_access.authenticate, settings, credential)
+    return replace(
+        actor,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+        trace_id=get_trace_id(request),
+    )
+
+
+ActionActorDep = Annotated[Actor, Depends(action_actor)]
 router = APIRouter(prefix="/api/admin", tags=["Admin Actions"], route_class=ActionRoute)
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
@@ -91,7 +127,7 @@ def run_action(
     response: Response,
     body: ActionBody,  # type: ignore[valid-type]
     session: SessionDep,
-    actor: CurrentActorDep,
+    actor: ActionActorDep,
     idempotency_key: IdempotencyKey = None,
     x_idempotency_key: XIdempotencyKey = None,
 ) -> dict[str, Any]:
@@ -116,7 +152,7 @@ def run_action(
 def action_status(
     request: Request,
     session: SessionDep,
-    actor: CurrentActorDep,
+    actor: ActionActorDep,
     recent: Annotated[int, Query(ge=1, le=200)] = 20,
     window_hours: Annotated[int, Query(ge=1, le=24 * 90)] = 24,
 ) -> dict[str, Any]:

@@ -13,6 +13,7 @@ security event).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 import uuid
@@ -27,11 +28,12 @@ from agentos.services.actions import registry
 from agentos.services.actions.registry import ActionContext, ActionSpec
 from agentos.services.context import Actor
 from agentos.services.runtime import backends_of, settings_of
-from agentos.services.security import audit, breaker, idempotency, ipallow, rbac
+from agentos.services.security import admin_access, audit, breaker, idempotency, ipallow, rbac
 from agentos.services.security.audit import AuditEntry
 from agentos.services.security.idempotency import StoredResponse
 
 logger = logging.getLogger(__name__)
+USERS_AREA = "users:"
 
 
 @dataclasses.dataclass
@@ -44,7 +46,7 @@ class _Run:
     key: str | None = None
     fingerprint: str = ""
 
-    @property
+    @functools.cached_property
     def payload_json(self) -> dict[str, Any]:
         data: dict[str, Any] = self.payload.model_dump(mode="json")
         return data
@@ -206,6 +208,10 @@ class _Run:
         except Exception as exc:
             self.fail(permit, exc)
         breaker.report(settings, permit, failed=None)
+        if self.spec.permission.startswith(USERS_AREA) and not self.dry_run:
+            # Disabling users, changing roles, revoking tokens: drop this process's cached
+            # tokens and users now instead of after admin_access.USER_CACHE_S.
+            admin_access.forget_user()
         return response
 
     def fail(self, permit: breaker.Permit, exc: Exception) -> NoReturn:

@@ -45,9 +45,21 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import LargeBinary, Table, Text, cast, func, insert, literal, select, update
+from sqlalchemy import (
+    Insert,
+    LargeBinary,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from agentos.db.models import AuditChainHead, AuditRecord
@@ -132,16 +144,41 @@ def hash_fields(values: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(values).encode()).hexdigest()
 
 
-def record_fields(record: AuditRecord) -> dict[str, Any]:
+def record_fields(record: AuditRecord | _Draft) -> dict[str, Any]:
     values = {name: getattr(record, name) for name in HASHED_FIELDS}
     values["created_at"] = _timestamp(record.created_at)
     values["actor_id"] = str(record.actor_id) if record.actor_id else None
     return values
 
 
-def _new_record(entry: AuditEntry) -> AuditRecord:
+@dataclass
+class _Draft:
+    """A record's fields before it is chained (a plain object: no ORM instrumentation)."""
+
+    id: uuid.UUID
+    created_at: datetime
+    actor_id: uuid.UUID | None
+    actor_name: str
+    role: str | None
+    source: str
+    action: str
+    payload: dict[str, Any] | None
+    result: dict[str, Any] | None
+    outcome: str
+    error_code: str | None
+    trace_id: str | None
+    ip: str | None
+    user_agent: str | None
+    reason: str | None
+    duration_ms: float | None
+    seq: int = 0
+    prev_hash: str = ""
+    hash: str = ""
+
+
+def _new_record(entry: AuditEntry) -> _Draft:
     actor = entry.actor
-    return AuditRecord(
+    return _Draft(
         id=uuid.uuid4(),
         created_at=entry.created_at,
         actor_id=actor.id,
@@ -161,7 +198,7 @@ def _new_record(entry: AuditEntry) -> AuditRecord:
     )
 
 
-def canonical_parts(record: AuditRecord) -> tuple[bytes, bytes, bytes]:
+def canonical_parts(record: _Draft) -> tuple[bytes, bytes, bytes]:
     """The record's canonical JSON, UTF-8, split where `prev_hash` and `seq` go.
 
     sha256(parts[0] + prev_hash + parts[1] + str(seq) + parts[2]) is exactly
@@ -184,15 +221,16 @@ def _head_row_missing() -> InternalError:
     )
 
 
-def _append_postgresql(session: Session, record: AuditRecord) -> int:
-    """Advance the head and insert the record in one statement, hashed by PostgreSQL."""
-    head, middle, tail = (literal(part, LargeBinary) for part in canonical_parts(record))
+@lru_cache(maxsize=1)
+def _advance_and_insert() -> Insert:
+    """The one-statement append, built once; parameters: the columns and the three parts."""
     chain = _HEAD
     digest = func.sha256(
-        head.op("||")(func.convert_to(chain.c.hash, "UTF8"))
-        .op("||")(middle)
+        bindparam("part_head", type_=LargeBinary)
+        .op("||")(func.convert_to(chain.c.hash, "UTF8"))
+        .op("||")(bindparam("part_middle", type_=LargeBinary))
         .op("||")(func.convert_to(cast(chain.c.seq + 1, Text), "UTF8"))
-        .op("||")(tail)
+        .op("||")(bindparam("part_tail", type_=LargeBinary))
     )
     advanced = (
         update(chain)
@@ -201,21 +239,27 @@ def _append_postgresql(session: Session, record: AuditRecord) -> int:
         .returning(chain.c.seq, chain.c.prev_hash, chain.c.hash)
         .cte("advanced")
     )
-    table = _LOG
     columns = [name for name in _INSERTED if name not in _CHAINED]
     source = select(
-        *(literal(getattr(record, name), table.c[name].type) for name in columns),
+        # Prefixed: an UPDATE would take a parameter named like a column ("id") as a SET.
+        *(bindparam(f"v_{name}", type_=_LOG.c[name].type) for name in columns),
         *(advanced.c[name] for name in _CHAINED),
     )
-    inserted = session.execute(
-        insert(table).from_select([*columns, *_CHAINED], source).returning(table.c.seq)
-    ).first()
+    return insert(_LOG).from_select([*columns, *_CHAINED], source).returning(_LOG.c.seq)
+
+
+def _append_postgresql(session: Session, record: _Draft) -> int:
+    """Advance the head and insert the record in one statement, hashed by PostgreSQL."""
+    head, middle, tail = canonical_parts(record)
+    params = {f"v_{name}": getattr(record, name) for name in _INSERTED if name not in _CHAINED}
+    params.update(part_head=head, part_middle=middle, part_tail=tail)
+    inserted = session.connection().execute(_advance_and_insert(), params).first()
     if inserted is None:
         raise _head_row_missing()
     return int(inserted[0])
 
 
-def _append_serialised(session: Session, record: AuditRecord) -> int:
+def _append_serialised(session: Session, record: _Draft) -> int:
     """Writers already serialised by the database (SQLite): the hash is computed here."""
     chain = _HEAD
     head = session.execute(select(chain.c.seq, chain.c.hash).where(chain.c.id == HEAD_ID)).first()
@@ -232,7 +276,7 @@ def _append_serialised(session: Session, record: AuditRecord) -> int:
     return record.seq
 
 
-def _row(record: AuditRecord) -> dict[str, Any]:
+def _row(record: _Draft) -> dict[str, Any]:
     return {name: getattr(record, name) for name in _INSERTED}
 
 

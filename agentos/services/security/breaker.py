@@ -7,6 +7,13 @@ successful probe, OPEN again on a failed one. On Redis (DB3) the state is one ha
 breaker and every transition is one Lua script timed by Redis TIME, so all processes share
 it and a new process does not reset it; embedded, it lives in the process. A breaker that
 was tripped by hand stays open until it is reset.
+
+The common case, a closed breaker without failures, is remembered per process for
+`CLEAN_CACHE_S` seconds, so a healthy action costs no Redis round trip for its breakers:
+a breaker opened by another process (or tripped there by hand) stops this process within
+that time, while anything this process records or forces itself applies at once, and
+every state other than clean-closed (failures counted, open, half-open probes) is always
+decided by the script.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from agentos.settings import Settings
 DEPENDENCIES: tuple[str, ...] = ("database", "cache", "broker", "storage")
 State = Literal["closed", "open", "half_open"]
 CLEAN, DIRTY, PROBE = 0, 1, 2  # admission per breaker: closed, closed with failures, trial
+CLEAN_CACHE_S = 1.0
 
 
 @lru_cache(maxsize=32)
@@ -131,11 +139,21 @@ class RedisBreakerStore:
         self.prefix = f"{settings.redis_key_prefix}breaker:"
         self._acquire = self.client.register_script(_ACQUIRE)
         self._record = self.client.register_script(_RECORD)
+        self._clean_until: dict[str, float] = {}  # breakers seen clean-closed, until when
+        self._lock = threading.Lock()
 
     def _key(self, name: str) -> str:
         return self.prefix + name
 
+    def _forget(self, name: str) -> None:
+        with self._lock:
+            self._clean_until.pop(name, None)
+
     def acquire(self, names: tuple[str, ...]) -> tuple[int, ...] | tuple[str, float]:
+        now = time.monotonic()
+        with self._lock:
+            if all(self._clean_until.get(name, 0.0) > now for name in names):
+                return (CLEAN,) * len(names)
         cooldown_ms = int(self.settings.breaker_cooldown_s * 1000)
         reply = self._acquire(
             keys=[self._key(name) for name in names],
@@ -143,9 +161,15 @@ class RedisBreakerStore:
         )
         if _text(reply[0]) == "deny":
             return names[int(reply[1]) - 1], max(0.0, float(_text(reply[2])) / 1000)
-        return tuple(int(item) for item in reply[1:])
+        admissions = tuple(int(item) for item in reply[1:])
+        with self._lock:
+            for name, admission in zip(names, admissions, strict=True):
+                if admission == CLEAN:
+                    self._clean_until[name] = now + CLEAN_CACHE_S
+        return admissions
 
     def record(self, name: str, *, success: bool) -> None:
+        self._forget(name)
         self._record(
             keys=[self._key(name)],
             args=["1" if success else "0", self.settings.breaker_failure_threshold],
@@ -166,6 +190,7 @@ class RedisBreakerStore:
 
     def force(self, name: str, state: Literal["closed", "open"]) -> None:
         key = self._key(name)
+        self._forget(name)
         if state == "closed":
             self.client.delete(key)
             return
