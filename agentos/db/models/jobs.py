@@ -16,7 +16,8 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "jobs"
     __table_args__ = (
         # Dispatch order and the status filters of every list.
-        Index("ix_jobs_status_priority_created_at", "status", "priority", "created_at"),
+        # Status filters list newest first (created_at DESC, id DESC): a backward scan.
+        Index("ix_jobs_status_created_at_id", "status", "created_at", "id"),
         Index("ix_jobs_owner_id_created_at", "owner_id", "created_at"),
         Index("ix_jobs_status_updated_at", "status", "updated_at"),
         Index("ix_jobs_finished_at", "finished_at"),
