@@ -40,7 +40,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from agentos.db.migrate import ensure_schema
-from agentos.db.models import JobStatusRollup, ProcessingStep
+from agentos.db.models import Agent, JobStatusRollup, ProcessingStep
 from agentos.db.session import dispose_engines, get_engine, session_scope
 from agentos.schemas.seed import SeedOptions
 from agentos.services import admin_data, seed, users
@@ -69,8 +69,10 @@ BARE_APP = textwrap.dedent(
     async def bare() -> Response:
         return Response(BODY, media_type="application/json")
 
+    # The same uvicorn options as `agentos serve` (agentos/client/processes.py).
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="info",
-                proxy_headers=False, server_header=False)
+                proxy_headers=False, server_header=False, http="httptools", loop="uvloop",
+                access_log=False)
     """
 )
 
@@ -175,6 +177,26 @@ def _serve(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
+def _wait_dispatched(settings: Settings, timeout_s: float = 180.0) -> None:
+    """Until the server has sent a Celery message for every seeded waiting step: that
+    one-off burst (thousands of publishes and commits) would otherwise share the CPU with
+    the measured route, while the bare server has nothing of the kind."""
+    started = time.perf_counter()
+    unsent = select(func.count()).where(
+        ProcessingStep.status == "queued", ProcessingStep.task_id.is_(None)
+    )
+    left = -1
+    while time.perf_counter() - started < timeout_s:
+        with session_scope(settings) as session:
+            left = int(session.scalar(unsent) or 0)
+        if left == 0:
+            break
+        time.sleep(0.5)
+    print(
+        f"dispatch of seeded steps settled in {time.perf_counter() - started:.1f} s ({left} left)"
+    )
+
+
 def http_phase(settings: Settings, args: argparse.Namespace, workdir: Path) -> None:
     headers = {"Authorization": f"Bearer {_token(settings)}"}
     ssot_port, bare_port = _free_port(), _free_port()
@@ -183,6 +205,7 @@ def http_phase(settings: Settings, args: argparse.Namespace, workdir: Path) -> N
     bare: subprocess.Popen[bytes] | None = None
     try:
         _wait_http(f"http://127.0.0.1:{ssot_port}/health", server, ssot_log)
+        _wait_dispatched(settings)
         sample = httpx.get(f"http://127.0.0.1:{ssot_port}/api/admin/ssot", headers=headers)
         sample.raise_for_status()
         body = workdir / "body.json"
@@ -246,11 +269,13 @@ def _explain(settings: Settings) -> None:
         )
         .where(JobStatusRollup.basis == "created")
         .group_by(JobStatusRollup.status),
-        "waiting steps per agent": select(
-            ProcessingStep.agent, func.count(), func.min(ProcessingStep.created_at)
-        )
-        .where(ProcessingStep.status == "queued")
-        .group_by(ProcessingStep.agent),
+        "oldest waiting step per agent": select(
+            Agent.name,
+            select(func.min(ProcessingStep.created_at))
+            .where(ProcessingStep.status == "queued", ProcessingStep.agent == Agent.name)
+            .correlate(Agent)
+            .scalar_subquery(),
+        ),
     }
     with get_engine(settings).connect() as connection:
         for name, query in queries.items():

@@ -48,9 +48,12 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log one line per request (off by default).")
+    ] = False,
 ) -> None:
     """Run the API server (and, when embedded, the in-process workers and scheduler)."""
-    processes.serve(host=host, port=port, reload=reload)
+    processes.serve(host=host, port=port, reload=reload, access_log=access_log)
 
 
 @app.command()
