@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, get_args
 
@@ -112,6 +113,48 @@ class RateLimiter(Protocol):
         ...
 
     def reset(self, pattern: str) -> int: ...
+
+
+class LimiterBase(ABC):
+    """`hit` and `acquire` validated alike; each backend supplies one atomic `_decide`."""
+
+    def hit(
+        self,
+        key: str,
+        *,
+        limit: int,
+        window_s: float,
+        algorithm: RateAlgorithm = "sliding_window",
+        cost: int = 1,
+    ) -> RateDecision:
+        check_rate_request(limit=limit, window_s=window_s, algorithm=algorithm, cost=cost)
+        return self._decide(key, limit, window_s, algorithm, cost, partial=False)
+
+    def acquire(
+        self,
+        key: str,
+        *,
+        limit: int,
+        window_s: float,
+        want: int,
+        algorithm: RateAlgorithm = "sliding_window",
+    ) -> RateDecision:
+        want = min(want, limit)
+        check_rate_request(limit=limit, window_s=window_s, algorithm=algorithm, cost=want)
+        return self._decide(key, limit, window_s, algorithm, want, partial=True)
+
+    @abstractmethod
+    def _decide(
+        self,
+        key: str,
+        limit: int,
+        window_s: float,
+        algorithm: RateAlgorithm,
+        cost: int,
+        *,
+        partial: bool,
+    ) -> RateDecision:
+        """One decision: all of `cost` or nothing, or (partial) as many permits as fit."""
 
 
 def check_rate_request(*, limit: int, window_s: float, algorithm: str, cost: int) -> None:

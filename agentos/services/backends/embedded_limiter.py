@@ -15,12 +15,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from agentos.services.backends.base import RateAlgorithm, RateDecision, check_rate_request
+from agentos.services.backends.base import LimiterBase, RateAlgorithm, RateDecision
 
 SWEEP_INTERVAL_S = 60.0
 
 
-class EmbeddedRateLimiter:
+class EmbeddedRateLimiter(LimiterBase):
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
@@ -29,31 +29,6 @@ class EmbeddedRateLimiter:
         self._buckets: dict[str, tuple[float, float, float]] = {}
         self._windows: dict[str, tuple[float, float, int]] = {}
         self._next_sweep = clock() + SWEEP_INTERVAL_S
-
-    def hit(
-        self,
-        key: str,
-        *,
-        limit: int,
-        window_s: float,
-        algorithm: RateAlgorithm = "sliding_window",
-        cost: int = 1,
-    ) -> RateDecision:
-        check_rate_request(limit=limit, window_s=window_s, algorithm=algorithm, cost=cost)
-        return self._decide(key, limit, window_s, algorithm, cost, partial=False)
-
-    def acquire(
-        self,
-        key: str,
-        *,
-        limit: int,
-        window_s: float,
-        want: int,
-        algorithm: RateAlgorithm = "sliding_window",
-    ) -> RateDecision:
-        want = min(want, limit)
-        check_rate_request(limit=limit, window_s=window_s, algorithm=algorithm, cost=want)
-        return self._decide(key, limit, window_s, algorithm, want, partial=True)
 
     def _decide(
         self,

@@ -28,9 +28,9 @@ from agentos.services.backends.base import (
     Backends,
     BusEvent,
     CacheStats,
+    LimiterBase,
     RateAlgorithm,
     RateDecision,
-    check_rate_request,
 )
 from agentos.services.backends.embedded_bus import plain_payload
 from agentos.settings import Settings
@@ -275,7 +275,7 @@ def _load_script(algorithm: str) -> str:
     return files("agentos.services.backends").joinpath(f"lua/{algorithm}.lua").read_text()
 
 
-class RedisRateLimiter:
+class RedisRateLimiter(LimiterBase):
     """One Lua script per algorithm, one EVALSHA per decision, the server's clock."""
 
     ALGORITHMS: tuple[RateAlgorithm, ...] = ("sliding_window", "token_bucket", "fixed_window")
@@ -294,32 +294,7 @@ class RedisRateLimiter:
             keys.append(f"{self._prefix}seq:{key}")
         return keys
 
-    def hit(
-        self,
-        key: str,
-        *,
-        limit: int,
-        window_s: float,
-        algorithm: RateAlgorithm = "sliding_window",
-        cost: int = 1,
-    ) -> RateDecision:
-        check_rate_request(limit=limit, window_s=window_s, algorithm=algorithm, cost=cost)
-        return self._run(key, limit, window_s, algorithm, cost, partial=False)
-
-    def acquire(
-        self,
-        key: str,
-        *,
-        limit: int,
-        window_s: float,
-        want: int,
-        algorithm: RateAlgorithm = "sliding_window",
-    ) -> RateDecision:
-        want = min(want, limit)
-        check_rate_request(limit=limit, window_s=window_s, algorithm=algorithm, cost=want)
-        return self._run(key, limit, window_s, algorithm, want, partial=True)
-
-    def _run(
+    def _decide(
         self,
         key: str,
         limit: int,
