@@ -48,8 +48,9 @@ def server(settings: Settings) -> Iterator[str]:
     with session_scope(settings) as session:
         ensure_default_agents(session)
     port = _free_port()
+    # No in-process workers: the test cancels a job it expects to find still queued.
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings.model_copy(update={"embedded_workers": False})),
         host="127.0.0.1",
         port=port,
         log_level="warning",
