@@ -9,8 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from agentos.db.session import build_engine, session_scope
-from agentos.settings import Settings
 from agentos.services.security import audit
+from agentos.settings import Settings
 from tests.services.actions.helpers import ADMIN, audit_rows, prepare, run
 
 
@@ -120,7 +120,7 @@ def test_the_split_canonical_form_hashes_like_the_whole(settings: Settings) -> N
         actor=ADMIN,
         action="queue.pause",
         outcome="success",
-        payload={"reason": "naïve \"quote\" seq prev_hash", "nested": {"n": 1.0}},
+        payload={"reason": 'naïve "quote" seq prev_hash', "nested": {"n": 1.0}},
         duration_ms=1.5,
     )
     record = audit._new_record(entry)
