@@ -9,7 +9,9 @@ from pydantic import ValidationError
 from agentos.settings import Settings, get_settings, reset_settings_cache
 
 
-def test_defaults_are_the_embedded_deployment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_defaults_are_the_embedded_deployment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("AGENTOS_HOME", raising=False)
     settings = Settings()
     assert settings.home_dir == (tmp_path / ".agentos").resolve()

@@ -11,7 +11,14 @@ from pydantic import BaseModel, Field
 from agentos.schemas.common import ReadModel
 
 AuditOutcome = Literal[
-    "success", "failed", "denied", "rejected", "rate_limited", "circuit_open", "conflict", "replayed"
+    "success",
+    "failed",
+    "denied",
+    "rejected",
+    "rate_limited",
+    "circuit_open",
+    "conflict",
+    "replayed",
 ]
 
 

@@ -117,9 +117,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def unexpected_error_response(request: Request, exc: BaseException) -> JSONResponse:
-    logger.error(
-        "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
-    )
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     body = error_body(request, message="Internal server error", code="INTERNAL_ERROR")
     return JSONResponse(body, status_code=500)
 
