@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
@@ -53,17 +55,23 @@ def state(session: Session) -> QueueState:
     return QueueState(paused=bool(row.value), changed_by=row.updated_by, changed_at=row.updated_at)
 
 
+def _ensure_paused_row(session: Session) -> None:
+    """Create the flag row if missing; concurrent first pauses must not collide on its key."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(RuntimeSetting).values(key=PAUSED_KEY, value=False, updated_at=utcnow())
+    session.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
+
+
 def _set_paused(session: Session, *, paused: bool, actor: Actor) -> QueueState:
     require_writer(actor, "pause or resume the queue")
-    row = session.get(RuntimeSetting, PAUSED_KEY, with_for_update=True)
-    old = row.value if row is not None else None
-    if row is None:
-        row = RuntimeSetting(key=PAUSED_KEY, value=paused, updated_by=actor.name)
-        session.add(row)
-    else:
-        row.value = paused
-        row.updated_by = actor.name
-        row.updated_at = utcnow()
+    _ensure_paused_row(session)
+    row = session.get(RuntimeSetting, PAUSED_KEY, with_for_update=True, populate_existing=True)
+    assert row is not None
+    old = row.value
+    row.value = paused
+    row.updated_by = actor.name
+    row.updated_at = utcnow()
     session.add(
         RuntimeSettingChange(key=PAUSED_KEY, old_value=old, new_value=paused, changed_by=actor.name)
     )
