@@ -164,10 +164,31 @@ def _drop_postgresql(connection: Connection) -> None:
             connection.exec_driver_sql(f"DROP ROUTINE IF EXISTS {routine} CASCADE")
 
 
+# Rows the system writes for itself: migrations, defaults created at start-up, rollups, the
+# audit chain's head, bus traffic and heartbeats. None of them is an operator's data, so a
+# freshly migrated or freshly started database still counts as empty.
+BOOKKEEPING_TABLES = frozenset(
+    {
+        VERSION_TABLE,
+        "agents",
+        "workers",
+        "bus_messages",
+        "log_records",
+        "audit_chain_head",
+        "job_status_deltas",
+        "job_status_rollup",
+        "step_status_deltas",
+        "step_status_rollup",
+    }
+)
+
+
 def database_is_empty(engine: Engine) -> bool:
-    """True when no table but Alembic's holds a row (a fresh or freshly migrated database)."""
+    """True when no table holds operator data (a fresh or freshly migrated database)."""
     with engine.connect() as connection:
-        tables = [name for name in inspect(connection).get_table_names() if name != VERSION_TABLE]
+        tables = [
+            name for name in inspect(connection).get_table_names() if name not in BOOKKEEPING_TABLES
+        ]
         quote = connection.dialect.identifier_preparer.quote
         for table in tables:
             row = connection.exec_driver_sql(f"SELECT 1 FROM {quote(table)} LIMIT 1").first()

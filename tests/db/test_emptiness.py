@@ -1,0 +1,18 @@
+"""What the system writes for itself does not make a database 'non-empty' for reset-and-seed."""
+
+from __future__ import annotations
+
+from agentos.db.migrate import database_is_empty
+from agentos.db.session import get_engine, session_scope
+from agentos.services import users
+from agentos.services.agent_defaults import ensure_default_agents
+from agentos.settings import Settings
+
+
+def test_defaults_and_bookkeeping_do_not_count_but_users_do(settings: Settings) -> None:
+    with session_scope(settings) as session:
+        ensure_default_agents(session)
+    assert database_is_empty(get_engine(settings))
+    with session_scope(settings) as session:
+        users.create(session, username="someone", role="user", password="a-long-password")
+    assert not database_is_empty(get_engine(settings))
