@@ -9,6 +9,7 @@ jobs API and hears changes on `/ws`, reconnecting with backoff. Screens only eve
 from __future__ import annotations
 
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,7 @@ from agentos.settings import Settings, get_settings
 __all__ = ["LocalSource", "RemoteSource", "Snapshot", "Source"]
 
 
-class Source:
+class Source(ABC):
     """The data and actions a screen may use; `live` callbacks run on a background thread."""
 
     mode = "local"
@@ -37,8 +38,9 @@ class Source:
         self._stop_live: Callable[[], None] | None = None
 
     @property
+    @abstractmethod
     def label(self) -> str:
-        raise NotImplementedError
+        """Which backend this source reads, for the header."""
 
     def snapshot(self) -> Snapshot:
         return admin.snapshot(self.conn)
