@@ -23,7 +23,9 @@ CHUNK = 64 * 1024
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
+    # No in-process workers: ingest would move the uploaded file while the test reads it.
+    app = create_app(settings.model_copy(update={"embedded_workers": False}))
+    with TestClient(app) as test_client:
         yield test_client
 
 
