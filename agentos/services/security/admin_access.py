@@ -24,7 +24,7 @@ from agentos.db.session import session_factory, session_scope
 from agentos.errors import ForbiddenError, UnauthenticatedError
 from agentos.schemas.auth import AccessClaims
 from agentos.services.context import Actor
-from agentos.services.security import apikeys, ipallow
+from agentos.services.security import apikeys, authn, ipallow
 from agentos.services.security.tokens import decode_access_token
 from agentos.settings import Settings
 
@@ -153,18 +153,7 @@ def authenticate(settings: Settings, credential: str) -> Actor:
         with session_scope(settings) as session:
             return apikeys.authenticate(session, credential)
     claims = _verified(settings, credential)
-    user = _user(settings, claims.sub)
-    if user is None or not user.is_active:
-        raise UnauthenticatedError("User is disabled or gone", code="USER_DISABLED")
-    if user.token_version != claims.ver:
-        raise UnauthenticatedError("Access token revoked; log in again", code="TOKEN_REVOKED")
-    return Actor(
-        name=user.username,
-        role=user.role,
-        id=claims.sub,
-        source="api",
-        scopes=frozenset(claims.scopes),
-    )
+    return authn.actor_for(_user(settings, claims.sub), claims)
 
 
 def authorize_reader(

@@ -15,6 +15,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from agentos.db.base import utcnow
 from agentos.db.models import RefreshToken, User
 from agentos.errors import ConflictError, InvalidError, NotFoundError, UnauthenticatedError
-from agentos.schemas.auth import AccessToken, TokenPair
+from agentos.schemas.auth import AccessClaims, AccessToken, TokenPair
 from agentos.services import events, users
 from agentos.services.context import Actor
 from agentos.services.runtime import settings_of
@@ -102,7 +103,24 @@ def authenticate(session: Session, raw: str) -> Actor:
     if apikeys.looks_like_key(raw):
         return apikeys.authenticate(session, raw)
     claims = decode_access_token(settings_of(session), raw)
-    user = session.get(User, claims.sub)
+    return actor_for(session.get(User, claims.sub), claims)
+
+
+class AccountState(Protocol):
+    """What a token is checked against: a User row or a cached copy of these fields."""
+
+    @property
+    def username(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def is_active(self) -> bool: ...
+    @property
+    def token_version(self) -> int: ...
+
+
+def actor_for(user: AccountState | None, claims: AccessClaims) -> Actor:
+    """The actor of a verified access token, if its user is still active and not revoked."""
     if user is None or not user.is_active:
         raise UnauthenticatedError("User is disabled or gone", code="USER_DISABLED")
     if user.token_version != claims.ver:
@@ -110,7 +128,7 @@ def authenticate(session: Session, raw: str) -> Actor:
     return Actor(
         name=user.username,
         role=user.role,
-        id=user.id,
+        id=claims.sub,
         source="api",
         scopes=frozenset(claims.scopes),
     )
