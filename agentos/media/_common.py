@@ -12,6 +12,7 @@ from typing import Any
 
 import av
 import av.container
+from av.video.reformatter import VideoReformatter
 
 from agentos.errors import ConflictError, InvalidError
 
@@ -76,6 +77,29 @@ class Checkpoint:
     def done(self) -> None:
         if self._on_progress is not None:
             self._on_progress(1.0)
+
+
+class Scaler:
+    """Scale and convert every frame of one pass with a single swscale context.
+
+    `VideoFrame.reformat` builds a fresh context (and its scaling threads) on every call,
+    which costs more than the scaling itself: at 1080p it made up a quarter of scene
+    detection and half of the 720p re-encode's scaling. One thread per context, because
+    the decoder's threads already keep the cores busy.
+    """
+
+    def __init__(self, width: int, height: int, pix_fmt: str, interpolation: str) -> None:
+        self._reformatter = VideoReformatter()
+        self._options: dict[str, Any] = {
+            "width": width,
+            "height": height,
+            "format": pix_fmt,
+            "interpolation": interpolation,
+            "threads": 1,
+        }
+
+    def __call__(self, frame: av.VideoFrame) -> av.VideoFrame:
+        return self._reformatter.reformat(frame, **self._options)
 
 
 def _looks_like_media(path: Path) -> bool:

@@ -11,7 +11,7 @@ import av
 import av.container
 import numpy as np
 
-from agentos.media._common import Checkpoint, fraction_of, open_input
+from agentos.media._common import Checkpoint, Scaler, fraction_of, open_input
 
 _MP4_OPTIONS = {"movflags": "+faststart"}
 
@@ -109,10 +109,6 @@ def stream_copy(source: Path, tmp: Path, spec: CutSpec, checkpoint: Checkpoint) 
     return True
 
 
-def _scaled(frame: av.VideoFrame, size: tuple[int, int]) -> av.VideoFrame:
-    return frame.reformat(width=size[0], height=size[1], format="yuv420p", interpolation="BICUBIC")
-
-
 def _trim_audio(frame: av.AudioFrame, start: float, end: float) -> av.AudioFrame | None:
     """The part of `frame` inside [start, end), with pts relative to start (1/rate)."""
     rate = frame.sample_rate
@@ -158,7 +154,11 @@ def transcode(
             aout.layout = ain.codec_context.layout.name
         assert vin.time_base is not None
         inp.seek(round(spec.start / vin.time_base), stream=vin, backward=True)
-        state = _EncodeState(rate=Fraction(rate), audio_done=ain is None)
+        state = _EncodeState(
+            rate=Fraction(rate),
+            audio_done=ain is None,
+            scaler=Scaler(*spec.size, "yuv420p", "BICUBIC"),
+        )
         for packet in inp.demux(*(s for s in (vin, ain) if s is not None)):
             for frame in packet.decode():
                 if isinstance(frame, av.VideoFrame):
@@ -177,6 +177,7 @@ def transcode(
 class _EncodeState:
     rate: Fraction
     audio_done: bool
+    scaler: Scaler
     video_done: bool = False
     last_pts: int = -1
     last_t: float = 0.0
@@ -198,7 +199,7 @@ def _encode_video(
     if t >= spec.end - spec.tolerance:
         state.video_done = True
         return
-    scaled = _scaled(frame, spec.size)
+    scaled = state.scaler(frame)
     # Output pts count frames from the clip start, so the first frame is at exactly 0.
     pts = max(round((t - spec.start) * state.rate), state.last_pts + 1)
     scaled.pts, scaled.time_base = pts, 1 / state.rate

@@ -23,6 +23,7 @@ from agentos.errors import InvalidError
 from agentos.media._common import (
     Checkpoint,
     ProgressCallback,
+    Scaler,
     StopCheck,
     fraction_of,
     media_error,
@@ -41,9 +42,14 @@ def _plane(frame: av.VideoFrame, index: int) -> np.ndarray:
     return rows[:, : plane.width]
 
 
-def frame_planes(frame: av.VideoFrame, width: int, height: int) -> tuple[np.ndarray, ...]:
-    """Scale with FFmpeg (AREA averages away pixel noise) into planar R, G, B uint8."""
-    small = frame.reformat(width=width, height=height, format="gbrp", interpolation="AREA")
+def analysis_scaler(width: int, height: int) -> Scaler:
+    """FFmpeg scaling to planar G, B, R (AREA averages away pixel noise)."""
+    return Scaler(width, height, "gbrp", "AREA")
+
+
+def frame_planes(frame: av.VideoFrame, scaler: Scaler) -> tuple[np.ndarray, ...]:
+    """`frame` scaled by `scaler` (from `analysis_scaler`) as uint8 R, G, B planes."""
+    small = scaler(frame)
     return _plane(small, 2), _plane(small, 0), _plane(small, 1)
 
 
@@ -103,12 +109,13 @@ def analyse(
         rate = float(stream.average_rate or stream.guessed_rate or 25)
         total = float(container.duration or 0) / av.time_base
         size = _analysis_size(stream.width, stream.height, analysis_width)
+        scaler = analysis_scaler(*size)
         times: list[float] = []
         scores: list[float] = []
         prev: tuple[np.ndarray, ...] | None = None
         try:
             for frame in container.decode(stream):
-                cur = hsv_planes(*frame_planes(frame, *size))
+                cur = hsv_planes(*frame_planes(frame, scaler))
                 t = frame.time if frame.time is not None else len(times) / rate
                 times.append(t)
                 scores.append(frame_score(prev, cur))

@@ -19,7 +19,7 @@ import numpy as np
 from av.video.frame import PictureType
 
 from agentos.errors import InvalidError
-from agentos.media._common import atomic_output
+from agentos.media._common import Scaler, atomic_output
 from agentos.schemas.media import SceneSpec
 
 _AUDIO_RATE = 48_000
@@ -164,10 +164,11 @@ def make_test_video(
             audio.layout = "mono"
         sample = 0
         frames = _scene_frames(scenes, width=width, height=height, fps=fps)
+        to_yuv = Scaler(width, height, "yuv420p", "BICUBIC")
         for n, (rgb, first, index) in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             if frame.width != width:
-                frame = frame.reformat(width, height, "yuv420p", interpolation="BICUBIC")
+                frame = to_yuv(frame)
             frame.pts, frame.time_base = n, Fraction(1, fps)
             if first and n > 0:
                 cuts.append(n / fps)
