@@ -3,12 +3,15 @@
 Prints, from one run on one machine (so every ratio is against a baseline measured here):
   1. our scene detection vs PySceneDetect's ContentDetector: wall time, speed ratio, and
      precision / recall / F1 of both against the true cuts (a cut within 2 frames counts);
-  2. end-to-end media time (probe + scenes + cut + thumbs), seconds of video per wall second,
-     with stream-copied clips and with every clip re-encoded to 720p;
+  2. end to end: one job through the real embedded runner (SQLite, in-process agents), from
+     its creation to `completed` (ingest, probe, scenes, clipper, thumbs, publish), seconds
+     of video per wall second, with stream-copied clips and with every clip re-encoded to
+     720p;
   3. a plain PyAV decode-only pass over the same file, the baseline for (2);
-  4. (runner) dispatch overhead: see bench_dispatch_overhead().
+  4. the dispatch overhead of an empty job (scripts/bench_dispatch.py, run from here).
 
 Usage: python scripts/bench_pipeline.py [--seconds 60] [--preset veryfast] [--keep DIR]
+       [--dispatch-jobs 20]
 """
 
 from __future__ import annotations
@@ -17,21 +20,22 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import av
 
-from agentos.media.clipper import cut, plan_clips
 from agentos.media.probe import probe
 from agentos.media.scenes import analyse, detect
 from agentos.media.synth import make_test_video, standard_scenes
-from agentos.media.thumbs import thumbnail
 from agentos.schemas.media import SceneSpec
+from agentos.settings import Settings
 
 FPS = 25
 T = TypeVar("T")
@@ -105,44 +109,74 @@ def decode_only(path: Path) -> int:
         return sum(1 for _ in container.decode(stream))
 
 
-def end_to_end(path: Path, work: Path, reencode_height: int | None) -> dict[str, int]:
-    """probe -> scenes -> plan -> cut every clip -> thumbnail every clip, as the agents do."""
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    info = probe(path)
-    scenes = detect(analyse(path))
-    plans = plan_clips(
-        scenes, duration=info.duration, min_clip_s=2.0, max_clip_s=60.0, fps=info.fps
-    )
-    methods = {"copy": 0, "reencode": 0}
-    for plan in plans:
-        clip = cut(
-            path,
-            plan,
-            dest=work / f"clip-{plan.ordinal:03d}.mp4",
-            keyframes=info.keyframes,
-            reencode_height=reencode_height,
+def end_to_end(path: Path, home: Path, reencode_height: int | None) -> dict[str, Any]:
+    """One job through the real embedded runner (its agents, database and files): the file
+    uploaded as `agentos jobs submit` does it, then timed by the job's own clock, from its
+    creation to `completed` (ingest, probe, scenes, clipper, thumbs, publish)."""
+    from agentos.client.connection import Connection
+    from agentos.client.submit import follow, submit
+    from agentos.db.migrate import upgrade_to_head
+    from agentos.db.session import dispose_engines, get_engine, session_scope
+    from agentos.schemas.jobs import JobOptions
+    from agentos.services import agents
+    from agentos.services.agent_defaults import ensure_default_agents
+    from agentos.services.backends.runner_embedded import EmbeddedRunner
+    from agentos.services.context import SYSTEM_ACTOR
+
+    shutil.rmtree(home, ignore_errors=True)
+    settings = Settings(home=home)
+    settings.ensure_home()
+    upgrade_to_head(get_engine(settings))
+    with session_scope(settings) as session:
+        ensure_default_agents(session)
+        agents.update_config(
+            session,
+            agent="clipper",
+            config={"reencode_height": reencode_height},
+            actor=SYSTEM_ACTOR,
         )
-        methods[clip.method] += 1
-        thumbnail(Path(clip.path), dest=work / f"clip-{plan.ordinal:03d}.jpg")
-    return methods
+    runner = EmbeddedRunner(settings)
+    runner.start()
+    conn = Connection(settings)
+    try:
+        upload_start = time.perf_counter()
+        job_id = submit(conn, path, options=JobOptions(min_clip_s=2.0, max_clip_s=60.0)).job_id
+        upload_s = time.perf_counter() - upload_start
+        detail = follow(conn, job_id, on_change=lambda _d: None, poll_s=0.05)
+    finally:
+        runner.stop()
+        dispose_engines()
+    if detail.status.value != "completed":
+        raise SystemExit(f"the job ended {detail.status.value}: {detail.error}")
+    assert detail.finished_at is not None
+    clipper = next(step for step in detail.steps if step.agent == "clipper")
+    stages = {step.agent: (step.duration_ms or 0) / 1000 for step in detail.steps}
+    # The job's own clock: from its creation (upload finalised) to its completion.
+    wall = (detail.finished_at - detail.created_at).total_seconds()
+    return {**(clipper.output or {}), "wall": wall, "upload": upload_s, "stages": stages}
 
 
-# --- RUNNER ENGINEER: dispatch overhead goes here ----------------------------------------
-def bench_dispatch_overhead() -> None:
-    """Dispatch overhead of an empty job through the runner vs a bare Celery chain.
+def bench_dispatch_overhead(jobs: int) -> None:
+    """The runner's own cost (issue 4, third aim): scripts/bench_dispatch.py, in this run."""
+    script = Path(__file__).with_name("bench_dispatch.py")
+    found = subprocess.run(
+        [sys.executable, str(script), "--jobs", str(jobs)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line for line in found.stdout.splitlines() if ":" in line]
+    if found.returncode != 0:
+        print(f"  not measured: {script.name} exited {found.returncode}")
+        print("  " + "\n  ".join(found.stderr.strip().splitlines()[-3:]))
+        return
+    for line in lines:
+        print(f"  {line}")
 
-    Owned by the runner/Celery engineer (issue 4, "Benchmarks", third bullet): measure an
-    empty job through our runner against a bare Celery no-op task chain in this same run
-    and print the ratio (aim >= 0.8). Not measured by the media part of this script.
-    """
-    print("4. dispatch overhead: not measured by the media benchmark (runner part)")
 
-
-# -----------------------------------------------------------------------------------------
-
-
-def run(seconds: float, preset: str, directory: Path, backends: list[str]) -> None:
+def run(
+    seconds: float, preset: str, directory: Path, backends: list[str], dispatch_jobs: int
+) -> None:
     source = directory / f"bench-1080p-{seconds:.0f}s-{preset}.mp4"
     truth_file = source.with_suffix(".cuts.json")
     if source.exists() and truth_file.exists():  # --keep DIR: reuse a file made earlier
@@ -189,18 +223,22 @@ def run(seconds: float, preset: str, directory: Path, backends: list[str]) -> No
             f"  -> agentos {psd.wall / our.wall:.2f}x faster (wall), {psd.cpu / our.cpu:.2f}x (CPU)"
         )
 
-    print("\n2./3. end to end (probe + scenes + cut + thumbs) vs plain decode, same file")
+    print("\n2./3. end to end: one job through the embedded runner vs plain decode, same file")
     _, base = timed(lambda: decode_only(source))
     print(f"  PyAV decode only    {base.rate(video_s)}  (baseline)")
     for label, height in (("stream copy", None), ("re-encode 720p", 720)):
-        methods, cost = timed(lambda h=height: end_to_end(source, directory / "clips", h))
+        made = end_to_end(source, directory / "home", height)
         print(
-            f"  {label:<18}{cost.rate(video_s)}  = {base.wall / cost.wall:.2f} of decode-only (wall);"
-            f" {methods['copy']} copied, {methods['reencode']} re-encoded"
+            f"  {label:<18}{video_s / made['wall']:5.1f}x real time (wall)"
+            f"  = {base.wall / made['wall']:.2f} of decode-only (wall);"
+            f" {made['copied']} copied, {made['reencoded']} re-encoded"
+            f" (upload before it: {made['upload']:.2f} s)"
         )
+        print("      " + ", ".join(f"{k} {v:.2f} s" for k, v in made["stages"].items()))
     print(f"  load average after: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    print()
-    bench_dispatch_overhead()
+    if dispatch_jobs:
+        print("\n4. dispatch overhead of an empty job (scripts/bench_dispatch.py)")
+        bench_dispatch_overhead(dispatch_jobs)
 
 
 def main() -> None:
@@ -214,14 +252,20 @@ def main() -> None:
         help="PySceneDetect backend(s) to compare (default: opencv, its default)",
     )
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
+    parser.add_argument(
+        "--dispatch-jobs",
+        type=int,
+        default=20,
+        help="empty jobs for the dispatch figure (needs PostgreSQL and Redis; 0 skips it)",
+    )
     args = parser.parse_args()
     backends = args.backends or ["opencv"]
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        run(args.seconds, args.preset, args.keep, backends)
+        run(args.seconds, args.preset, args.keep, backends, args.dispatch_jobs)
         return
     with tempfile.TemporaryDirectory(prefix="agentos-bench-") as tmp:
-        run(args.seconds, args.preset, Path(tmp), backends)
+        run(args.seconds, args.preset, Path(tmp), backends, args.dispatch_jobs)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from agentos.db.session import dispose_engines
 from agentos.services.backends import drop_backends
 from agentos.settings import Settings, reset_settings_cache
 from tests.support import services
+from tests.support import slow_scenes as slow_scenes_module
 
 REQUIRE_SERVICES = os.environ.get("AGENTOS_REQUIRE_SERVICES") == "1"
 
@@ -118,6 +119,14 @@ def settings(
     if result.redis_url:
         services.flush_redis_prefix(result)
     dispose_engines()
+
+
+@pytest.fixture
+def slow_scenes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scene analysis in this process takes seconds per test video (tests/support/slow_scenes)."""
+    from agentos.media import scenes
+
+    monkeypatch.setattr(scenes, "frame_score", slow_scenes_module.slowed(scenes.frame_score))
 
 
 @pytest.fixture

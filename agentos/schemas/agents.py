@@ -170,6 +170,9 @@ class AgentLogEntry(BaseModel):
     ref_id: uuid.UUID
 
 
+_PARALLEL = "Clips of one job worked on at once (0: one per CPU)"
+
+
 class _AgentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -196,6 +199,7 @@ class ClipperConfig(_AgentConfig):
     min_clip_s: float = Field(gt=0, le=3600)
     max_clip_s: float = Field(gt=0, le=3600)
     reencode_height: int | None = Field(default=None, ge=144, le=4320)
+    parallel: int = Field(default=0, ge=0, le=32, description=_PARALLEL)
 
     @model_validator(mode="after")
     def _bounds(self) -> Self:
@@ -207,6 +211,7 @@ class ClipperConfig(_AgentConfig):
 class ThumbsConfig(_AgentConfig):
     width: int = Field(ge=16, le=3840)
     quality: int = Field(ge=1, le=100)
+    parallel: int = Field(default=0, ge=0, le=32, description=_PARALLEL)
 
 
 CONFIG_MODELS: dict[str, type[BaseModel]] = {

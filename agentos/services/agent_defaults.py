@@ -23,9 +23,9 @@ DEFAULT_AGENTS: dict[str, tuple[int, str, int, dict[str, Any]]] = {
         4,
         "Cut clips at scene boundaries within the clip length bounds",
         1,
-        {"min_clip_s": 2.0, "max_clip_s": 60.0, "reencode_height": None},
+        {"min_clip_s": 2.0, "max_clip_s": 60.0, "reencode_height": None, "parallel": 0},
     ),
-    "thumbs": (5, "A JPEG thumbnail per clip", 2, {"width": 320, "quality": 85}),
+    "thumbs": (5, "A JPEG thumbnail per clip", 2, {"width": 320, "quality": 85, "parallel": 0}),
     "publish": (6, "Mark clips ready and finish the job", 2, {}),
 }
 PIPELINE: tuple[str, ...] = tuple(sorted(DEFAULT_AGENTS, key=lambda name: DEFAULT_AGENTS[name][0]))

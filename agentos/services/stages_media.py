@@ -11,9 +11,12 @@ redelivery overwrites rather than duplicates; clip rows are upserted on the uniq
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +27,9 @@ from agentos.media import clipper, ingest, probe, scenes, thumbs
 from agentos.schemas.media import ClipPlan, ClipResult, MediaInfo, Scene
 from agentos.services.stages import StageContext, StageFunction, StageResult
 from agentos.settings import Settings
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def media_dir(settings: Settings, job_id: uuid.UUID) -> Path:
@@ -122,6 +128,38 @@ def _clip_path(directory: Path, plan: ClipPlan) -> Path:
     )
 
 
+def each_clip(
+    items: list[T],
+    work: Callable[[T], R],
+    *,
+    parallel: int,
+    on_progress: Callable[[float], None],
+) -> list[R]:
+    """`work` on every item, `parallel` at a time (0: one per CPU), results in item order.
+
+    PyAV lets go of the GIL while it decodes, encodes and scales, so threads do use every
+    core. The first failure (a cancellation included) stops the items not yet started;
+    the ones under way stop at their next check.
+    """
+    count = max(1, min(parallel or os.cpu_count() or 1, len(items)))
+    results: list[R] = []
+    if count == 1:
+        for item in items:
+            results.append(work(item))
+            on_progress(len(results) / len(items))
+        return results
+    with ThreadPoolExecutor(count, thread_name_prefix="clip") as pool:
+        futures = [pool.submit(work, item) for item in items]
+        try:
+            for future in futures:
+                results.append(future.result())
+                on_progress(len(results) / len(items))
+        finally:
+            for future in futures:
+                future.cancel()
+    return results
+
+
 def run_clipper(context: StageContext) -> StageResult:
     config, info = context.config, _media_info(context)
     found = [Scene.model_validate(s) for s in context.outputs.get("scenes", {}).get("scenes", [])]
@@ -134,20 +172,21 @@ def run_clipper(context: StageContext) -> StageResult:
         max_clip_s=float(config["max_clip_s"]),
         fps=info.fps,
     )
-    directory = clips_dir(context.settings, context.job_id)
-    results: list[ClipResult] = []
-    for index, item in enumerate(plan):
-        results.append(
-            clipper.cut(
-                _source(context),
-                item,
-                dest=_clip_path(directory, item),
-                keyframes=info.keyframes,
-                reencode_height=config.get("reencode_height"),
-                should_stop=context.should_stop,
-            )
+    directory, source = clips_dir(context.settings, context.job_id), _source(context)
+
+    def cut(item: ClipPlan) -> ClipResult:
+        return clipper.cut(
+            source,
+            item,
+            dest=_clip_path(directory, item),
+            keyframes=info.keyframes,
+            reencode_height=config.get("reencode_height"),
+            should_stop=context.should_stop,
         )
-        context.on_progress((index + 1) / len(plan))
+
+    results = each_clip(
+        plan, cut, parallel=int(config.get("parallel") or 0), on_progress=context.on_progress
+    )
     keep = {Path(result.path).name for result in results}
 
     def apply(session: Session, job: Job) -> None:
@@ -202,15 +241,22 @@ def _store_clips(session: Session, job: Job, results: list[ClipResult]) -> None:
 
 def run_thumbs(context: StageContext) -> StageResult:
     with_paths = _clip_paths(context)
-    width, quality = int(context.config["width"]), int(context.config["quality"])
-    done: dict[uuid.UUID, str] = {}
-    for index, (clip_id, path) in enumerate(with_paths):
-        context.should_stop()
-        result = thumbs.thumbnail(
-            Path(path), dest=Path(path).with_suffix(".jpg"), width=width, quality=quality
-        )
-        done[clip_id] = result.path
-        context.on_progress((index + 1) / len(with_paths))
+    config = context.config
+    width, quality = int(config["width"]), int(config["quality"])
+
+    def thumbnail(path: str) -> str:
+        dest = Path(path).with_suffix(".jpg")
+        return thumbs.thumbnail(
+            Path(path), dest=dest, width=width, quality=quality, should_stop=context.should_stop
+        ).path
+
+    made = each_clip(
+        [path for _id, path in with_paths],
+        thumbnail,
+        parallel=int(config.get("parallel") or 0),
+        on_progress=context.on_progress,
+    )
+    done = {clip_id: path for (clip_id, _clip), path in zip(with_paths, made, strict=True)}
 
     def apply(session: Session, job: Job) -> None:
         for clip in session.scalars(select(Clip).where(Clip.job_id == job.id)):

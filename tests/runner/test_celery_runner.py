@@ -20,6 +20,7 @@ from agentos.services.backends import drop_backends
 from agentos.settings import Settings
 from agentos.tasks.control import CeleryRunner
 from tests.support import services
+from tests.support import slow_scenes as slow_scenes_module
 from tests.support.pipeline import (
     assert_completed_pipeline,
     make_video,
@@ -75,14 +76,16 @@ def _env(settings: Settings) -> dict[str, str]:
 @pytest.fixture
 def start_worker(
     celery_settings: Settings, tmp_path: Path
-) -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(name: str) -> subprocess.Popen[bytes]:
+    def start(name: str, *, slow_scenes: bool = False) -> subprocess.Popen[bytes]:
         log = (tmp_path / f"{name}.log").open("wb")
+        env = _env(celery_settings)
+        program = slow_scenes_module.command(env) if slow_scenes else [AGENTOS]
         process = subprocess.Popen(
-            [AGENTOS, "worker", "--concurrency", "1", "--name", f"{name}@localhost"],
-            env=_env(celery_settings),
+            [*program, "worker", "--concurrency", "1", "--name", f"{name}@localhost"],
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: the pool children die with it
@@ -122,7 +125,7 @@ def sender(celery_settings: Settings) -> Iterator[CeleryRunner]:
 
 def test_a_worker_process_runs_a_job_and_is_an_ordinary_celery_worker(
     celery_settings: Settings,
-    start_worker: Callable[[str], subprocess.Popen[bytes]],
+    start_worker: Callable[..., subprocess.Popen[bytes]],
     sender: CeleryRunner,
     tmp_path: Path,
 ) -> None:
@@ -147,11 +150,11 @@ def test_a_worker_process_runs_a_job_and_is_an_ordinary_celery_worker(
 
 def test_killed_worker_mid_job_is_replaced_and_the_job_completes_once(
     celery_settings: Settings,
-    start_worker: Callable[[str], subprocess.Popen[bytes]],
+    start_worker: Callable[..., subprocess.Popen[bytes]],
     sender: CeleryRunner,
     tmp_path: Path,
 ) -> None:
-    doomed = start_worker("doomed")
+    doomed = start_worker("doomed", slow_scenes=True)
     job_id = submit(celery_settings, make_video(tmp_path, scenes=10, scene_s=4.0))
 
     def scenes_running() -> bool:

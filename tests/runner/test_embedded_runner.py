@@ -70,6 +70,7 @@ def test_work_queued_by_another_process_is_found_by_polling(fast: Settings, tmp_
         started.stop()
 
 
+@pytest.mark.usefixtures("slow_scenes")
 def test_cancel_mid_stage_frees_the_slot(
     fast: Settings, runner: EmbeddedRunner, tmp_path: Path
 ) -> None:

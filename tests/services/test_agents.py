@@ -77,6 +77,8 @@ def test_config_validated_persisted_and_reset(settings: Settings) -> None:
             ("scenes", {"threshold": 101}),
             ("clipper", {"min_clip_s": 10, "max_clip_s": 5}),
             ("thumbs", {"quality": 0}),
+            ("thumbs", {"parallel": -1}),
+            ("clipper", {"parallel": 33}),
             ("ingest", {"unknown": 1}),
             ("scenes", {"colour": "red"}),
         ]

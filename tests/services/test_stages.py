@@ -123,6 +123,7 @@ def test_redelivered_and_resumed_steps_do_no_double_work(
     assert_completed_pipeline(settings, job_id)
 
 
+@pytest.mark.usefixtures("slow_scenes")
 def test_cancel_stops_a_running_stage_at_its_next_check(settings: Settings, tmp_path: Path) -> None:
     quick = settings.model_copy(update={"cancel_check_interval_s": 0.05})
     job_id = submit(quick, make_video(tmp_path, scenes=12, scene_s=4.0))
