@@ -44,6 +44,7 @@ from agentos.media._common import MediaCancelled
 from agentos.schemas.work import ClaimedStep, StepOutcome
 from agentos.services import events, jobs, work
 from agentos.services.agent_defaults import PIPELINE, next_stage
+from agentos.services.handover import Handover, take_next
 from agentos.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -154,12 +155,15 @@ def run_step(
     claimed: ClaimedStep,
     should_stop: StopCheck = _never,
     reserve_next: bool = False,
+    handover: Handover | None = None,
 ) -> StepOutcome:
     """Run a step this worker has claimed, to one recorded outcome.
 
     `reserve_next`: the caller sends the next stage's message itself once this returns
     (`outcome.next_step`, `outcome.next_task_id`); the completing commit reserves it, so no
     separate "message sent" transaction and no dispatcher look-up are needed.
+    `handover`: the caller may run the next stage itself; if the completing commit started
+    it here (services/handover.py), it is `outcome.next_claimed`, and nothing was queued.
     """
     from agentos.services.stages_media import STAGES
 
@@ -174,7 +178,7 @@ def run_step(
         result = STAGES[claimed.agent](context)
         if monitor.should_stop():
             raise MediaCancelled("stopped at the end of the stage")
-        return _complete(settings, claimed, result, reserve_next=reserve_next)
+        return _complete(settings, claimed, result, reserve_next=reserve_next, handover=handover)
     except MediaCancelled:
         return _stopped(settings, claimed, monitor.reason or "cancelled")
     except InvalidError as exc:
@@ -271,9 +275,34 @@ def _finish_owned(
 
 
 def _complete(
-    settings: Settings, claimed: ClaimedStep, result: StageResult, *, reserve_next: bool
+    settings: Settings,
+    claimed: ClaimedStep,
+    result: StageResult,
+    *,
+    reserve_next: bool,
+    handover: Handover | None,
 ) -> StepOutcome:
     """Record success in one transaction: the step, the stage's own rows, the next stage."""
+    following = next_stage(claimed.agent)
+    held = following if following and handover and handover.reserve(following) else None
+    try:
+        outcome = _record_success(settings, claimed, result, reserve_next, held)
+    except BaseException:
+        if held is not None and handover is not None:
+            handover.release(held)
+        raise
+    if held is not None and handover is not None and outcome.next_claimed is None:
+        handover.release(held)
+    return outcome
+
+
+def _record_success(
+    settings: Settings,
+    claimed: ClaimedStep,
+    result: StageResult,
+    reserve_next: bool,
+    hand_to_self: str | None,
+) -> StepOutcome:
     with session_scope(settings) as session:
         if result.apply is None:
             # Pure bookkeeping (the stage wrote no rows of its own): see `work.relaxed_commit`.
@@ -288,6 +317,14 @@ def _complete(
             return _outcome(claimed, "cancelled" if status == "cancelled" else "skipped")
         if result.apply is not None:
             result.apply(session, job)
+        started = (
+            take_next(session, job=job, agent=hand_to_self, worker_id=claimed.worker_id)
+            if hand_to_self is not None
+            else None
+        )
+        if started is not None:
+            job.progress = jobs.stages.progress_after(claimed.agent)
+            return _outcome(claimed, "completed", next_agent=started.agent, next_claimed=started)
         task_id = str(uuid.uuid4()) if reserve_next else None
         queued = jobs.stages.advance(
             session, job, stage=claimed.agent, finished_at=finished, next_task_id=task_id
@@ -299,6 +336,14 @@ def _complete(
         next_step=queued,
         next_task_id=task_id if queued is not None else None,
     )
+
+
+def give_back(settings: Settings, claimed: ClaimedStep, *, reason: str) -> None:
+    """Return a claimed step that will not run here to its queue, for another worker."""
+    with session_scope(settings) as session:
+        owned = _owned_step(session, claimed)
+        if owned is not None:
+            work.requeue(session, step=owned[0], reason=reason)
 
 
 def _stopped(settings: Settings, claimed: ClaimedStep, reason: str) -> StepOutcome:

@@ -50,7 +50,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _runnable(agent: Any) -> ColumnElement[bool]:
+def runnable(agent: Any) -> ColumnElement[bool]:
     """`agent` is enabled and the queue is not paused, checked inside the claiming statement.
 
     The same rule as `runnable_agents`, as SQL, so a claim costs one round trip and sees the
@@ -69,7 +69,7 @@ def _candidates(agents: set[str]) -> Select[Any]:
         .where(
             ProcessingStep.status == "queued",
             ProcessingStep.agent.in_(sorted(agents)),
-            _runnable(ProcessingStep.agent),
+            runnable(ProcessingStep.agent),
         )
         .order_by(ProcessingStep.priority.desc(), ProcessingStep.created_at.asc())
         .limit(1)
@@ -95,7 +95,7 @@ def claim_next(session: Session, *, agents: set[str], worker_id: str) -> Claimed
 
 def claim_step(session: Session, *, step_id: uuid.UUID, worker_id: str) -> ClaimedStep | None:
     """Take one given step (a Celery task names its step) if it is queued and may run now."""
-    where = and_(ProcessingStep.id == step_id, _runnable(ProcessingStep.agent))
+    where = and_(ProcessingStep.id == step_id, runnable(ProcessingStep.agent))
     return _take(session, where, worker_id)
 
 
@@ -109,9 +109,23 @@ def take_over(session: Session, *, step_id: uuid.UUID, worker_id: str) -> Claime
     guard = and_(
         ProcessingStep.id == step_id,
         ProcessingStep.worker_id == step.worker_id,
-        _runnable(ProcessingStep.agent),
+        runnable(ProcessingStep.agent),
     )
     return _take(session, guard, worker_id, from_status="running")
+
+
+def handed_over_after(session: Session, *, step_id: uuid.UUID) -> uuid.UUID | None:
+    """The running step of `step_id`'s job that was handed over (services/handover.py)
+    rather than sent: it has no message, so only the message it followed can recover it."""
+    job_id = select(ProcessingStep.job_id).where(ProcessingStep.id == step_id).scalar_subquery()
+    return session.scalar(
+        select(ProcessingStep.id).where(
+            ProcessingStep.job_id == job_id,
+            ProcessingStep.status == "running",
+            ProcessingStep.task_id.is_(None),
+            ProcessingStep.id != step_id,
+        )
+    )
 
 
 def _take(

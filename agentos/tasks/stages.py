@@ -30,12 +30,41 @@ def run_step(self: AgentOSTask, step_id: str, agent: str | None = None) -> dict[
     claimed = _claim(uuid.UUID(step_id), worker_id)
     if claimed is None:
         return {"step_id": step_id, "status": "skipped"}
-    outcome = stages.run_step(settings, claimed=claimed, reserve_next=True)
+    handover = ConsumedQueues(self.app)
+    outcome = stages.run_step(settings, claimed=claimed, reserve_next=True, handover=handover)
+    ran = [outcome]
+    while outcome.next_claimed is not None:
+        # The next stage was started here by the completing commit (services/handover.py):
+        # an idle pipeline runs a job straight through without a queue between stages.
+        outcome = stages.run_step(
+            settings, claimed=outcome.next_claimed, reserve_next=True, handover=handover
+        )
+        ran.append(outcome)
     if outcome.next_step is not None and outcome.next_task_id is not None:
         # Reserved in the completing commit: the next stage's message goes out right now,
         # from here, like the next link of a Celery chain.
         send_reserved(self.app, settings, outcome.next_step, outcome.next_task_id)
-    return outcome.model_dump(mode="json")
+    return {
+        "step_id": step_id,
+        "status": ran[0].status,
+        "stages": [item.model_dump(mode="json", exclude={"next_claimed"}) for item in ran],
+    }
+
+
+class ConsumedQueues:
+    """A Celery worker takes a job's next stage itself when it consumes that agent's queue
+    (as of its start: a prefork child does not see a later `cancel_consumer`, but a stopped
+    agent is refused by the handover's own check of the agents table). The slot is the one
+    the finished stage leaves, so there is nothing to hold or release."""
+
+    def __init__(self, app: Any) -> None:
+        self._queues = set(app.amqp.queues.consume_from)
+
+    def reserve(self, agent: str) -> bool:
+        return agent in self._queues
+
+    def release(self, agent: str) -> None:
+        return None
 
 
 def _claim(step_id: uuid.UUID, worker_id: str) -> ClaimedStep | None:
@@ -43,6 +72,12 @@ def _claim(step_id: uuid.UUID, worker_id: str) -> ClaimedStep | None:
         claimed = work.claim_step(session, step_id=step_id, worker_id=worker_id)
         if claimed is None:
             claimed = work.take_over(session, step_id=step_id, worker_id=worker_id)
+        if claimed is None:
+            # The message of a step that finished, redelivered because its worker died: the
+            # stages handed over after it ran on that worker with no message of their own.
+            later = work.handed_over_after(session, step_id=step_id)
+            if later is not None:
+                claimed = work.take_over(session, step_id=later, worker_id=worker_id)
         if claimed is None:
             # Queued but not runnable now (agent stopped, queue paused): forget this
             # message so the step is sent again once it may run.

@@ -183,13 +183,34 @@ class EmbeddedRunner:
                 self._active[claimed.agent] += 1
             self._pools[claimed.agent].submit(self._run, claimed)
 
+    # Handover (services/handover.py): the next stage of a job that just finished a stage
+    # here starts at once in that agent's pool, holding one of its slots.
+
+    def reserve(self, agent: str) -> bool:
+        with self._lock:
+            free = (
+                agent in self.agents
+                and agent not in self._paused
+                and not self._stopping.is_set()
+                and self._active[agent] < self._concurrency.get(agent, 0)
+            )
+            if free:
+                self._active[agent] += 1
+            return free
+
+    def release(self, agent: str) -> None:
+        with self._lock:
+            self._active[agent] -= 1
+        self._wake.set()
+
     def _run(self, claimed: ClaimedStep) -> None:
         status = "error"
+        handed: ClaimedStep | None = None
         try:
             outcome = stages.run_step(
-                self.settings, claimed=claimed, should_stop=self._stopping.is_set
+                self.settings, claimed=claimed, should_stop=self._stopping.is_set, handover=self
             )
-            status = outcome.status
+            status, handed = outcome.status, outcome.next_claimed
         except Exception:
             logger.exception("step %s crashed its runner thread", claimed.step_id)
         finally:
@@ -201,6 +222,15 @@ class EmbeddedRunner:
                 elif status in ("failed", "retrying", "error"):
                     self.tasks_failed += 1
             self._wake.set()
+        if handed is not None:
+            self._start_handed(handed)
+
+    def _start_handed(self, claimed: ClaimedStep) -> None:
+        try:
+            self._pools[claimed.agent].submit(self._run, claimed)
+        except RuntimeError:  # the runner is stopping and that pool is closed already
+            self.release(claimed.agent)
+            stages.give_back(self.settings, claimed, reason="its runner stopped")
 
     # Scheduler -------------------------------------------------------------------------
 

@@ -78,6 +78,11 @@ def complete_stage(
     return advance(session, job, stage=step.agent, finished_at=step.finished_at)
 
 
+def progress_after(stage: str) -> float:
+    """The job's progress once `stage` has completed."""
+    return (PIPELINE.index(stage) + 1) / len(PIPELINE)
+
+
 def advance(
     session: Session,
     job: Job,
@@ -88,7 +93,7 @@ def advance(
 ) -> QueuedStep | None:
     """`stage` of the (locked) `job` has completed: queue the next stage (returned), or
     complete the job after the last one. `next_task_id`: see `enqueue_stage`."""
-    job.progress = (PIPELINE.index(stage) + 1) / len(PIPELINE)
+    job.progress = progress_after(stage)
     following = next_stage(stage)
     if following is not None:
         return enqueue_stage(session, job_id=job.id, agent=following, job=job, task_id=next_task_id)

@@ -1,0 +1,104 @@
+"""Handing a job's next stage straight to the worker that finished the one before.
+
+A job going through an idle pipeline should not pay a trip through a queue (a broker
+message, a consumer wake-up, a claim transaction) between every two stages. When a stage
+completes, the runner that ran it may take the next stage itself, in the completing
+transaction, if it serves that agent and has a slot for it (`Handover.reserve`) and the
+agent may take the work now:
+
+- the agent is enabled and the queue is not paused (the claim's own rule);
+- it runs fewer steps than its concurrency;
+- none of its queued steps should go first (same or higher priority): a busy agent's
+  queue keeps its order, only an idle one is skipped.
+
+The step is then inserted already `running` under that worker, and the job stays
+`processing`. Otherwise the next stage is queued as usual. Temporal's eager activity
+execution is the same idea.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Protocol
+
+from sqlalchemy import and_, exists, func, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from agentos.db.base import utcnow
+from agentos.db.models import Agent, Job, ProcessingStep
+from agentos.schemas.work import ClaimedStep
+from agentos.services import events, work
+
+
+class Handover(Protocol):
+    """What a runner offers `stages.run_step` for the next stage of the job it ran."""
+
+    def reserve(self, agent: str) -> bool:
+        """Hold a slot here for one `agent` step, if there is one now."""
+        ...
+
+    def release(self, agent: str) -> None:
+        """The slot held by `reserve` went unused."""
+        ...
+
+
+def _may_take_now(agent: str, priority: int) -> Any:
+    waiting_first = exists().where(
+        ProcessingStep.agent == agent,
+        ProcessingStep.status == "queued",
+        ProcessingStep.priority >= priority,
+    )
+    running = (
+        select(func.count())
+        .where(ProcessingStep.agent == agent, ProcessingStep.status == "running")
+        .scalar_subquery()
+    )
+    limit = select(Agent.concurrency).where(Agent.name == agent).scalar_subquery()
+    return and_(work.runnable(literal(agent)), ~waiting_first, running < limit)
+
+
+def take_next(session: Session, *, job: Job, agent: str, worker_id: str) -> ClaimedStep | None:
+    """Start `agent`'s step of the (locked) `job` under `worker_id` now, or None if the
+    agent may not take it now (see the module docstring); one INSERT either way."""
+    now = utcnow()
+    values = {
+        "id": uuid.uuid4(),
+        "job_id": job.id,
+        "agent": agent,
+        "attempt": max(job.attempts, 1),
+        "status": "running",
+        "priority": job.priority,
+        "worker_id": worker_id,
+        "progress": 0.0,
+        "created_at": now,
+        "started_at": now,
+        "heartbeat_at": now,
+    }
+    columns = list(values)
+    source = select(
+        *(literal(value, ProcessingStep.__table__.c[key].type) for key, value in values.items())
+    )
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stored_config = select(Agent.config).where(Agent.name == agent).scalar_subquery()
+    row = session.execute(
+        insert(ProcessingStep)
+        .from_select(columns, source.where(_may_take_now(agent, job.priority)))
+        .on_conflict_do_nothing(index_elements=["job_id", "agent", "attempt"])
+        .returning(ProcessingStep.id, stored_config.label("config"))
+    ).first()
+    if row is None:
+        return None
+    job.current_stage = agent
+    events.announce(session, "job.stage", job_id=job.id, stage=agent, state="running")
+    options: dict[str, Any] = dict(job.options or {})
+    return ClaimedStep(
+        step_id=row.id,
+        job_id=job.id,
+        agent=agent,
+        attempt=values["attempt"],
+        worker_id=worker_id,
+        started_at=now,
+        job=work.job_snapshot(job, options),
+        config=work.merged_config(agent, row.config, options),
+    )
