@@ -82,7 +82,11 @@ def session_factory(settings: Settings) -> sessionmaker[Session]:
 @contextmanager
 def session_scope(settings: Settings) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
-    session = session_factory(settings)()
+    # A plain Session, not one from a fresh sessionmaker: each sessionmaker makes a Session
+    # subclass, and every class-level event listener is copied onto it at first use.
+    session = Session(
+        bind=get_engine(settings), expire_on_commit=False, info={"settings": settings}
+    )
     try:
         yield session
         session.commit()

@@ -18,10 +18,11 @@ execution is the same idea.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any, Protocol
 
-from sqlalchemy import and_, exists, func, literal, select
+from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -43,7 +44,22 @@ class Handover(Protocol):
         ...
 
 
-def _may_take_now(agent: str, priority: int) -> Any:
+_STEP_COLUMNS = (
+    "id",
+    "job_id",
+    "agent",
+    "attempt",
+    "status",
+    "priority",
+    "worker_id",
+    "progress",
+    "created_at",
+    "started_at",
+    "heartbeat_at",
+)
+
+
+def _may_take_now(agent: Any, priority: Any) -> Any:
     waiting_first = exists().where(
         ProcessingStep.agent == agent,
         ProcessingStep.status == "queued",
@@ -55,18 +71,36 @@ def _may_take_now(agent: str, priority: int) -> Any:
         .scalar_subquery()
     )
     limit = select(Agent.concurrency).where(Agent.name == agent).scalar_subquery()
-    return and_(work.runnable(literal(agent)), ~waiting_first, running < limit)
+    return and_(work.runnable(agent), ~waiting_first, running < limit)
+
+
+@functools.cache
+def _start_statement(dialect: str) -> Any:
+    """INSERT ... SELECT <the step> WHERE <the agent may take it now>, built once: the runner
+    runs it for every stage, and building it cost more than executing it."""
+    table = ProcessingStep.__table__
+    params = {name: bindparam(name, type_=table.c[name].type) for name in _STEP_COLUMNS}
+    source = select(*params.values()).where(_may_take_now(params["agent"], params["priority"]))
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stored_config = select(Agent.config).where(Agent.name == params["agent"]).scalar_subquery()
+    return (
+        insert(table)
+        .from_select([table.c[name] for name in _STEP_COLUMNS], source)
+        .on_conflict_do_nothing(index_elements=["job_id", "agent", "attempt"])
+        .returning(table.c.id, stored_config.label("config"))
+    )
 
 
 def take_next(session: Session, *, job: Job, agent: str, worker_id: str) -> ClaimedStep | None:
     """Start `agent`'s step of the (locked) `job` under `worker_id` now, or None if the
     agent may not take it now (see the module docstring); one INSERT either way."""
     now = utcnow()
+    attempt = max(job.attempts, 1)
     values = {
         "id": uuid.uuid4(),
         "job_id": job.id,
         "agent": agent,
-        "attempt": max(job.attempts, 1),
+        "attempt": attempt,
         "status": "running",
         "priority": job.priority,
         "worker_id": worker_id,
@@ -75,18 +109,8 @@ def take_next(session: Session, *, job: Job, agent: str, worker_id: str) -> Clai
         "started_at": now,
         "heartbeat_at": now,
     }
-    columns = list(values)
-    source = select(
-        *(literal(value, ProcessingStep.__table__.c[key].type) for key, value in values.items())
-    )
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stored_config = select(Agent.config).where(Agent.name == agent).scalar_subquery()
-    row = session.execute(
-        insert(ProcessingStep)
-        .from_select(columns, source.where(_may_take_now(agent, job.priority)))
-        .on_conflict_do_nothing(index_elements=["job_id", "agent", "attempt"])
-        .returning(ProcessingStep.id, stored_config.label("config"))
-    ).first()
+    statement = _start_statement(session.get_bind().dialect.name)
+    row = session.connection().execute(statement, values).first()
     if row is None:
         return None
     job.current_stage = agent
@@ -96,7 +120,7 @@ def take_next(session: Session, *, job: Job, agent: str, worker_id: str) -> Clai
         step_id=row.id,
         job_id=job.id,
         agent=agent,
-        attempt=values["attempt"],
+        attempt=attempt,
         worker_id=worker_id,
         started_at=now,
         job=work.job_snapshot(job, options),

@@ -24,6 +24,7 @@ its step (reclaimed after it was presumed dead) cannot record a second result.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
@@ -235,32 +236,52 @@ def _owned_step(session: Session, claimed: ClaimedStep) -> tuple[ProcessingStep,
     return None if job is None else (step, job)
 
 
+@functools.cache
+def _finish_statement() -> Any:
+    """The step's completion, built once (every stage runs it)."""
+    steps = ProcessingStep.__table__
+    return (
+        update(steps)
+        .where(
+            steps.c.id == bindparam("p_step_id"),
+            steps.c.status == "running",
+            steps.c.worker_id == bindparam("p_worker_id"),
+        )
+        .values(
+            status="completed",
+            finished_at=bindparam("p_now"),
+            heartbeat_at=bindparam("p_now"),
+            progress=1.0,
+            output=bindparam("p_output", type_=steps.c.output.type),
+            duration_ms=bindparam("p_duration_ms", type_=steps.c.duration_ms.type),
+        )
+        .returning(steps.c.started_at)
+    )
+
+
 def _finish_owned(
     session: Session, claimed: ClaimedStep, output: dict[str, Any]
 ) -> datetime | None:
     """Mark the step completed with its timing if this worker still owns it (one UPDATE);
     when it finished, or None."""
     now = utcnow()
-    values: dict[str, Any] = {
-        "status": "completed",
-        "finished_at": now,
-        "heartbeat_at": now,
-        "progress": 1.0,
-        "output": output,
-    }
+    duration_ms = None
     if claimed.started_at is not None:
-        values["duration_ms"] = (now - claimed.started_at).total_seconds() * 1000
-    result = session.execute(
-        update(ProcessingStep)
-        .where(
-            ProcessingStep.id == claimed.step_id,
-            ProcessingStep.status == "running",
-            ProcessingStep.worker_id == claimed.worker_id,
+        duration_ms = (now - claimed.started_at).total_seconds() * 1000
+    result = (
+        session.connection()
+        .execute(
+            _finish_statement(),
+            {
+                "p_step_id": claimed.step_id,
+                "p_worker_id": claimed.worker_id,
+                "p_now": now,
+                "p_output": output,
+                "p_duration_ms": duration_ms,
+            },
         )
-        .values(**values)
-        .returning(ProcessingStep.started_at)
-        .execution_options(synchronize_session=False)
-    ).first()
+        .first()
+    )
     if result is None:
         return None
     if claimed.started_at is None and result.started_at is not None:
