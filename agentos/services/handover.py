@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import functools
 import uuid
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import and_, bindparam, exists, func, select
+from sqlalchemy import Table, and_, bindparam, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -78,7 +78,7 @@ def _may_take_now(agent: Any, priority: Any) -> Any:
 def _start_statement(dialect: str) -> Any:
     """INSERT ... SELECT <the step> WHERE <the agent may take it now>, built once: the runner
     runs it for every stage, and building it cost more than executing it."""
-    table = ProcessingStep.__table__
+    table = cast(Table, ProcessingStep.__table__)
     params = {name: bindparam(name, type_=table.c[name].type) for name in _STEP_COLUMNS}
     source = select(*params.values()).where(_may_take_now(params["agent"], params["priority"]))
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert

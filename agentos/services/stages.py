@@ -32,9 +32,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
@@ -239,7 +239,7 @@ def _owned_step(session: Session, claimed: ClaimedStep) -> tuple[ProcessingStep,
 @functools.cache
 def _finish_statement() -> Any:
     """The step's completion, built once (every stage runs it)."""
-    steps = ProcessingStep.__table__
+    steps = cast(Table, ProcessingStep.__table__)
     return (
         update(steps)
         .where(
