@@ -9,8 +9,8 @@ Both run on the same broker, in the same worker process (threads pool), in one r
 Both sides learn that a job ended the same way, from the bus (Redis pub/sub): ours from the
 `job.status completed` change announced after the last commit, the baseline from its last
 task publishing on the same bus. Each side is timed from submission to that event,
-sequentially, N times; the figure is the ratio of median seconds per job (baseline / ours;
-1.0 = no overhead over Celery).
+one job at a time, N times, alternating between the two; the figure is the ratio of median
+seconds per job (baseline / ours; 1.0 = no overhead over Celery).
 
 Before the timed runs, one empty job goes through the same task code in this process with
 every SQL statement (`before_cursor_execute`) and session commit counted per stage. The
@@ -115,7 +115,7 @@ def _completed(job_id: str) -> Callable[[dict[str, Any]], bool]:
     )
 
 
-def _ours(settings: Any, jobs_count: int) -> list[float]:
+def _ours(settings: Any, jobs_count: int, job_ids: list[str] | None = None) -> list[float]:
     from agentos.services.backends import get_backends
 
     subscription = get_backends(settings).bus.subscribe(CHANGES)
@@ -126,9 +126,38 @@ def _ours(settings: Any, jobs_count: int) -> list[float]:
             job_id = _create(settings, f"empty {n}")
             _wait_event(subscription, _completed(job_id))
             timings.append(time.perf_counter() - start)
+            if job_ids is not None:
+                job_ids.append(job_id)
     finally:
         subscription.close()
     return timings
+
+
+def _timeline(settings: Any, job_ids: list[str]) -> str:
+    """Median ms from each job's creation to each step's start and end, from the rows."""
+    from sqlalchemy import select
+
+    from agentos.db.models import Job, ProcessingStep
+    from agentos.db.session import session_scope
+
+    marks: dict[str, list[float]] = {}
+    with session_scope(settings) as session:
+        for job_id in job_ids:
+            job = session.get(Job, uuid.UUID(job_id))
+            assert job is not None
+            assert job.finished_at is not None
+            steps = session.scalars(
+                select(ProcessingStep).where(ProcessingStep.job_id == job.id)
+            ).all()
+            for step in steps:
+                for edge, at in (("start", step.started_at), ("end", step.finished_at)):
+                    if at is not None:
+                        ms = (at - job.created_at).total_seconds() * 1000
+                        marks.setdefault(f"{step.agent} {edge}", []).append(ms)
+            ms = (job.finished_at - job.created_at).total_seconds() * 1000
+            marks.setdefault("job finished", []).append(ms)
+    ordered = sorted(marks.items(), key=lambda item: statistics.median(item[1]))
+    return ", ".join(f"{name} {statistics.median(values):.1f}" for name, values in ordered)
 
 
 def _baseline(settings: Any, jobs_count: int, stages: int) -> list[float]:
@@ -340,8 +369,13 @@ def main() -> None:
         sender.start()
         _ours(settings, 3)  # warm both paths (connections, queues declared)
         _baseline(settings, 3, len(PIPELINE))
-        ours = _ours(settings, args.jobs)
-        base = _baseline(settings, args.jobs, len(PIPELINE))
+        ours: list[float] = []
+        base: list[float] = []
+        job_ids: list[str] = []
+        for _ in range(args.jobs):  # interleaved, so a drift in machine speed hits both
+            ours += _ours(settings, 1, job_ids)
+            base += _baseline(settings, 1, len(PIPELINE))
+        timeline = _timeline(settings, job_ids)
     finally:
         if sender is not None:
             sender.stop()
@@ -362,6 +396,7 @@ def main() -> None:
     ours_med = _median_line("empty 6-stage job, our Celery runner ", ours)
     base_med = _median_line("bare Celery chain of 6 no-op tasks   ", base)
     print(f"ratio (baseline / ours, aim >= 0.8)  : {base_med / ours_med:.2f}")
+    print(f"our job's timeline, ms from creation : {timeline}")
     _median_line("empty 6-stage job, embedded runner   ", embedded)
     print(
         f"embedded runner (SQLite), per stage  : {embedded_statements:.1f} statements, "

@@ -9,15 +9,24 @@ after the commit, so a worker never looks for a row that does not exist yet.
 from __future__ import annotations
 
 import threading
-from typing import Protocol
+from typing import Protocol, cast
 
 from sqlalchemy.orm import Session
 
+from agentos.schemas.work import QueuedStep
 from agentos.services.outbox import after_commit
 
 
 class Dispatcher(Protocol):
     def wake(self, agent: str) -> None: ...
+
+
+class StepSender(Protocol):
+    """A dispatcher that sends one message per queued step (the Celery one): a step queued
+    in this process reserves its message id in its own INSERT and is sent right after the
+    commit, with no separate look-up-and-reserve transaction."""
+
+    def send_step(self, step: QueuedStep, task_id: str) -> None: ...
 
 
 _dispatchers: list[Dispatcher] = []
@@ -40,6 +49,20 @@ def wake_now(agent: str) -> None:
         targets = list(_dispatchers)
     for dispatcher in targets:
         dispatcher.wake(agent)
+
+
+def step_sender() -> StepSender | None:
+    with _lock:
+        for dispatcher in _dispatchers:
+            if hasattr(dispatcher, "send_step"):
+                return cast(StepSender, dispatcher)
+    return None
+
+
+def send_after_commit(
+    session: Session, *, sender: StepSender, step: QueuedStep, task_id: str
+) -> None:
+    after_commit(session, lambda: sender.send_step(step, task_id))
 
 
 def request_dispatch(session: Session, *, agent: str) -> None:

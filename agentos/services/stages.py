@@ -45,7 +45,7 @@ from agentos.media._common import MediaCancelled
 from agentos.schemas.work import ClaimedStep, StepOutcome
 from agentos.services import events, jobs, work
 from agentos.services.agent_defaults import PIPELINE, next_stage
-from agentos.services.handover import Handover, take_next
+from agentos.services.handover import Handover, lock_job, take_next
 from agentos.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -328,24 +328,42 @@ def _record_success(
         if result.apply is None:
             # Pure bookkeeping (the stage wrote no rows of its own): see `work.relaxed_commit`.
             work.relaxed_commit(session)
-        job = session.get(Job, claimed.job_id, with_for_update=True)
-        finished = None if job is None else _finish_owned(session, claimed, result.output)
-        if job is None or finished is None:
+        # Job first, then step: the order `jobs.cancel` locks them in.
+        locked = (
+            lock_job(
+                session,
+                job_id=claimed.job_id,
+                next_agent=hand_to_self,
+                progress=jobs.stages.progress_after(claimed.agent),
+            )
+            if hand_to_self is not None
+            else None
+        )
+        job = None if locked is not None else session.get(Job, claimed.job_id, with_for_update=True)
+        finished = None
+        if locked is not None or job is not None:
+            finished = _finish_owned(session, claimed, result.output)
+        if finished is None:
             # Cancelled between the stage's last check and here: nothing is recorded.
+            session.rollback()
             status = session.scalar(
                 select(ProcessingStep.status).where(ProcessingStep.id == claimed.step_id)
             )
             return _outcome(claimed, "cancelled" if status == "cancelled" else "skipped")
         if result.apply is not None:
+            job = job or session.get(Job, claimed.job_id)
+            assert job is not None  # locked above
             result.apply(session, job)
-        started = (
-            take_next(session, job=job, agent=hand_to_self, worker_id=claimed.worker_id)
-            if hand_to_self is not None
-            else None
-        )
-        if started is not None:
-            job.progress = jobs.stages.progress_after(claimed.agent)
-            return _outcome(claimed, "completed", next_agent=started.agent, next_claimed=started)
+        if hand_to_self is not None and locked is not None:
+            started = take_next(
+                session, job=job or locked, agent=hand_to_self, worker_id=claimed.worker_id
+            )
+            if started is not None:
+                return _outcome(
+                    claimed, "completed", next_agent=started.agent, next_claimed=started
+                )
+        job = job or session.get(Job, claimed.job_id)
+        assert job is not None  # locked above
         task_id = str(uuid.uuid4()) if reserve_next else None
         queued = jobs.stages.advance(
             session, job, stage=claimed.agent, finished_at=finished, next_task_id=task_id

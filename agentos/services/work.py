@@ -15,13 +15,30 @@ A step that was running on a worker that disappeared is reset to `queued` on the
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
+import typing
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from agentos.db.models import (
@@ -90,13 +107,20 @@ def claim_next(session: Session, *, agents: set[str], worker_id: str) -> Claimed
     candidate = _candidates(agents)
     if session.get_bind().dialect.name == "postgresql":
         candidate = candidate.with_for_update(skip_locked=True, of=ProcessingStep)
-    return _take(session, ProcessingStep.id == candidate.scalar_subquery(), worker_id)
+    where = ProcessingStep.id == candidate.scalar_subquery()
+    return _take(session, _claim_update(where, "queued"), worker_id)
 
 
 def claim_step(session: Session, *, step_id: uuid.UUID, worker_id: str) -> ClaimedStep | None:
     """Take one given step (a Celery task names its step) if it is queued and may run now."""
-    where = and_(ProcessingStep.id == step_id, runnable(ProcessingStep.agent))
-    return _take(session, where, worker_id)
+    return _take(session, _claim_step_statement(), worker_id, {"p_step_id": step_id})
+
+
+@functools.cache
+def _claim_step_statement() -> Any:
+    # Built once: a Celery worker runs it for every message.
+    where = and_(ProcessingStep.id == bindparam("p_step_id"), runnable(ProcessingStep.agent))
+    return _claim_update(where, "queued")
 
 
 def take_over(session: Session, *, step_id: uuid.UUID, worker_id: str) -> ClaimedStep | None:
@@ -111,7 +135,7 @@ def take_over(session: Session, *, step_id: uuid.UUID, worker_id: str) -> Claime
         ProcessingStep.worker_id == step.worker_id,
         runnable(ProcessingStep.agent),
     )
-    return _take(session, guard, worker_id, from_status="running")
+    return _take(session, _claim_update(guard, "running"), worker_id, announce_status=False)
 
 
 def handed_over_after(session: Session, *, step_id: uuid.UUID) -> uuid.UUID | None:
@@ -128,20 +152,17 @@ def handed_over_after(session: Session, *, step_id: uuid.UUID) -> uuid.UUID | No
     )
 
 
-def _take(
-    session: Session, where: object, worker_id: str, *, from_status: str = "queued"
-) -> ClaimedStep | None:
+def _claim_update(where: Any, from_status: str) -> Any:
     """The claim: one conditional UPDATE that also returns the agent's stored config."""
-    now = _now()
     stored_config = select(Agent.config).where(Agent.name == ProcessingStep.agent)
-    row = session.execute(
+    return (
         update(ProcessingStep)
-        .where(where, ProcessingStep.status == from_status)  # type: ignore[arg-type]
+        .where(where, ProcessingStep.status == from_status)
         .values(
             status="running",
-            worker_id=worker_id,
-            started_at=now,
-            heartbeat_at=now,
+            worker_id=bindparam("p_worker_id"),
+            started_at=bindparam("p_now"),
+            heartbeat_at=bindparam("p_now"),
             progress=0.0,
             finished_at=None,
             error=None,
@@ -154,11 +175,29 @@ def _take(
             stored_config.scalar_subquery().label("config"),
         )
         .execution_options(synchronize_session=False)
-    ).first()
+    )
+
+
+def _take(
+    session: Session,
+    statement: Any,
+    worker_id: str,
+    params: dict[str, Any] | None = None,
+    *,
+    announce_status: bool = True,
+) -> ClaimedStep | None:
+    now = _now()
+    row = (
+        session.connection()
+        .execute(statement, {**(params or {}), "p_worker_id": worker_id, "p_now": now})
+        .first()
+    )
     if row is None:
         return None
     relaxed_commit(session)  # a claim is runner bookkeeping
-    job = _job_started(session, job_id=row.job_id, agent=row.agent)
+    job = _job_started(
+        session, job_id=row.job_id, agent=row.agent, now=now, announce_status=announce_status
+    )
     options: dict[str, Any] = dict(job.options or {}) if job is not None else {}
     return ClaimedStep(
         step_id=row.id,
@@ -172,20 +211,56 @@ def _take(
     )
 
 
-def _job_started(session: Session, *, job_id: uuid.UUID, agent: str) -> Job | None:
-    job = session.get(Job, job_id, populate_existing=True)
+_SNAPSHOT_FIELDS = (
+    "id",
+    "title",
+    "source_path",
+    "source_sha256",
+    "source_size",
+    "media_info",
+    "options",
+    "status",
+)
+
+
+@functools.cache
+def _job_started_statement() -> Any:
+    """The job of a claimed step: processing (from queued: the state machine's only move
+    here), at that stage, started; built once, and returning what the stage reads."""
+    jobs = typing.cast(Table, Job.__table__)
+    return (
+        update(jobs)
+        .where(jobs.c.id == bindparam("p_job_id"))
+        .values(
+            status=case((jobs.c.status == "queued", "processing"), else_=jobs.c.status),
+            current_stage=bindparam("p_stage"),
+            started_at=func.coalesce(jobs.c.started_at, bindparam("p_now")),
+            updated_at=bindparam("p_now"),
+        )
+        .returning(*(jobs.c[name] for name in _SNAPSHOT_FIELDS))
+    )
+
+
+def _job_started(
+    session: Session, *, job_id: uuid.UUID, agent: str, now: datetime, announce_status: bool
+) -> Row[Any] | None:
+    job = (
+        session.connection()
+        .execute(_job_started_statement(), {"p_job_id": job_id, "p_stage": agent, "p_now": now})
+        .first()
+    )
     if job is None:
         return None
-    if job.status == "queued":
-        state.transition(job, "processing")
-    job.current_stage = agent
-    if job.started_at is None:
-        job.started_at = _now()
+    if announce_status and job.status == "processing":
+        # A claimed step was queued, and so was its job (`enqueue_stage`, `requeue`).
+        events.announce(
+            session, "job.status", job_id=job.id, status="processing", previous="queued"
+        )
     events.announce(session, "job.stage", job_id=job.id, stage=agent, state="running")
     return job
 
 
-def job_snapshot(job: Job, options: dict[str, Any]) -> dict[str, Any]:
+def job_snapshot(job: Job | Row[Any], options: dict[str, Any]) -> dict[str, Any]:
     """The job fields a stage reads (a plain dict: it outlives the claiming session)."""
     return {
         "id": job.id,

@@ -51,6 +51,10 @@ class CeleryDispatcher:
     def wake(self, agent: str) -> None:
         self.send_pending({agent})
 
+    def send_step(self, step: QueuedStep, task_id: str) -> None:
+        """Send the message reserved for `step` in the commit that queued it."""
+        send_reserved(self.app, self.settings, step, task_id)
+
     def send_pending(self, agents: set[str] | None = None) -> int:
         """Send `run_step` for every unsent queued step of `agents` that may run now."""
         wanted = set(agents or PIPELINE)

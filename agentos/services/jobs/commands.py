@@ -53,7 +53,9 @@ def enqueue_stage(
     Idempotent: a step that already exists for this job, stage and attempt is left alone
     (None is returned), so a redelivered runner task cannot queue a stage twice. `job`:
     the caller already holds the job row locked. `task_id`: the caller reserves the step's
-    Celery message in this transaction and sends it after the commit, so no runner is woken.
+    Celery message in this transaction and sends it after the commit, so no runner is woken;
+    without one, a Celery sender registered in this process (`dispatch.step_sender`) gets
+    the same treatment, and any other runner is woken.
     """
     if agent not in PIPELINE:
         raise InvalidError(f"unknown stage {agent!r}", code="UNKNOWN_AGENT")
@@ -63,6 +65,9 @@ def enqueue_stage(
         raise NotFoundError(f"job {job_id} not found", code="JOB_NOT_FOUND")
     attempt = max(job.attempts, 1)
     now = utcnow()
+    sender = dispatch.step_sender() if task_id is None else None
+    if sender is not None:
+        task_id = str(uuid.uuid4())
     step_id = _insert_step(
         session,
         job_id=job.id,
@@ -77,13 +82,16 @@ def enqueue_stage(
         return None
     if job.status != "queued":
         transition(job, "queued")
+        job.queued_at = now
     job.attempts = attempt
     job.current_stage = agent
-    job.queued_at = now
     session.flush()
-    if task_id is None:
+    queued = QueuedStep(step_id=step_id, job_id=job.id, agent=agent, priority=job.priority)
+    if sender is not None and task_id is not None:
+        dispatch.send_after_commit(session, sender=sender, step=queued, task_id=task_id)
+    elif task_id is None:
         dispatch.request_dispatch(session, agent=agent)
-    return QueuedStep(step_id=step_id, job_id=job.id, agent=agent, priority=job.priority)
+    return queued
 
 
 def _insert_step(session: Session, **values: object) -> uuid.UUID | None:
@@ -125,6 +133,7 @@ def create(
         raise InvalidError("title must be 1-255 characters", code="INVALID_TITLE")
     ensure_default_agents(session)
     job = Job(
+        id=uuid.uuid4(),
         owner_id=actor.id,
         upload_id=upload_id,
         title=title,
@@ -135,12 +144,15 @@ def create(
         priority=priority,
         attempts=1,
         options=(options or JobOptions()).model_dump(exclude_none=True),
+        current_stage=PIPELINE[0],
+        queued_at=utcnow(),
     )
     session.add(job)
-    session.flush()
     events.announce(session, "job.created", job_id=job.id, owner_id=actor.id, title=title)
+    transition(job, "queued")  # in the INSERT itself: its first stage is queued below
+    session.flush()
     counts.forget_after_commit(session, actor.id)
-    enqueue_stage(session, job_id=job.id, agent=PIPELINE[0])
+    enqueue_stage(session, job_id=job.id, agent=PIPELINE[0], job=job)
     return JobRead.model_validate(job)
 
 
