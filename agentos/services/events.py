@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
@@ -25,11 +25,31 @@ Severity = Literal["debug", "info", "warning", "error", "critical"]
 SEVERITIES: tuple[str, ...] = ("debug", "info", "warning", "error", "critical")
 
 
+_PENDING = "agentos.announcements"
+
+
 def announce(session: Session, kind: str, **data: Any) -> None:
-    """Publish `{"kind": kind, ...data}` on the changes channel once the commit succeeds."""
+    """Publish `{"kind": kind, ...data}` on the changes channel once the commit succeeds.
+
+    Everything one transaction announces goes out together, in order, in one publish call
+    (one round trip to Redis, one insert into the embedded bus)."""
     payload = {"kind": kind, **{key: _plain(value) for key, value in data.items()}}
-    bus = backends_of(session).bus
-    after_commit(session, lambda: bus.publish(CHANGES_CHANNEL, payload))
+    pending: list[dict[str, Any]] | None = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = []
+        bus = backends_of(session).bus
+
+        def publish() -> None:
+            batch = session.info.pop(_PENDING, [])
+            bus.publish_many(CHANGES_CHANNEL, batch)
+
+        after_commit(session, publish)
+    pending.append(payload)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_announcements(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def emit(

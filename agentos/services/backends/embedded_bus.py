@@ -62,11 +62,17 @@ class BusTable:
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._next_prune = 0.0
 
-    def insert(self, channel: str, payload: dict[str, Any]) -> int:
+    def insert(self, channel: str, payloads: list[dict[str, Any]]) -> list[int]:
+        """One row per payload, in one transaction; their ids, in order."""
+        now = utcnow()
+        rows = [{"channel": channel, "payload": payload, "created_at": now} for payload in payloads]
         with self.engine.begin() as connection:
-            result = connection.execute(
-                insert(BusMessage).values(channel=channel, payload=payload, created_at=utcnow())
-            )
+            ids = [
+                int(row_id)
+                for row_id in connection.execute(
+                    insert(BusMessage).values(rows).returning(BusMessage.id)
+                ).scalars()
+            ]
             if time.monotonic() >= self._next_prune:
                 self._next_prune = time.monotonic() + PRUNE_INTERVAL_S
                 newest = select(func.max(BusMessage.id)).scalar_subquery()
@@ -75,7 +81,7 @@ class BusTable:
                         BusMessage.created_at < utcnow() - RETENTION, BusMessage.id < newest
                     )
                 )
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+        return sorted(ids)
 
     def max_id(self) -> int:
         rows = self._read("SELECT max(id) FROM bus_messages", (), select(func.max(BusMessage.id)))
@@ -167,14 +173,22 @@ class EmbeddedBus:
         return self._table
 
     def publish(self, channel: str, payload: dict[str, Any]) -> None:
+        self.publish_many(channel, [payload])
+
+    def publish_many(self, channel: str, payloads: list[dict[str, Any]]) -> None:
         if not channel or len(channel) > 64:
             raise InvalidError("A bus channel name must have 1 to 64 characters")
-        body = plain_payload(payload)
+        if not payloads:
+            return
+        bodies = [plain_payload(payload) for payload in payloads]
         try:
-            row_id = self.table.insert(channel, {**body, ORIGIN_FIELD: self.origin})
+            row_ids = self.table.insert(
+                channel, [{**body, ORIGIN_FIELD: self.origin} for body in bodies]
+            )
         except SQLAlchemyError as exc:
             raise _unavailable(exc) from exc
-        self._deliver(BusEvent(channel=channel, payload=body, id=str(row_id)))
+        for body, row_id in zip(bodies, row_ids, strict=True):
+            self._deliver(BusEvent(channel=channel, payload=body, id=str(row_id)))
 
     def subscribe(self, *channels: str) -> EmbeddedSubscription:
         if not channels:

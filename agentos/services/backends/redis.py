@@ -255,11 +255,24 @@ class RedisBus:
         self._prefix = prefix
 
     def publish(self, channel: str, payload: dict[str, Any]) -> None:
+        self.publish_many(channel, [payload])
+
+    def publish_many(self, channel: str, payloads: list[dict[str, Any]]) -> None:
+        """Every payload in order, in one round trip."""
         if not channel:
             raise InvalidError("A bus channel name must not be empty")
-        message = orjson.dumps({"id": uuid.uuid4().hex, "payload": plain_payload(payload)})
+        messages = [
+            orjson.dumps({"id": uuid.uuid4().hex, "payload": plain_payload(payload)})
+            for payload in payloads
+        ]
         with guarded("BUS_UNAVAILABLE", "bus"):
-            self._client.publish(self._prefix + channel, message)
+            if len(messages) == 1:
+                self._client.publish(self._prefix + channel, messages[0])
+                return
+            pipeline = self._client.pipeline(transaction=False)
+            for message in messages:
+                pipeline.publish(self._prefix + channel, message)
+            pipeline.execute()
 
     def subscribe(self, *channels: str) -> RedisSubscription:
         if not channels:

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import pytest
+from sqlalchemy import text
 
 from agentos.errors import InvalidError
 from agentos.services.backends import build_backends, get_backends
@@ -223,6 +224,84 @@ def test_bus_crosses_independent_backends(settings: Settings) -> None:
     finally:
         sender.close()
         receiver.close()
+
+
+def test_bus_publishes_a_batch_in_order_here_and_elsewhere(settings: Settings) -> None:
+    sender, receiver = build_backends(settings), build_backends(settings)
+    try:
+        local, remote = sender.bus.subscribe("jobs"), receiver.bus.subscribe("jobs")
+        sender.bus.publish_many("jobs", [{"n": n} for n in range(5)])
+        sender.bus.publish_many("jobs", [])
+        for subscription in (local, remote):
+            got = [next_event(subscription) for _ in range(5)]
+            assert [event.payload for event in got if event is not None] == [
+                {"n": n} for n in range(5)
+            ]
+            assert len({event.id for event in got if event is not None}) == 5
+        assert remote.get(timeout_s=0.6) is None
+    finally:
+        sender.close()
+        receiver.close()
+
+
+def test_one_transaction_announces_its_changes_in_one_batch(settings: Settings) -> None:
+    from agentos.db.session import session_scope
+    from agentos.services import events
+    from agentos.services.runtime import backends_of
+
+    with session_scope(settings) as session:
+        bus = backends_of(session).bus
+        subscription = bus.subscribe(events.CHANGES_CHANNEL)
+        calls: list[int] = []
+        original = bus.publish_many
+
+        def counted(channel: str, payloads: list[dict[str, object]]) -> None:
+            calls.append(len(payloads))
+            original(channel, payloads)
+
+        bus.publish_many = counted  # type: ignore[method-assign]
+        events.announce(session, "first", n=1)
+        events.announce(session, "second", n=2)
+        assert subscription.get(timeout_s=0.1) is None  # nothing before the commit
+    try:
+        kinds = [next_event(subscription) for _ in range(2)]
+        assert [event.payload["kind"] for event in kinds if event is not None] == [
+            "first",
+            "second",
+        ]
+        assert calls == [2]
+    finally:
+        bus.publish_many = original  # type: ignore[method-assign]
+        subscription.close()
+
+
+def test_a_rolled_back_transaction_announces_nothing(settings: Settings) -> None:
+    from agentos.db.session import session_scope
+    from agentos.services import events
+    from agentos.services.runtime import backends_of
+
+    with session_scope(settings) as session:
+        subscription = backends_of(session).bus.subscribe(events.CHANGES_CHANNEL)
+
+    def announce_then_fail() -> None:
+        with session_scope(settings) as session:
+            events.announce(session, "undone")
+            raise RuntimeError("roll back")
+
+    try:
+        with pytest.raises(RuntimeError):
+            announce_then_fail()
+        with session_scope(settings) as session:
+            session.execute(text("SELECT 1"))  # a transaction to roll back
+            events.announce(session, "undone too")
+            session.rollback()
+            events.announce(session, "kept")
+        event = next_event(subscription)
+        assert event is not None
+        assert event.payload["kind"] == "kept"
+        assert subscription.get(timeout_s=0.3) is None
+    finally:
+        subscription.close()
 
 
 def test_bus_payloads_are_plain_json(backends: Backends, subscriptions: list[Subscription]) -> None:
