@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agentos.settings import Settings
 
 _engines: dict[str, Engine] = {}
+_RELAXED = "relaxed:"
 _lock = threading.Lock()
 
 
@@ -52,15 +53,30 @@ def build_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def get_engine(settings: Settings) -> Engine:
+def get_engine(settings: Settings, *, relaxed: bool = False) -> Engine:
+    """The process's engine for the settings' database.
+
+    `relaxed`: on PostgreSQL, a second engine whose connections commit without waiting for
+    the WAL flush (`synchronous_commit = off` for the connection, so no statement per
+    transaction): only for runner bookkeeping, see `services.work.relaxed_commit`. SQLite
+    has one engine either way.
+    """
     url = settings.resolved_database_url
+    relaxed = relaxed and not settings.is_sqlite
     with _lock:
-        engine = _engines.get(url)
+        engine = _engines.get(_RELAXED + url if relaxed else url)
         if engine is None:
             if settings.is_sqlite:
                 settings.ensure_home()
-            engine = build_engine(url)
-            _engines[url] = engine
+            if relaxed:
+                engine = build_engine(
+                    url,
+                    connect_args={"options": "-c synchronous_commit=off"},
+                    pool_size=5,
+                )
+            else:
+                engine = build_engine(url)
+            _engines[_RELAXED + url if relaxed else url] = engine
         return engine
 
 
@@ -79,13 +95,22 @@ def session_factory(settings: Settings) -> sessionmaker[Session]:
     )
 
 
+def is_relaxed(session: Session) -> bool:
+    """The session's commits already skip the WAL flush (see `get_engine(relaxed=True)`)."""
+    return bool(session.info.get("relaxed"))
+
+
 @contextmanager
-def session_scope(settings: Settings) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+def session_scope(settings: Settings, *, relaxed: bool = False) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error. `relaxed`: runner
+    bookkeeping whose commit need not wait for the disk (`get_engine`)."""
     # A plain Session, not one from a fresh sessionmaker: each sessionmaker makes a Session
     # subclass, and every class-level event listener is copied onto it at first use.
+    relaxed = relaxed and not settings.is_sqlite
     session = Session(
-        bind=get_engine(settings), expire_on_commit=False, info={"settings": settings}
+        bind=get_engine(settings, relaxed=relaxed),
+        expire_on_commit=False,
+        info={"settings": settings, "relaxed": relaxed},
     )
     try:
         yield session

@@ -4,8 +4,10 @@
 holds a transaction while media work runs (SQLite writers are serialised, so a long
 transaction would stall every other process): the claim (`work.claim_step`/`claim_next`)
 already loaded what the stage needs, the stage runs, and the outcome is recorded in one
-more short transaction. An empty stage costs two transactions and about nine statements
-(`tests/services/test_stages.py` holds the bound; `scripts/bench_dispatch.py` measures). In between, the
+more short transaction. An empty stage costs two transactions and about eight statements,
+or, handed over to the worker that ran the stage before (services/handover.py), one
+transaction of three (`tests/services/test_stages.py` and `test_handover.py` hold the
+bounds; `scripts/bench_dispatch.py` measures). In between, the
 `StageMonitor` heartbeats the step and reads the job's `cancel_requested` from the
 database at most every `settings.cancel_check_interval_s`.
 
@@ -90,7 +92,7 @@ class StageMonitor:
 
     def check_now(self) -> None:
         claimed = self._claimed
-        with session_scope(self._settings) as session:
+        with session_scope(self._settings, relaxed=True) as session:
             control = work.heartbeat(
                 session,
                 step_id=claimed.step_id,
@@ -324,7 +326,7 @@ def _record_success(
     reserve_next: bool,
     hand_to_self: str | None,
 ) -> StepOutcome:
-    with session_scope(settings) as session:
+    with session_scope(settings, relaxed=result.apply is None) as session:
         if result.apply is None:
             # Pure bookkeeping (the stage wrote no rows of its own): see `work.relaxed_commit`.
             work.relaxed_commit(session)

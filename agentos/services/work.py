@@ -49,6 +49,7 @@ from agentos.db.models import (
     SystemEvent,
     Worker,
 )
+from agentos.db.session import is_relaxed
 from agentos.schemas.work import (
     ClaimedStep,
     QueuedStep,
@@ -312,8 +313,11 @@ def relaxed_commit(session: Session) -> None:
     leaves its step queued with its message consumed, a completion lost leaves it running
     with no runner. Any later durable commit makes all earlier ones durable (the WAL is one
     sequence), so nothing is ever lost out of order.
+
+    The runner's own sessions are relaxed by their connection (`session_scope(relaxed=True)`),
+    which saves this statement in every transaction; others get `SET LOCAL`.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if not is_relaxed(session) and session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL synchronous_commit = off"))
 
 

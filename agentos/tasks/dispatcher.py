@@ -12,9 +12,15 @@ queued work without a dispatcher, an agent started again) is picked up by the sw
 every worker runs every `settings.celery_dispatch_sweep_s`. A duplicate message is
 harmless: `run_step` claims a step only while it is queued.
 
-The hot path skips all of that: a worker finishing a stage reserves the next step's
-message id in the completing commit (`stages.run_step(reserve_next=True)`) and sends it
-right after with `send_reserved`, like the next link of a Celery chain.
+The hot paths skip all of that:
+- a step queued in a process with a `CeleryDispatcher` (a job created by the server)
+  reserves its message id in its own INSERT and is sent right after the commit
+  (`send_step`, see `dispatch.step_sender`);
+- a worker finishing a stage whose next agent it also consumes starts that stage itself,
+  with no message at all (services/handover.py), when the agent is idle;
+- otherwise it reserves the next step's message id in the completing commit
+  (`stages.run_step(reserve_next=True)`) and sends it right after with `send_reserved`,
+  like the next link of a Celery chain.
 """
 
 from __future__ import annotations
@@ -59,7 +65,7 @@ class CeleryDispatcher:
         """Send `run_step` for every unsent queued step of `agents` that may run now."""
         wanted = set(agents or PIPELINE)
         reserved: list[tuple[QueuedStep, str]] = []
-        with session_scope(self.settings) as session:
+        with session_scope(self.settings, relaxed=True) as session:
             runnable = work.runnable_agents(session, wanted)
             if not runnable:
                 return 0

@@ -68,7 +68,7 @@ class ConsumedQueues:
 
 
 def _claim(step_id: uuid.UUID, worker_id: str) -> ClaimedStep | None:
-    with session_scope(get_settings()) as session:
+    with session_scope(get_settings(), relaxed=True) as session:
         claimed = work.claim_step(session, step_id=step_id, worker_id=worker_id)
         if claimed is None:
             claimed = work.take_over(session, step_id=step_id, worker_id=worker_id)

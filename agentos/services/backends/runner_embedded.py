@@ -175,7 +175,7 @@ class EmbeddedRunner:
             free = self._free_agents()
             if not free:
                 return
-            with session_scope(self.settings) as session:
+            with session_scope(self.settings, relaxed=True) as session:
                 claimed = work.claim_next(session, agents=free, worker_id=self.name)
             if claimed is None:
                 return
