@@ -22,7 +22,7 @@ import functools
 import uuid
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Row, Table, and_, bindparam, exists, func, select, update
+from sqlalchemy import Row, Table, and_, bindparam, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -91,54 +91,10 @@ def _start_statement(dialect: str) -> Any:
     )
 
 
-@functools.cache
-def _lock_statement() -> Any:
-    jobs = cast(Table, Job.__table__)
-    return (
-        update(jobs)
-        .where(jobs.c.id == bindparam("p_job_id"), jobs.c.status == "processing")
-        .values(
-            current_stage=bindparam("p_stage"),
-            progress=bindparam("p_progress"),
-            updated_at=bindparam("p_now"),
-        )
-        .returning(*(jobs.c[name] for name in _JOB_FIELDS))
-    )
-
-
-_JOB_FIELDS = (
-    "id",
-    "priority",
-    "attempts",
-    "options",
-    "title",
-    "source_path",
-    "source_sha256",
-    "source_size",
-    "media_info",
-)
-
-
-def lock_job(
-    session: Session, *, job_id: uuid.UUID, next_agent: str, progress: float
-) -> Row[Any] | None:
-    """Lock a processing job for handing its next stage over, already showing that stage
-    and `progress` (one UPDATE ... RETURNING what `take_next` needs); None if the job is not
-    processing. If the handover then fails, the caller's usual path overwrites both."""
-    return (
-        session.connection()
-        .execute(
-            _lock_statement(),
-            {"p_job_id": job_id, "p_stage": next_agent, "p_progress": progress, "p_now": utcnow()},
-        )
-        .first()
-    )
-
-
 def take_next(
     session: Session, *, job: Job | Row[Any], agent: str, worker_id: str
 ) -> ClaimedStep | None:
-    """Start `agent`'s step of the job (locked, by `lock_job`) under `worker_id` now, or
+    """Start `agent`'s step of the job (locked: `jobs.moves.lock_processing`) under `worker_id` now, or
     None if the agent may not take it now (see the module docstring); one INSERT."""
     now = utcnow()
     attempt = max(job.attempts, 1)

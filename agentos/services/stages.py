@@ -47,7 +47,7 @@ from agentos.media._common import MediaCancelled
 from agentos.schemas.work import ClaimedStep, StepOutcome
 from agentos.services import events, jobs, work
 from agentos.services.agent_defaults import PIPELINE, next_stage
-from agentos.services.handover import Handover, lock_job, take_next
+from agentos.services.handover import Handover, take_next
 from agentos.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -262,11 +262,10 @@ def _finish_statement() -> Any:
 
 
 def _finish_owned(
-    session: Session, claimed: ClaimedStep, output: dict[str, Any]
+    session: Session, claimed: ClaimedStep, output: dict[str, Any], now: datetime
 ) -> datetime | None:
-    """Mark the step completed with its timing if this worker still owns it (one UPDATE);
-    when it finished, or None."""
-    now = utcnow()
+    """Mark the step completed at `now` with its timing if this worker still owns it (one
+    UPDATE); `now`, or None."""
     duration_ms = None
     if claimed.started_at is not None:
         duration_ms = (now - claimed.started_at).total_seconds() * 1000
@@ -330,21 +329,25 @@ def _record_success(
         if result.apply is None:
             # Pure bookkeeping (the stage wrote no rows of its own): see `work.relaxed_commit`.
             work.relaxed_commit(session)
-        # Job first, then step: the order `jobs.cancel` locks them in.
+        # Job first, then step: the order `jobs.cancel` locks them in. Moved on at once
+        # when this worker starts the next stage or this was the last (jobs/moves.py).
+        following, now = next_stage(claimed.agent), utcnow()
+        fast = hand_to_self is not None or following is None
         locked = (
-            lock_job(
+            jobs.moves.lock_processing(
                 session,
                 job_id=claimed.job_id,
-                next_agent=hand_to_self,
+                now=now,
                 progress=jobs.stages.progress_after(claimed.agent),
+                next_stage=following,
             )
-            if hand_to_self is not None
+            if fast
             else None
         )
         job = None if locked is not None else session.get(Job, claimed.job_id, with_for_update=True)
         finished = None
         if locked is not None or job is not None:
-            finished = _finish_owned(session, claimed, result.output)
+            finished = _finish_owned(session, claimed, result.output, now)
         if finished is None:
             # Cancelled between the stage's last check and here: nothing is recorded.
             session.rollback()
@@ -356,6 +359,8 @@ def _record_success(
             job = job or session.get(Job, claimed.job_id)
             assert job is not None  # locked above
             result.apply(session, job)
+        if locked is not None and following is None:
+            return _outcome(claimed, "completed")
         if hand_to_self is not None and locked is not None:
             started = take_next(
                 session, job=job or locked, agent=hand_to_self, worker_id=claimed.worker_id

@@ -105,6 +105,8 @@ def test_an_idle_pipeline_runs_a_job_straight_through(settings: Settings) -> Non
     assert all(rows[agent].task_id is None for agent in PIPELINE[1:])
     assert all(rows[agent].worker_id == "w1" for agent in PIPELINE)
     assert all(rows[agent].duration_ms is not None for agent in PIPELINE)
+    # The last stage completed the job in its own statement, at the step's own time.
+    assert job.finished_at == rows["publish"].finished_at
 
 
 def test_a_handed_over_stage_costs_a_bounded_number_of_statements(settings: Settings) -> None:

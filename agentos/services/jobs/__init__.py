@@ -1,6 +1,6 @@
 """Jobs: one state machine (`state`), reads (`queries`), changes (`commands`, `stages`)."""
 
-from agentos.services.jobs import stages
+from agentos.services.jobs import moves, stages
 from agentos.services.jobs.commands import (
     cancel,
     cancel_job,
@@ -49,6 +49,7 @@ __all__ = [
     "find",
     "get_detail",
     "load",
+    "moves",
     "recent",
     "record_progress",
     "report_status",
