@@ -194,12 +194,16 @@ def _baseline(settings: Any, jobs_count: int, stages: int) -> list[float]:
 class Tally:
     """SQL statements and session commits made in this process while `on`."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, settings: Any) -> None:
+        from agentos.db.session import get_engine
+
         self.on = False
         self.statements = 0
         self.commits = 0
         self.lines: list[str] = []
-        event.listen(engine, "before_cursor_execute", self._statement)
+        # The runner's relaxed sessions have an engine of their own on PostgreSQL.
+        for engine in {get_engine(settings), get_engine(settings, relaxed=True)}:
+            event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(Session, "after_commit", self._commit)
 
     def _statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -226,7 +230,6 @@ def _profile_celery_path(settings: Any) -> list[tuple[str, int, int]]:
     """One empty job through the Celery task code in this process: per stage (agent,
     statements, commits). Messages are captured instead of sent."""
     import agentos.tasks.stages as task_module
-    from agentos.db.session import get_engine
     from agentos.services import dispatch
     from agentos.tasks.dispatcher import CeleryDispatcher
 
@@ -242,7 +245,7 @@ def _profile_celery_path(settings: Any) -> list[tuple[str, int, int]]:
     )
     dispatcher = CeleryDispatcher(settings, Capture())  # type: ignore[arg-type]
     dispatch.register_dispatcher(dispatcher)
-    tally = Tally(get_engine(settings))
+    tally = Tally(settings)
     try:
         _create(settings, "profiled")
         per_stage = []
@@ -290,7 +293,7 @@ def _embedded(jobs_count: int) -> tuple[list[float], float, float]:
     runner = EmbeddedRunner(settings)
     runner.start()
     subscription = get_backends(settings).bus.subscribe(CHANGES)
-    tally = Tally(get_engine(settings))
+    tally = Tally(settings)
     timings: list[float] = []
     try:
         for n in range(3):  # warm

@@ -165,7 +165,9 @@ def bench_dispatch_overhead(jobs: int) -> None:
         text=True,
         check=False,
     )
-    lines = [line for line in found.stdout.splitlines() if ":" in line]
+    output = found.stdout.splitlines()
+    first = next((n for n, line in enumerate(output) if line.startswith("command:")), len(output))
+    lines = output[first:]
     if found.returncode != 0:
         print(f"  not measured: {script.name} exited {found.returncode}")
         print("  " + "\n  ".join(found.stderr.strip().splitlines()[-3:]))

@@ -14,6 +14,11 @@ one, so a flash or a burst of fast edits yields one boundary, not several.
 
 from __future__ import annotations
 
+import itertools
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
@@ -88,53 +93,171 @@ def _analysis_size(width: int, height: int, analysis_width: int) -> tuple[int, i
     return analysis_width, h
 
 
+# Spans shorter than this are not worth a decoder of their own.
+MIN_SPAN_S = 2.0
+
+
+@dataclass
+class _Source:
+    path: Path
+    rate: float
+    total: float
+    size: tuple[int, int]
+
+
+@dataclass
+class _Span:
+    times: list[float] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    first: tuple[np.ndarray, ...] | None = None
+    last: tuple[np.ndarray, ...] | None = None
+
+
+class _NoTimestampsError(Exception):
+    """A frame without a time cannot be placed in its span: decode in one pass."""
+
+
 def analyse(
     path: Path,
     *,
     analysis_width: int = 256,
     should_stop: StopCheck = never_stop,
     on_progress: ProgressCallback | None = None,
+    keyframes: Sequence[float] = (),
+    workers: int = 1,
 ) -> FrameScores:
-    """Decode `path` once and score every frame; see the module docstring."""
+    """Decode `path` once and score every frame; see the module docstring.
+
+    With the probe's `keyframes` and `workers` > 1, the video is cut at keyframes into that
+    many spans, each decoded by its own thread (PyAV lets go of the GIL while it decodes
+    and scales): one decoder per core costs less than one decoder's frame threads, and the
+    scoring runs in parallel too. The scores are the same as one pass's: a span decodes
+    from its keyframe and stops at the next span's, and the score of a span's first frame
+    is taken against the last frame of the span before it.
+    """
     if analysis_width < 16:
         raise InvalidError("analysis_width must be at least 16 pixels", code="BAD_PARAMETER")
     checkpoint = Checkpoint(should_stop, on_progress)
-    with open_input(path) as container:
-        if not container.streams.video:
-            raise InvalidError(f"{path.name} has no video stream", code="UNSUPPORTED_MEDIA")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        # Deblocking only polishes edges; skipping it speeds decoding and barely moves scores.
-        stream.codec_context.options = {"skip_loop_filter": "all"}
-        rate = float(stream.average_rate or stream.guessed_rate or 25)
-        total = float(container.duration or 0) / av.time_base
-        size = _analysis_size(stream.width, stream.height, analysis_width)
-        scaler = analysis_scaler(*size)
-        times: list[float] = []
-        scores: list[float] = []
-        prev: tuple[np.ndarray, ...] | None = None
-        try:
-            for frame in container.decode(stream):
-                cur = hsv_planes(*frame_planes(frame, scaler))
-                t = frame.time if frame.time is not None else len(times) / rate
-                times.append(t)
-                scores.append(frame_score(prev, cur))
-                prev = cur
-                checkpoint.tick(fraction_of(t, total))
-        except av.FFmpegError as exc:
-            raise media_error(path, exc) from exc
+    source = _source(path, analysis_width)
+    bounds = _span_bounds(keyframes, source.total, workers)
+    try:
+        spans = _score_spans(source, bounds, checkpoint) if len(bounds) > 1 else None
+    except _NoTimestampsError:
+        spans = None
+    if spans is None:
+        spans = [_score_span(source, None, None, checkpoint, "AUTO", lambda _t: None)]
+    for before, span in itertools.pairwise(spans):
+        if span.scores and span.first is not None:
+            span.scores[0] = frame_score(before.last, span.first)
+    times = [t for span in spans for t in span.times]
     if not times:
         raise InvalidError(f"{path.name} has no decodable frames", code="CORRUPT_MEDIA")
     checkpoint.done()
     return FrameScores(
         timestamps=times,
-        scores=scores,
-        fps=rate,
+        scores=[score for span in spans for score in span.scores],
+        fps=source.rate,
         start_time=times[0],
-        duration=times[-1] + 1.0 / rate - times[0],
-        analysis_width=size[0],
-        analysis_height=size[1],
+        duration=times[-1] + 1.0 / source.rate - times[0],
+        analysis_width=source.size[0],
+        analysis_height=source.size[1],
     )
+
+
+def _source(path: Path, analysis_width: int) -> _Source:
+    with open_input(path) as container:
+        if not container.streams.video:
+            raise InvalidError(f"{path.name} has no video stream", code="UNSUPPORTED_MEDIA")
+        stream = container.streams.video[0]
+        return _Source(
+            path=path,
+            rate=float(stream.average_rate or stream.guessed_rate or 25),
+            total=float(container.duration or 0) / av.time_base,
+            size=_analysis_size(stream.width, stream.height, analysis_width),
+        )
+
+
+def _span_bounds(keyframes: Sequence[float], total: float, workers: int) -> list[float]:
+    """Span starts: 0, then the keyframes nearest to equal shares of the video."""
+    count = min(workers, int(total // MIN_SPAN_S))
+    starts = [0.0]
+    for k in range(1, max(count, 1)):
+        target = total * k / count
+        nearest = min(keyframes, key=lambda t: abs(t - target), default=None)
+        if nearest is not None and nearest - starts[-1] >= MIN_SPAN_S:
+            starts.append(nearest)
+    if len(starts) > 1 and total - starts[-1] < MIN_SPAN_S:
+        starts.pop()
+    return starts
+
+
+def _score_spans(source: _Source, starts: list[float], checkpoint: Checkpoint) -> list[_Span]:
+    done = [0.0] * len(starts)
+    halt = threading.Event()
+
+    def report(index: int, lo: float) -> Callable[[float], None]:
+        def at(t: float) -> None:
+            done[index] = max(0.0, t - lo)
+            checkpoint.tick(fraction_of(sum(done), source.total))
+
+        return at
+
+    def run(index: int) -> _Span:
+        lo = starts[index]
+        hi = starts[index + 1] if index + 1 < len(starts) else None
+        try:
+            return _score_span(source, lo, hi, checkpoint, "NONE", report(index, lo), halt)
+        except BaseException:
+            halt.set()  # the other spans stop at their next frame
+            raise
+
+    with ThreadPoolExecutor(len(starts), thread_name_prefix="scenes-span") as pool:
+        futures = [pool.submit(run, index) for index in range(len(starts))]
+        return [future.result() for future in futures]
+
+
+def _score_span(
+    source: _Source,
+    lo: float | None,
+    hi: float | None,
+    checkpoint: Checkpoint,
+    thread_type: str,
+    report: Callable[[float], None],
+    halt: threading.Event | None = None,
+) -> _Span:
+    """Score the frames shown in [lo, hi) (None: from the start / to the end)."""
+    span = _Span()
+    tolerance = 0.5 / source.rate
+    with open_input(source.path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = thread_type
+        # Deblocking only polishes edges; skipping it speeds decoding and barely moves scores.
+        stream.codec_context.options = {"skip_loop_filter": "all"}
+        if lo and stream.time_base is not None:
+            container.seek(round(lo / stream.time_base), stream=stream, backward=True)
+        scaler = analysis_scaler(*source.size)
+        try:
+            for frame in container.decode(stream):
+                if frame.time is None and lo is not None:
+                    raise _NoTimestampsError
+                t = frame.time if frame.time is not None else len(span.times) / source.rate
+                if lo is not None and t < lo - tolerance:
+                    continue  # before the span (a leading picture of an open GOP)
+                if hi is not None and t >= hi - tolerance:
+                    break  # the next span's first frame: every frame before it is out
+                if halt is not None and halt.is_set():
+                    break
+                cur = hsv_planes(*frame_planes(frame, scaler))
+                span.times.append(t)
+                span.scores.append(frame_score(span.last, cur))
+                span.first = span.first if span.first is not None else cur
+                span.last = cur
+                report(t)
+                if lo is None:
+                    checkpoint.tick(fraction_of(t, source.total))
+        except av.FFmpegError as exc:
+            raise media_error(source.path, exc) from exc
+    return span
 
 
 def detect_cuts(scores: FrameScores, *, threshold: float, min_scene_s: float) -> list[float]:

@@ -193,6 +193,9 @@ class ScenesConfig(_AgentConfig):
     threshold: float = Field(ge=1, le=100, description="HSV difference that marks a cut")
     min_scene_s: float = Field(ge=0, le=600, description="Shorter scenes are merged")
     analysis_width: int = Field(default=256, ge=32, le=1920, description="Decode width, px")
+    parallel: int = Field(
+        default=0, ge=0, le=32, description="Spans of one video decoded at once (0: one per CPU)"
+    )
 
 
 class ClipperConfig(_AgentConfig):

@@ -17,7 +17,7 @@ DEFAULT_AGENTS: dict[str, tuple[int, str, int, dict[str, Any]]] = {
         3,
         "Content-based scene detection (HSV difference)",
         1,
-        {"threshold": 27.0, "min_scene_s": 0.6, "analysis_width": 256},
+        {"threshold": 27.0, "min_scene_s": 0.6, "analysis_width": 256, "parallel": 0},
     ),
     "clipper": (
         4,

@@ -103,6 +103,8 @@ def run_scenes(context: StageContext) -> StageResult:
             analysis_width=width,
             should_stop=context.should_stop,
             on_progress=context.on_progress,
+            keyframes=(context.job.get("media_info") or {}).get("keyframes") or (),
+            workers=int(config.get("parallel") or 0) or os.cpu_count() or 1,
         )
         scenes.save_scores(frame_scores, scores_path)
     found = scenes.detect(

@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from agentos.errors import InvalidError
+from agentos.media._common import MediaCancelled
 from agentos.media.scenes import (
+    _span_bounds,
+    analyse,
     detect,
     detect_cuts,
     frame_score,
@@ -131,3 +134,46 @@ def test_bad_parameters_are_refused(plain_scores: FrameScores, tmp_path: Path) -
     with pytest.raises(InvalidError) as caught:
         load_scores(garbage)
     assert caught.value.code == "BAD_SCORES"
+
+
+def test_spans_decoded_side_by_side_score_exactly_like_one_pass(
+    keyed_video: Video, plain_scores: FrameScores
+) -> None:
+    keyframes = keyed_video.info.keyframes
+    assert len(keyframes) > 4  # a keyframe on every cut: several spans are possible
+    one_pass = analyse(keyed_video.path)
+    progress: list[float] = []
+    spans = analyse(keyed_video.path, keyframes=keyframes, workers=3, on_progress=progress.append)
+    assert _span_bounds(keyframes, keyed_video.info.duration, 3)[1:]  # really split
+    assert spans.timestamps == one_pass.timestamps
+    assert spans.scores == pytest.approx(one_pass.scores, abs=1e-9)
+    assert [s.start for s in detect(spans)] == [s.start for s in detect(one_pass)]
+    assert progress[-1] == 1.0
+    assert progress == sorted(progress)
+
+
+def test_span_bounds_fall_on_keyframes_and_are_never_short() -> None:
+    keyframes = [0.0, 1.0, 2.5, 4.9, 5.2, 7.5, 9.0]
+    assert _span_bounds(keyframes, 10.0, 1) == [0.0]
+    assert _span_bounds(keyframes, 10.0, 2) == [0.0, 4.9]
+    assert _span_bounds(keyframes, 10.0, 4) == [0.0, 2.5, 4.9, 7.5]
+    assert _span_bounds([], 10.0, 4) == [0.0]  # no index: one pass
+    assert _span_bounds(keyframes, 3.0, 4) == [0.0]  # too short to split
+    assert _span_bounds([0.0, 9.5], 10.0, 2) == [0.0]  # a 0.5 s last span is not worth it
+
+
+def test_a_stop_reaches_every_span(keyed_video: Video) -> None:
+    calls = 0
+
+    def stop_soon() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls > 1  # the first call is the one before decoding starts
+
+    with pytest.raises(MediaCancelled):
+        analyse(
+            keyed_video.path,
+            keyframes=keyed_video.info.keyframes,
+            workers=3,
+            should_stop=stop_soon,
+        )
