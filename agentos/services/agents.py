@@ -31,7 +31,7 @@ from agentos.schemas.agents import (
 )
 from agentos.schemas.common import Page, PageParams, Pagination
 from agentos.schemas.queue import QueueClearResult, QueuedWork
-from agentos.services import dispatch, events, work
+from agentos.services import dispatch, events, workers
 from agentos.services import queue as queue_service
 from agentos.services.agent_defaults import default_config, ensure_default_agents
 from agentos.services.context import Actor
@@ -148,7 +148,7 @@ def _requeue_running(session: Session, agent: str, actor: Actor) -> int:
         .with_for_update()
     ).all()
     for step in running:
-        work.requeue(session, step=step, reason=f"agent {agent} restarted by {actor.name}")
+        workers.requeue(session, step=step, reason=f"agent {agent} restarted by {actor.name}")
     return len(running)
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -45,70 +44,13 @@ from agentos.db.session import session_scope
 from agentos.errors import AgentOSError, InvalidError
 from agentos.media._common import MediaCancelled
 from agentos.schemas.work import ClaimedStep, StepOutcome
-from agentos.services import events, jobs, work
-from agentos.services.agent_defaults import PIPELINE, next_stage
+from agentos.services import events, jobs, work, workers
+from agentos.services.agent_defaults import next_stage
 from agentos.services.handover import Handover, take_next
+from agentos.services.stage_monitor import StageMonitor, StopCheck, never
 from agentos.settings import Settings
 
 logger = logging.getLogger(__name__)
-StopCheck = Callable[[], bool]
-
-
-def _never() -> bool:
-    return False
-
-
-class StageMonitor:
-    """`should_stop` and `on_progress` for the media functions, backed by the database."""
-
-    def __init__(
-        self, settings: Settings, claimed: ClaimedStep, *, external_stop: StopCheck = _never
-    ) -> None:
-        self._settings = settings
-        self._claimed = claimed
-        self._external_stop = external_stop
-        self._interval = settings.cancel_check_interval_s
-        self._lock = threading.Lock()
-        # The claim has just written the first heartbeat; the next is due one interval on.
-        self._next_check = time.monotonic() + self._interval
-        self._progress = 0.0
-        self.reason: str | None = None  # cancelled | lost | shutdown
-
-    def on_progress(self, fraction: float) -> None:
-        self._progress = max(0.0, min(1.0, fraction))
-        self.should_stop()
-
-    def should_stop(self) -> bool:
-        if self.reason is None and self._external_stop():
-            self.reason = "shutdown"
-        if self.reason is not None:
-            return True
-        with self._lock:
-            now = time.monotonic()
-            if now >= self._next_check:
-                self._next_check = now + self._interval
-                self.check_now()
-        return self.reason is not None
-
-    def check_now(self) -> None:
-        claimed = self._claimed
-        with session_scope(self._settings, relaxed=True) as session:
-            control = work.heartbeat(
-                session,
-                step_id=claimed.step_id,
-                worker_id=claimed.worker_id,
-                progress=self._progress,
-            )
-            if control.owned:
-                overall = (PIPELINE.index(claimed.agent) + self._progress) / len(PIPELINE)
-                session.execute(
-                    update(Job).where(Job.id == claimed.job_id).values(progress=overall),
-                    execution_options={"synchronize_session": False},
-                )
-        if control.cancel_requested:
-            self.reason = "cancelled"
-        elif not control.owned:
-            self.reason = "lost"
 
 
 @dataclass
@@ -156,7 +98,7 @@ def run_step(
     settings: Settings,
     *,
     claimed: ClaimedStep,
-    should_stop: StopCheck = _never,
+    should_stop: StopCheck = never,
     reserve_next: bool = False,
     handover: Handover | None = None,
 ) -> StepOutcome:
@@ -389,7 +331,7 @@ def give_back(settings: Settings, claimed: ClaimedStep, *, reason: str) -> None:
     with session_scope(settings) as session:
         owned = _owned_step(session, claimed)
         if owned is not None:
-            work.requeue(session, step=owned[0], reason=reason)
+            workers.requeue(session, step=owned[0], reason=reason)
 
 
 def _stopped(settings: Settings, claimed: ClaimedStep, reason: str) -> StepOutcome:
@@ -399,7 +341,7 @@ def _stopped(settings: Settings, claimed: ClaimedStep, reason: str) -> StepOutco
             return _outcome(claimed, "cancelled" if reason == "cancelled" else "skipped")
         step, job = owned
         if reason == "shutdown":
-            work.requeue(session, step=step, reason="its worker shut down")
+            workers.requeue(session, step=step, reason="its worker shut down")
             return _outcome(claimed, "requeued")
         _close(step, "cancelled")
         if job.status in ("queued", "processing"):

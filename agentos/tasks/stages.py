@@ -10,7 +10,7 @@ from celery import shared_task
 
 from agentos.db.session import session_scope
 from agentos.schemas.work import ClaimedStep
-from agentos.services import stages, work
+from agentos.services import stages, work, workers
 from agentos.settings import get_settings
 from agentos.tasks.app import RUN_STEP, AgentOSTask
 from agentos.tasks.dispatcher import send_reserved
@@ -26,7 +26,7 @@ def run_step(self: AgentOSTask, step_id: str, agent: str | None = None) -> dict[
     claims nothing: that is what makes redelivery safe.
     """
     settings = get_settings()
-    worker_id = self.request.hostname or work.default_worker_name("celery")
+    worker_id = self.request.hostname or workers.default_worker_name("celery")
     claimed = _claim(uuid.UUID(step_id), worker_id)
     if claimed is None:
         return {"step_id": step_id, "status": "skipped"}

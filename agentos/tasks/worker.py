@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from agentos.db.models import Agent
 from agentos.db.session import get_engine, session_scope
-from agentos.services import dispatch, events, work
+from agentos.services import dispatch, events, workers
 from agentos.services.agent_defaults import PIPELINE, ensure_default_agents
 from agentos.services.backends import get_backends
 from agentos.settings import Settings, get_settings
@@ -124,7 +124,7 @@ class WorkerHeartbeat(threading.Thread):
     def beat(self) -> None:
         cpu, memory = self._usage()
         with session_scope(self.settings) as session:
-            work.worker_heartbeat(
+            workers.worker_heartbeat(
                 session,
                 name=self.worker_name,
                 kind="celery",
@@ -205,4 +205,4 @@ class WorkerHeartbeat(threading.Thread):
 
     def _offline(self) -> None:
         with session_scope(self.settings) as session:
-            work.worker_offline(session, name=self.worker_name)
+            workers.worker_offline(session, name=self.worker_name)

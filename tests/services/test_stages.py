@@ -15,7 +15,7 @@ from agentos.db.models import Agent, ProcessingStep
 from agentos.db.session import get_engine, session_scope
 from agentos.schemas.jobs import JobOptions
 from agentos.schemas.work import ClaimedStep, StepOutcome
-from agentos.services import jobs, queue, stages, work
+from agentos.services import jobs, queue, stages, work, workers
 from agentos.services.agent_defaults import PIPELINE
 from agentos.services.context import SYSTEM_ACTOR
 from agentos.settings import Settings
@@ -104,8 +104,8 @@ def test_redelivered_and_resumed_steps_do_no_double_work(
     assert context is not None
     STAGES["clipper"](context)
     with session_scope(settings) as session:
-        work.worker_heartbeat(session, name="crashy", kind="test", agents=[], concurrency=1)
-        work.worker_offline(session, name="crashy")
+        workers.worker_heartbeat(session, name="crashy", kind="test", agents=[], concurrency=1)
+        workers.worker_offline(session, name="crashy")
         taken = work.take_over(session, step_id=claimed.step_id, worker_id="rescuer")
     assert taken is not None
     assert stages.run_step(settings, claimed=taken).status == "completed"

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from agentos.db.models import Job, ProcessingStep, SystemEvent, Worker
 from agentos.db.session import session_scope
-from agentos.services import agents, jobs, queue, work
+from agentos.services import agents, jobs, queue, work, workers
 from agentos.services.context import SYSTEM_ACTOR
 from agentos.settings import Settings
 
@@ -112,7 +112,7 @@ def _age_step(settings: Settings, step_id: uuid.UUID, seconds: float) -> None:
 
 def _beat_worker(settings: Settings, name: str, age_s: float = 0.0) -> None:
     with session_scope(settings) as session:
-        work.worker_heartbeat(session, name=name, kind="test", agents=["ingest"], concurrency=1)
+        workers.worker_heartbeat(session, name=name, kind="test", agents=["ingest"], concurrency=1)
         session.execute(
             update(Worker)
             .where(Worker.name == name)
@@ -126,7 +126,7 @@ def test_reclaim_requeues_steps_of_a_gone_worker(settings: Settings) -> None:
     assert claimed is not None
     _beat_worker(settings, "dead", age_s=settings.worker_lost_after_s + 5)
     with session_scope(settings) as session:
-        report = work.reclaim_stale(session)
+        report = workers.reclaim_stale(session)
     assert report.requeued == [claimed.step_id]
     assert "dead" in report.workers_offline
     again = _claim(settings, worker="alive")
@@ -148,7 +148,7 @@ def test_reclaim_raises_one_stalled_event_for_a_silent_live_worker(settings: Set
     _age_step(settings, claimed.step_id, settings.stall_after_s + 5)
     for _ in range(2):
         with session_scope(settings) as session:
-            report = work.reclaim_stale(session)
+            report = workers.reclaim_stale(session)
         assert report.requeued == []
     with session_scope(settings) as session:
         stalled = session.scalars(

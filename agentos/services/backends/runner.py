@@ -77,10 +77,10 @@ class PeriodicJob:
 
 
 def _reclaim(settings: Settings) -> object:
-    from agentos.services import work
+    from agentos.services import workers
 
     with session_scope(settings) as session:
-        return work.reclaim_stale(session)
+        return workers.reclaim_stale(session)
 
 
 def _warm_ssot(settings: Settings) -> object:

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from agentos.db.models import Agent
 from agentos.db.session import session_scope
 from agentos.schemas.work import ClaimedStep
-from agentos.services import dispatch, stages, work
+from agentos.services import dispatch, stages, work, workers
 from agentos.services.agent_defaults import PIPELINE, ensure_default_agents
 from agentos.services.backends import runner as runner_registry
 from agentos.settings import Settings
@@ -44,7 +44,7 @@ class EmbeddedRunner:
         self, settings: Settings, *, name: str | None = None, agents: set[str] | None = None
     ) -> None:
         self.settings = settings
-        self.name = name or work.default_worker_name("embedded")
+        self.name = name or workers.default_worker_name("embedded")
         self.agents = set(agents or PIPELINE)
         self._concurrency: dict[str, int] = dict.fromkeys(self.agents, 1)
         self._paused: set[str] = set()
@@ -90,7 +90,7 @@ class EmbeddedRunner:
             pool.shutdown(wait=True)
         try:
             with session_scope(self.settings) as session:
-                work.worker_offline(session, name=self.name)
+                workers.worker_offline(session, name=self.name)
         except Exception:
             logger.exception("could not mark worker %s offline", self.name)
 
@@ -259,7 +259,7 @@ class EmbeddedRunner:
         with self._lock:
             concurrency = sum(self._concurrency.get(agent, 0) for agent in self.agents)
         with session_scope(self.settings) as session:
-            work.worker_heartbeat(
+            workers.worker_heartbeat(
                 session,
                 name=self.name,
                 kind=self.kind,
