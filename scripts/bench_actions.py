@@ -48,8 +48,8 @@ from sqlalchemy.engine import make_url
 
 from agentos.db.migrate import ensure_schema
 from agentos.db.session import dispose_engines, session_scope
-from agentos.services import users
 from agentos.services.backends import close_backends
+from agentos.services.security import users
 from agentos.services.security.tokens import issue_access_token
 from agentos.settings import REDIS_DB_BY_ROLE, Settings
 

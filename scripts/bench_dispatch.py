@@ -49,8 +49,8 @@ CHANGES = "agentos.changes"
 
 
 def _empty_stages() -> None:
-    from agentos.services.stages import StageResult
-    from agentos.services.stages_media import STAGES
+    from agentos.services.pipeline.stage_functions import STAGES
+    from agentos.services.pipeline.step_runner import StageResult
 
     STAGES.update({name: (lambda _context: StageResult()) for name in STAGES})
 
@@ -284,7 +284,7 @@ def _embedded(jobs_count: int) -> tuple[list[float], float, float]:
     from agentos.db.migrate import upgrade_to_head
     from agentos.db.session import get_engine
     from agentos.services.backends import get_backends
-    from agentos.services.backends.runner_embedded import EmbeddedRunner
+    from agentos.services.pipeline.embedded_runner import EmbeddedRunner
     from agentos.settings import Settings
 
     home = Path(tempfile.mkdtemp(prefix="agentos_bench_embedded_"))
@@ -331,9 +331,9 @@ def main() -> None:
 
     from agentos.db.migrate import upgrade_to_head
     from agentos.db.session import build_engine, dispose_engines
-    from agentos.services.agent_defaults import PIPELINE, ensure_default_agents
     from agentos.services.backends import drop_backends
-    from agentos.services.backends.runner import install
+    from agentos.services.jobs.catalog import PIPELINE, ensure_default_agents
+    from agentos.services.pipeline.runner import install
     from agentos.settings import Settings
 
     name = f"agentos_bench_{uuid.uuid4().hex[:8]}"

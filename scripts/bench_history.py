@@ -38,8 +38,8 @@ from sqlalchemy.engine import make_url
 
 from agentos.db.session import dispose_engines, session_scope
 from agentos.schemas.seed import SeedOptions
-from agentos.services import users
 from agentos.services.backends import close_backends
+from agentos.services.security import users
 from agentos.services.security.tokens import issue_access_token
 from agentos.services.seed import reset_and_seed
 from agentos.settings import REDIS_DB_BY_ROLE, Settings

@@ -122,9 +122,9 @@ def end_to_end(path: Path, home: Path, reencode_height: int | None) -> dict[str,
     from agentos.db.session import dispose_engines, get_engine, session_scope
     from agentos.schemas.jobs import JobOptions
     from agentos.services import agents
-    from agentos.services.agent_defaults import ensure_default_agents
-    from agentos.services.backends.runner_embedded import EmbeddedRunner
     from agentos.services.context import SYSTEM_ACTOR
+    from agentos.services.jobs.catalog import ensure_default_agents
+    from agentos.services.pipeline.embedded_runner import EmbeddedRunner
 
     shutil.rmtree(home, ignore_errors=True)
     settings = Settings(home=home)

@@ -43,10 +43,11 @@ from agentos.db.migrate import ensure_schema
 from agentos.db.models import Agent, JobStatusRollup, ProcessingStep
 from agentos.db.session import dispose_engines, get_engine, session_scope
 from agentos.schemas.seed import SeedOptions
-from agentos.services import admin_data, seed, users
-from agentos.services.admin_data_build import build, read_session
-from agentos.services.admin_data_build import section_tasks as build_tasks
+from agentos.services import admin_data, seed
+from agentos.services.admin_data.build import build, read_session
+from agentos.services.admin_data.build import section_tasks as build_tasks
 from agentos.services.backends import close_backends
+from agentos.services.security import users
 from agentos.services.security.tokens import issue_access_token
 from agentos.settings import REDIS_DB_BY_ROLE, Settings
 

@@ -18,7 +18,8 @@ from agentos.errors import InvalidError
 from agentos.schemas.admin import AdminDocument, CacheMeta
 from agentos.schemas.audit import AuditRecordRead
 from agentos.schemas.audit_read import RuntimeSettingRead
-from agentos.services import admin_data, audit_read
+from agentos.services import admin_data
+from agentos.services.security import audit_read
 
 SECRET_SUFFIXES = ("secret", "password", "secret_key")
 

@@ -51,7 +51,7 @@ def _celery_app() -> Any:
 
 def worker_queues(agents: list[str] | None) -> list[str]:
     """The queues a worker consumes: the named agents (default all) and maintenance."""
-    from agentos.services.agent_defaults import PIPELINE
+    from agentos.services.jobs.catalog import PIPELINE
     from agentos.tasks.app import MAINTENANCE_QUEUE
 
     chosen = [a.strip().lower() for a in agents or PIPELINE if a.strip()]

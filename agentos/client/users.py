@@ -12,8 +12,7 @@ from agentos.errors import InvalidError
 from agentos.schemas.auth import AccessToken
 from agentos.schemas.common import Page, PageParams
 from agentos.schemas.users import UserCreated, UserRead
-from agentos.services import users
-from agentos.services.security import authn
+from agentos.services.security import authn, users
 
 
 def _local_only(conn: Connection, what: str, hint: str) -> None:

@@ -28,7 +28,7 @@ from agentos.server.routes import clips as clips_routes
 from agentos.server.routes import jobs as jobs_routes
 from agentos.server.routes import queue as queue_routes
 from agentos.services.backends import get_backends
-from agentos.services.backends.runner import start_for_server
+from agentos.services.pipeline.runner import start_for_server
 from agentos.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)

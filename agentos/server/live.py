@@ -1,6 +1,6 @@
 """Live fan-out: the process's one bus subscription, handed to every connected WebSocket.
 
-The read model's feed thread (agentos.services.admin_data_feed) reads the bus; this hub
+The read model's feed thread (agentos.services.admin_data.feed) reads the bus; this hub
 registers one listener on it that moves each event onto the event loop with
 `call_soon_threadsafe` and into a bounded queue per socket. A socket that falls behind by
 `QUEUE_LIMIT` messages loses the backlog and gets a `resync` note instead (it should ask

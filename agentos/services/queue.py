@@ -29,8 +29,8 @@ from agentos.schemas.queue import (
     QueueStatus,
 )
 from agentos.services import dispatch, events, jobs
-from agentos.services.agent_defaults import PIPELINE
 from agentos.services.context import Actor
+from agentos.services.jobs.catalog import PIPELINE
 from agentos.services.jobs.sqlstats import seconds_between
 
 PAUSED_KEY = "queue.paused"

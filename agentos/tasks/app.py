@@ -21,8 +21,8 @@ from typing import Any
 from celery import Celery, Task
 from kombu import Exchange, Queue
 
-from agentos.services.agent_defaults import PIPELINE
-from agentos.services.backends.runner import periodic_jobs
+from agentos.services.jobs.catalog import PIPELINE
+from agentos.services.pipeline.runner import periodic_jobs
 from agentos.settings import Settings, get_settings
 
 MAINTENANCE_QUEUE = "agentos.maintenance"

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from agentos.db.models import Worker
 from agentos.db.session import session_scope
 from agentos.services import dispatch
-from agentos.services.backends import runner as runner_registry
+from agentos.services.pipeline import runner as runner_registry
 from agentos.settings import Settings
 from agentos.tasks.app import app_for
 from agentos.tasks.dispatcher import CeleryDispatcher

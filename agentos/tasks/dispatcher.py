@@ -32,8 +32,8 @@ from celery import Celery
 
 from agentos.db.session import session_scope
 from agentos.schemas.work import QueuedStep
-from agentos.services import work
-from agentos.services.agent_defaults import PIPELINE
+from agentos.services.jobs.catalog import PIPELINE
+from agentos.services.pipeline import claims
 from agentos.settings import Settings
 from agentos.tasks.app import RUN_STEP
 
@@ -66,12 +66,12 @@ class CeleryDispatcher:
         wanted = set(agents or PIPELINE)
         reserved: list[tuple[QueuedStep, str]] = []
         with session_scope(self.settings, relaxed=True) as session:
-            runnable = work.runnable_agents(session, wanted)
+            runnable = claims.runnable_agents(session, wanted)
             if not runnable:
                 return 0
-            for step in work.queued_unsent(session, agents=runnable):
+            for step in claims.queued_unsent(session, agents=runnable):
                 task_id = str(uuid.uuid4())
-                if work.mark_sent(session, step_id=step.step_id, task_id=task_id):
+                if claims.mark_sent(session, step_id=step.step_id, task_id=task_id):
                     reserved.append((step, task_id))
         for step, task_id in reserved:
             send_reserved(self.app, self.settings, step, task_id)
@@ -94,6 +94,6 @@ def send_reserved(app: Celery, settings: Settings, step: QueuedStep, task_id: st
     except Exception:
         logger.exception("could not send step %s; it will be sent again", step.step_id)
         with session_scope(settings) as session:
-            work.release_sent(session, step_id=step.step_id)
+            claims.release_sent(session, step_id=step.step_id)
         return False
     return True

@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
-from agentos.services.backends.runner import run_periodic as run_job
+from agentos.services.pipeline.runner import run_periodic as run_job
 from agentos.settings import get_settings
 from agentos.tasks.app import RUN_PERIODIC, AgentOSTask
 

@@ -10,7 +10,7 @@ from celery import shared_task
 
 from agentos.db.session import session_scope
 from agentos.schemas.work import ClaimedStep
-from agentos.services import stages, work, workers
+from agentos.services.pipeline import claims, step_runner, workers
 from agentos.settings import get_settings
 from agentos.tasks.app import RUN_STEP, AgentOSTask
 from agentos.tasks.dispatcher import send_reserved
@@ -31,12 +31,12 @@ def run_step(self: AgentOSTask, step_id: str, agent: str | None = None) -> dict[
     if claimed is None:
         return {"step_id": step_id, "status": "skipped"}
     handover = ConsumedQueues(self.app)
-    outcome = stages.run_step(settings, claimed=claimed, reserve_next=True, handover=handover)
+    outcome = step_runner.run_step(settings, claimed=claimed, reserve_next=True, handover=handover)
     ran = [outcome]
     while outcome.next_claimed is not None:
         # The next stage was started here by the completing commit (services/handover.py):
-        # an idle pipeline runs a job straight through without a queue between stages.
-        outcome = stages.run_step(
+        # an idle pipeline runs a job straight through without a queue between step_runner.
+        outcome = step_runner.run_step(
             settings, claimed=outcome.next_claimed, reserve_next=True, handover=handover
         )
         ran.append(outcome)
@@ -69,17 +69,17 @@ class ConsumedQueues:
 
 def _claim(step_id: uuid.UUID, worker_id: str) -> ClaimedStep | None:
     with session_scope(get_settings(), relaxed=True) as session:
-        claimed = work.claim_step(session, step_id=step_id, worker_id=worker_id)
+        claimed = claims.claim_step(session, step_id=step_id, worker_id=worker_id)
         if claimed is None:
-            claimed = work.take_over(session, step_id=step_id, worker_id=worker_id)
+            claimed = claims.take_over(session, step_id=step_id, worker_id=worker_id)
         if claimed is None:
             # The message of a step that finished, redelivered because its worker died: the
             # stages handed over after it ran on that worker with no message of their own.
-            later = work.handed_over_after(session, step_id=step_id)
+            later = claims.handed_over_after(session, step_id=step_id)
             if later is not None:
-                claimed = work.take_over(session, step_id=later, worker_id=worker_id)
+                claimed = claims.take_over(session, step_id=later, worker_id=worker_id)
         if claimed is None:
             # Queued but not runnable now (agent stopped, queue paused): forget this
             # message so the step is sent again once it may run.
-            work.release_sent(session, step_id=step_id)
+            claims.release_sent(session, step_id=step_id)
     return claimed

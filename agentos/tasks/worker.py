@@ -25,9 +25,10 @@ from sqlalchemy import select
 
 from agentos.db.models import Agent
 from agentos.db.session import get_engine, session_scope
-from agentos.services import dispatch, events, workers
-from agentos.services.agent_defaults import PIPELINE, ensure_default_agents
+from agentos.services import dispatch, events
 from agentos.services.backends import get_backends
+from agentos.services.jobs.catalog import PIPELINE, ensure_default_agents
+from agentos.services.pipeline import workers
 from agentos.settings import Settings, get_settings
 from agentos.tasks.dispatcher import CeleryDispatcher
 

@@ -14,7 +14,7 @@ from agentos.cli import jobs as jobs_cli
 from agentos.client.connection import Connection
 from agentos.db.session import session_scope
 from agentos.server.app import create_app
-from agentos.services.agent_defaults import ensure_default_agents
+from agentos.services.jobs.catalog import ensure_default_agents
 from agentos.settings import Settings
 from tests.support.auth import auth_headers, create_user_and_token
 from tests.support.jobs import make_actor, make_job

@@ -14,7 +14,7 @@ from agentos.cli.main import app
 from agentos.client import submit as submitting
 from agentos.client.connection import Connection
 from agentos.errors import UnavailableError
-from agentos.services.backends.runner_embedded import EmbeddedRunner
+from agentos.services.pipeline.embedded_runner import EmbeddedRunner
 from agentos.settings import Settings, reset_settings_cache
 from tests.support.pipeline import assert_completed_pipeline, make_video, wait_terminal
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from agentos.db.migrate import database_is_empty
 from agentos.db.session import get_engine, session_scope
-from agentos.services import users
-from agentos.services.agent_defaults import ensure_default_agents
+from agentos.services.jobs.catalog import ensure_default_agents
+from agentos.services.security import users
 from agentos.settings import Settings
 
 

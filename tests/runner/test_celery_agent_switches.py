@@ -20,9 +20,9 @@ import pytest
 
 from agentos.db.session import dispose_engines, session_scope
 from agentos.services.actions import pipeline
-from agentos.services.agent_defaults import ensure_default_agents
 from agentos.services.backends import drop_backends
 from agentos.services.context import Actor
+from agentos.services.jobs.catalog import ensure_default_agents
 from agentos.settings import Settings
 from agentos.tasks.app import app_for
 from tests.support import services

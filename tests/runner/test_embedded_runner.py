@@ -11,9 +11,9 @@ from sqlalchemy import select
 from agentos.db.models import ProcessingStep, Worker
 from agentos.db.session import session_scope
 from agentos.services import agents, jobs
-from agentos.services.backends import runner as runner_registry
-from agentos.services.backends.runner_embedded import EmbeddedRunner
 from agentos.services.context import SYSTEM_ACTOR
+from agentos.services.pipeline import runner as runner_registry
+from agentos.services.pipeline.embedded_runner import EmbeddedRunner
 from agentos.settings import Settings
 from tests.support.pipeline import (
     assert_completed_pipeline,

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from agentos.db.session import session_scope
 from agentos.server.app import create_app
 from agentos.services import events
-from agentos.services.agent_defaults import ensure_default_agents
+from agentos.services.jobs.catalog import ensure_default_agents
 from agentos.settings import Settings
 from tests.services.actions.servers import serve_many
 from tests.support.auth import auth_headers, create_user_and_token

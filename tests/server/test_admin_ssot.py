@@ -12,8 +12,8 @@ from agentos.db.session import session_scope
 from agentos.errors import UnavailableError
 from agentos.server.app import create_app
 from agentos.services import admin_data
-from agentos.services.agent_defaults import ensure_default_agents
 from agentos.services.backends import get_backends
+from agentos.services.jobs.catalog import ensure_default_agents
 from agentos.settings import Settings
 from tests.support.auth import auth_headers, create_user_and_token
 

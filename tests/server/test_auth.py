@@ -15,9 +15,8 @@ from agentos.db.session import session_scope
 from agentos.errors import InvalidError
 from agentos.server.app import create_app
 from agentos.server.deps import CurrentActorDep
-from agentos.services import users
 from agentos.services.context import Actor
-from agentos.services.security import apikeys
+from agentos.services.security import apikeys, users
 from agentos.settings import Settings
 from tests.support.auth import TEST_PASSWORD, auth_headers, create_user_and_token
 

@@ -16,9 +16,8 @@ from agentos.db.session import session_scope
 from agentos.server.app import create_app
 from agentos.server.deps import ClientIpDep, resolve_client_ip
 from agentos.server.ratelimit import UserRateLimit, windows
-from agentos.services import users
 from agentos.services.backends import build_backends
-from agentos.services.security import lockout
+from agentos.services.security import lockout, users
 from agentos.settings import Settings
 from tests.support.auth import TEST_PASSWORD, auth_headers, create_user_and_token
 

@@ -26,8 +26,8 @@ from websockets.sync.client import ClientConnection, connect
 from agentos.db.session import session_scope
 from agentos.server.app import create_app
 from agentos.services import admin_data, jobs
-from agentos.services.agent_defaults import ensure_default_agents
 from agentos.services.context import Actor
+from agentos.services.jobs.catalog import ensure_default_agents
 from agentos.settings import Settings
 from tests.support.auth import create_user_and_token
 from tests.support.jobs import make_actor, make_job

@@ -15,8 +15,8 @@ from agentos.db.models import Clip, Job
 from agentos.db.session import session_scope
 from agentos.errors import NotFoundError
 from agentos.services import analytics, clips
-from agentos.services.agent_defaults import ensure_default_agents
 from agentos.services.context import Actor
+from agentos.services.jobs.catalog import ensure_default_agents
 from agentos.services.runtime import backends_of
 from agentos.settings import Settings
 from tests.support.jobs import make_actor, make_job

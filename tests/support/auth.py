@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from agentos.db.session import session_scope
-from agentos.services import users
+from agentos.services.security import users
 from agentos.services.security.tokens import issue_access_token
 from agentos.settings import Settings
 

@@ -8,9 +8,11 @@ from sqlalchemy.orm import Session
 
 from agentos.db.models import Job
 from agentos.schemas.jobs import JobRead
-from agentos.services import jobs, users
-from agentos.services.agent_defaults import PIPELINE
+from agentos.services import jobs
 from agentos.services.context import Actor
+from agentos.services.jobs.catalog import PIPELINE
+from agentos.services.pipeline import progress
+from agentos.services.security import users
 
 
 def make_actor(session: Session, role: str = "user", name: str | None = None) -> Actor:
@@ -25,12 +27,12 @@ def run_stage(session: Session, job_id: uuid.UUID, *, fail: str | None = None) -
     job = session.get(Job, job_id)
     assert job is not None
     assert job.current_stage is not None
-    step = jobs.stages.current_step(session, job, job.current_stage)
-    jobs.start_stage(session, job, step, worker="test")
+    step = progress.current_step(session, job, job.current_stage)
+    progress.start_stage(session, job, step, worker="test")
     if fail is not None:
-        jobs.fail_stage(job, step, error=fail, code="TEST_FAILURE")
+        progress.fail_stage(job, step, error=fail, code="TEST_FAILURE")
     else:
-        jobs.complete_stage(session, job, step, output={"stage": step.agent})
+        progress.complete_stage(session, job, step, output={"stage": step.agent})
     session.flush()
 
 
@@ -50,8 +52,8 @@ def make_job(
         job = session.get(Job, created.id)
         assert job is not None
         assert job.current_stage is not None
-        step = jobs.stages.current_step(session, job, job.current_stage)
-        jobs.start_stage(session, job, step, worker="test")
+        step = progress.current_step(session, job, job.current_stage)
+        progress.start_stage(session, job, step, worker="test")
     elif status == "completed":
         for _ in range(len(PIPELINE) - stages):
             run_stage(session, created.id)

@@ -16,9 +16,10 @@ from agentos.db.session import session_scope
 from agentos.media import synth
 from agentos.schemas.jobs import JobOptions
 from agentos.schemas.media import SceneSpec
-from agentos.services import jobs, stages, work
-from agentos.services.agent_defaults import PIPELINE
+from agentos.services import jobs
 from agentos.services.context import SYSTEM_ACTOR
+from agentos.services.jobs.catalog import PIPELINE
+from agentos.services.pipeline import claims, step_runner
 from agentos.settings import Settings
 
 FPS = 25
@@ -67,10 +68,10 @@ def drive(settings: Settings, *, worker: str = "test-worker", limit: int = 20) -
     outcomes: list[str] = []
     for _ in range(limit):
         with session_scope(settings) as session:
-            claimed = work.claim_next(session, agents=set(PIPELINE), worker_id=worker)
+            claimed = claims.claim_next(session, agents=set(PIPELINE), worker_id=worker)
         if claimed is None:
             break
-        outcome = stages.run_step(settings, claimed=claimed)
+        outcome = step_runner.run_step(settings, claimed=claimed)
         outcomes.append(f"{claimed.agent}:{outcome.status}")
     return outcomes
 

@@ -16,8 +16,9 @@ from agentos.schemas.audit import AuditRecordRead
 from agentos.schemas.common import PageParams
 from agentos.schemas.jobs import JobFilters, JobStatus
 from agentos.schemas.seed import SeedOptions, SeedResult
-from agentos.services import audit_read, jobs, seed
+from agentos.services import jobs, seed
 from agentos.services.context import Actor
+from agentos.services.security import audit_read
 from agentos.settings import Settings
 from agentos.tui.app import AgentOSApp
 from agentos.tui.widgets.table import KeyedTable

@@ -5,7 +5,7 @@ rows to `job_status_deltas` in the same transaction, through triggers created by
 0003: per `basis` ("created": the hour a job was created; "finished": the hour it finished,
 for jobs with a finish time; "clips": the hour a clip was created), the hour, the status
 and +1 / -1. Writers only ever insert, so
-there is no hot counter row to contend on. `agentos.services.rollups.compact` folds the
+there is no hot counter row to contend on. `agentos.services.jobs.rollups.compact` folds the
 deltas into `job_status_rollup`; readers add rollup and the few uncompacted deltas.
 
 The extra index on jobs serves the exact edges of rolling windows ("completed in the last

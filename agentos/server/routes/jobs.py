@@ -24,6 +24,7 @@ from agentos.server.deps import CurrentActorDep, SessionDep
 from agentos.server.responses import ok, paged
 from agentos.server.routes._docs import BearerAuth, documented
 from agentos.services import clips, jobs
+from agentos.services.pipeline import progress
 
 router = APIRouter(prefix="/api/jobs", tags=["Jobs"], dependencies=[BearerAuth])
 OWN_JOBS = "Users see their own jobs only; staff roles see every job."
@@ -216,4 +217,4 @@ def report_job_status(
     session: SessionDep,
     actor: CurrentActorDep,
 ) -> dict[str, Any]:
-    return ok(request, jobs.report_status(session, job_id=job_id, actor=actor, update=body))
+    return ok(request, progress.report_status(session, job_id=job_id, actor=actor, update=body))

@@ -26,11 +26,12 @@ from agentos.schemas.actions import ActionPayload, ActionResponse
 from agentos.services import events
 from agentos.services.actions import registry
 from agentos.services.actions.registry import ActionContext, ActionSpec
+from agentos.services.backends import breaker, idempotency
+from agentos.services.backends.idempotency import StoredResponse
 from agentos.services.context import Actor
 from agentos.services.runtime import backends_of, settings_of
-from agentos.services.security import admin_access, audit, breaker, idempotency, ipallow, rbac
+from agentos.services.security import admin_access, audit, ipallow, roles
 from agentos.services.security.audit import AuditEntry
-from agentos.services.security.idempotency import StoredResponse
 
 logger = logging.getLogger(__name__)
 USERS_AREA = "users:"
@@ -87,7 +88,7 @@ class _Run:
     def authorize(self) -> None:
         try:
             ipallow.require_allowed(self.session, self.actor)
-            rbac.require(self.actor.role, permission=self.spec.permission, action=self.spec.name)
+            roles.require(self.actor.role, permission=self.spec.permission, action=self.spec.name)
         except AgentOSError as error:
             self.refuse(error, "denied", security=True)
         if self.spec.dangerous and not self.dry_run and not getattr(self.payload, "confirm", 0):

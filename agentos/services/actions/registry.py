@@ -3,7 +3,7 @@
 Each action is declared once, in the module of its admin view, with the `action`
 decorator: name, view, payload model, result model, permission, rate class, dangerous
 flag, the dependencies its circuit breakers guard, and the handler. `load()` imports every
-view module of this package, so a new view is added by adding a module. The HTTP body is
+module of `actions/views`, so a new view is added by adding a module. The HTTP body is
 a discriminated union on `action` generated from the registry (`request_union()`).
 """
 
@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from agentos.errors import InvalidError
 from agentos.schemas.actions import ActionInfo, ActionPayload, RateClass
+from agentos.services.backends import breaker
 from agentos.services.context import Actor
-from agentos.services.security import breaker, rbac
+from agentos.services.security import roles
 from agentos.settings import Settings
 
 VIEWS: tuple[str, ...] = (
@@ -37,8 +38,7 @@ VIEWS: tuple[str, ...] = (
     "Analytics",
 )
 RATE_CLASSES: tuple[str, ...] = ("standard", "high_risk", "critical")
-# Modules of this package that are machinery, not admin views.
-INFRASTRUCTURE = frozenset({"registry", "pipeline", "status", "dryrun"})
+VIEWS_PACKAGE = "agentos.services.actions.views"
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class ActionSpec:
 
     @property
     def read_only(self) -> bool:
-        return rbac.is_read_permission(self.permission)
+        return roles.is_read_permission(self.permission)
 
 
 _actions: dict[str, ActionSpec] = {}
@@ -127,15 +127,15 @@ def action(
 
 
 def load() -> None:
-    """Import every view module of this package (each registers its actions)."""
+    """Import every module of `actions/views` (each registers its actions)."""
     global _loaded
     with _load_lock:
         if _loaded:
             return
-        package = importlib.import_module("agentos.services.actions")
+        package = importlib.import_module(VIEWS_PACKAGE)
         for module in pkgutil.iter_modules(package.__path__):
-            if module.name not in INFRASTRUCTURE and not module.name.startswith("_"):
-                importlib.import_module(f"agentos.services.actions.{module.name}")
+            if not module.name.startswith("_"):
+                importlib.import_module(f"{VIEWS_PACKAGE}.{module.name}")
         _loaded = True
 
 

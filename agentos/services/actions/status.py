@@ -6,9 +6,10 @@ from sqlalchemy.orm import Session
 
 from agentos.schemas.actions import ActionStatusRead, BreakerRead
 from agentos.services.actions import registry
+from agentos.services.backends import breaker
 from agentos.services.context import Actor
 from agentos.services.runtime import settings_of
-from agentos.services.security import audit, breaker, ipallow, rbac
+from agentos.services.security import audit, ipallow, roles
 
 
 def breakers(session: Session) -> list[BreakerRead]:
@@ -30,7 +31,7 @@ def status(
 ) -> ActionStatusRead:
     """Needs what reading the audit trail needs (it shows recent, scrubbed, audit records)."""
     ipallow.require_allowed(session, actor)
-    rbac.require(actor.role, permission="audit:read", action="action.status")
+    roles.require(actor.role, permission="audit:read", action="action.status")
     settings = settings_of(session)
     return ActionStatusRead(
         catalog=registry.catalog(settings),

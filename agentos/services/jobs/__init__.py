@@ -1,6 +1,9 @@
-"""Jobs: one state machine (`state`), reads (`queries`), changes (`commands`, `stages`)."""
+"""Jobs: one state machine (`state`), reads (`queries`), changes (`commands`), the stage
+catalogue (`catalog`) and the counts by status and hour (`rollups`, `counts`).
 
-from agentos.services.jobs import moves, stages
+How a queued job runs (claims, stage results, handover) is `agentos.services.pipeline`.
+"""
+
 from agentos.services.jobs.commands import (
     cancel,
     cancel_job,
@@ -23,14 +26,6 @@ from agentos.services.jobs.queries import (
     today,
     visible_to,
 )
-from agentos.services.jobs.stages import (
-    complete_stage,
-    fail_job,
-    fail_stage,
-    record_progress,
-    report_status,
-    start_stage,
-)
 from agentos.services.jobs.state import TRANSITIONS, can_transition, check_transition, transition
 
 __all__ = [
@@ -39,27 +34,19 @@ __all__ = [
     "cancel",
     "cancel_job",
     "check_transition",
-    "complete_stage",
     "create",
     "create_from_upload",
     "delete",
     "enqueue_stage",
-    "fail_job",
-    "fail_stage",
     "find",
     "get_detail",
     "load",
-    "moves",
     "recent",
-    "record_progress",
-    "report_status",
     "require",
     "resume_stage",
     "retry",
     "retry_job",
     "set_priority",
-    "stages",
-    "start_stage",
     "summary_stats",
     "today",
     "transition",

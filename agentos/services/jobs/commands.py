@@ -29,9 +29,9 @@ from agentos.schemas.jobs import (
 )
 from agentos.schemas.work import QueuedStep
 from agentos.services import dispatch, events
-from agentos.services.agent_defaults import PIPELINE, ensure_default_agents
 from agentos.services.context import Actor
 from agentos.services.jobs import counts
+from agentos.services.jobs.catalog import PIPELINE, ensure_default_agents
 from agentos.services.jobs.queries import load, resume_stage
 from agentos.services.jobs.state import transition
 from agentos.services.outbox import after_commit

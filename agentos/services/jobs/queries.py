@@ -26,9 +26,9 @@ from agentos.schemas.jobs import (
     JobsToday,
     StepRead,
 )
-from agentos.services.agent_defaults import PIPELINE
 from agentos.services.context import Actor
 from agentos.services.jobs import counts
+from agentos.services.jobs.catalog import PIPELINE
 from agentos.services.jobs.sqlstats import seconds_between
 
 MAX_RECENT = 500

@@ -24,10 +24,10 @@ from agentos.db.base import utcnow
 from agentos.db.models import RefreshToken, User
 from agentos.errors import ConflictError, InvalidError, NotFoundError, UnauthenticatedError
 from agentos.schemas.auth import AccessClaims, AccessToken, TokenPair
-from agentos.services import events, users
+from agentos.services import events
 from agentos.services.context import Actor
 from agentos.services.runtime import settings_of
-from agentos.services.security import apikeys, lockout
+from agentos.services.security import apikeys, lockout, users
 from agentos.services.security.passwords import (
     dummy_verify,
     hash_password,

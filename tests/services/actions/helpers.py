@@ -10,8 +10,8 @@ from agentos.db.models import AuditRecord
 from agentos.db.session import session_scope
 from agentos.schemas.actions import ActionResponse
 from agentos.services.actions import pipeline
-from agentos.services.agent_defaults import ensure_default_agents
 from agentos.services.context import Actor
+from agentos.services.jobs.catalog import ensure_default_agents
 from agentos.settings import Settings
 
 ADMIN = Actor(name="alice", role="admin", source="api", ip="127.0.0.1", user_agent="pytest")

@@ -11,8 +11,8 @@ from agentos.db.models import Agent, Job, ProcessingStep
 from agentos.db.session import session_scope
 from agentos.errors import InvalidError, NotFoundError
 from agentos.schemas.work import ClaimedStep
-from agentos.services import work
-from agentos.services.agent_defaults import PIPELINE, default_config
+from agentos.services.jobs.catalog import PIPELINE, default_config
+from agentos.services.pipeline import claims
 from agentos.settings import Settings
 from tests.services.actions.helpers import actor, outcomes, prepare, run
 from tests.support.jobs import make_actor, make_job
@@ -34,7 +34,7 @@ def _queued_job(settings: Settings) -> uuid.UUID:
 
 def _claim(settings: Settings, agent: str = "ingest", worker: str = "w1") -> ClaimedStep | None:
     with session_scope(settings) as session:
-        return work.claim_next(session, agents={agent}, worker_id=worker)
+        return claims.claim_next(session, agents={agent}, worker_id=worker)
 
 
 def _agent(settings: Settings, name: str) -> Agent:
@@ -93,7 +93,7 @@ def test_restart_requeues_the_running_stage_safely(ready: Settings) -> None:
     assert _job_status(ready, job_id) == "queued"
     # The old worker learns at its next check that the step is no longer its own...
     with session_scope(ready) as session:
-        control = work.heartbeat(session, step_id=claimed.step_id, worker_id="old-worker")
+        control = claims.heartbeat(session, step_id=claimed.step_id, worker_id="old-worker")
     assert control.owned is False
     # ...and the same step (same attempt) is claimed again.
     again = _claim(ready, worker="new-worker")

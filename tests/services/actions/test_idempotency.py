@@ -11,7 +11,7 @@ import pytest
 from agentos.db.session import session_scope
 from agentos.errors import AgentOSError, ConflictError, InvalidError, RateLimitedError
 from agentos.schemas.actions import ActionResponse
-from agentos.services.security import idempotency
+from agentos.services.backends import idempotency
 from agentos.settings import Settings
 from tests.services.actions.helpers import ADMIN, outcomes, prepare, run
 from tests.support.jobs import make_actor, make_job

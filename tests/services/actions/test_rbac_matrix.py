@@ -8,7 +8,7 @@ import pytest
 from agentos.errors import ForbiddenError
 from agentos.services.actions import registry
 from agentos.services.actions.registry import ActionSpec
-from agentos.services.security import rbac
+from agentos.services.security import roles
 from agentos.settings import Settings
 from tests.services.actions.helpers import actor, outcomes, run
 
@@ -26,17 +26,17 @@ def expected(role: str, spec: ActionSpec) -> bool:
     if role == "supervisor":
         return spec.read_only or spec.name in {"job.cancel", "job.retry"}
     if role == "readonly":
-        return spec.read_only and area in rbac.READONLY_AREAS
+        return spec.read_only and area in roles.READONLY_AREAS
     return False
 
 
-MATRIX = [(role, spec.name) for spec in registry.all_actions() for role in rbac.ROLES]
+MATRIX = [(role, spec.name) for spec in registry.all_actions() for role in roles.ROLES]
 
 
 @pytest.mark.parametrize(("role", "name"), MATRIX)
 def test_rbac_decision_matches_the_catalog(role: str, name: str) -> None:
     spec = registry.require(name)
-    assert rbac.is_allowed(role, permission=spec.permission, action=name) is expected(role, spec)
+    assert roles.is_allowed(role, permission=spec.permission, action=name) is expected(role, spec)
 
 
 def test_denied_roles_are_stopped_by_the_pipeline_and_audited(settings: Settings) -> None:
@@ -53,6 +53,6 @@ def test_denied_roles_are_stopped_by_the_pipeline_and_audited(settings: Settings
 
 def test_user_role_has_no_admin_action_at_all() -> None:
     assert not any(
-        rbac.is_allowed("user", permission=spec.permission, action=spec.name)
+        roles.is_allowed("user", permission=spec.permission, action=spec.name)
         for spec in registry.all_actions()
     )

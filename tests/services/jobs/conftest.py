@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from agentos.db.session import session_scope
-from agentos.services.agent_defaults import ensure_default_agents
 from agentos.services.context import Actor
+from agentos.services.jobs.catalog import ensure_default_agents
 from agentos.settings import Settings
 
 

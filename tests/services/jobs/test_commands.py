@@ -16,6 +16,7 @@ from agentos.schemas.common import PageParams
 from agentos.schemas.jobs import JobFilters, JobStatus, JobStatusUpdate
 from agentos.services import jobs
 from agentos.services.context import Actor
+from agentos.services.pipeline import progress
 from agentos.settings import Settings
 from tests.support.jobs import make_actor, make_job, run_stage
 
@@ -170,7 +171,7 @@ def test_report_status_agent_and_operator(session: Session) -> None:
     user = make_actor(session)
     job = make_job(session, user)
     agent = Actor(name="ext", role="user", id=user.id, scopes=frozenset({"agent"}))
-    report = jobs.report_status
+    report = progress.report_status
     started = report(session, job_id=job.id, actor=agent,
                      update=JobStatusUpdate(stage="ingest", state="started"))  # fmt: skip
     assert started.status == "processing"

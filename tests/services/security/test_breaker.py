@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from agentos.errors import InternalError, NotFoundError, UnavailableError
-from agentos.services.actions import dashboard
-from agentos.services.security import breaker
-from agentos.services.security.breaker import LocalBreakerStore, RedisBreakerStore
+from agentos.services.actions.views import dashboard
+from agentos.services.backends import breaker
+from agentos.services.backends.breaker import LocalBreakerStore, RedisBreakerStore
 from agentos.settings import Settings
 from tests.services.actions.helpers import outcomes, prepare, run
 

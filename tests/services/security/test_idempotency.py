@@ -8,8 +8,8 @@ import pytest
 
 from agentos.db.session import session_scope
 from agentos.errors import ConflictError, InvalidError
-from agentos.services.security import idempotency
-from agentos.services.security.idempotency import StoredResponse
+from agentos.services.backends import idempotency
+from agentos.services.backends.idempotency import StoredResponse
 from agentos.settings import Settings
 
 

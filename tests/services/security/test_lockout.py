@@ -6,8 +6,7 @@ from sqlalchemy import select, update
 
 from agentos.db.models import Lockout, SystemEvent
 from agentos.db.session import session_scope
-from agentos.services import users
-from agentos.services.security import lockout
+from agentos.services.security import lockout, users
 from agentos.settings import Settings
 
 

@@ -1,0 +1,1 @@
+"""One module per admin view; each declares its actions with `registry.action`."""

@@ -1,0 +1,397 @@
+"""Running one claimed processing step: the lifecycle around the six stage functions.
+
+`run_step` is what every runner calls (an embedded pool thread, a Celery task). It never
+holds a transaction while media work runs (SQLite writers are serialised, so a long
+transaction would stall every other process): the claim (`claims.claim_step`/`claim_next`)
+already loaded what the stage needs, the stage runs, and the outcome is recorded in one
+more short transaction. An empty stage costs two transactions and about eight statements,
+or, handed over to the worker that ran the stage before (services/handover.py), one
+transaction of three (`tests/services/test_stages.py` and `test_handover.py` hold the
+bounds; `scripts/bench_dispatch.py` measures). In between, the
+`StageMonitor` heartbeats the step and reads the job's `cancel_requested` from the
+database at most every `settings.cancel_check_interval_s`.
+
+Outcomes:
+- success: the stage's own rows (media info, clips, ...) and `progress.complete_stage` in one
+  transaction, which queues the next stage or completes the job;
+- `InvalidError` (bad input): the job fails with that message and code, nothing retried;
+- cancelled: the step is already `cancelled` by `jobs.cancel`; the stage just stops;
+- the runner shutting down: the step goes back to its queue for another worker;
+- anything else: the step fails and the stage is queued again (a new attempt) until
+  `job.max_attempts`, then the job fails.
+
+Every write is guarded by `status = 'running' AND worker_id = me`, so a worker that lost
+its step (reclaimed after it was presumed dead) cannot record a second result.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from agentos.db.base import utcnow
+from agentos.db.models import Agent, Job, ProcessingStep
+from agentos.db.session import session_scope
+from agentos.errors import AgentOSError, InvalidError
+from agentos.media._common import MediaCancelled
+from agentos.schemas.work import ClaimedStep, StepOutcome
+from agentos.services import events, jobs
+from agentos.services.jobs.catalog import next_stage
+from agentos.services.pipeline import claims, moves, progress, workers
+from agentos.services.pipeline.handover import Handover, take_next
+from agentos.services.pipeline.monitor import StageMonitor, StopCheck, never
+from agentos.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class StageContext:
+    settings: Settings
+    claimed: ClaimedStep
+    job: dict[str, Any]
+    config: dict[str, Any]
+    loaded_outputs: dict[str, dict[str, Any]] | None
+    monitor: StageMonitor
+
+    @property
+    def job_id(self) -> uuid.UUID:
+        return self.claimed.job_id
+
+    @property
+    def outputs(self) -> dict[str, dict[str, Any]]:
+        """What the job's earlier stages produced, read when a stage first asks (only the
+        clipper does), so the claim of every other stage skips that query."""
+        if self.loaded_outputs is None:
+            with session_scope(self.settings) as session:
+                self.loaded_outputs = claims.stage_outputs(
+                    session, job_id=self.job_id, agent=self.claimed.agent
+                )
+        return self.loaded_outputs
+
+    def should_stop(self) -> bool:
+        return self.monitor.should_stop()
+
+    def on_progress(self, fraction: float) -> None:
+        self.monitor.on_progress(fraction)
+
+
+@dataclass
+class StageResult:
+    output: dict[str, Any] = field(default_factory=dict)
+    # Writes the stage's own rows in the completing transaction (same commit as the step).
+    apply: Callable[[Session, Job], None] | None = None
+
+
+StageFunction = Callable[[StageContext], StageResult]
+
+
+def run_step(
+    settings: Settings,
+    *,
+    claimed: ClaimedStep,
+    should_stop: StopCheck = never,
+    reserve_next: bool = False,
+    handover: Handover | None = None,
+) -> StepOutcome:
+    """Run a step this worker has claimed, to one recorded outcome.
+
+    `reserve_next`: the caller sends the next stage's message itself once this returns
+    (`outcome.next_step`, `outcome.next_task_id`); the completing commit reserves it, so no
+    separate "message sent" transaction and no dispatcher look-up are needed.
+    `handover`: the caller may run the next stage itself; if the completing commit started
+    it here (services/handover.py), it is `outcome.next_claimed`, and nothing was queued.
+    """
+    from agentos.services.pipeline.stage_functions import STAGES
+
+    monitor = StageMonitor(settings, claimed, external_stop=should_stop)
+    started = time.monotonic()
+    try:
+        context = _load_context(settings, claimed, monitor)
+        if context is None:
+            return _outcome(claimed, "skipped")
+        if monitor.should_stop():
+            raise MediaCancelled("stopped before the stage started")
+        result = STAGES[claimed.agent](context)
+        if monitor.should_stop():
+            raise MediaCancelled("stopped at the end of the stage")
+        return _complete(settings, claimed, result, reserve_next=reserve_next, handover=handover)
+    except MediaCancelled:
+        return _stopped(settings, claimed, monitor.reason or "cancelled")
+    except InvalidError as exc:
+        return _fail(settings, claimed, exc, retry=False)
+    except Exception as exc:
+        logger.exception("%s step %s failed", claimed.agent, claimed.step_id)
+        return _fail(settings, claimed, exc, retry=not isinstance(exc, AgentOSError))
+    finally:
+        logger.debug(
+            "%s step %s took %.3fs", claimed.agent, claimed.step_id, time.monotonic() - started
+        )
+
+
+def _outcome(claimed: ClaimedStep, status: str, **kw: Any) -> StepOutcome:
+    return StepOutcome(step_id=claimed.step_id, agent=claimed.agent, status=status, **kw)
+
+
+def agent_config(session: Session, agent: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Defaults, then the agent's stored config, then the job's own options on top."""
+    stored = session.scalar(select(Agent.config).where(Agent.name == agent))
+    return claims.merged_config(agent, stored, options)
+
+
+def _load_context(
+    settings: Settings, claimed: ClaimedStep, monitor: StageMonitor
+) -> StageContext | None:
+    """The stage's inputs: as loaded by the claim itself, or (a hand-made claim) read now."""
+    if claimed.job is not None and claimed.config is not None:
+        return StageContext(
+            settings, claimed, claimed.job, claimed.config, claimed.outputs, monitor
+        )
+    with session_scope(settings) as session:
+        step = session.get(ProcessingStep, claimed.step_id)
+        job = session.get(Job, claimed.job_id)
+        if step is None or job is None:
+            return None
+        if step.status != "running" or step.worker_id != claimed.worker_id:
+            return None
+        outputs = claims.stage_outputs(session, job_id=job.id, agent=claimed.agent)
+        options: dict[str, Any] = dict(job.options or {})
+        snapshot = claims.job_snapshot(job, options)
+        config = agent_config(session, claimed.agent, options)
+    return StageContext(settings, claimed, snapshot, config, outputs, monitor)
+
+
+def _owned_step(session: Session, claimed: ClaimedStep) -> tuple[ProcessingStep, Job] | None:
+    # Job first, then step: the order `jobs.cancel` locks them in (no deadlock with it).
+    job = session.get(Job, claimed.job_id, with_for_update=True, populate_existing=True)
+    step = session.get(
+        ProcessingStep, claimed.step_id, with_for_update=True, populate_existing=True
+    )
+    if step is None or step.status != "running" or step.worker_id != claimed.worker_id:
+        return None
+    return None if job is None else (step, job)
+
+
+@functools.cache
+def _finish_statement() -> Any:
+    """The step's completion, built once (every stage runs it)."""
+    steps = cast(Table, ProcessingStep.__table__)
+    return (
+        update(steps)
+        .where(
+            steps.c.id == bindparam("p_step_id"),
+            steps.c.status == "running",
+            steps.c.worker_id == bindparam("p_worker_id"),
+        )
+        .values(
+            status="completed",
+            finished_at=bindparam("p_now"),
+            heartbeat_at=bindparam("p_now"),
+            progress=1.0,
+            output=bindparam("p_output", type_=steps.c.output.type),
+            duration_ms=bindparam("p_duration_ms", type_=steps.c.duration_ms.type),
+        )
+        .returning(steps.c.started_at)
+    )
+
+
+def _finish_owned(
+    session: Session, claimed: ClaimedStep, output: dict[str, Any], now: datetime
+) -> datetime | None:
+    """Mark the step completed at `now` with its timing if this worker still owns it (one
+    UPDATE); `now`, or None."""
+    duration_ms = None
+    if claimed.started_at is not None:
+        duration_ms = (now - claimed.started_at).total_seconds() * 1000
+    result = (
+        session.connection()
+        .execute(
+            _finish_statement(),
+            {
+                "p_step_id": claimed.step_id,
+                "p_worker_id": claimed.worker_id,
+                "p_now": now,
+                "p_output": output,
+                "p_duration_ms": duration_ms,
+            },
+        )
+        .first()
+    )
+    if result is None:
+        return None
+    if claimed.started_at is None and result.started_at is not None:
+        # A hand-made claim without its start time: the timing costs one more statement.
+        session.execute(
+            update(ProcessingStep)
+            .where(ProcessingStep.id == claimed.step_id)
+            .values(duration_ms=(now - result.started_at).total_seconds() * 1000)
+            .execution_options(synchronize_session=False)
+        )
+    return now
+
+
+def _complete(
+    settings: Settings,
+    claimed: ClaimedStep,
+    result: StageResult,
+    *,
+    reserve_next: bool,
+    handover: Handover | None,
+) -> StepOutcome:
+    """Record success in one transaction: the step, the stage's own rows, the next stage."""
+    following = next_stage(claimed.agent)
+    held = following if following and handover and handover.reserve(following) else None
+    try:
+        outcome = _record_success(settings, claimed, result, reserve_next, held)
+    except BaseException:
+        if held is not None and handover is not None:
+            handover.release(held)
+        raise
+    if held is not None and handover is not None and outcome.next_claimed is None:
+        handover.release(held)
+    return outcome
+
+
+def _record_success(
+    settings: Settings,
+    claimed: ClaimedStep,
+    result: StageResult,
+    reserve_next: bool,
+    hand_to_self: str | None,
+) -> StepOutcome:
+    with session_scope(settings, relaxed=result.apply is None) as session:
+        if result.apply is None:
+            # Pure bookkeeping (the stage wrote no rows of its own): see `claims.relaxed_commit`.
+            claims.relaxed_commit(session)
+        # Job first, then step: the order `jobs.cancel` locks them in. Moved on at once
+        # when this worker starts the next stage or this was the last (jobs/moves.py).
+        following, now = next_stage(claimed.agent), utcnow()
+        fast = hand_to_self is not None or following is None
+        locked = (
+            moves.lock_processing(
+                session,
+                job_id=claimed.job_id,
+                now=now,
+                progress=progress.progress_after(claimed.agent),
+                next_stage=following,
+            )
+            if fast
+            else None
+        )
+        job = None if locked is not None else session.get(Job, claimed.job_id, with_for_update=True)
+        finished = None
+        if locked is not None or job is not None:
+            finished = _finish_owned(session, claimed, result.output, now)
+        if finished is None:
+            # Cancelled between the stage's last check and here: nothing is recorded.
+            session.rollback()
+            status = session.scalar(
+                select(ProcessingStep.status).where(ProcessingStep.id == claimed.step_id)
+            )
+            return _outcome(claimed, "cancelled" if status == "cancelled" else "skipped")
+        if result.apply is not None:
+            job = job or session.get(Job, claimed.job_id)
+            assert job is not None  # locked above
+            result.apply(session, job)
+        if locked is not None and following is None:
+            return _outcome(claimed, "completed")
+        if hand_to_self is not None and locked is not None:
+            started = take_next(
+                session, job=job or locked, agent=hand_to_self, worker_id=claimed.worker_id
+            )
+            if started is not None:
+                return _outcome(
+                    claimed, "completed", next_agent=started.agent, next_claimed=started
+                )
+        job = job or session.get(Job, claimed.job_id)
+        assert job is not None  # locked above
+        task_id = str(uuid.uuid4()) if reserve_next else None
+        queued = progress.advance(
+            session, job, stage=claimed.agent, finished_at=finished, next_task_id=task_id
+        )
+    return _outcome(
+        claimed,
+        "completed",
+        next_agent=next_stage(claimed.agent),
+        next_step=queued,
+        next_task_id=task_id if queued is not None else None,
+    )
+
+
+def give_back(settings: Settings, claimed: ClaimedStep, *, reason: str) -> None:
+    """Return a claimed step that will not run here to its queue, for another worker."""
+    with session_scope(settings) as session:
+        owned = _owned_step(session, claimed)
+        if owned is not None:
+            workers.requeue(session, step=owned[0], reason=reason)
+
+
+def _stopped(settings: Settings, claimed: ClaimedStep, reason: str) -> StepOutcome:
+    with session_scope(settings) as session:
+        owned = _owned_step(session, claimed)
+        if owned is None:
+            return _outcome(claimed, "cancelled" if reason == "cancelled" else "skipped")
+        step, job = owned
+        if reason == "shutdown":
+            workers.requeue(session, step=step, reason="its worker shut down")
+            return _outcome(claimed, "requeued")
+        _close(step, "cancelled")
+        if job.status in ("queued", "processing"):
+            jobs.cancel_job(session, job)
+    return _outcome(claimed, "cancelled")
+
+
+def _close(step: ProcessingStep, status: str, error: str | None = None) -> None:
+    now = utcnow()
+    step.status = status
+    step.finished_at = step.heartbeat_at = now
+    step.error = error
+    if step.started_at is not None:
+        step.duration_ms = (now - step.started_at).total_seconds() * 1000
+
+
+def _fail(settings: Settings, claimed: ClaimedStep, exc: Exception, *, retry: bool) -> StepOutcome:
+    message = str(exc) or type(exc).__name__
+    code = exc.code if isinstance(exc, AgentOSError) else "STAGE_ERROR"
+    with session_scope(settings) as session:
+        owned = _owned_step(session, claimed)
+        if owned is None:
+            return _outcome(claimed, "skipped", error=message)
+        step, job = owned
+        if job.status not in ("queued", "processing"):
+            _close(step, "failed", message)
+            return _outcome(claimed, "failed", error=message)
+        if retry and job.attempts < job.max_attempts:
+            _close(step, "failed", message)
+            job.attempts += 1
+            events.emit(
+                session,
+                severity="warning",
+                source=f"agent.{claimed.agent}",
+                kind="step.retry",
+                message=f"{claimed.agent} failed on job {job.id} ({message}); "
+                f"attempt {job.attempts} of {job.max_attempts}",
+                job_id=job.id,
+            )
+            jobs.enqueue_stage(session, job_id=job.id, agent=claimed.agent)
+            return _outcome(claimed, "retrying", error=message)
+        progress.fail_stage(job, step, error=f"{claimed.agent}: {message}", code=code)
+        events.emit(
+            session,
+            severity="error",
+            source=f"agent.{claimed.agent}",
+            kind="job.failed",
+            message=f"job {job.id} failed at {claimed.agent}: {message}",
+            details={"error_code": code},
+            job_id=job.id,
+        )
+    return _outcome(claimed, "failed", error=message)

@@ -1,0 +1,13 @@
+"""Resumable chunked uploads (`sessions`) and the files behind them (`storage`)."""
+
+from agentos.services.uploads.sessions import (
+    abort_stale,
+    create_job,
+    finalize,
+    find,
+    init,
+    put_chunk,
+    status,
+)
+
+__all__ = ["abort_stale", "create_job", "finalize", "find", "init", "put_chunk", "status"]
