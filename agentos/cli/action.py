@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 import typer
 
+from agentos.cli._backend import opened
 from agentos.cli._options import JsonOption, ServerOption, TokenOption, YesOption
 from agentos.cli._output import console, emit, fail, handle_errors, print_json, table
-from agentos.client import actions as client
-from agentos.client.connection import Connection, connect
+from agentos.client import Backend
 from agentos.schemas.actions import ActionInfo, ActionResponse
 
 
@@ -91,14 +91,14 @@ def _render_response(response: ActionResponse) -> None:
 
 
 def _run(
-    conn: Connection, name: str, payload: dict[str, Any], key: str | None, yes: bool
+    backend: Backend, name: str, payload: dict[str, Any], key: str | None, yes: bool
 ) -> ActionResponse:
-    info = client.describe(conn, name)
+    info = backend.describe(name)
     if info is None:
         fail(f"unknown action {name!r}; `agentos action --list` shows the catalog")
     _confirm(info, payload, yes)
     payload.setdefault("reason", _os_user())
-    return client.run(conn, name, payload, idempotency_key=key)
+    return backend.run_action(name, payload, idempotency_key=key)
 
 
 @handle_errors
@@ -120,10 +120,9 @@ def action(
     token: TokenOption = None,
 ) -> None:
     """Run an admin action through the audited, rate-limited, idempotent pipeline."""
-    conn = connect(server=server, token=token)
-    try:
+    with opened(server, token) as backend:
         if list_actions:
-            items = client.catalog(conn)
+            items = backend.catalog()
             if as_json:
                 print_json(items)
             else:
@@ -132,7 +131,5 @@ def action(
         if not name:
             fail("give an action name, or --list for the catalog")
         body = parse_params(params or [], payload)
-        response = _run(conn, name, body, idempotency_key, yes)
+        response = _run(backend, name, body, idempotency_key, yes)
         emit(response, as_json=as_json, render=_render_response)
-    finally:
-        conn.close()

@@ -9,10 +9,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from agentos.cli._backend import opened
 from agentos.cli._options import JsonOption, ServerOption, TokenOption, YesOption
 from agentos.cli._output import console, emit, fail, handle_errors, print_json, table
-from agentos.client import db as client
-from agentos.client.connection import Connection, connect
+from agentos.client import Backend
 from agentos.schemas.db import MigrationResult, SchemaReport
 from agentos.schemas.seed import SeedOptions, SeedResult
 
@@ -33,7 +33,8 @@ def migrate(
     as_json: JsonOption = False, server: ServerOption = None, token: TokenOption = None
 ) -> None:
     """Apply every pending migration (a database already at head is left alone)."""
-    result = client.migrate_to_head(connect(server=server, token=token))
+    with opened(server, token) as backend:
+        result = backend.migrate()
     emit(result, as_json=as_json, render=_render_migration)
 
 
@@ -52,7 +53,8 @@ def check(
     as_json: JsonOption = False, server: ServerOption = None, token: TokenOption = None
 ) -> None:
     """Compare the database with the models; exit 1 when anything differs."""
-    report = client.check_schema(connect(server=server, token=token))
+    with opened(server, token) as backend:
+        report = backend.check_schema()
     emit(report, as_json=as_json, render=_render_report)
     if report.differences:
         raise typer.Exit(1)
@@ -85,11 +87,11 @@ def reset_and_seed(
     token: TokenOption = None,
 ) -> None:
     """Drop everything, migrate, generate seed data, clear the SSOT cache and verify."""
-    conn = connect(server=server, token=token)
-    if not yes and not client.database_is_empty(conn):
-        _confirm_reset()
     options = SeedOptions(jobs=jobs, events=events, seed=seed, clean=clean)
-    result = _run_with_progress(conn, options, quiet=as_json)
+    with opened(server, token) as backend:
+        if not yes and not backend.database_is_empty():
+            _confirm_reset()
+        result = _run_with_progress(backend, options, quiet=as_json)
     if as_json:
         print_json(result.model_dump(mode="json") | {"verified": result.verified})
     else:
@@ -105,7 +107,7 @@ def _confirm_reset() -> None:
         fail("cancelled: nothing was changed", kind="conflict")
 
 
-def _run_with_progress(conn: Connection, options: SeedOptions, *, quiet: bool) -> SeedResult:
+def _run_with_progress(backend: Backend, options: SeedOptions, *, quiet: bool) -> SeedResult:
     progress = Progress(
         TextColumn("{task.description:<20}"),
         BarColumn(),
@@ -123,7 +125,7 @@ def _run_with_progress(conn: Connection, options: SeedOptions, *, quiet: bool) -
         progress.update(tasks[phase], completed=done, total=max(total, 1))
 
     with progress:
-        return client.reset_and_seed(conn, options=options, progress=update)
+        return backend.reset_and_seed(options=options, progress=update)
 
 
 def _render_seed(result: SeedResult) -> None:

@@ -13,13 +13,13 @@ from rich.live import Live
 from rich.progress import Progress
 from rich.table import Table
 
+from agentos.cli._backend import opened
 from agentos.cli._options import JsonOption, ServerOption, TokenOption
 from agentos.cli._output import console, emit, handle_errors, table
-from agentos.client import jobs as client
-from agentos.client.connection import connect
+from agentos.client import Backend
 from agentos.errors import InvalidError
 from agentos.schemas.common import Page
-from agentos.schemas.jobs import JobDetail, JobRead, JobStatus
+from agentos.schemas.jobs import JobDetail, JobOptions, JobRead, JobStatus
 from agentos.schemas.queue import QueueStatus
 
 app = typer.Typer(help="List, inspect and follow jobs.", no_args_is_help=True)
@@ -60,13 +60,8 @@ def list_jobs(
     token: TokenOption = None,
 ) -> None:
     """Jobs, newest first."""
-    result = client.list_jobs(
-        connect(server=server, token=token),
-        status=status,
-        search=search,
-        page=page,
-        per_page=per_page,
-    )
+    with opened(server, token) as backend:
+        result = backend.list_jobs(status=status, search=search, page=page, per_page=per_page)
     emit(result, as_json=as_json, render=_render_page)
 
 
@@ -85,7 +80,8 @@ def show(
     token: TokenOption = None,
 ) -> None:
     """One job with its processing steps and clips."""
-    detail = client.show_job(connect(server=server, token=token), job_id=job_id)
+    with opened(server, token) as backend:
+        detail = backend.show_job(job_id)
     emit(detail, as_json=as_json, render=_render_detail)
 
 
@@ -117,11 +113,10 @@ def watch(
     token: TokenOption = None,
 ) -> None:
     """A live table of the newest jobs and the queue, refreshed until Ctrl-C."""
-    conn = connect(server=server, token=token)
-    with Live(console=console, auto_refresh=False) as live:
+    with opened(server, token) as backend, Live(console=console, auto_refresh=False) as live:
         while True:
-            jobs = client.list_jobs(conn, per_page=limit).data
-            live.update(Group(_queue_line(client.queue_status(conn)), jobs_table(jobs)))
+            jobs = backend.list_jobs(per_page=limit).data
+            live.update(Group(_queue_line(backend.queue_status()), jobs_table(jobs)))
             live.refresh()
             time.sleep(interval)
 
@@ -132,7 +127,7 @@ def _queue_line(state: QueueStatus) -> str:
     return f"queue{paused}: {state.queued} queued, {state.processing} processing  |  {depth}"
 
 
-# --- `agentos jobs submit` (runner/upload side; client code in agentos.client.submit) ------
+# --- `agentos jobs submit` (the upload itself is agentos.client.uploading) -----------------
 
 
 @app.command("submit")
@@ -150,20 +145,35 @@ def submit(
     token: TokenOption = None,
 ) -> None:
     """Upload a video in resumable chunks and create its job; --wait follows it to the end."""
-    from agentos.client import submit as submitting
-    from agentos.schemas.jobs import JobOptions
-
-    conn = connect(server=server, token=token)
     try:
         options = JobOptions(min_clip_s=min_clip_s, max_clip_s=max_clip_s)
     except ValueError as exc:
         raise InvalidError(str(exc).splitlines()[-1], code="INVALID_OPTIONS") from exc
+    with opened(server, token) as backend:
+        detail = _submit(backend, file, title, priority, options, chunk_mb, wait, as_json)
+    emit(detail, as_json=as_json, render=lambda d: console.print(f"job {d.id}: {d.status.value}"))
+    if wait and detail.status.value != "completed":
+        raise typer.Exit(1)
+
+
+def _submit(
+    backend: Backend,
+    file: Path,
+    title: str | None,
+    priority: int,
+    options: JobOptions,
+    chunk_mb: float,
+    wait: bool,
+    as_json: bool,
+) -> JobDetail:
+    from agentos.client import uploading
+
     size = file.stat().st_size if file.is_file() else 0
     with _transfer_progress(quiet=as_json) as progress:
         hashing = progress.add_task("checksum", total=size)
         sending = progress.add_task("upload", total=size)
-        result = submitting.submit(
-            conn,
+        result = uploading.submit(
+            backend,
             file,
             title=title,
             priority=priority,
@@ -174,14 +184,11 @@ def submit(
         )
     if result.job_id is None:
         raise InvalidError("the upload finished but no job was created", code="NO_JOB")
-    detail = submitting.job_detail(conn, result.job_id)
-    if wait:
-        detail = submitting.follow(
-            conn, result.job_id, on_change=(lambda _d: None) if as_json else _print_stage
-        )
-    emit(detail, as_json=as_json, render=lambda d: console.print(f"job {d.id}: {d.status.value}"))
-    if wait and detail.status.value != "completed":
-        raise typer.Exit(1)
+    if not wait:
+        return backend.show_job(result.job_id)
+    return uploading.follow(
+        backend, result.job_id, on_change=(lambda _d: None) if as_json else _print_stage
+    )
 
 
 def _transfer_progress(*, quiet: bool) -> Progress:

@@ -10,9 +10,9 @@ from agentos import __version__
 from agentos.cli import action as action_cli
 from agentos.cli import db as db_cli
 from agentos.cli import jobs as jobs_cli
+from agentos.cli import processes
 from agentos.cli import users as users_cli
 from agentos.cli._options import ServerOption, TokenOption
-from agentos.client import processes
 
 app = typer.Typer(
     name="agentos",

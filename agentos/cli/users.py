@@ -7,10 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
+from agentos.cli._backend import opened
 from agentos.cli._options import JsonOption, ServerOption, TokenOption
 from agentos.cli._output import console, emit, fail, handle_errors, table
-from agentos.client import users as client
-from agentos.client.connection import connect
 from agentos.schemas.auth import AccessToken
 from agentos.schemas.common import Page
 from agentos.schemas.users import ROLES, UserCreated, UserRead
@@ -40,13 +39,8 @@ def create(
 ) -> None:
     """Create a user; prints a one-time password unless --password-stdin is given."""
     password = _read_password() if password_stdin else None
-    created = client.create_user(
-        connect(server=server, token=token),
-        username=name,
-        role=role,
-        password=password,
-        email=email,
-    )
+    with opened(server, token) as backend:
+        created = backend.create_user(username=name, role=role, password=password, email=email)
     emit(created, as_json=as_json, render=_render_created)
 
 
@@ -60,7 +54,8 @@ def list_users(
     token: TokenOption = None,
 ) -> None:
     """List users with their role and state."""
-    result = client.list_users(connect(server=server, token=token), page=page, per_page=per_page)
+    with opened(server, token) as backend:
+        result = backend.list_users(page=page, per_page=per_page)
     emit(result, as_json=as_json, render=_render_page)
 
 
@@ -75,7 +70,8 @@ def mint(
     token: TokenOption = None,
 ) -> None:
     """Print an access token for NAME (recorded as a security event)."""
-    result = client.mint_token(connect(server=server, token=token), username=name, ttl_s=ttl)
+    with opened(server, token) as backend:
+        result = backend.mint_token(username=name, ttl_s=ttl)
     emit(result, as_json=as_json, render=_render_token)
 
 

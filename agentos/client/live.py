@@ -1,9 +1,9 @@
-"""Live change events for front ends: the bus locally, the server's `/ws` remotely.
+"""Live change events from a server's `/ws`, for `HttpBackend.subscribe`.
 
-`subscribe()` calls `on_event(payload)` for every change (`{"kind": "job.status", ...}`)
+`RemoteFeed` calls `on_event(payload)` for every change (`{"kind": "job.status", ...}`)
 and `on_state(state, detail)` when the connection changes: "connecting", "live",
-"disconnected" (with the retry delay) or "refused" (bad token or role). Remotely it
-reconnects with exponential backoff. Both callbacks run on a background thread.
+"disconnected" (with the retry delay) or "refused" (bad token or role). It reconnects
+with exponential backoff. Both callbacks run on a background thread.
 """
 
 from __future__ import annotations
@@ -11,53 +11,18 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
-from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import connect
 
-from agentos.client.connection import Connection
-from agentos.services import admin_data
-from agentos.services.backends.base import BusEvent
+from agentos.client.backend import EventCallback, StateCallback
 
 logger = logging.getLogger(__name__)
 
-EventCallback = Callable[[dict[str, Any]], None]
-StateCallback = Callable[[str, str], None]
 RECV_TIMEOUT_S = 0.5
 FIRST_RETRY_S = 0.5
 REFUSED_CODES = frozenset({4401, 4403})
-
-
-def subscribe(
-    conn: Connection,
-    *,
-    on_event: EventCallback,
-    on_state: StateCallback,
-    max_backoff_s: float = 8.0,
-) -> Callable[[], None]:
-    """Start delivering events; returns the callable that stops."""
-    if conn.local:
-        return _subscribe_local(conn, on_event, on_state)
-    feed = _RemoteFeed(conn, on_event, on_state, max_backoff_s=max_backoff_s)
-    feed.start()
-    return feed.stop
-
-
-def _subscribe_local(
-    conn: Connection, on_event: EventCallback, on_state: StateCallback
-) -> Callable[[], None]:
-    # The read model's own feed: it marks the cached document stale before we hear of
-    # the change, so a snapshot read right after an event already shows it.
-    def forward(event: BusEvent) -> None:
-        on_event(dict(event.payload))
-
-    on_state("connecting", "bus")
-    remove = admin_data.add_listener(conn.settings, forward)
-    on_state("live", "bus")
-    return remove
 
 
 def ws_url(server: str, token: str | None) -> str:
@@ -67,17 +32,17 @@ def ws_url(server: str, token: str | None) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path + "/ws", query, ""))
 
 
-class _RemoteFeed:
+class RemoteFeed:
     def __init__(
         self,
-        conn: Connection,
+        server: str,
+        token: str | None,
         on_event: EventCallback,
         on_state: StateCallback,
         *,
         max_backoff_s: float,
     ) -> None:
-        assert conn.server is not None
-        self.url = ws_url(conn.server, conn.token)
+        self.url = ws_url(server, token)
         self.on_event = on_event
         self.on_state = on_state
         self.max_backoff_s = max_backoff_s

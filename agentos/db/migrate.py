@@ -21,8 +21,6 @@ from sqlalchemy import Engine, MetaData, inspect, text
 from sqlalchemy.engine import Connection
 
 from agentos.db import models  # noqa: F401  (registers every table)
-from agentos.db.session import get_engine
-from agentos.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
@@ -90,9 +88,8 @@ def upgrade_to_head(engine: Engine) -> None:
         _upgrade(connection, "head")
 
 
-def ensure_schema(settings: Settings) -> None:
-    """Upgrade the configured database to head if it is behind (safe to call concurrently)."""
-    engine = get_engine(settings)
+def ensure_schema(engine: Engine) -> None:
+    """Upgrade the database to head if it is behind (safe to call concurrently)."""
     head = head_revision()
     if current_revision(engine) == head:
         return

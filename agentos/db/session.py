@@ -1,20 +1,17 @@
-"""Engines and sessions. The boundary (request, task, CLI command) owns the transaction."""
+"""Engines and units of work. The boundary (request, task, CLI command) owns the transaction.
+
+Engines are built, never cached here: `agentos.services.runtime.Runtime` builds one per
+process (or test) and closes it.
+"""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
-
-from agentos.settings import Settings
-
-_engines: dict[str, Engine] = {}
-_RELAXED = "relaxed:"
-_lock = threading.Lock()
+from sqlalchemy.orm import Session
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -26,6 +23,8 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    # pysqlite's own BEGIN is off; `_begin_immediate` issues ours.
+    dbapi_connection.isolation_level = None
 
 
 def _begin_immediate(connection: Any) -> None:
@@ -40,11 +39,6 @@ def build_engine(url: str, **kwargs: Any) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 15}, **kwargs
         )
         event.listen(engine, "connect", _configure_sqlite)
-
-        @event.listens_for(engine, "connect")
-        def _no_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None
-
         event.listen(engine, "begin", _begin_immediate)
         return engine
     kwargs.setdefault("pool_size", 10)
@@ -53,65 +47,46 @@ def build_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def get_engine(settings: Settings, *, relaxed: bool = False) -> Engine:
-    """The process's engine for the settings' database.
+def build_read_engine(url: str) -> Engine:
+    """Read-only sessions (the admin read model). On SQLite, deferred transactions that
+    never take the write lock (the main engine begins IMMEDIATE) and refuse writes."""
+    if not url.startswith("sqlite"):
+        return build_engine(url)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
 
-    `relaxed`: on PostgreSQL, a second engine whose connections commit without waiting for
-    the WAL flush (`synchronous_commit = off` for the connection, so no statement per
-    transaction): only for runner bookkeeping, see `services.work.relaxed_commit`. SQLite
-    has one engine either way.
-    """
-    url = settings.resolved_database_url
-    relaxed = relaxed and not settings.is_sqlite
-    with _lock:
-        engine = _engines.get(_RELAXED + url if relaxed else url)
-        if engine is None:
-            if settings.is_sqlite:
-                settings.ensure_home()
-            if relaxed:
-                engine = build_engine(
-                    url,
-                    connect_args={"options": "-c synchronous_commit=off"},
-                    pool_size=5,
-                )
-            else:
-                engine = build_engine(url)
-            _engines[_RELAXED + url if relaxed else url] = engine
-        return engine
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
 
 
-def dispose_engines() -> None:
-    with _lock:
-        for engine in _engines.values():
-            engine.dispose()
-        _engines.clear()
-
-
-def session_factory(settings: Settings) -> sessionmaker[Session]:
-    # The session carries its settings so services can reach configuration and backends
-    # (see `agentos.services.runtime`) without every signature growing a settings argument.
-    return sessionmaker(
-        bind=get_engine(settings), expire_on_commit=False, info={"settings": settings}
-    )
+def build_relaxed_engine(url: str) -> Engine:
+    """PostgreSQL connections that commit without waiting for the WAL flush
+    (`synchronous_commit = off` per connection, so no statement per transaction): only for
+    runner bookkeeping, see `services.pipeline.claims.relaxed_commit`."""
+    return build_engine(url, connect_args={"options": "-c synchronous_commit=off"}, pool_size=5)
 
 
 def is_relaxed(session: Session) -> bool:
-    """The session's commits already skip the WAL flush (see `get_engine(relaxed=True)`)."""
+    """The session's commits already skip the WAL flush (see `build_relaxed_engine`)."""
     return bool(session.info.get("relaxed"))
 
 
 @contextmanager
-def session_scope(settings: Settings, *, relaxed: bool = False) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error. `relaxed`: runner
-    bookkeeping whose commit need not wait for the disk (`get_engine`)."""
+def unit_of_work(bind: Engine, *, info: dict[str, Any]) -> Iterator[Session]:
+    """Commit on success, roll back on any error."""
     # A plain Session, not one from a fresh sessionmaker: each sessionmaker makes a Session
     # subclass, and every class-level event listener is copied onto it at first use.
-    relaxed = relaxed and not settings.is_sqlite
-    session = Session(
-        bind=get_engine(settings, relaxed=relaxed),
-        expire_on_commit=False,
-        info={"settings": settings, "relaxed": relaxed},
-    )
+    session = Session(bind=bind, expire_on_commit=False, info=info)
     try:
         yield session
         session.commit()

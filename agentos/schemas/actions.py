@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentos.schemas.audit import ActionStats, AuditRecordRead
-from agentos.schemas.jobs import PRIORITY_MAX, PRIORITY_MIN
+from agentos.schemas.jobs import PRIORITY_MAX, PRIORITY_MIN, JobStatus
 
 RateClass = Literal["standard", "high_risk", "critical"]
 EventSeverity = Literal["debug", "info", "warning", "error", "critical"]
@@ -45,6 +45,15 @@ class JobIdPayload(ActionPayload):
 
 class JobDeletePayload(DangerousPayload):
     job_id: uuid.UUID
+
+
+class JobSetStatusPayload(ActionPayload):
+    """An operator forcing a job's status (the user API's `POST /api/jobs/{id}/status`)."""
+
+    job_id: uuid.UUID
+    status: JobStatus
+    error: str | None = Field(default=None, max_length=4000, description="For failed")
+    error_code: str | None = Field(default=None, max_length=64, description="For failed")
 
 
 class JobSetPriorityPayload(ActionPayload):

@@ -1,4 +1,6 @@
-"""The FastAPI app factory. Settings are passed in or read when the app is built."""
+"""The FastAPI app factory: the app is built on a runtime (passed in, or built from the
+settings and closed with the app) and, embedded, runs the in-process runner unless told
+which runner to start (`agentos serve` passes the Celery one when distributed)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from agentos import __version__
 from agentos.db.migrate import ensure_schema
-from agentos.db.session import get_engine, session_factory
 from agentos.server.errors import install_error_handlers
 from agentos.server.live import start_live
 from agentos.server.metrics import MetricsMiddleware, MetricsRecorder
@@ -27,8 +28,9 @@ from agentos.server.routes import analytics as analytics_routes
 from agentos.server.routes import clips as clips_routes
 from agentos.server.routes import jobs as jobs_routes
 from agentos.server.routes import queue as queue_routes
-from agentos.services.backends import get_backends
-from agentos.services.pipeline.runner import start_for_server
+from agentos.services.pipeline.embedded_runner import EmbeddedRunner
+from agentos.services.pipeline.runner import Runner, RunnerFactory
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -51,11 +53,8 @@ USER_ROUTERS: list[APIRouter] = [
     analytics_routes.router,
     uploads.router,
 ]
-# Background services started with the app (embedded workers, cache warmer, bus relay).
-STARTUP_HOOKS: list[Callable[[FastAPI], Callable[[], None] | None]] = [
-    start_live,
-    start_for_server,
-]
+# Background services started with the app (cache warmer, bus relay); the runner follows.
+STARTUP_HOOKS: list[Callable[[FastAPI], Callable[[], None] | None]] = [start_live]
 CORS_ALLOW_HEADERS = [
     "Authorization",
     "Content-Type",
@@ -78,21 +77,42 @@ The AgentOS control plane. Every response uses the envelope
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+def default_runner(runtime: Runtime) -> Runner | None:
+    """Embedded: the in-process pools (unless `embedded_workers` is off). Distributed: none
+    here; the process that starts the server chooses (`agentos serve` sends to Celery)."""
+    if runtime.settings.is_embedded and runtime.settings.embedded_workers:
+        return EmbeddedRunner(runtime)
+    return None
+
+
+def create_app(
+    runtime: Runtime | Settings | None = None, *, runner: RunnerFactory | None = None
+) -> FastAPI:
+    owned = not isinstance(runtime, Runtime)
+    if not isinstance(runtime, Runtime):
+        runtime = Runtime(runtime or get_settings())
+    settings = runtime.settings
     settings.ensure_home()
     # A fresh checkout (or a database behind the code) is migrated before anything uses it.
-    ensure_schema(settings)
+    ensure_schema(runtime.engine)
+    choose_runner = runner or default_runner
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stoppers = [hook(app) for hook in STARTUP_HOOKS]
+        started = choose_runner(runtime)
+        if started is not None:
+            started.start()
         try:
             yield
         finally:
+            if started is not None:
+                started.stop()
             for stop in reversed(stoppers):
                 if stop is not None:
                     stop()
+            if owned:
+                runtime.close()
 
     app = FastAPI(
         title="AgentOS",
@@ -100,10 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.state.runtime = runtime
     app.state.settings = settings
-    app.state.engine = get_engine(settings)
-    app.state.session_factory = session_factory(settings)
-    app.state.backends = get_backends(settings)
+    app.state.backends = runtime.backends
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

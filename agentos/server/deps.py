@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from agentos.errors import UnauthenticatedError
 from agentos.services.backends.base import Backends
 from agentos.services.context import Actor
+from agentos.services.runtime import Runtime
 from agentos.services.security import authn
 from agentos.settings import Settings
 
@@ -30,9 +31,14 @@ def get_app_backends(request: Request) -> Backends:
     return backends
 
 
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request, committed before the response is sent."""
-    session: Session = request.app.state.session_factory()
+    session = get_runtime(request).open_session()
     try:
         yield session
         session.commit()
@@ -53,6 +59,7 @@ def get_trace_id(request: Request) -> str | None:
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 BackendsDep = Annotated[Backends, Depends(get_app_backends)]
 # scope="function": the commit happens when the route returns, before the response leaves.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from agentos.services import admin_data
 from agentos.services.backends.base import BusEvent
-from agentos.settings import Settings
+from agentos.services.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +28,11 @@ RESYNC = orjson.dumps({"type": "resync", "reason": "too many events queued; ask 
 
 
 class LiveHub:
-    def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, runtime: Runtime, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._queues: set[asyncio.Queue[bytes]] = set()
         self.delivered = 0
-        self._remove: Callable[[], None] | None = admin_data.add_listener(settings, self._from_feed)
+        self._remove: Callable[[], None] | None = admin_data.add_listener(runtime, self._from_feed)
 
     @property
     def connections(self) -> int:
@@ -74,15 +74,14 @@ def get_hub(app: FastAPI) -> LiveHub:
     """The app's hub, made on first use on the running loop (the startup hook makes it early)."""
     hub: LiveHub | None = getattr(app.state, "live_hub", None)
     if hub is None:
-        hub = LiveHub(app.state.settings, asyncio.get_running_loop())
+        hub = LiveHub(app.state.runtime, asyncio.get_running_loop())
         app.state.live_hub = hub
     return hub
 
 
 def start_live(app: FastAPI) -> Callable[[], None]:
     """Startup hook: the hub, and the read model's change feed and warmer."""
-    settings: Settings = app.state.settings
-    stop_background = admin_data.start_background(settings)
+    stop_background = admin_data.start_background(app.state.runtime)
     hub = get_hub(app)
 
     def stop() -> None:

@@ -20,10 +20,5 @@ class Actor:
     trace_id: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
 
-    @property
-    def is_staff(self) -> bool:
-        """Operators, supervisors, admins and readonly viewers see every job."""
-        return self.role in {"admin", "operator", "supervisor", "readonly"}
-
 
 SYSTEM_ACTOR = Actor(name="system", role="admin", source="system")

@@ -2,23 +2,19 @@
 
 Queued work lives in the database (processing_steps with status `queued`), so nothing is
 lost when no runner is up: a runner started later claims it. `request_dispatch` only
-wakes the runner registered in this process (embedded thread pools, or the Celery sender)
-after the commit, so a worker never looks for a row that does not exist yet.
+wakes the runners registered on the session's runtime (embedded thread pools, or the
+Celery sender) after the commit, so a worker never looks for a row that does not exist yet.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Protocol, cast
 
 from sqlalchemy.orm import Session
 
 from agentos.schemas.work import QueuedStep
 from agentos.services.outbox import after_commit
-
-
-class Dispatcher(Protocol):
-    def wake(self, agent: str) -> None: ...
+from agentos.services.runtime import Dispatchers, runtime_of
 
 
 class StepSender(Protocol):
@@ -26,36 +22,19 @@ class StepSender(Protocol):
     in this process reserves its message id in its own INSERT and is sent right after the
     commit, with no separate look-up-and-reserve transaction."""
 
+    def wake(self, agent: str) -> None: ...
     def send_step(self, step: QueuedStep, task_id: str) -> None: ...
 
 
-_dispatchers: list[Dispatcher] = []
-_lock = threading.Lock()
-
-
-def register_dispatcher(dispatcher: Dispatcher) -> None:
-    with _lock:
-        _dispatchers.append(dispatcher)
-
-
-def unregister_dispatcher(dispatcher: Dispatcher) -> None:
-    with _lock:
-        if dispatcher in _dispatchers:
-            _dispatchers.remove(dispatcher)
-
-
-def wake_now(agent: str) -> None:
-    with _lock:
-        targets = list(_dispatchers)
-    for dispatcher in targets:
+def wake_now(dispatchers: Dispatchers, agent: str) -> None:
+    for dispatcher in dispatchers.all():
         dispatcher.wake(agent)
 
 
-def step_sender() -> StepSender | None:
-    with _lock:
-        for dispatcher in _dispatchers:
-            if hasattr(dispatcher, "send_step"):
-                return cast(StepSender, dispatcher)
+def step_sender(session: Session) -> StepSender | None:
+    for dispatcher in runtime_of(session).dispatch.all():
+        if hasattr(dispatcher, "send_step"):
+            return cast(StepSender, dispatcher)
     return None
 
 
@@ -66,5 +45,6 @@ def send_after_commit(
 
 
 def request_dispatch(session: Session, *, agent: str) -> None:
-    """Wake the runner for `agent` once the current transaction has committed."""
-    after_commit(session, lambda: wake_now(agent))
+    """Wake the runners for `agent` once the current transaction has committed."""
+    dispatchers = runtime_of(session).dispatch
+    after_commit(session, lambda: wake_now(dispatchers, agent))

@@ -23,6 +23,7 @@ from kombu import Exchange, Queue
 
 from agentos.services.jobs.catalog import PIPELINE
 from agentos.services.pipeline.runner import periodic_jobs
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings, get_settings
 
 MAINTENANCE_QUEUE = "agentos.maintenance"
@@ -91,12 +92,26 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     }
 
 
+_runtime: Runtime | None = None
+_runtime_lock = threading.Lock()
+
+
+def process_runtime() -> Runtime:
+    """This worker process's runtime, built on first use from its settings (the worker's
+    init builds it; a prefork child inherits it and drops the parent's connections)."""
+    global _runtime
+    with _runtime_lock:
+        if _runtime is None:
+            _runtime = Runtime(get_settings())
+        return _runtime
+
+
 class AgentOSTask(Task):
-    """Base task: the settings of this worker (each task opens its own unit of work)."""
+    """Base task: the worker's runtime (each task opens its own unit of work)."""
 
     @property
-    def settings(self) -> Settings:
-        return get_settings()
+    def runtime(self) -> Runtime:
+        return process_runtime()
 
 
 def create_app(settings: Settings | None = None) -> Celery:
@@ -108,18 +123,13 @@ def create_app(settings: Settings | None = None) -> Celery:
     return celery
 
 
-_senders: dict[tuple[str | None, str], Celery] = {}
-_lock = threading.Lock()
+SENDER_APP = "celery.sender_app"
 
 
-def app_for(settings: Settings) -> Celery:
-    """A (cached) app configured for `settings`, for processes that only send and control."""
-    key = (settings.redis_url, settings.redis_key_prefix)
-    with _lock:
-        found = _senders.get(key)
-        if found is None:
-            found = _senders[key] = create_app(settings)
-        return found
+def app_for(runtime: Runtime) -> Celery:
+    """The Celery app of a process that only sends and controls (the server, the CLI),
+    configured for the runtime's settings and closed with it."""
+    return runtime.component(SENDER_APP, lambda: create_app(runtime.settings))
 
 
 app = create_app()

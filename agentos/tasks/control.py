@@ -18,10 +18,8 @@ import psutil
 from sqlalchemy import select
 
 from agentos.db.models import Worker
-from agentos.db.session import session_scope
-from agentos.services import dispatch
 from agentos.services.pipeline import runner as runner_registry
-from agentos.settings import Settings
+from agentos.services.runtime import Runtime
 from agentos.tasks.app import app_for
 from agentos.tasks.dispatcher import CeleryDispatcher
 
@@ -32,24 +30,23 @@ REPLY_TIMEOUT_S = 1.0
 class CeleryRunner:
     kind = "celery"
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.app = app_for(settings)
-        self.dispatcher = CeleryDispatcher(settings, self.app)
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime, self.settings = runtime, runtime.settings
+        self.app = app_for(runtime)
+        self.dispatcher = CeleryDispatcher(runtime, self.app)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        dispatch.register_dispatcher(self.dispatcher)
-        runner_registry.install(self)
+        self.runtime.dispatch.register(self.dispatcher)
+        runner_registry.install(self.runtime, self)
         self._thread = threading.Thread(target=self._sweep_loop, name="celery-sweep", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stopping.set()
-        dispatch.unregister_dispatcher(self.dispatcher)
-        if runner_registry.current() is self:
-            runner_registry.install(None)
+        self.runtime.dispatch.unregister(self.dispatcher)
+        runner_registry.uninstall(self.runtime, self)
         if self._thread is not None:
             self._thread.join(5)
 
@@ -64,7 +61,7 @@ class CeleryRunner:
         self.dispatcher.wake(agent)
 
     def _workers_serving(self, agent: str, *, only: bool = False) -> list[str]:
-        with session_scope(self.settings) as session:
+        with self.runtime.session() as session:
             rows = session.execute(
                 select(Worker.name, Worker.agents).where(
                     Worker.kind == "celery", Worker.status == "online"

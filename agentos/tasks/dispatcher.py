@@ -30,11 +30,10 @@ import uuid
 
 from celery import Celery
 
-from agentos.db.session import session_scope
 from agentos.schemas.work import QueuedStep
 from agentos.services.jobs.catalog import PIPELINE
 from agentos.services.pipeline import claims
-from agentos.settings import Settings
+from agentos.services.runtime import Runtime
 from agentos.tasks.app import RUN_STEP
 
 logger = logging.getLogger(__name__)
@@ -50,8 +49,8 @@ def celery_priority(priority: int) -> int:
 
 
 class CeleryDispatcher:
-    def __init__(self, settings: Settings, app: Celery) -> None:
-        self.settings = settings
+    def __init__(self, runtime: Runtime, app: Celery) -> None:
+        self.runtime = runtime
         self.app = app
 
     def wake(self, agent: str) -> None:
@@ -59,13 +58,13 @@ class CeleryDispatcher:
 
     def send_step(self, step: QueuedStep, task_id: str) -> None:
         """Send the message reserved for `step` in the commit that queued it."""
-        send_reserved(self.app, self.settings, step, task_id)
+        send_reserved(self.app, self.runtime, step, task_id)
 
     def send_pending(self, agents: set[str] | None = None) -> int:
         """Send `run_step` for every unsent queued step of `agents` that may run now."""
         wanted = set(agents or PIPELINE)
         reserved: list[tuple[QueuedStep, str]] = []
-        with session_scope(self.settings, relaxed=True) as session:
+        with self.runtime.session(relaxed=True) as session:
             runnable = claims.runnable_agents(session, wanted)
             if not runnable:
                 return 0
@@ -74,11 +73,11 @@ class CeleryDispatcher:
                 if claims.mark_sent(session, step_id=step.step_id, task_id=task_id):
                     reserved.append((step, task_id))
         for step, task_id in reserved:
-            send_reserved(self.app, self.settings, step, task_id)
+            send_reserved(self.app, self.runtime, step, task_id)
         return len(reserved)
 
 
-def send_reserved(app: Celery, settings: Settings, step: QueuedStep, task_id: str) -> bool:
+def send_reserved(app: Celery, runtime: Runtime, step: QueuedStep, task_id: str) -> bool:
     """Send the `run_step` message whose id was reserved on the step; on failure forget the
     reservation so the sweep sends it again."""
     try:
@@ -93,7 +92,7 @@ def send_reserved(app: Celery, settings: Settings, step: QueuedStep, task_id: st
         )
     except Exception:
         logger.exception("could not send step %s; it will be sent again", step.step_id)
-        with session_scope(settings) as session:
+        with runtime.session() as session:
             claims.release_sent(session, step_id=step.step_id)
         return False
     return True

@@ -8,10 +8,9 @@ from typing import Any
 
 from celery import shared_task
 
-from agentos.db.session import session_scope
 from agentos.schemas.work import ClaimedStep
 from agentos.services.pipeline import claims, step_runner, workers
-from agentos.settings import get_settings
+from agentos.services.runtime import Runtime
 from agentos.tasks.app import RUN_STEP, AgentOSTask
 from agentos.tasks.dispatcher import send_reserved
 
@@ -25,25 +24,25 @@ def run_step(self: AgentOSTask, step_id: str, agent: str | None = None) -> dict[
     A redelivered message for a step that already finished, or that a live worker runs,
     claims nothing: that is what makes redelivery safe.
     """
-    settings = get_settings()
+    runtime = self.runtime
     worker_id = self.request.hostname or workers.default_worker_name("celery")
-    claimed = _claim(uuid.UUID(step_id), worker_id)
+    claimed = _claim(runtime, uuid.UUID(step_id), worker_id)
     if claimed is None:
         return {"step_id": step_id, "status": "skipped"}
     handover = ConsumedQueues(self.app)
-    outcome = step_runner.run_step(settings, claimed=claimed, reserve_next=True, handover=handover)
+    outcome = step_runner.run_step(runtime, claimed=claimed, reserve_next=True, handover=handover)
     ran = [outcome]
     while outcome.next_claimed is not None:
         # The next stage was started here by the completing commit (services/handover.py):
         # an idle pipeline runs a job straight through without a queue between step_runner.
         outcome = step_runner.run_step(
-            settings, claimed=outcome.next_claimed, reserve_next=True, handover=handover
+            runtime, claimed=outcome.next_claimed, reserve_next=True, handover=handover
         )
         ran.append(outcome)
     if outcome.next_step is not None and outcome.next_task_id is not None:
         # Reserved in the completing commit: the next stage's message goes out right now,
         # from here, like the next link of a Celery chain.
-        send_reserved(self.app, settings, outcome.next_step, outcome.next_task_id)
+        send_reserved(self.app, runtime, outcome.next_step, outcome.next_task_id)
     return {
         "step_id": step_id,
         "status": ran[0].status,
@@ -67,8 +66,8 @@ class ConsumedQueues:
         return None
 
 
-def _claim(step_id: uuid.UUID, worker_id: str) -> ClaimedStep | None:
-    with session_scope(get_settings(), relaxed=True) as session:
+def _claim(runtime: Runtime, step_id: uuid.UUID, worker_id: str) -> ClaimedStep | None:
+    with runtime.session(relaxed=True) as session:
         claimed = claims.claim_step(session, step_id=step_id, worker_id=worker_id)
         if claimed is None:
             claimed = claims.take_over(session, step_id=step_id, worker_id=worker_id)

@@ -24,12 +24,11 @@ from celery import Celery, signals
 from sqlalchemy import select
 
 from agentos.db.models import Agent
-from agentos.db.session import get_engine, session_scope
-from agentos.services import dispatch, events
-from agentos.services.backends import get_backends
+from agentos.services import events
 from agentos.services.jobs.catalog import PIPELINE, ensure_default_agents
 from agentos.services.pipeline import workers
-from agentos.settings import Settings, get_settings
+from agentos.services.runtime import Runtime
+from agentos.tasks.app import process_runtime
 from agentos.tasks.dispatcher import CeleryDispatcher
 
 logger = logging.getLogger(__name__)
@@ -38,17 +37,17 @@ _state: dict[str, Any] = {}
 
 @signals.worker_init.connect
 def _worker_init(sender: Any = None, **_: Any) -> None:
-    settings = get_settings()
-    dispatcher = CeleryDispatcher(settings, sender.app)
-    dispatch.register_dispatcher(dispatcher)
+    runtime = process_runtime()
+    dispatcher = CeleryDispatcher(runtime, sender.app)
+    runtime.dispatch.register(dispatcher)
     _state["dispatcher"] = dispatcher
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         ensure_default_agents(session)
 
 
 @signals.worker_process_init.connect
 def _child_init(**_: Any) -> None:
-    get_engine(get_settings()).dispose(close=False)
+    process_runtime().engine.dispose(close=False)
 
 
 @signals.worker_ready.connect
@@ -56,7 +55,7 @@ def _worker_ready(sender: Any = None, **_: Any) -> None:
     queues = {queue.name for queue in sender.task_consumer.queues}
     agents = sorted((queues & set(PIPELINE)), key=PIPELINE.index)
     beat = WorkerHeartbeat(
-        get_settings(),
+        process_runtime(),
         app=sender.app,
         name=sender.hostname,
         agents=agents,
@@ -77,7 +76,7 @@ def _worker_shutdown(**_: Any) -> None:
 class WorkerHeartbeat(threading.Thread):
     def __init__(
         self,
-        settings: Settings,
+        runtime: Runtime,
         *,
         app: Celery,
         name: str,
@@ -86,7 +85,8 @@ class WorkerHeartbeat(threading.Thread):
         dispatcher: CeleryDispatcher | None,
     ) -> None:
         super().__init__(name="agentos-heartbeat", daemon=True)
-        self.settings, self.app, self.worker_name = settings, app, name
+        self.runtime, self.settings = runtime, runtime.settings
+        self.app, self.worker_name = app, name
         self.agents, self.pool, self.dispatcher = agents, pool, dispatcher
         self.consuming = set(agents)
         self._stop_event = threading.Event()
@@ -124,7 +124,7 @@ class WorkerHeartbeat(threading.Thread):
 
     def beat(self) -> None:
         cpu, memory = self._usage()
-        with session_scope(self.settings) as session:
+        with self.runtime.session() as session:
             workers.worker_heartbeat(
                 session,
                 name=self.worker_name,
@@ -153,7 +153,7 @@ class WorkerHeartbeat(threading.Thread):
 
     def follow_switches(self) -> None:
         """Consume exactly the enabled agents among ours (the agents table is the truth)."""
-        with session_scope(self.settings) as session:
+        with self.runtime.session() as session:
             enabled = set(session.scalars(select(Agent.name).where(Agent.enabled.is_(True))))
         control, me = self.app.control, [self.worker_name]
         with self._switch_lock:
@@ -169,7 +169,7 @@ class WorkerHeartbeat(threading.Thread):
         """Apply agent switches as their changes are announced; reconnect if the bus drops."""
         while not self._stop_event.is_set():
             try:
-                subscription = get_backends(self.settings).bus.subscribe(events.CHANGES_CHANNEL)
+                subscription = self.runtime.backends.bus.subscribe(events.CHANGES_CHANNEL)
             except Exception:
                 logger.warning("agent switch listener: bus unavailable, retrying")
                 self._stop_event.wait(self.settings.heartbeat_interval_s)
@@ -205,5 +205,5 @@ class WorkerHeartbeat(threading.Thread):
             control.pool_shrink(current - size, destination=me)
 
     def _offline(self) -> None:
-        with session_scope(self.settings) as session:
+        with self.runtime.session() as session:
             workers.worker_offline(session, name=self.worker_name)

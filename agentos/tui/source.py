@@ -1,9 +1,10 @@
-"""Where the dashboard's data comes from: one object per mode, the same interface.
+"""Where the dashboard's data comes from: a `Source` the screens read, over a `Backend`.
 
-`LocalSource` reads the service layer (through `agentos.client`) as the configured local
-operator and hears changes on the bus; `RemoteSource` reads the SSOT endpoint and the
-jobs API and hears changes on `/ws`, reconnecting with backoff. Screens only ever see a
-`Source`. Every method may block: the app calls them from thread workers.
+`BackendSource` adapts either backend (`agentos.client`): locally the service layer as the
+configured local operator, with changes from the bus; remotely the SSOT endpoint and the
+API, with changes from `/ws` (reconnecting with backoff). Screens only ever see a
+`Source` (tests give them a fixed one). Every method may block: the app calls them from
+thread workers.
 """
 
 from __future__ import annotations
@@ -13,43 +14,92 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
-from agentos.client import actions, admin, live
-from agentos.client import jobs as jobs_client
-from agentos.client.admin import Snapshot
-from agentos.client.connection import Connection
+from agentos.client import Backend, Snapshot, connect
+from agentos.client.backend import EventCallback, StateCallback
 from agentos.schemas.actions import ActionInfo, ActionResponse
 from agentos.schemas.audit import AuditRecordRead
 from agentos.schemas.audit_read import RuntimeSettingRead
 from agentos.schemas.common import Page
 from agentos.schemas.jobs import JobDetail, JobRead, JobStatus
-from agentos.settings import Settings, get_settings
+from agentos.settings import Settings
 
-__all__ = ["LocalSource", "RemoteSource", "Snapshot", "Source"]
+__all__ = ["BackendSource", "LocalSource", "RemoteSource", "Snapshot", "Source"]
+DEFAULT_STALL_AFTER_S = 120.0
 
 
 class Source(ABC):
     """The data and actions a screen may use; `live` callbacks run on a background thread."""
 
     mode = "local"
-    stall_after_s = 120.0
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self._stop_live: Callable[[], None] | None = None
+    stall_after_s = DEFAULT_STALL_AFTER_S
 
     @property
     @abstractmethod
     def label(self) -> str:
         """Which backend this source reads, for the header."""
 
+    @abstractmethod
+    def snapshot(self) -> Snapshot: ...
+
+    @abstractmethod
+    def jobs(
+        self, *, status: list[str] | None, search: str | None, page: int, per_page: int
+    ) -> Page[JobRead]: ...
+
+    @abstractmethod
+    def job(self, job_id: uuid.UUID) -> JobDetail: ...
+
+    @abstractmethod
+    def audit(self, *, query: str | None = None, limit: int = 100) -> list[AuditRecordRead]: ...
+
+    @abstractmethod
+    def catalog(self) -> list[ActionInfo]: ...
+
+    @abstractmethod
+    def run(self, action: str, payload: dict[str, Any] | None = None) -> ActionResponse: ...
+
+    @abstractmethod
+    def runtime_settings(self) -> list[RuntimeSettingRead]: ...
+
+    @abstractmethod
+    def settings_summary(self) -> list[tuple[str, str]]: ...
+
+    @abstractmethod
+    def start_live(self, on_event: EventCallback, on_state: StateCallback) -> None: ...
+
+    @abstractmethod
+    def stop_live(self) -> None:
+        """Stop delivering live events (no-op when none were started)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class BackendSource(Source):
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        stall_after_s: float = DEFAULT_STALL_AFTER_S,
+        max_backoff_s: float = 8.0,
+    ) -> None:
+        self.backend = backend
+        self.mode = "local" if backend.kind == "local" else "remote"
+        self.stall_after_s = stall_after_s
+        self.max_backoff_s = max_backoff_s
+        self._stop_live: Callable[[], None] | None = None
+
+    @property
+    def label(self) -> str:
+        return self.backend.label
+
     def snapshot(self) -> Snapshot:
-        return admin.snapshot(self.conn)
+        return self.backend.snapshot()
 
     def jobs(
         self, *, status: list[str] | None, search: str | None, page: int, per_page: int
     ) -> Page[JobRead]:
-        return jobs_client.list_jobs(
-            self.conn,
+        return self.backend.list_jobs(
             status=[JobStatus(value) for value in status or []],
             search=search,
             page=page,
@@ -57,26 +107,32 @@ class Source(ABC):
         )
 
     def job(self, job_id: uuid.UUID) -> JobDetail:
-        return jobs_client.show_job(self.conn, job_id=job_id)
+        return self.backend.show_job(job_id)
 
     def audit(self, *, query: str | None = None, limit: int = 100) -> list[AuditRecordRead]:
-        return admin.audit_records(self.conn, query=query, limit=limit)
+        return self.backend.audit_search(query=query, limit=limit).records
 
     def catalog(self) -> list[ActionInfo]:
-        return actions.catalog(self.conn)
+        return self.backend.catalog()
 
     def run(self, action: str, payload: dict[str, Any] | None = None) -> ActionResponse:
-        return actions.run(self.conn, action, payload)
+        return self.backend.run_action(action, payload)
 
     def runtime_settings(self) -> list[RuntimeSettingRead]:
-        return admin.runtime_settings(self.conn)
+        return self.backend.config().runtime
 
     def settings_summary(self) -> list[tuple[str, str]]:
-        return admin.settings_summary(self.conn)
+        config = self.backend.config()
+        rows = [("deployment", config.deployment), ("backend", self.backend.label)]
+        return rows + [
+            (item.name, "-" if item.value is None else str(item.value)) for item in config.effective
+        ]
 
-    def start_live(self, on_event: live.EventCallback, on_state: live.StateCallback) -> None:
+    def start_live(self, on_event: EventCallback, on_state: StateCallback) -> None:
         self.stop_live()
-        self._stop_live = live.subscribe(self.conn, on_event=on_event, on_state=on_state)
+        self._stop_live = self.backend.subscribe(
+            on_event=on_event, on_state=on_state, max_backoff_s=self.max_backoff_s
+        )
 
     def stop_live(self) -> None:
         if self._stop_live is not None:
@@ -85,40 +141,18 @@ class Source(ABC):
 
     def close(self) -> None:
         self.stop_live()
-        self.conn.close()
+        self.backend.close()
 
 
-class LocalSource(Source):
-    mode = "local"
-
-    def __init__(self, settings: Settings | None = None) -> None:
-        settings = settings or get_settings()
-        super().__init__(Connection(settings=settings, source="tui"))
-        self.stall_after_s = settings.stall_after_s
-
-    @property
-    def label(self) -> str:
-        settings = self.conn.settings
-        database = "SQLite" if settings.is_sqlite else "PostgreSQL"
-        backends = "embedded" if settings.is_embedded else "Redis"
-        return f"local · {database} + {backends}"
+def LocalSource(settings: Settings | None = None) -> BackendSource:  # noqa: N802 (a factory)
+    backend = connect(source="tui", settings=settings)
+    stall = settings.stall_after_s if settings is not None else DEFAULT_STALL_AFTER_S
+    return BackendSource(backend, stall_after_s=stall)
 
 
-class RemoteSource(Source):
-    mode = "remote"
-
-    def __init__(self, server: str, token: str | None, *, max_backoff_s: float = 8.0) -> None:
-        super().__init__(
-            Connection(settings=get_settings(), server=server, token=token, source="tui")
-        )
-        self.max_backoff_s = max_backoff_s
-
-    @property
-    def label(self) -> str:
-        return f"remote · {self.conn.server}"
-
-    def start_live(self, on_event: live.EventCallback, on_state: live.StateCallback) -> None:
-        self.stop_live()
-        self._stop_live = live.subscribe(
-            self.conn, on_event=on_event, on_state=on_state, max_backoff_s=self.max_backoff_s
-        )
+def RemoteSource(  # noqa: N802 (a factory)
+    server: str, token: str | None, *, max_backoff_s: float = 8.0
+) -> BackendSource:
+    return BackendSource(
+        connect(server=server, token=token, source="tui"), max_backoff_s=max_backoff_s
+    )

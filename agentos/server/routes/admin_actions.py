@@ -24,8 +24,8 @@ from agentos.errors import AgentOSError, RateLimitedError
 from agentos.schemas.actions import ActionResponse, ActionStatusRead
 from agentos.schemas.common import SuccessEnvelope
 from agentos.server.deps import (
+    RuntimeDep,
     SessionDep,
-    SettingsDep,
     bearer_credential,
     client_ip,
     get_trace_id,
@@ -81,15 +81,15 @@ def _replayed_error(request: Request, exc: AgentOSError) -> JSONResponse:
     return JSONResponse(body, status_code=HTTP_STATUS_BY_KIND[exc.kind], headers=headers)
 
 
-async def action_actor(request: Request, settings: SettingsDep) -> Actor:
+async def action_actor(request: Request, runtime: RuntimeDep) -> Actor:
     """The authenticated caller, token and user row cached (see the module docstring).
 
     On the event loop when both are cached (no I/O, no thread hop), else in the threadpool.
     """
     credential = bearer_credential(request)
-    actor = admin_access.cached_actor(settings, credential)
+    actor = admin_access.cached_actor(runtime, credential)
     if actor is None:
-        actor = await run_in_threadpool(admin_access.authenticate, settings, credential)
+        actor = await run_in_threadpool(admin_access.authenticate, runtime, credential)
     return replace(
         actor,
         ip=client_ip(request),

@@ -60,7 +60,7 @@ def _limit(request: Request, actor: Actor) -> None:
 
 def _reader(request: Request) -> Actor:
     actor = authorize_reader(
-        request.app.state.settings,
+        request.app.state.runtime,
         bearer_or_none(request.headers.get("authorization")),
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
@@ -78,9 +78,9 @@ async def admin_reader(request: Request) -> Actor:
     the allow-list table read once per 5 s and a rate-limit lease refill (one Redis round
     trip per batch). Anything else (first sight of a token, API keys) goes to a thread.
     """
-    settings = request.app.state.settings
+    runtime = request.app.state.runtime
     credential = bearer_or_none(request.headers.get("authorization"))
-    cached = cached_actor(settings, credential) if credential else None
+    cached = cached_actor(runtime, credential) if credential else None
     if cached is None:
         return await run_in_threadpool(_reader, request)
     actor = replace(
@@ -89,7 +89,7 @@ async def admin_reader(request: Request) -> Actor:
         user_agent=request.headers.get("user-agent"),
         trace_id=get_trace_id(request),
     )
-    check_reader(settings, actor)
+    check_reader(runtime, actor)
     _limit(request, actor)
     return actor
 
@@ -99,7 +99,7 @@ AdminReaderDep = Annotated[Actor, Depends(admin_reader)]
 
 async def current_document(request: Request) -> CachedDocument:
     """The local copy without leaving the event loop when current; else the cache path."""
-    store = admin_data.store_for(request.app.state.settings)
+    store = admin_data.store_for(request.app.state.runtime)
     hit = store.local_hit()
     return hit if hit is not None else await run_in_threadpool(store.get)
 
@@ -157,4 +157,4 @@ async def get_ssot_dashboard(request: Request, _actor: AdminReaderDep) -> Respon
     responses=READ_ERRORS,
 )
 def get_ssot_health(request: Request, _actor: AdminReaderDep) -> dict[str, object]:
-    return ok(request, admin_data.health(request.app.state.settings))
+    return ok(request, admin_data.health(request.app.state.runtime))

@@ -21,11 +21,15 @@ from agentos.schemas.common import PageEnvelope, PageParams, SuccessEnvelope
 from agentos.schemas.queue import QueueClearResult, QueuedWork
 from agentos.server.deps import CurrentActorDep, SessionDep
 from agentos.server.responses import ok, paged
+from agentos.server.routes._actions import AdminWriteDep
 from agentos.server.routes._docs import BearerAuth, documented
 from agentos.services import agents
 
 router = APIRouter(prefix="/api/agents", tags=["Agents"], dependencies=[BearerAuth])
-WRITERS = "Needs the admin, supervisor or operator role (else 403)."
+WRITERS = (
+    "Runs the admin action named here: it needs that action's permission (admin, operator; "
+    "else 403), is rate-limited, idempotent under Idempotency-Key and audited."
+)
 Paging = Annotated[PageParams, Depends()]
 AgentId = Annotated[str, Path(max_length=64, description="Agent name or id", examples=["scenes"])]
 
@@ -73,12 +77,12 @@ def agents_health(request: Request, session: SessionDep, _: CurrentActorDep) -> 
 @router.post(
     "/restart",
     summary="Restart every agent (all switched on, pools rebuilt)",
-    description=WRITERS,
+    description=f"`agent.restart_all`. {WRITERS}",
     response_model=SuccessEnvelope[list[AgentStatus]],
     responses=documented(AgentStatus, 403, many=True),
 )
-def restart_agents(request: Request, session: SessionDep, actor: CurrentActorDep) -> dict[str, Any]:
-    return ok(request, agents.restart_all(session, actor=actor))
+def restart_agents(request: Request, write: AdminWriteDep) -> dict[str, Any]:
+    return ok(request, write.run("agent.restart_all", {"confirm": True})["agents"])
 
 
 @router.get(
@@ -114,15 +118,16 @@ def agent_config(
     "/config",
     summary="Update an agent's configuration (validated, merged)",
     description="The given keys are merged over the current configuration and the result is "
-    f"validated against the agent's settings model (422 INVALID_CONFIG). {WRITERS}",
+    f"validated against the agent's settings model (422 INVALID_CONFIG). "
+    f"`agent.config.update`. {WRITERS}",
     response_model=SuccessEnvelope[AgentConfigRead],
     responses=documented(AgentConfigRead, 400, 403, 404, 422),
 )
 def update_agent_config(
-    request: Request, body: AgentConfigUpdate, session: SessionDep, actor: CurrentActorDep
+    request: Request, body: AgentConfigUpdate, write: AdminWriteDep
 ) -> dict[str, Any]:
-    result = agents.update_config(session, agent=body.agent, config=body.config, actor=actor)
-    return ok(request, result)
+    payload = {"agent_id": body.agent, "config": body.config}
+    return ok(request, write.run("agent.config.update", payload))
 
 
 @router.get(
@@ -141,15 +146,14 @@ def agent_queue(
 @router.post(
     "/clear-queue",
     summary="Remove an agent's queued work and cancel those jobs",
-    description=f"`dry_run: true` lists what would be cancelled and changes nothing. {WRITERS}",
+    description="`dry_run: true` lists what would be cancelled and changes nothing. "
+    f"`agent.clear_queue`. {WRITERS}",
     response_model=SuccessEnvelope[QueueClearResult],
     responses=documented(QueueClearResult, 400, 403, 404, 422),
 )
-def clear_agent_queue(
-    request: Request, body: AgentRef, session: SessionDep, actor: CurrentActorDep
-) -> dict[str, Any]:
-    result = agents.clear_queue(session, agent=body.agent, actor=actor, dry_run=body.dry_run)
-    return ok(request, result)
+def clear_agent_queue(request: Request, body: AgentRef, write: AdminWriteDep) -> dict[str, Any]:
+    payload = {"agent_id": body.agent, "dry_run": body.dry_run, "confirm": not body.dry_run}
+    return ok(request, write.run("agent.clear_queue", payload))
 
 
 @router.get(
@@ -169,25 +173,21 @@ def get_agent(
 @router.post(
     "/{agent_id}/start",
     summary="Start an agent: it takes queued work again",
-    description=WRITERS,
+    description=f"`agent.start`. {WRITERS}",
     response_model=SuccessEnvelope[AgentStatus],
     responses=documented(AgentStatus, 403, 404, 422),
 )
-def start_agent(
-    request: Request, agent_id: AgentId, session: SessionDep, actor: CurrentActorDep
-) -> dict[str, Any]:
-    return ok(request, agents.start(session, agent=agent_id, actor=actor))
+def start_agent(request: Request, agent_id: AgentId, write: AdminWriteDep) -> dict[str, Any]:
+    return ok(request, write.run("agent.start", {"agent_id": agent_id}))
 
 
 @router.post(
     "/{agent_id}/stop",
     summary="Stop an agent: its queued work waits",
     description="Running steps finish; the runner claims nothing more for this agent "
-    f"until it is started again. {WRITERS}",
+    f"until it is started again. `agent.stop`. {WRITERS}",
     response_model=SuccessEnvelope[AgentStatus],
     responses=documented(AgentStatus, 403, 404, 422),
 )
-def stop_agent(
-    request: Request, agent_id: AgentId, session: SessionDep, actor: CurrentActorDep
-) -> dict[str, Any]:
-    return ok(request, agents.stop(session, agent=agent_id, actor=actor))
+def stop_agent(request: Request, agent_id: AgentId, write: AdminWriteDep) -> dict[str, Any]:
+    return ok(request, write.run("agent.stop", {"agent_id": agent_id}))

@@ -22,8 +22,9 @@ from agentos.schemas.jobs import (
 )
 from agentos.server.deps import CurrentActorDep, SessionDep
 from agentos.server.responses import ok, paged
+from agentos.server.routes._actions import AdminWriteDep
 from agentos.server.routes._docs import BearerAuth, documented
-from agentos.services import clips, jobs
+from agentos.services import clips, jobs, uploads
 from agentos.services.pipeline import progress
 
 router = APIRouter(prefix="/api/jobs", tags=["Jobs"], dependencies=[BearerAuth])
@@ -145,7 +146,7 @@ def jobs_of_user(
 def create_job(
     request: Request, body: JobCreate, session: SessionDep, actor: CurrentActorDep
 ) -> dict[str, Any]:
-    return ok(request, jobs.create_from_upload(session, actor=actor, request=body))
+    return ok(request, uploads.create_from_upload(session, actor=actor, request=body))
 
 
 @router.get(
@@ -205,16 +206,18 @@ def cancel_job(
     "/{job_id}/status",
     summary="Report a stage's progress/result (agent) or force a status (operator)",
     description="An external agent (API key with the `agent` scope) sends `stage` + `state`; "
-    "an operator sends `status`. Every change goes through the job state machine: an "
-    "impossible transition answers 409 INVALID_TRANSITION, a missing role or scope 403.",
+    "an operator sends `status`, which runs the `job.set_status` admin action (its "
+    "permission, rate limit, Idempotency-Key and audit). Every change goes through the job "
+    "state machine: an impossible transition answers 409 INVALID_TRANSITION, a missing role "
+    "or scope 403.",
     response_model=SuccessEnvelope[JobRead],
     responses=documented(JobRead, 400, 403, 404, 409, 422),
 )
 def report_job_status(
-    request: Request,
-    job_id: JobId,
-    body: JobStatusUpdate,
-    session: SessionDep,
-    actor: CurrentActorDep,
+    request: Request, job_id: JobId, body: JobStatusUpdate, write: AdminWriteDep
 ) -> dict[str, Any]:
-    return ok(request, progress.report_status(session, job_id=job_id, actor=actor, update=body))
+    if body.status is None:
+        update = progress.report_stage
+        return ok(request, update(write.session, job_id=job_id, actor=write.actor, update=body))
+    payload = {"job_id": job_id, **body.model_dump(include={"status", "error", "error_code"})}
+    return ok(request, write.run("job.set_status", payload))

@@ -76,7 +76,7 @@ async def root(request: Request, settings: SettingsDep) -> dict[str, Any]:
 async def get_health(
     request: Request, settings: SettingsDep, backends: BackendsDep
 ) -> JSONResponse:
-    engine = request.app.state.engine
+    engine = request.app.state.runtime.engine
     report = await run_in_threadpool(
         health.check, settings=settings, engine=engine, backends=backends
     )

@@ -24,8 +24,8 @@ from agentos.server.live import get_hub
 from agentos.server.routes.admin_ssot import bearer_or_none
 from agentos.services import admin_data
 from agentos.services.context import Actor
+from agentos.services.runtime import Runtime
 from agentos.services.security.admin_access import authorize_reader
-from agentos.settings import Settings
 
 router = APIRouter(tags=["Live"])
 HEARTBEAT_S = 15.0
@@ -33,18 +33,18 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
 
-async def _authorize(websocket: WebSocket, settings: Settings) -> Actor | None:
+async def _authorize(websocket: WebSocket, runtime: Runtime) -> Actor | None:
     credential = websocket.query_params.get("token") or bearer_or_none(
         websocket.headers.get("authorization")
     )
     peer = websocket.client.host if websocket.client else "unknown"
     ip = resolve_client_ip(
-        peer, websocket.headers.getlist("x-forwarded-for"), settings.trusted_proxies
+        peer, websocket.headers.getlist("x-forwarded-for"), runtime.settings.trusted_proxies
     )
     try:
         return await run_in_threadpool(
             authorize_reader,
-            settings,
+            runtime,
             credential,
             ip=ip,
             user_agent=websocket.headers.get("user-agent"),
@@ -56,8 +56,8 @@ async def _authorize(websocket: WebSocket, settings: Settings) -> Actor | None:
         return None
 
 
-async def _snapshot(settings: Settings) -> bytes:
-    document = await run_in_threadpool(admin_data.get_document, settings)
+async def _snapshot(runtime: Runtime) -> bytes:
+    document = await run_in_threadpool(admin_data.get_document, runtime)
     meta = orjson.dumps(document.meta().model_dump())
     return b'{"type":"snapshot","cache":' + meta + b',"data":' + document.body + b"}"
 
@@ -71,7 +71,7 @@ async def _send_events(websocket: WebSocket, queue: asyncio.Queue[bytes]) -> Non
         await websocket.send_text(message.decode())
 
 
-async def _answer(websocket: WebSocket, settings: Settings, raw: str) -> None:
+async def _answer(websocket: WebSocket, runtime: Runtime, raw: str) -> None:
     try:
         request = orjson.loads(raw)
         kind = request.get("type") if isinstance(request, dict) else None
@@ -79,7 +79,7 @@ async def _answer(websocket: WebSocket, settings: Settings, raw: str) -> None:
         kind = None
     if kind == "snapshot":
         try:
-            reply = await _snapshot(settings)
+            reply = await _snapshot(runtime)
         except AgentOSError as exc:
             reply = orjson.dumps({"type": "error", "error": exc.message, "error_code": exc.code})
     elif kind == "ping":
@@ -95,8 +95,8 @@ async def _answer(websocket: WebSocket, settings: Settings, raw: str) -> None:
 
 @router.websocket("/ws", name="live_updates")
 async def live_updates(websocket: WebSocket) -> None:
-    settings: Settings = websocket.app.state.settings
-    actor = await _authorize(websocket, settings)
+    runtime: Runtime = websocket.app.state.runtime
+    actor = await _authorize(websocket, runtime)
     if actor is None:
         return
     hub = get_hub(websocket.app)
@@ -107,7 +107,7 @@ async def live_updates(websocket: WebSocket) -> None:
     sender = asyncio.create_task(_send_events(websocket, queue))
     try:
         while True:
-            await _answer(websocket, settings, await websocket.receive_text())
+            await _answer(websocket, runtime, await websocket.receive_text())
     except WebSocketDisconnect:
         pass
     finally:

@@ -29,7 +29,7 @@ from agentos.services.actions.registry import ActionContext, ActionSpec
 from agentos.services.backends import breaker, idempotency
 from agentos.services.backends.idempotency import StoredResponse
 from agentos.services.context import Actor
-from agentos.services.runtime import backends_of, settings_of
+from agentos.services.runtime import backends_of, runtime_of, settings_of
 from agentos.services.security import admin_access, audit, ipallow, roles
 from agentos.services.security.audit import AuditEntry
 
@@ -124,7 +124,7 @@ class _Run:
         """Own the key (None), or answer from the stored response (replay)."""
         self.key = idempotency.validate_key(key)
         self.fingerprint = idempotency.fingerprint(self.spec.name, self.payload_json)
-        store = idempotency.store_for(self.session)
+        store = backends_of(self.session).idempotency
         try:
             stored = store.claim(
                 self.session,
@@ -155,13 +155,13 @@ class _Run:
 
     def release(self) -> None:
         if self.key is not None:
-            idempotency.store_for(self.session).release(
+            backends_of(self.session).idempotency.release(
                 self.session, scope=idempotency.scope_of(self.actor), key=self.key
             )
 
     def guard(self) -> breaker.Permit:
         try:
-            return breaker.guard(settings_of(self.session), self.spec.dependencies)
+            return breaker.guard(backends_of(self.session).breakers, self.spec.dependencies)
         except AgentOSError as error:
             self.session.rollback()
             self.release()
@@ -179,7 +179,7 @@ class _Run:
 
     def store(self, response: StoredResponse) -> None:
         if self.key is not None:
-            idempotency.store_for(self.session).complete(
+            backends_of(self.session).idempotency.complete(
                 self.session,
                 scope=idempotency.scope_of(self.actor),
                 key=self.key,
@@ -188,9 +188,9 @@ class _Run:
             )
 
     def dispatch(self, permit: breaker.Permit) -> ActionResponse:
-        settings = settings_of(self.session)
+        runtime = runtime_of(self.session)
         context = ActionContext(
-            actor=self.actor, settings=settings, reason=self.reason, dry_run=self.dry_run
+            actor=self.actor, runtime=runtime, reason=self.reason, dry_run=self.dry_run
         )
         try:
             raw = self.spec.handler(self.session, self.payload, context)
@@ -208,11 +208,11 @@ class _Run:
             self.session.commit()
         except Exception as exc:
             self.fail(permit, exc)
-        breaker.report(settings, permit, failed=None)
+        breaker.report(runtime.backends.breakers, permit, failed=None)
         if self.spec.permission.startswith(USERS_AREA) and not self.dry_run:
             # Disabling users, changing roles, revoking tokens: drop this process's cached
             # tokens and users now instead of after admin_access.USER_CACHE_S.
-            admin_access.forget_user()
+            admin_access.forget_user(runtime)
         return response
 
     def fail(self, permit: breaker.Permit, exc: Exception) -> NoReturn:
@@ -224,7 +224,7 @@ class _Run:
         failed = None
         if breaker.counts_as_failure(exc):
             failed = breaker.dependency_of(exc, self.spec.dependencies)
-        breaker.report(settings_of(self.session), permit, failed=failed)
+        breaker.report(backends_of(self.session).breakers, permit, failed=failed)
         try:
             audit.append(self.session, self.entry("failed", error_code=error.code))
             self.store(StoredResponse(ok=False, body=_error_body(error)))

@@ -24,6 +24,7 @@ from agentos.errors import InvalidError
 from agentos.schemas.actions import ActionInfo, ActionPayload, RateClass
 from agentos.services.backends import breaker
 from agentos.services.context import Actor
+from agentos.services.runtime import Runtime
 from agentos.services.security import roles
 from agentos.settings import Settings
 
@@ -46,9 +47,13 @@ class ActionContext:
     """What a handler gets besides its session and payload."""
 
     actor: Actor
-    settings: Settings
+    runtime: Runtime
     reason: str | None
     dry_run: bool
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
 
 
 P = TypeVar("P", bound=ActionPayload)

@@ -8,7 +8,7 @@ from agentos.schemas.actions import ActionStatusRead, BreakerRead
 from agentos.services.actions import registry
 from agentos.services.backends import breaker
 from agentos.services.context import Actor
-from agentos.services.runtime import settings_of
+from agentos.services.runtime import backends_of, settings_of
 from agentos.services.security import audit, ipallow, roles
 
 
@@ -22,7 +22,7 @@ def breakers(session: Session) -> list[BreakerRead]:
             probes=item.probes,
             forced=item.forced,
         )
-        for item in breaker.list_breakers(settings_of(session))
+        for item in breaker.list_breakers(backends_of(session).breakers)
     ]
 
 

@@ -1,26 +1,26 @@
 """The admin read model (SSOT): one document of five sections, served cache-first.
 
-    collect(settings) -> AdminDocument     straight from the database (sections in parallel)
-    get_document(settings) -> CachedDocument   cache-first bytes with source hit/miss/direct
-    rebuild(settings) -> RebuildResult     a fresh document now (dashboard.refresh)
-    warm(settings) -> RebuildResult | None the periodic task (embedded scheduler, Celery beat)
-    health(settings) -> SsotHealth
-    start_background(settings) -> stop    the change feed and, in the server, the warmer
-    add_listener(settings, fn) -> remove   live change events, from the one bus subscription
+    collect(runtime) -> AdminDocument       straight from the database (sections in parallel)
+    get_document(runtime) -> CachedDocument cache-first bytes with source hit/miss/direct
+    rebuild(runtime) -> RebuildResult       a fresh document now (dashboard.refresh)
+    warm(runtime) -> RebuildResult | None   the periodic task (embedded scheduler, Celery beat)
+    health(runtime) -> SsotHealth
+    start_background(runtime) -> stop       the change feed and, in the server, the warmer
+    add_listener(runtime, fn) -> remove     live change events, from the one bus subscription
 
-The store behind these is one per deployment and process (see `admin_data_store`).
+The store behind these is one per runtime (`store_for`): `build` collects, `store` keeps
+the cache state and single-flight rebuilds, `feed` follows the bus, `sections` queries.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
-from agentos.schemas.admin import AdminDocument, RebuildResult, SsotHealth
-from agentos.services.admin_data.build import CachedDocument, collect, dispose_read_engines
+from agentos.schemas.admin import RebuildResult, SsotHealth
+from agentos.services.admin_data.build import CachedDocument, collect
 from agentos.services.admin_data.feed import SSOT_CHANNEL, Listener
 from agentos.services.admin_data.store import SsotStore
-from agentos.settings import Settings
+from agentos.services.runtime import Runtime
 
 __all__ = [
     "SSOT_CHANNEL",
@@ -31,60 +31,43 @@ __all__ = [
     "get_document",
     "health",
     "rebuild",
-    "reset",
     "start_background",
     "store_for",
     "warm",
 ]
 
-_stores: dict[tuple[str | None, str, str, str], SsotStore] = {}
-_lock = threading.Lock()
+
+def store_for(runtime: Runtime) -> SsotStore:
+    """The runtime's one store (closed with the runtime)."""
+    return runtime.component(SsotStore, lambda: SsotStore(runtime))
 
 
-def _key(settings: Settings) -> tuple[str | None, str, str, str]:
-    return (
-        settings.redis_url,
-        settings.resolved_database_url,
-        settings.redis_key_prefix,
-        settings.ssot_cache_key,
-    )
+def get_document(runtime: Runtime) -> CachedDocument:
+    return store_for(runtime).get()
 
 
-def store_for(settings: Settings) -> SsotStore:
-    key = _key(settings)
-    with _lock:
-        store = _stores.get(key)
-        if store is None:
-            store = _stores[key] = SsotStore(settings)
-        return store
+def rebuild(runtime: Runtime) -> RebuildResult:
+    return store_for(runtime).rebuild()
 
 
-def get_document(settings: Settings) -> CachedDocument:
-    return store_for(settings).get()
-
-
-def rebuild(settings: Settings) -> RebuildResult:
-    return store_for(settings).rebuild()
-
-
-def warm(settings: Settings) -> RebuildResult | None:
+def warm(runtime: Runtime) -> RebuildResult | None:
     """Rebuild unless the document is already fresh; None when nothing needed doing."""
-    return store_for(settings).warm()
+    return store_for(runtime).warm()
 
 
-def health(settings: Settings) -> SsotHealth:
-    return store_for(settings).health()
+def health(runtime: Runtime) -> SsotHealth:
+    return store_for(runtime).health()
 
 
-def add_listener(settings: Settings, listener: Listener) -> Callable[[], None]:
-    store = store_for(settings)
+def add_listener(runtime: Runtime, listener: Listener) -> Callable[[], None]:
+    store = store_for(runtime)
     store.feed.start()
     return store.feed.add_listener(listener)
 
 
-def start_background(settings: Settings, *, warmer: bool = True) -> Callable[[], None]:
+def start_background(runtime: Runtime, *, warmer: bool = True) -> Callable[[], None]:
     """Start the change feed (and the warmer); returns the callable that stops them."""
-    store = store_for(settings)
+    store = store_for(runtime)
     store.feed.start()
     if warmer:
         store.warmer.start()
@@ -94,22 +77,3 @@ def start_background(settings: Settings, *, warmer: bool = True) -> Callable[[],
         store.feed.stop()
 
     return stop
-
-
-def reset(settings: Settings | None = None) -> None:
-    """Stop and forget the stores (of one deployment, or all): tests, reconfiguration."""
-    with _lock:
-        if settings is None:
-            stores = list(_stores.values())
-            _stores.clear()
-        else:
-            found = _stores.pop(_key(settings), None)
-            stores = [found] if found else []
-    for store in stores:
-        store.close()
-    dispose_read_engines(None if settings is None else settings.resolved_database_url)
-
-
-def document_of(settings: Settings) -> AdminDocument:
-    """The cached document parsed back into its schema (CLI/TUI local path)."""
-    return AdminDocument.model_validate_json(get_document(settings).body)

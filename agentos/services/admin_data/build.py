@@ -9,18 +9,15 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session
 
-from agentos.db.session import get_engine
 from agentos.errors import InternalError
 from agentos.schemas.admin import (
     AdminDocument,
@@ -30,6 +27,7 @@ from agentos.schemas.admin import (
     DashboardSection,
 )
 from agentos.services.admin_data import sections
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 
 HEADER_MAGIC = b"AOS4 "
@@ -37,7 +35,6 @@ MAX_PARALLEL_SECTIONS = 8
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
-_read_engines: dict[str, Engine] = {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,54 +108,6 @@ def _pool() -> ThreadPoolExecutor:
         return _executor
 
 
-def _sqlite_read_engine(url: str) -> Engine:
-    # The shared SQLite engine opens every transaction with BEGIN IMMEDIATE (a write lock);
-    # the read model only reads, so it uses deferred transactions that never block writers.
-    engine = _read_engines.get(url)
-    if engine is None:
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
-
-        @event.listens_for(engine, "connect")
-        def _configure(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA busy_timeout=15000")
-            cursor.execute("PRAGMA query_only=ON")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")
-
-        _read_engines[url] = engine
-    return engine
-
-
-@contextmanager
-def read_session(settings: Settings) -> Iterator[Session]:
-    if settings.is_sqlite:
-        with _executor_lock:
-            engine = _sqlite_read_engine(settings.resolved_database_url)
-    else:
-        engine = get_engine(settings)
-    session = Session(bind=engine, info={"settings": settings})
-    try:
-        yield session
-    finally:
-        session.rollback()
-        session.close()
-
-
-def dispose_read_engines(url: str | None = None) -> None:
-    """Close the read engines (of one database URL, or all)."""
-    with _executor_lock:
-        urls = list(_read_engines) if url is None else [url]
-        for key in urls:
-            engine = _read_engines.pop(key, None)
-            if engine is not None:
-                engine.dispose()
-
-
 def section_tasks(settings: Settings, now: datetime) -> dict[str, Callable[[Session], Any]]:
     offline_after = max(3 * settings.heartbeat_interval_s, 15.0)
     return {
@@ -175,17 +124,18 @@ def section_tasks(settings: Settings, now: datetime) -> dict[str, Callable[[Sess
     }
 
 
-def _run(settings: Settings, task: Callable[[Session], Any]) -> Any:
-    with read_session(settings) as session:
+def _run(runtime: Runtime, task: Callable[[Session], Any]) -> Any:
+    with runtime.read_session() as session:
         return task(session)
 
 
-def collect(settings: Settings) -> AdminDocument:
+def collect(runtime: Runtime) -> AdminDocument:
     """The whole document, straight from the database; each part in its own session."""
+    settings = runtime.settings
     started = time.perf_counter()
     now = datetime.now(UTC)
     futures = {
-        name: _pool().submit(_run, settings, task)
+        name: _pool().submit(_run, runtime, task)
         for name, task in section_tasks(settings, now).items()
     }
     try:
@@ -229,9 +179,9 @@ def collect(settings: Settings) -> AdminDocument:
     )
 
 
-def build(settings: Settings, *, source: CacheSource) -> CachedDocument:
+def build(runtime: Runtime, *, source: CacheSource) -> CachedDocument:
     """Collect and serialise: the one way a cached document comes to exist."""
-    document = collect(settings)
+    document = collect(runtime)
     body = encode(document)
     return CachedDocument(
         body=body,

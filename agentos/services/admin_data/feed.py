@@ -14,9 +14,8 @@ import time
 from collections.abc import Callable
 
 from agentos.services import events
-from agentos.services.backends import get_backends
 from agentos.services.backends.base import BusEvent, Subscription
-from agentos.settings import Settings
+from agentos.services.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +27,8 @@ Listener = Callable[[BusEvent], None]
 
 
 class ChangeFeed:
-    def __init__(self, settings: Settings, *, on_change: Listener, on_rebuilt: Listener) -> None:
-        self.settings = settings
+    def __init__(self, runtime: Runtime, *, on_change: Listener, on_rebuilt: Listener) -> None:
+        self.runtime = runtime
         self._on_change = on_change
         self._on_rebuilt = on_rebuilt
         self._listeners: list[Listener] = []
@@ -73,9 +72,7 @@ class ChangeFeed:
 
     def _subscribe(self) -> Subscription | None:
         try:
-            subscription = get_backends(self.settings).bus.subscribe(
-                events.CHANGES_CHANNEL, SSOT_CHANNEL
-            )
+            subscription = self.runtime.backends.bus.subscribe(events.CHANGES_CHANNEL, SSOT_CHANNEL)
         except Exception as exc:  # bus down: retry; until then the store trusts no local copy
             logger.warning("ssot feed: cannot subscribe (%s); retrying", exc)
             return None

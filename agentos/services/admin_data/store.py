@@ -20,15 +20,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from agentos.db.session import session_scope
 from agentos.errors import UnavailableError
 from agentos.schemas.admin import CacheSource, RebuildResult, SsotHealth
 from agentos.services.admin_data.build import CachedDocument, build
 from agentos.services.admin_data.feed import SSOT_CHANNEL, ChangeFeed, Warmer
-from agentos.services.backends import get_backends
 from agentos.services.backends.base import BusEvent, Cache
 from agentos.services.jobs import rollups
-from agentos.settings import Settings
+from agentos.services.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +58,9 @@ class _Stats:
 class SsotStore:
     """The read model's cache state in this process, for one deployment."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.settings = settings = runtime.settings
         self.origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.local: CachedDocument | None = None
         self.last_change_at = 0.0
@@ -69,13 +68,13 @@ class SsotStore:
         self.stats = _Stats()
         self._lock = threading.Lock()
         self._flight: _Flight | None = None
-        self.feed = ChangeFeed(settings, on_change=self._changed, on_rebuilt=self._rebuilt)
+        self.feed = ChangeFeed(runtime, on_change=self._changed, on_rebuilt=self._rebuilt)
         self.warmer = Warmer(settings.ssot_warm_interval_s, self.warm)
         self._compacted_at = 0.0
 
     @property
     def cache(self) -> Cache:
-        return get_backends(self.settings).cache
+        return self.runtime.backends.cache
 
     @property
     def lock_key(self) -> str:
@@ -232,7 +231,7 @@ class SsotStore:
 
     def _build_and_store(self) -> CachedDocument:
         started = time.perf_counter()
-        document = build(self.settings, source="miss")
+        document = build(self.runtime, source="miss")
         self.cache.set(
             self.settings.ssot_cache_key,
             document.to_cache_value(),
@@ -242,7 +241,7 @@ class SsotStore:
         self.local = document
         self._record(document, started, cached=True)
         try:
-            get_backends(self.settings).bus.publish(
+            self.runtime.backends.bus.publish(
                 SSOT_CHANNEL, {"origin": self.origin, "built_at": document.built_at}
             )
         except Exception as exc:  # peers then refresh from the cache on their next miss
@@ -251,7 +250,7 @@ class SsotStore:
 
     def _build_direct(self) -> CachedDocument:
         started = time.perf_counter()
-        document = build(self.settings, source="direct")
+        document = build(self.runtime, source="direct")
         self._record(document, started, cached=False)
         return document
 
@@ -301,7 +300,7 @@ class SsotStore:
             return
         self._compacted_at = now
         try:
-            with session_scope(self.settings) as session:
+            with self.runtime.session() as session:
                 rollups.compact(session)
         except Exception as exc:  # readers add uncompacted deltas; the next tick retries
             logger.warning("ssot: rollup compaction failed: %s", exc)

@@ -31,12 +31,11 @@ from agentos.schemas.agents import (
 )
 from agentos.schemas.common import Page, PageParams, Pagination
 from agentos.schemas.queue import QueueClearResult, QueuedWork
-from agentos.services import dispatch, events
+from agentos.services import dispatch, events, jobs
 from agentos.services import queue as queue_service
 from agentos.services.context import Actor
 from agentos.services.jobs.catalog import default_config, ensure_default_agents
 from agentos.services.jobs.sqlstats import percentile_by_group
-from agentos.services.pipeline import workers
 from agentos.services.runtime import settings_of
 
 
@@ -107,7 +106,6 @@ def require(session: Session, *, agent: str) -> AgentStatus:
 
 
 def _switch(session: Session, *, agent: str, actor: Actor, enabled: bool) -> AgentStatus:
-    queue_service.require_writer(actor, "start or stop agents")
     row = _load(session, agent, lock=True)
     changed = row.enabled != enabled
     row.enabled = enabled
@@ -149,13 +147,12 @@ def _requeue_running(session: Session, agent: str, actor: Actor) -> int:
         .with_for_update()
     ).all()
     for step in running:
-        workers.requeue(session, step=step, reason=f"agent {agent} restarted by {actor.name}")
+        jobs.requeue_step(session, step=step, reason=f"agent {agent} restarted by {actor.name}")
     return len(running)
 
 
 def restart(session: Session, *, agent: str, actor: Actor) -> AgentStatus:
     """Stop then start: running stages go back to the queue, the agent consumes again."""
-    queue_service.require_writer(actor, "restart agents")
     row = _load(session, agent, lock=True)
     requeued = _requeue_running(session, row.name, actor)
     row.enabled = True
@@ -176,7 +173,6 @@ def restart(session: Session, *, agent: str, actor: Actor) -> AgentStatus:
 
 def restart_all(session: Session, *, actor: Actor) -> list[AgentStatus]:
     """Every agent restarted: enabled again, its running stages re-queued."""
-    queue_service.require_writer(actor, "restart agents")
     ensure_default_agents(session)
     rows = list(session.scalars(select(Agent).order_by(Agent.stage_order).with_for_update()))
     for row in rows:
@@ -196,7 +192,6 @@ def restart_all(session: Session, *, actor: Actor) -> list[AgentStatus]:
 
 
 def set_concurrency(session: Session, *, agent: str, concurrency: int, actor: Actor) -> AgentStatus:
-    queue_service.require_writer(actor, "change agent concurrency")
     if not CONCURRENCY_MIN <= concurrency <= CONCURRENCY_MAX:
         raise InvalidError(
             f"concurrency must be between {CONCURRENCY_MIN} and {CONCURRENCY_MAX}",
@@ -253,7 +248,6 @@ def update_config(
     session: Session, *, agent: str, config: dict[str, Any], actor: Actor
 ) -> AgentConfigRead:
     """Merge `config` into the agent's settings; the result must validate as a whole."""
-    queue_service.require_writer(actor, "change agent configuration")
     row = _load(session, agent, lock=True)
     return _store_config(
         session, row, validate_config(row.name, {**(row.config or {}), **config}), actor
@@ -261,7 +255,6 @@ def update_config(
 
 
 def reset_config(session: Session, *, agent: str, actor: Actor) -> AgentConfigRead:
-    queue_service.require_writer(actor, "change agent configuration")
     row = _load(session, agent, lock=True)
     return _store_config(session, row, validate_config(row.name, default_config(row.name)), actor)
 

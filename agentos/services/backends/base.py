@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, get_args
 
 from agentos.errors import InvalidError
+from agentos.services.backends.breaker import BreakerStore
+from agentos.services.backends.idempotency import IdempotencyStore
 
 RateAlgorithm = Literal["sliding_window", "token_bucket", "fixed_window"]
 RATE_ALGORITHMS: tuple[str, ...] = get_args(RateAlgorithm)
@@ -180,10 +182,12 @@ class Backends:
     bus: Bus
     counters: Counters
     limiter: RateLimiter
+    breakers: BreakerStore
+    idempotency: IdempotencyStore
     extras: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
-        for part in (self.bus, self.cache, self.counters, self.limiter):
+        for part in (self.bus, self.cache, self.counters, self.limiter, self.breakers):
             closer = getattr(part, "close", None)
             if callable(closer):
                 closer()

@@ -22,7 +22,6 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Literal, Protocol
 
 import redis
@@ -35,12 +34,6 @@ DEPENDENCIES: tuple[str, ...] = ("database", "cache", "broker", "storage")
 State = Literal["closed", "open", "half_open"]
 CLEAN, DIRTY, PROBE = 0, 1, 2  # admission per breaker: closed, closed with failures, trial
 CLEAN_CACHE_S = 1.0
-
-
-@lru_cache(maxsize=32)
-def redis_client(url: str) -> redis.Redis:
-    """One pooled client per Redis URL and process."""
-    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
 
 
 @dataclass(frozen=True)
@@ -66,6 +59,7 @@ class BreakerStore(Protocol):
     def record(self, name: str, *, success: bool) -> None: ...
     def snapshot(self, name: str) -> BreakerState: ...
     def force(self, name: str, state: Literal["closed", "open"]) -> None: ...
+    def close(self) -> None: ...
 
 
 _ACQUIRE = """
@@ -133,9 +127,9 @@ return state
 
 
 class RedisBreakerStore:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, client: redis.Redis) -> None:
         self.settings = settings
-        self.client = redis_client(settings.redis_url_for("breaker"))
+        self.client = client
         self.prefix = f"{settings.redis_key_prefix}breaker:"
         self._acquire = self.client.register_script(_ACQUIRE)
         self._record = self.client.register_script(_RECORD)
@@ -187,6 +181,9 @@ class RedisBreakerStore:
             probes=int(raw.get("probes", 0)),
             forced=raw.get("forced") == "1",
         )
+
+    def close(self) -> None:
+        self.client.close()
 
     def force(self, name: str, state: Literal["closed", "open"]) -> None:
         key = self._key(name)
@@ -278,6 +275,9 @@ class LocalBreakerStore:
                 forced=item.forced,
             )
 
+    def close(self) -> None:
+        """Nothing to release: the state lives in this object."""
+
     def force(self, name: str, state: Literal["closed", "open"]) -> None:
         with self._lock:
             if state == "closed":
@@ -286,33 +286,11 @@ class LocalBreakerStore:
                 self._states[name] = _Local(state="open", opened_at=time.time(), forced=True)
 
 
-_stores: dict[tuple[str | None, str, str], BreakerStore] = {}
-_stores_lock = threading.Lock()
-
-
-def store_for(settings: Settings) -> BreakerStore:
-    key = (settings.redis_url, settings.resolved_database_url, settings.redis_key_prefix)
-    with _stores_lock:
-        store = _stores.get(key)
-        if store is None:
-            store = (
-                LocalBreakerStore(settings) if settings.is_embedded else RedisBreakerStore(settings)
-            )
-            _stores[key] = store
-        return store
-
-
-def forget_stores() -> None:
-    """Drop this process's breaker stores (tests; embedded state goes with them)."""
-    with _stores_lock:
-        _stores.clear()
-
-
-def guard(settings: Settings, names: tuple[str, ...]) -> Permit:
+def guard(store: BreakerStore, names: tuple[str, ...]) -> Permit:
     """Admit a call that uses `names`, or raise 503 CIRCUIT_OPEN naming the open breaker."""
     if not names:
         return Permit(names=(), admissions=())
-    decision = store_for(settings).acquire(names)
+    decision = store.acquire(names)
     if len(decision) == 2 and isinstance(decision[0], str):
         name, retry_after = decision[0], float(decision[1])
         raise UnavailableError(
@@ -323,13 +301,12 @@ def guard(settings: Settings, names: tuple[str, ...]) -> Permit:
     return Permit(names=names, admissions=tuple(int(item) for item in decision))
 
 
-def report(settings: Settings, permit: Permit, *, failed: str | None) -> None:
+def report(store: BreakerStore, permit: Permit, *, failed: str | None) -> None:
     """Record the outcome: a failure on `failed`, else success where it changes state.
 
     After a failure the other breakers learn nothing (their trial slot lapses after the
     cool-down); a clean closed breaker needs no write, so the common path costs none.
     """
-    store = store_for(settings)
     if failed is not None:
         if failed in permit.names:
             store.record(failed, success=False)
@@ -348,19 +325,18 @@ def _known(name: str) -> str:
     return name
 
 
-def list_breakers(settings: Settings) -> list[BreakerState]:
-    store = store_for(settings)
+def list_breakers(store: BreakerStore) -> list[BreakerState]:
     return [store.snapshot(name) for name in DEPENDENCIES]
 
 
-def reset(settings: Settings, name: str) -> BreakerState:
-    store_for(settings).force(_known(name), "closed")
-    return store_for(settings).snapshot(name)
+def reset(store: BreakerStore, name: str) -> BreakerState:
+    store.force(_known(name), "closed")
+    return store.snapshot(name)
 
 
-def trip(settings: Settings, name: str) -> BreakerState:
-    store_for(settings).force(_known(name), "open")
-    return store_for(settings).snapshot(name)
+def trip(store: BreakerStore, name: str) -> BreakerState:
+    store.force(_known(name), "open")
+    return store.snapshot(name)
 
 
 def _text(value: object) -> str:

@@ -12,10 +12,14 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from sqlalchemy import Engine
+
 from agentos.errors import InvalidError
 from agentos.services.backends.base import Backends, CacheStats
+from agentos.services.backends.breaker import LocalBreakerStore
 from agentos.services.backends.embedded_bus import EmbeddedBus
 from agentos.services.backends.embedded_limiter import EmbeddedRateLimiter
+from agentos.services.backends.idempotency import DatabaseIdempotencyStore
 from agentos.settings import Settings
 
 Clock = Callable[[], float]
@@ -177,11 +181,13 @@ class EmbeddedCounters:
             return sum(1 for key in keys if self._store.drop(key))
 
 
-def build_embedded_backends(settings: Settings) -> Backends:
+def build_embedded_backends(settings: Settings, *, engine: Callable[[], Engine]) -> Backends:
     return Backends(
         kind="embedded",
         cache=EmbeddedCache(),
-        bus=EmbeddedBus(settings),
+        bus=EmbeddedBus(settings, engine=engine),
         counters=EmbeddedCounters(),
         limiter=EmbeddedRateLimiter(),
+        breakers=LocalBreakerStore(settings),
+        idempotency=DatabaseIdempotencyStore(settings),
     )

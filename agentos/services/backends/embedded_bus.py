@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +24,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from agentos.db.base import utcnow
 from agentos.db.models.system import BusMessage
-from agentos.db.session import get_engine
 from agentos.errors import InvalidError, UnavailableError
 from agentos.services.backends.base import BusEvent
 from agentos.settings import Settings
@@ -154,9 +154,10 @@ class EmbeddedSubscription:
 class EmbeddedBus:
     name = "database"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, engine: Callable[[], Engine]) -> None:
         self.origin = uuid.uuid4().hex
         self._settings = settings
+        self._engine = engine
         self._table: BusTable | None = None
         self._lock = threading.Lock()
         self._subscriptions: list[EmbeddedSubscription] = []
@@ -169,7 +170,7 @@ class EmbeddedBus:
     def table(self) -> BusTable:
         # The engine is built on first use, so constructing backends never touches the disk.
         if self._table is None:
-            self._table = BusTable(get_engine(self._settings))
+            self._table = BusTable(self._engine())
         return self._table
 
     def publish(self, channel: str, payload: dict[str, Any]) -> None:

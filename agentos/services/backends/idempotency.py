@@ -18,16 +18,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+import redis
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from agentos.db.models import IdempotencyRecord
 from agentos.errors import ConflictError, InvalidError
-from agentos.services.backends.breaker import redis_client
 from agentos.services.context import Actor
 from agentos.services.outbox import after_commit
-from agentos.services.runtime import settings_of
 from agentos.settings import Settings
 
 HEADERS: tuple[str, ...] = ("Idempotency-Key", "X-Idempotency-Key")
@@ -171,9 +170,9 @@ class DatabaseIdempotencyStore:
 class RedisIdempotencyStore:
     """Distributed deployments: Redis DB1, one JSON value per key."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, client: redis.Redis) -> None:
         self.settings = settings
-        self.client = redis_client(settings.redis_url_for("idempotency"))
+        self.client = client
         self.prefix = f"{settings.redis_key_prefix}idem:"
 
     def _name(self, scope: str, key: str) -> str:
@@ -217,10 +216,3 @@ class RedisIdempotencyStore:
 
     def release(self, session: Session, *, scope: str, key: str) -> None:
         self.client.delete(self._name(scope, key))
-
-
-def store_for(session: Session) -> IdempotencyStore:
-    settings = settings_of(session)
-    if settings.is_embedded:
-        return DatabaseIdempotencyStore(settings)
-    return RedisIdempotencyStore(settings)

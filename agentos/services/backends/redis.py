@@ -32,7 +32,9 @@ from agentos.services.backends.base import (
     RateAlgorithm,
     RateDecision,
 )
+from agentos.services.backends.breaker import RedisBreakerStore
 from agentos.services.backends.embedded_bus import plain_payload
+from agentos.services.backends.idempotency import RedisIdempotencyStore
 from agentos.settings import Settings
 
 SOCKET_TIMEOUT_S = 2.0
@@ -375,5 +377,7 @@ def build_redis_backends(settings: Settings) -> Backends:
         bus=RedisBus(cache_client, prefix),
         counters=RedisCounters(cache_client, prefix),
         limiter=RedisRateLimiter(limit_client, prefix),
+        breakers=RedisBreakerStore(settings, connect(settings.redis_url_for("breaker"))),
+        idempotency=RedisIdempotencyStore(settings, connect(settings.redis_url_for("idempotency"))),
         extras={"broker_ping": _pinger(settings.redis_url_for("broker"))},
     )

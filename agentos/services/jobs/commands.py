@@ -17,12 +17,11 @@ from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
 from agentos.db.models import Clip, Job, ProcessingStep
-from agentos.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
+from agentos.errors import ConflictError, InvalidError, NotFoundError
 from agentos.schemas.jobs import (
     PRIORITY_MAX,
     PRIORITY_MIN,
     TERMINAL_STATUSES,
-    JobCreate,
     JobDeleted,
     JobOptions,
     JobRead,
@@ -36,6 +35,7 @@ from agentos.services.jobs.queries import load, resume_stage
 from agentos.services.jobs.state import transition
 from agentos.services.outbox import after_commit
 from agentos.services.runtime import settings_of
+from agentos.services.security import roles
 
 OPEN_STEP_STATUSES = ("queued", "running")
 
@@ -65,7 +65,7 @@ def enqueue_stage(
         raise NotFoundError(f"job {job_id} not found", code="JOB_NOT_FOUND")
     attempt = max(job.attempts, 1)
     now = utcnow()
-    sender = dispatch.step_sender() if task_id is None else None
+    sender = dispatch.step_sender(session) if task_id is None else None
     if sender is not None:
         task_id = str(uuid.uuid4())
     step_id = _insert_step(
@@ -125,8 +125,7 @@ def create(
     priority: int = 0,
 ) -> JobRead:
     """A job owned by `actor`, queued at the first stage."""
-    if actor.role == "readonly":
-        raise ForbiddenError("the readonly role cannot create jobs", code="READONLY")
+    roles.require_own_write(actor.role, "create jobs")
     _check_priority(priority)
     title = title.strip()
     if not title or len(title) > 255:
@@ -154,21 +153,6 @@ def create(
     counts.forget_after_commit(session, actor.id)
     enqueue_stage(session, job_id=job.id, agent=PIPELINE[0], job=job)
     return JobRead.model_validate(job)
-
-
-def create_from_upload(session: Session, *, actor: Actor, request: JobCreate) -> JobRead:
-    """`POST /api/jobs/create`: a job from the actor's finalised upload."""
-    from agentos.services import uploads  # uploads creates jobs through this package
-
-    job_id = uploads.create_job(
-        session,
-        actor=actor,
-        upload_id=request.upload_id,
-        title=request.title,
-        priority=request.priority,
-        options=request.options.model_dump(exclude_none=True),
-    )
-    return JobRead.model_validate(load(session, job_id=job_id, actor=actor))
 
 
 def cancel_job(session: Session, job: Job) -> None:
@@ -283,3 +267,25 @@ def _remove(paths: list[str]) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+
+
+def requeue_step(session: Session, *, step: ProcessingStep, reason: str) -> None:
+    """Put a running step back in its queue on the same row (same attempt, same clips)."""
+    step.status = "queued"
+    step.worker_id = None
+    step.task_id = None
+    step.progress = 0.0
+    step.heartbeat_at = None
+    job = session.get(Job, step.job_id)
+    if job is not None and job.status == "processing":
+        transition(job, "queued")
+    events.emit(
+        session,
+        severity="warning",
+        source=f"agent.{step.agent}",
+        kind="step.requeued",
+        message=f"{step.agent} step of job {step.job_id} re-queued: {reason}",
+        details={"step_id": str(step.id), "reason": reason},
+        job_id=step.job_id,
+    )
+    dispatch.request_dispatch(session, agent=step.agent)

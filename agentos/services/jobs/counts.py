@@ -26,6 +26,7 @@ from agentos.schemas.jobs import JobFilters
 from agentos.services.context import Actor
 from agentos.services.outbox import after_commit
 from agentos.services.runtime import backends_of
+from agentos.services.security import roles
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def _cacheable(actor: Actor, filters: JobFilters) -> str | None:
     """The cache key when the list is "all jobs" or "one owner's jobs", else None."""
     if filters.status or filters.created_from or filters.created_to or filters.search:
         return None
-    if actor.is_staff:
+    if roles.sees_all_jobs(actor.role):
         return cache_key(filters.owner_id)
     return cache_key(actor.id) if actor.id is not None else None
 

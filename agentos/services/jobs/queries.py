@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from agentos.db.models import Clip, Job, ProcessingStep
-from agentos.errors import ForbiddenError, NotFoundError
+from agentos.errors import NotFoundError
 from agentos.schemas.clips import ClipRead
 from agentos.schemas.common import Page, PageParams, Pagination
 from agentos.schemas.jobs import (
@@ -30,23 +30,26 @@ from agentos.services.context import Actor
 from agentos.services.jobs import counts
 from agentos.services.jobs.catalog import PIPELINE
 from agentos.services.jobs.sqlstats import seconds_between
+from agentos.services.security import roles
 
 MAX_RECENT = 500
 
 
 def visible_to(actor: Actor) -> list[ColumnElement[bool]]:
     """The WHERE clauses that limit a query on jobs to what `actor` may see."""
-    if actor.is_staff:
+    if roles.sees_all_jobs(actor.role):
         return []
     return [Job.owner_id == actor.id] if actor.id is not None else [Job.id.is_(None)]
 
 
 def load(session: Session, *, job_id: uuid.UUID, actor: Actor, write: bool = False) -> Job:
     """The job row if `actor` may see it (and, with `write`, change it), else an error."""
-    if write and actor.role == "readonly":
-        raise ForbiddenError("the readonly role cannot change jobs", code="READONLY")
+    if write:
+        roles.require_own_write(actor.role, "change jobs")
     job = session.get(Job, job_id, with_for_update=write or None)
-    if job is None or (not actor.is_staff and (actor.id is None or job.owner_id != actor.id)):
+    if job is None or (
+        not roles.sees_all_jobs(actor.role) and (actor.id is None or job.owner_id != actor.id)
+    ):
         raise NotFoundError(f"job {job_id} not found", code="JOB_NOT_FOUND")
     return job
 
@@ -75,7 +78,7 @@ def get_detail(session: Session, *, job_id: uuid.UUID, actor: Actor) -> JobDetai
 def _filtered(actor: Actor, filters: JobFilters) -> list[ColumnElement[bool]]:
     where = visible_to(actor)
     if filters.owner_id is not None:
-        if not actor.is_staff and filters.owner_id != actor.id:
+        if not roles.sees_all_jobs(actor.role) and filters.owner_id != actor.id:
             raise NotFoundError(f"user {filters.owner_id} not found", code="USER_NOT_FOUND")
         where.append(Job.owner_id == filters.owner_id)
     if filters.status:

@@ -26,13 +26,11 @@ import psutil
 from sqlalchemy import select
 
 from agentos.db.models import Agent
-from agentos.db.session import session_scope
 from agentos.schemas.work import ClaimedStep
-from agentos.services import dispatch
 from agentos.services.jobs.catalog import PIPELINE, ensure_default_agents
 from agentos.services.pipeline import claims, step_runner, workers
 from agentos.services.pipeline import runner as runner_registry
-from agentos.settings import Settings
+from agentos.services.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 MAX_THREADS_PER_AGENT = 32
@@ -42,9 +40,10 @@ class EmbeddedRunner:
     kind = "embedded"
 
     def __init__(
-        self, settings: Settings, *, name: str | None = None, agents: set[str] | None = None
+        self, runtime: Runtime, *, name: str | None = None, agents: set[str] | None = None
     ) -> None:
-        self.settings = settings
+        self.runtime = runtime
+        self.settings = runtime.settings
         self.name = name or workers.default_worker_name("embedded")
         self.agents = set(agents or PIPELINE)
         self._concurrency: dict[str, int] = dict.fromkeys(self.agents, 1)
@@ -66,12 +65,12 @@ class EmbeddedRunner:
     # Runner contract ---------------------------------------------------------------
 
     def start(self) -> None:
-        with session_scope(self.settings) as session:
+        with self.runtime.session() as session:
             ensure_default_agents(session)
         self._heartbeat()
         self._refresh_concurrency()
-        dispatch.register_dispatcher(self)
-        runner_registry.install(self)
+        self.runtime.dispatch.register(self)
+        runner_registry.install(self.runtime, self)
         for target, label in ((self._claim_loop, "claim"), (self._scheduler_loop, "scheduler")):
             thread = threading.Thread(target=target, name=f"runner-{label}", daemon=True)
             thread.start()
@@ -82,15 +81,14 @@ class EmbeddedRunner:
         """Stop claiming; running stages stop at their next check and go back to the queue."""
         self._stopping.set()
         self._wake.set()
-        dispatch.unregister_dispatcher(self)
-        if runner_registry.current() is self:
-            runner_registry.install(None)
+        self.runtime.dispatch.unregister(self)
+        runner_registry.uninstall(self.runtime, self)
         for thread in self._threads:
             thread.join(timeout_s)
         for pool in self._pools.values():
             pool.shutdown(wait=True)
         try:
-            with session_scope(self.settings) as session:
+            with self.runtime.session() as session:
                 workers.worker_offline(session, name=self.name)
         except Exception:
             logger.exception("could not mark worker %s offline", self.name)
@@ -155,7 +153,7 @@ class EmbeddedRunner:
             self._wake.wait(self.settings.runner_poll_interval_s)
 
     def _refresh_concurrency(self) -> None:
-        with session_scope(self.settings) as session:
+        with self.runtime.session() as session:
             rows = session.execute(select(Agent.name, Agent.concurrency)).all()
         with self._lock:
             for name, concurrency in rows:
@@ -176,7 +174,7 @@ class EmbeddedRunner:
             free = self._free_agents()
             if not free:
                 return
-            with session_scope(self.settings, relaxed=True) as session:
+            with self.runtime.session(relaxed=True) as session:
                 claimed = claims.claim_next(session, agents=free, worker_id=self.name)
             if claimed is None:
                 return
@@ -209,7 +207,7 @@ class EmbeddedRunner:
         handed: ClaimedStep | None = None
         try:
             outcome = step_runner.run_step(
-                self.settings, claimed=claimed, should_stop=self._stopping.is_set, handover=self
+                self.runtime, claimed=claimed, should_stop=self._stopping.is_set, handover=self
             )
             status, handed = outcome.status, outcome.next_claimed
         except Exception:
@@ -231,7 +229,7 @@ class EmbeddedRunner:
             self._pools[claimed.agent].submit(self._run, claimed)
         except RuntimeError:  # the runner is stopping and that pool is closed already
             self.release(claimed.agent)
-            step_runner.give_back(self.settings, claimed, reason="its runner stopped")
+            step_runner.give_back(self.runtime, claimed, reason="its runner stopped")
 
     # Scheduler -------------------------------------------------------------------------
 
@@ -248,7 +246,7 @@ class EmbeddedRunner:
             for job in jobs:
                 if now >= due[job.name]:
                     due[job.name] = now + job.interval_s
-                    self._guarded(job.name, lambda job=job: job.run(self.settings))
+                    self._guarded(job.name, lambda job=job: job.run(self.runtime))
 
     def _guarded(self, name: str, action: Any) -> None:
         try:
@@ -259,7 +257,7 @@ class EmbeddedRunner:
     def _heartbeat(self) -> None:
         with self._lock:
             concurrency = sum(self._concurrency.get(agent, 0) for agent in self.agents)
-        with session_scope(self.settings) as session:
+        with self.runtime.session() as session:
             workers.worker_heartbeat(
                 session,
                 name=self.name,

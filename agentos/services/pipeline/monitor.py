@@ -16,11 +16,10 @@ from collections.abc import Callable
 from sqlalchemy import update
 
 from agentos.db.models import Job
-from agentos.db.session import session_scope
 from agentos.schemas.work import ClaimedStep
 from agentos.services.jobs.catalog import PIPELINE
 from agentos.services.pipeline import claims
-from agentos.settings import Settings
+from agentos.services.runtime import Runtime
 
 StopCheck = Callable[[], bool]
 
@@ -33,12 +32,12 @@ class StageMonitor:
     """`should_stop` and `on_progress` for the media functions, backed by the database."""
 
     def __init__(
-        self, settings: Settings, claimed: ClaimedStep, *, external_stop: StopCheck = never
+        self, runtime: Runtime, claimed: ClaimedStep, *, external_stop: StopCheck = never
     ) -> None:
-        self._settings = settings
+        self._runtime = runtime
         self._claimed = claimed
         self._external_stop = external_stop
-        self._interval = settings.cancel_check_interval_s
+        self._interval = runtime.settings.cancel_check_interval_s
         self._lock = threading.Lock()
         # The claim has just written the first heartbeat; the next is due one interval on.
         self._next_check = time.monotonic() + self._interval
@@ -63,7 +62,7 @@ class StageMonitor:
 
     def check_now(self) -> None:
         claimed = self._claimed
-        with session_scope(self._settings, relaxed=True) as session:
+        with self._runtime.session(relaxed=True) as session:
             control = claims.heartbeat(
                 session,
                 step_id=claimed.step_id,

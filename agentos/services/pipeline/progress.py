@@ -24,8 +24,9 @@ from agentos.services.jobs.catalog import PIPELINE, next_stage
 from agentos.services.jobs.commands import OPEN_STEP_STATUSES, cancel_job, enqueue_stage, retry_job
 from agentos.services.jobs.queries import load
 from agentos.services.jobs.state import transition
+from agentos.services.security import roles
 
-OPERATOR_ROLES = frozenset({"admin", "operator", "supervisor"})
+AGENT_SCOPE = "agent"
 
 
 def current_step(session: Session, job: Job, stage: str) -> ProcessingStep:
@@ -125,25 +126,28 @@ def _finish_step(step: ProcessingStep, status: str) -> None:
         step.duration_ms = (now - step.started_at).total_seconds() * 1000
 
 
-def report_status(
+def report_stage(
     session: Session, *, job_id: uuid.UUID, actor: Actor, update: JobStatusUpdate
 ) -> JobRead:
-    _authorise(actor, forcing=update.status is not None)
+    """An external agent's report on a stage (API key with the `agent` scope)."""
+    if AGENT_SCOPE not in actor.scopes and not roles.allows(actor.role, "jobs:write"):
+        raise ForbiddenError(
+            "stage reports need an API key with the agent scope", code="AGENT_SCOPE_REQUIRED"
+        )
     job = load(session, job_id=job_id, actor=actor, write=True)
-    if update.status is not None:
-        _force(session, job, update)
-    else:
-        assert update.stage is not None
-        _report_stage(session, job, update, worker=actor.name)
+    _report_stage(session, job, update, worker=actor.name)
     session.flush()
     return JobRead.model_validate(job)
 
 
-def _authorise(actor: Actor, *, forcing: bool) -> None:
-    if forcing and actor.role not in OPERATOR_ROLES:
-        raise ForbiddenError("forcing a job status needs an operator role", code="FORBIDDEN")
-    if not forcing and actor.role not in OPERATOR_ROLES and "agent" not in actor.scopes:
-        raise ForbiddenError("stage reports need an API key with the agent scope")
+def force_status(
+    session: Session, *, job_id: uuid.UUID, actor: Actor, update: JobStatusUpdate
+) -> JobRead:
+    """An operator forcing a job's status (the `job.set_status` action authorizes)."""
+    job = load(session, job_id=job_id, actor=actor, write=True)
+    _force(session, job, update)
+    session.flush()
+    return JobRead.model_validate(job)
 
 
 def _report_stage(session: Session, job: Job, update: JobStatusUpdate, *, worker: str) -> None:

@@ -1,30 +1,30 @@
 """The runner contract and the periodic maintenance both runners schedule.
 
-Two real implementations:
-- `runner_embedded.EmbeddedRunner`: per-agent thread pools in this process plus a
+Two real implementations, chosen at the boundary (`agentos serve`, `agentos worker`):
+- `embedded_runner.EmbeddedRunner`: per-agent thread pools in this process plus a
   scheduler thread (started by `agentos serve` when no Redis is configured);
 - `agentos.tasks.control.CeleryRunner`: Celery workers on the Redis broker; in the server
   (and any process that queues work) it sends the messages and drives the workers with
   Celery's remote control.
 
-The core may not import Celery (import-linter), so `build_runner` loads the Celery one by
-its dotted name (`CELERY_RUNNER`), like any configured plugin.
+A started runner installs itself on its runtime (`install`), where the agent switches and
+the worker figures find it (`current`).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agentos.db.session import session_scope
+from agentos.services import admin_data
+from agentos.services.pipeline import workers
+from agentos.services.runtime import Runtime
+from agentos.services.uploads import abort_stale
 from agentos.settings import Settings
 
 logger = logging.getLogger(__name__)
-CELERY_RUNNER = "agentos.tasks.control:CeleryRunner"
 
 
 class Runner(Protocol):
@@ -38,32 +38,24 @@ class Runner(Protocol):
     def stats(self) -> dict[str, Any]: ...
 
 
-_current: Runner | None = None
-_lock = threading.Lock()
+# Builds the runner a process starts (None: no runner in this process).
+RunnerFactory = Callable[[Runtime], Runner | None]
 
 
-def build_runner(settings: Settings) -> Runner:
-    """The runner for this configuration (not started)."""
-    if settings.is_embedded:
-        from agentos.services.pipeline.embedded_runner import EmbeddedRunner
-
-        return EmbeddedRunner(settings)
-    module_name, _, attribute = CELERY_RUNNER.partition(":")
-    factory = getattr(importlib.import_module(module_name), attribute)
-    runner: Runner = factory(settings)
-    return runner
+def install(runtime: Runtime, runner: Runner | None) -> None:
+    """Make `runner` the one this runtime's services talk to (None: forget it)."""
+    runtime.runner = runner
 
 
-def install(runner: Runner | None) -> None:
-    """Make `runner` the one this process's services talk to (None: forget it)."""
-    global _current
-    with _lock:
-        _current = runner
+def uninstall(runtime: Runtime, runner: Runner) -> None:
+    if runtime.runner is runner:
+        runtime.runner = None
 
 
-def current() -> Runner | None:
-    """The runner started in this process, if any (agent switches, worker stats)."""
-    return _current
+def current(runtime: Runtime) -> Runner | None:
+    """The runner started on this runtime, if any (agent switches, worker stats)."""
+    found = runtime.runner
+    return found if found is not None and hasattr(found, "stats") else None  # type: ignore[return-value]
 
 
 # Periodic maintenance -------------------------------------------------------------------
@@ -73,36 +65,21 @@ def current() -> Runner | None:
 class PeriodicJob:
     name: str
     interval_s: float
-    run: Callable[[Settings], object]
+    run: Callable[[Runtime], object]
 
 
-def _reclaim(settings: Settings) -> object:
-    from agentos.services.pipeline import workers
-
-    with session_scope(settings) as session:
+def _reclaim(runtime: Runtime) -> object:
+    with runtime.session() as session:
         return workers.reclaim_stale(session)
 
 
-def _warm_ssot(settings: Settings) -> object:
-    warm = _optional("agentos.services.admin_data", "warm")
-    return warm(settings) if warm is not None else None
+def _warm_ssot(runtime: Runtime) -> object:
+    return admin_data.warm(runtime)
 
 
-def _clean_uploads(settings: Settings) -> object:
-    abort_stale = _optional("agentos.services.uploads", "abort_stale")
-    if abort_stale is None:
-        return None
-    with session_scope(settings) as session:
-        return abort_stale(session, older_than_s=float(settings.upload_session_ttl_s))
-
-
-def _optional(module: str, name: str) -> Callable[..., Any] | None:
-    """A maintenance hook another domain provides, or None while it does not exist."""
-    try:
-        found = getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-    return found if callable(found) else None
+def _clean_uploads(runtime: Runtime) -> object:
+    with runtime.session() as session:
+        return abort_stale(session, older_than_s=float(runtime.settings.upload_session_ttl_s))
 
 
 def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
@@ -114,23 +91,8 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
     ]
 
 
-def run_periodic(settings: Settings, name: str) -> object:
-    for job in periodic_jobs(settings):
+def run_periodic(runtime: Runtime, name: str) -> object:
+    for job in periodic_jobs(runtime.settings):
         if job.name == name:
-            return job.run(settings)
+            return job.run(runtime)
     raise KeyError(name)
-
-
-def start_for_server(app: Any) -> Callable[[], None] | None:
-    """`agentos serve` startup hook: the embedded pools, or the Celery sender.
-
-    Embedded: worker threads and the scheduler run in the server when
-    `settings.embedded_workers` (the default). Celery: nothing runs stages here, but the
-    server queues work, so it sends the messages and controls the workers.
-    """
-    settings: Settings = app.state.settings
-    if settings.is_embedded and not settings.embedded_workers:
-        return None
-    runner = build_runner(settings)
-    runner.start()
-    return runner.stop

@@ -25,7 +25,7 @@ from agentos.db.models import Clip, Job
 from agentos.errors import InvalidError
 from agentos.media import clipper, ingest, probe, scenes, thumbs
 from agentos.schemas.media import ClipPlan, ClipResult, MediaInfo, Scene
-from agentos.services.pipeline.step_runner import StageContext, StageFunction, StageResult
+from agentos.services.pipeline.stage import StageContext, StageFunction, StageResult
 from agentos.settings import Settings
 
 T = TypeVar("T")
@@ -269,9 +269,8 @@ def run_thumbs(context: StageContext) -> StageResult:
 
 
 def _clip_paths(context: StageContext) -> list[tuple[uuid.UUID, str]]:
-    from agentos.db.session import session_scope
 
-    with session_scope(context.settings) as session:
+    with context.runtime.session() as session:
         rows = session.execute(
             select(Clip.id, Clip.path).where(Clip.job_id == context.job_id).order_by(Clip.ordinal)
         ).all()

@@ -30,8 +30,6 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -40,63 +38,23 @@ from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
 from agentos.db.models import Agent, Job, ProcessingStep
-from agentos.db.session import session_scope
 from agentos.errors import AgentOSError, InvalidError
-from agentos.media._common import MediaCancelled
+from agentos.media import MediaCancelled
 from agentos.schemas.work import ClaimedStep, StepOutcome
 from agentos.services import events, jobs
 from agentos.services.jobs.catalog import next_stage
-from agentos.services.pipeline import claims, moves, progress, workers
+from agentos.services.pipeline import claims, moves, progress
 from agentos.services.pipeline.handover import Handover, take_next
 from agentos.services.pipeline.monitor import StageMonitor, StopCheck, never
-from agentos.settings import Settings
+from agentos.services.pipeline.stage import StageContext, StageResult
+from agentos.services.pipeline.stage_functions import STAGES
+from agentos.services.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class StageContext:
-    settings: Settings
-    claimed: ClaimedStep
-    job: dict[str, Any]
-    config: dict[str, Any]
-    loaded_outputs: dict[str, dict[str, Any]] | None
-    monitor: StageMonitor
-
-    @property
-    def job_id(self) -> uuid.UUID:
-        return self.claimed.job_id
-
-    @property
-    def outputs(self) -> dict[str, dict[str, Any]]:
-        """What the job's earlier stages produced, read when a stage first asks (only the
-        clipper does), so the claim of every other stage skips that query."""
-        if self.loaded_outputs is None:
-            with session_scope(self.settings) as session:
-                self.loaded_outputs = claims.stage_outputs(
-                    session, job_id=self.job_id, agent=self.claimed.agent
-                )
-        return self.loaded_outputs
-
-    def should_stop(self) -> bool:
-        return self.monitor.should_stop()
-
-    def on_progress(self, fraction: float) -> None:
-        self.monitor.on_progress(fraction)
-
-
-@dataclass
-class StageResult:
-    output: dict[str, Any] = field(default_factory=dict)
-    # Writes the stage's own rows in the completing transaction (same commit as the step).
-    apply: Callable[[Session, Job], None] | None = None
-
-
-StageFunction = Callable[[StageContext], StageResult]
-
-
 def run_step(
-    settings: Settings,
+    runtime: Runtime,
     *,
     claimed: ClaimedStep,
     should_stop: StopCheck = never,
@@ -111,12 +69,10 @@ def run_step(
     `handover`: the caller may run the next stage itself; if the completing commit started
     it here (services/handover.py), it is `outcome.next_claimed`, and nothing was queued.
     """
-    from agentos.services.pipeline.stage_functions import STAGES
-
-    monitor = StageMonitor(settings, claimed, external_stop=should_stop)
+    monitor = StageMonitor(runtime, claimed, external_stop=should_stop)
     started = time.monotonic()
     try:
-        context = _load_context(settings, claimed, monitor)
+        context = _load_context(runtime, claimed, monitor)
         if context is None:
             return _outcome(claimed, "skipped")
         if monitor.should_stop():
@@ -124,14 +80,14 @@ def run_step(
         result = STAGES[claimed.agent](context)
         if monitor.should_stop():
             raise MediaCancelled("stopped at the end of the stage")
-        return _complete(settings, claimed, result, reserve_next=reserve_next, handover=handover)
+        return _complete(runtime, claimed, result, reserve_next=reserve_next, handover=handover)
     except MediaCancelled:
-        return _stopped(settings, claimed, monitor.reason or "cancelled")
+        return _stopped(runtime, claimed, monitor.reason or "cancelled")
     except InvalidError as exc:
-        return _fail(settings, claimed, exc, retry=False)
+        return _fail(runtime, claimed, exc, retry=False)
     except Exception as exc:
         logger.exception("%s step %s failed", claimed.agent, claimed.step_id)
-        return _fail(settings, claimed, exc, retry=not isinstance(exc, AgentOSError))
+        return _fail(runtime, claimed, exc, retry=not isinstance(exc, AgentOSError))
     finally:
         logger.debug(
             "%s step %s took %.3fs", claimed.agent, claimed.step_id, time.monotonic() - started
@@ -149,14 +105,12 @@ def agent_config(session: Session, agent: str, options: dict[str, Any]) -> dict[
 
 
 def _load_context(
-    settings: Settings, claimed: ClaimedStep, monitor: StageMonitor
+    runtime: Runtime, claimed: ClaimedStep, monitor: StageMonitor
 ) -> StageContext | None:
     """The stage's inputs: as loaded by the claim itself, or (a hand-made claim) read now."""
     if claimed.job is not None and claimed.config is not None:
-        return StageContext(
-            settings, claimed, claimed.job, claimed.config, claimed.outputs, monitor
-        )
-    with session_scope(settings) as session:
+        return StageContext(runtime, claimed, claimed.job, claimed.config, claimed.outputs, monitor)
+    with runtime.session() as session:
         step = session.get(ProcessingStep, claimed.step_id)
         job = session.get(Job, claimed.job_id)
         if step is None or job is None:
@@ -167,7 +121,7 @@ def _load_context(
         options: dict[str, Any] = dict(job.options or {})
         snapshot = claims.job_snapshot(job, options)
         config = agent_config(session, claimed.agent, options)
-    return StageContext(settings, claimed, snapshot, config, outputs, monitor)
+    return StageContext(runtime, claimed, snapshot, config, outputs, monitor)
 
 
 def _owned_step(session: Session, claimed: ClaimedStep) -> tuple[ProcessingStep, Job] | None:
@@ -240,7 +194,7 @@ def _finish_owned(
 
 
 def _complete(
-    settings: Settings,
+    runtime: Runtime,
     claimed: ClaimedStep,
     result: StageResult,
     *,
@@ -251,7 +205,7 @@ def _complete(
     following = next_stage(claimed.agent)
     held = following if following and handover and handover.reserve(following) else None
     try:
-        outcome = _record_success(settings, claimed, result, reserve_next, held)
+        outcome = _record_success(runtime, claimed, result, reserve_next, held)
     except BaseException:
         if held is not None and handover is not None:
             handover.release(held)
@@ -262,13 +216,13 @@ def _complete(
 
 
 def _record_success(
-    settings: Settings,
+    runtime: Runtime,
     claimed: ClaimedStep,
     result: StageResult,
     reserve_next: bool,
     hand_to_self: str | None,
 ) -> StepOutcome:
-    with session_scope(settings, relaxed=result.apply is None) as session:
+    with runtime.session(relaxed=result.apply is None) as session:
         if result.apply is None:
             # Pure bookkeeping (the stage wrote no rows of its own): see `claims.relaxed_commit`.
             claims.relaxed_commit(session)
@@ -327,22 +281,22 @@ def _record_success(
     )
 
 
-def give_back(settings: Settings, claimed: ClaimedStep, *, reason: str) -> None:
+def give_back(runtime: Runtime, claimed: ClaimedStep, *, reason: str) -> None:
     """Return a claimed step that will not run here to its queue, for another worker."""
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         owned = _owned_step(session, claimed)
         if owned is not None:
-            workers.requeue(session, step=owned[0], reason=reason)
+            jobs.requeue_step(session, step=owned[0], reason=reason)
 
 
-def _stopped(settings: Settings, claimed: ClaimedStep, reason: str) -> StepOutcome:
-    with session_scope(settings) as session:
+def _stopped(runtime: Runtime, claimed: ClaimedStep, reason: str) -> StepOutcome:
+    with runtime.session() as session:
         owned = _owned_step(session, claimed)
         if owned is None:
             return _outcome(claimed, "cancelled" if reason == "cancelled" else "skipped")
         step, job = owned
         if reason == "shutdown":
-            workers.requeue(session, step=step, reason="its worker shut down")
+            jobs.requeue_step(session, step=step, reason="its worker shut down")
             return _outcome(claimed, "requeued")
         _close(step, "cancelled")
         if job.status in ("queued", "processing"):
@@ -359,10 +313,10 @@ def _close(step: ProcessingStep, status: str, error: str | None = None) -> None:
         step.duration_ms = (now - step.started_at).total_seconds() * 1000
 
 
-def _fail(settings: Settings, claimed: ClaimedStep, exc: Exception, *, retry: bool) -> StepOutcome:
+def _fail(runtime: Runtime, claimed: ClaimedStep, exc: Exception, *, retry: bool) -> StepOutcome:
     message = str(exc) or type(exc).__name__
     code = exc.code if isinstance(exc, AgentOSError) else "STAGE_ERROR"
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         owned = _owned_step(session, claimed)
         if owned is None:
             return _outcome(claimed, "skipped", error=message)

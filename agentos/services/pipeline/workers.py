@@ -14,10 +14,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import exists, select, text, update
 from sqlalchemy.orm import Session
 
-from agentos.db.models import Job, ProcessingStep, SystemEvent, Worker
+from agentos.db.models import ProcessingStep, SystemEvent, Worker
 from agentos.schemas.work import ReclaimReport, WorkerInfo
-from agentos.services import dispatch, events
-from agentos.services.jobs import state
+from agentos.services import events, jobs
 from agentos.services.runtime import settings_of
 
 
@@ -38,28 +37,6 @@ def worker_lost(session: Session, worker_name: str | None, step_beat: datetime |
     return beat < limit or status == "offline"
 
 
-def requeue(session: Session, *, step: ProcessingStep, reason: str) -> None:
-    """Put a running step back in its queue on the same row (same attempt, same clips)."""
-    step.status = "queued"
-    step.worker_id = None
-    step.task_id = None
-    step.progress = 0.0
-    step.heartbeat_at = None
-    job = session.get(Job, step.job_id)
-    if job is not None and job.status == "processing":
-        state.transition(job, "queued")
-    events.emit(
-        session,
-        severity="warning",
-        source=f"agent.{step.agent}",
-        kind="step.requeued",
-        message=f"{step.agent} step of job {step.job_id} re-queued: {reason}",
-        details={"step_id": str(step.id), "reason": reason},
-        job_id=step.job_id,
-    )
-    dispatch.request_dispatch(session, agent=step.agent)
-
-
 def reclaim_stale(session: Session, *, older_than_s: float | None = None) -> ReclaimReport:
     """Re-queue steps whose worker is gone; raise a `stalled` event for silent live ones.
 
@@ -75,7 +52,7 @@ def reclaim_stale(session: Session, *, older_than_s: float | None = None) -> Rec
     ).all()
     for step in running:
         if worker_lost(session, step.worker_id, step.heartbeat_at):
-            requeue(session, step=step, reason=f"worker {step.worker_id} is gone")
+            jobs.requeue_step(session, step=step, reason=f"worker {step.worker_id} is gone")
             report.requeued.append(step.id)
         elif (
             step.heartbeat_at is not None
@@ -125,7 +102,7 @@ def _after_database_restart(
         .with_for_update()
     ).all()
     for step in orphans:
-        requeue(session, step=step, reason="its runner was lost in a database restart")
+        jobs.requeue_step(session, step=step, reason="its runner was lost in a database restart")
         report.requeued.append(step.id)
 
 

@@ -1,7 +1,7 @@
 """The admin IP allow-list: `settings.admin_ip_allowlist` plus the `ip_allowlist` table.
 
-The table is read at most every `REFRESH_S` seconds per process, so the check costs no
-query on the hot path; `invalidate()` makes this process see a change at once (the
+The table is read at most every `REFRESH_S` seconds per runtime, so the check costs no
+query on the hot path; `invalidate(session)` makes this runtime see a change at once (the
 ipallow.* actions call it), other processes within `REFRESH_S`.
 """
 
@@ -18,15 +18,19 @@ from sqlalchemy.orm import Session
 from agentos.db.models import IpAllowEntry
 from agentos.errors import ForbiddenError
 from agentos.services.context import Actor
-from agentos.services.runtime import settings_of
+from agentos.services.runtime import component_of, settings_of
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 REFRESH_S = 5.0
 # Local front ends run with the operator's own database access: no network boundary to guard.
 EXEMPT_SOURCES = frozenset({"cli", "tui", "system", "task"})
 
-_lock = threading.Lock()
-_table_cache: dict[str, tuple[float, tuple[IPNetwork, ...]]] = {}
+
+class _TableCache:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.read_at = 0.0
+        self.networks: tuple[IPNetwork, ...] | None = None
 
 
 @lru_cache(maxsize=64)
@@ -34,28 +38,31 @@ def parse_networks(cidrs: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
 
 
+def _cache(session: Session) -> _TableCache:
+    return component_of(session, _TableCache, lambda _runtime: _TableCache())
+
+
 def _table_networks(session: Session) -> tuple[IPNetwork, ...]:
-    url = settings_of(session).resolved_database_url
-    now = time.monotonic()
-    with _lock:
-        cached = _table_cache.get(url)
-    if cached is not None and now - cached[0] < REFRESH_S:
-        return cached[1]
-    rows = session.scalars(select(IpAllowEntry.cidr)).all()
-    networks: list[IPNetwork] = []
-    for cidr in rows:
+    cache, now = _cache(session), time.monotonic()
+    with cache.lock:
+        cached, read_at = cache.networks, cache.read_at
+    if cached is not None and now - read_at < REFRESH_S:
+        return cached
+    found: list[IPNetwork] = []
+    for cidr in session.scalars(select(IpAllowEntry.cidr)).all():
         try:
-            networks.append(ipaddress.ip_network(cidr, strict=False))
+            found.append(ipaddress.ip_network(cidr, strict=False))
         except ValueError:
             continue  # a bad row must not lock every admin out
-    with _lock:
-        _table_cache[url] = (now, tuple(networks))
-    return tuple(networks)
+    with cache.lock:
+        cache.networks, cache.read_at = tuple(found), now
+    return tuple(found)
 
 
-def invalidate() -> None:
-    with _lock:
-        _table_cache.clear()
+def invalidate(session: Session) -> None:
+    cache = _cache(session)
+    with cache.lock:
+        cache.networks = None
 
 
 def is_allowed(session: Session, ip: str | None) -> bool:

@@ -29,14 +29,13 @@ from sqlalchemy.pool import NullPool
 from agentos.db.base import utcnow
 from agentos.db.migrate import database_is_empty, reset_schema
 from agentos.db.models import Agent, Clip, Job, ProcessingStep, SystemEvent, User
-from agentos.db.session import get_engine
 from agentos.errors import InternalError
 from agentos.schemas.db import SchemaReport
 from agentos.schemas.seed import SeedOptions, SeedProgress, SeedResult, SeedTableCount
 from agentos.services import schema_check
-from agentos.services.backends import get_backends
 from agentos.services.jobs import rollups
 from agentos.services.jobs.catalog import ensure_default_agents
+from agentos.services.runtime import Runtime
 from agentos.services.security.passwords import generate_password, hash_password
 from agentos.services.seed import bulk, server_side
 from agentos.services.seed.event_rows import EVENT_COLUMNS, make_events
@@ -47,19 +46,20 @@ ADMIN_USERNAME = "admin"
 USER_COLUMNS = ("id", "username", "email", "role", "password_hash", "must_change_password")
 
 
-def is_empty(settings: Settings) -> bool:
+def is_empty(runtime: Runtime) -> bool:
     """True when the database holds no rows (a fresh or freshly migrated database)."""
-    return database_is_empty(get_engine(settings))
+    return database_is_empty(runtime.engine)
 
 
 def reset_and_seed(
-    settings: Settings,
+    runtime: Runtime,
     *,
     options: SeedOptions | None = None,
     progress: SeedProgress | None = None,
     now: datetime | None = None,
 ) -> SeedResult:
     """Reset the database and fill it with seed data; `problems` lists failed checks."""
+    settings = runtime.settings
     options = options or SeedOptions()
     report = progress or (lambda phase, done, total: None)
     random_seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
@@ -67,7 +67,7 @@ def reset_and_seed(
     phases: dict[str, float] = {}
     started = time.perf_counter()
 
-    engine = get_engine(settings)
+    engine = runtime.engine
     report("reset", 0, 1)
     reset_schema(engine)
     removed = clean_files(settings) if options.clean else 0
@@ -78,13 +78,13 @@ def reset_and_seed(
     # argon2 is slow on purpose; hashed before the load so rows/s measures the load alone.
     password_hash = hash_password(password)
     load_started = time.perf_counter()
-    tally, written = _load(settings, options, random_seed, now, password_hash, report)
+    tally, written = _load(runtime, options, random_seed, now, password_hash, report)
     phases["load"] = time.perf_counter() - load_started
 
     report("verify", 0, 1)
     verify_started = time.perf_counter()
-    get_backends(settings).cache.delete(settings.ssot_cache_key)
-    verification = _verify(settings, engine, tally, written)
+    runtime.backends.cache.delete(settings.ssot_cache_key)
+    verification = _verify(runtime, tally, written)
     phases["verify"] = time.perf_counter() - verify_started
     report("verify", 1, 1)
 
@@ -142,7 +142,7 @@ def _result(
 
 
 def _load(
-    settings: Settings,
+    runtime: Runtime,
     options: SeedOptions,
     random_seed: int,
     now: datetime,
@@ -150,14 +150,15 @@ def _load(
     report: SeedProgress,
 ) -> tuple[Tally, dict[str, int]]:
     """Every row in one transaction, on a connection of its own (the bulk path tunes it)."""
+    settings = runtime.settings
     users = make_users(random_seed)
     admin = users[0]
     owners = [user.id for user in users if user.role in JOB_OWNER_ROLES]
     generator = JobGenerator(
         seed=random_seed, now=now, owners=owners, clips_root=str(settings.clips_dir)
     )
-    engine = _private_engine(settings)
-    private = engine is not get_engine(settings)
+    engine = _private_engine(runtime)
+    private = engine is not runtime.engine
     try:
         with engine.begin() as connection:
             written = _base_rows(connection, users, password_hash)
@@ -204,10 +205,10 @@ def _server_side(connection: Connection, options: SeedOptions) -> bool:
     )
 
 
-def _private_engine(settings: Settings) -> Engine:
-    if settings.is_sqlite:
-        return get_engine(settings)
-    return create_engine(settings.resolved_database_url, poolclass=NullPool)
+def _private_engine(runtime: Runtime) -> Engine:
+    if runtime.settings.is_sqlite:
+        return runtime.engine
+    return create_engine(runtime.settings.resolved_database_url, poolclass=NullPool)
 
 
 def _base_rows(connection: Connection, users: list[SeedUser], password_hash: str) -> dict[str, int]:
@@ -242,8 +243,9 @@ COUNTED: dict[str, Any] = {
 
 
 def _verify(
-    settings: Settings, engine: Engine, tally: Tally, written: dict[str, int]
+    runtime: Runtime, tally: Tally, written: dict[str, int]
 ) -> tuple[list[str], list[SeedTableCount], SchemaReport]:
+    settings, engine = runtime.settings, runtime.engine
     problems: list[str] = []
     tables: list[SeedTableCount] = []
     with engine.connect() as connection:
@@ -263,7 +265,7 @@ def _verify(
         )
     schema_report = schema_check.compare(engine)
     problems.extend(f"schema: {item.describe()}" for item in schema_report.differences)
-    if get_backends(settings).cache.get(settings.ssot_cache_key) is not None:
+    if runtime.backends.cache.get(settings.ssot_cache_key) is not None:
         problems.append(f"cache key {settings.ssot_cache_key!r} still present")
     return problems, tables, schema_report
 

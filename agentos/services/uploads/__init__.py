@@ -2,6 +2,7 @@
 
 from agentos.services.uploads.sessions import (
     abort_stale,
+    create_from_upload,
     create_job,
     finalize,
     find,
@@ -10,4 +11,13 @@ from agentos.services.uploads.sessions import (
     status,
 )
 
-__all__ = ["abort_stale", "create_job", "finalize", "find", "init", "put_chunk", "status"]
+__all__ = [
+    "abort_stale",
+    "create_from_upload",
+    "create_job",
+    "finalize",
+    "find",
+    "init",
+    "put_chunk",
+    "status",
+]

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
 from agentos.db.models import Job, Upload, UploadChunk
-from agentos.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
+from agentos.errors import ConflictError, InvalidError, NotFoundError
 from agentos.schemas.common import Page, PageParams, Pagination
+from agentos.schemas.jobs import JobCreate, JobOptions, JobRead
 from agentos.schemas.uploads import (
     ChunkReceipt,
     UploadFinalize,
@@ -28,15 +29,17 @@ from agentos.schemas.uploads import (
     UploadRead,
     UploadStatusRead,
 )
+from agentos.services import jobs
 from agentos.services.context import Actor
 from agentos.services.outbox import after_commit
 from agentos.services.runtime import settings_of
+from agentos.services.security import roles
 from agentos.services.uploads import storage
 
 
 def init(session: Session, *, actor: Actor, request: UploadInit) -> UploadRead:
     settings = settings_of(session)
-    _require_writer(actor)
+    roles.require_own_write(actor.role, "upload")
     filename = storage.sanitize_filename(request.filename)
     if request.total_size > settings.upload_max_bytes:
         raise InvalidError(
@@ -164,9 +167,6 @@ def create_job(
     options: dict[str, Any] | None = None,
 ) -> uuid.UUID:
     """A job from a finalised upload, with the job's options (clip bounds, priority)."""
-    from agentos.schemas.jobs import JobOptions
-    from agentos.services import jobs
-
     upload = _require_visible(session, actor=actor, upload_id=upload_id)
     if upload.status != "finalized" or upload.path is None:
         raise ConflictError("the upload is not finalised yet", code="UPLOAD_NOT_FINALIZED")
@@ -184,9 +184,22 @@ def create_job(
     return job.id
 
 
+def create_from_upload(session: Session, *, actor: Actor, request: JobCreate) -> JobRead:
+    """`POST /api/jobs/create`: a job from the actor's finalised upload."""
+    job_id = create_job(
+        session,
+        actor=actor,
+        upload_id=request.upload_id,
+        title=request.title,
+        priority=request.priority,
+        options=request.options.model_dump(exclude_none=True),
+    )
+    return jobs.require(session, job_id=job_id, actor=actor)
+
+
 def find(session: Session, *, actor: Actor, page: PageParams) -> Page[UploadRead]:
     query = select(Upload)
-    if not actor.is_staff:
+    if not roles.sees_all_jobs(actor.role):
         query = query.where(Upload.owner_id == actor.id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
@@ -218,20 +231,15 @@ def abort_stale(session: Session, *, older_than_s: float) -> list[uuid.UUID]:
     return aborted
 
 
-def _require_writer(actor: Actor) -> None:
-    if actor.role == "readonly":
-        raise ForbiddenError("read-only users cannot upload", code="READ_ONLY")
-
-
 def _require_visible(session: Session, *, actor: Actor, upload_id: uuid.UUID) -> Upload:
     upload = session.get(Upload, upload_id)
-    if upload is None or (not actor.is_staff and upload.owner_id != actor.id):
+    if upload is None or (not roles.sees_all_jobs(actor.role) and upload.owner_id != actor.id):
         raise NotFoundError(f"upload {upload_id} not found", code="UPLOAD_NOT_FOUND")
     return upload
 
 
 def _require_open(session: Session, *, actor: Actor, upload_id: uuid.UUID) -> Upload:
-    _require_writer(actor)
+    roles.require_own_write(actor.role, "upload")
     upload = _require_visible(session, actor=actor, upload_id=upload_id)
     if upload.status != "open":
         raise ConflictError(f"upload is {upload.status}", code="UPLOAD_NOT_OPEN")

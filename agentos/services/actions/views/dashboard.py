@@ -26,7 +26,7 @@ VIEW = "Dashboard"
     dependencies=("database", "cache"),
 )
 def dashboard_refresh(session: Session, payload: NoPayload, ctx: ActionContext) -> RebuildResult:
-    return admin_data.rebuild(ctx.settings)
+    return admin_data.rebuild(ctx.runtime)
 
 
 @action(

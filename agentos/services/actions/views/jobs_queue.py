@@ -1,5 +1,6 @@
-"""Jobs & Queue view: job.cancel, job.retry, job.delete, job.set_priority, queue.clear,
-queue.retry_failed. Handlers only translate; the job logic is in services.jobs/queue.
+"""Jobs & Queue view: job.cancel, job.retry, job.delete, job.set_priority, job.set_status,
+queue.clear, queue.retry_failed. Handlers only translate; the job logic is in
+services.jobs, services.queue and (forcing a status) services.pipeline.progress.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from agentos.schemas.actions import (
     JobDeleteResult,
     JobIdPayload,
     JobSetPriorityPayload,
+    JobSetStatusPayload,
     QueueClearPayload,
     QueueRetryFailedPayload,
 )
-from agentos.schemas.jobs import JobRead
+from agentos.schemas.jobs import JobRead, JobStatusUpdate
 from agentos.schemas.queue import QueueClearResult, QueueRetryResult
 from agentos.services import jobs, queue
 from agentos.services.actions.dryrun import rehearse
 from agentos.services.actions.registry import ActionContext, action
+from agentos.services.pipeline import progress
 
 VIEW = "Jobs & Queue"
 
@@ -114,3 +117,19 @@ def queue_retry_failed(
     return queue.retry_failed(
         session, actor=ctx.actor, since=payload.since, dry_run=payload.dry_run
     )
+
+
+@action(
+    "job.set_status",
+    view=VIEW,
+    summary="Force a job's status through the state machine (an operator's override)",
+    payload=JobSetStatusPayload,
+    result=JobRead,
+    permission="jobs:write",
+    rate_class="high_risk",
+)
+def job_set_status(session: Session, payload: JobSetStatusPayload, ctx: ActionContext) -> JobRead:
+    update = JobStatusUpdate(
+        status=payload.status, error=payload.error, error_code=payload.error_code
+    )
+    return progress.force_status(session, job_id=payload.job_id, actor=ctx.actor, update=update)

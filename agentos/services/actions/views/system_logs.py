@@ -1,13 +1,14 @@
-"""SystemLogs view: audit.verify (the other SystemLogs actions come with their issue)."""
+"""SystemLogs view: the audit trail (verify, search)."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from agentos.schemas.actions import NoPayload
+from agentos.schemas.actions_reads import AuditSearchPayload, AuditSearchResult
 from agentos.schemas.audit import AuditVerifyResult
 from agentos.services.actions.registry import ActionContext, action
-from agentos.services.security import audit
+from agentos.services.security import audit, audit_read
 
 VIEW = "SystemLogs"
 
@@ -22,3 +23,17 @@ VIEW = "SystemLogs"
 )
 def audit_verify(session: Session, payload: NoPayload, ctx: ActionContext) -> AuditVerifyResult:
     return audit.verify(session)
+
+
+@action(
+    "audit.search",
+    view=VIEW,
+    summary="Search the whole audit trail (actor, action, outcome, time, trace id), newest first",
+    payload=AuditSearchPayload,
+    result=AuditSearchResult,
+    permission="audit:read",
+)
+def audit_search(
+    session: Session, payload: AuditSearchPayload, ctx: ActionContext
+) -> AuditSearchResult:
+    return audit_read.search(session, payload)

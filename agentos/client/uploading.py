@@ -1,6 +1,6 @@
 """`jobs submit`: a chunked, resumable upload that creates a job, and following that job.
 
-Both paths go through the upload service (locally in-process, remotely via
+Written against the `Backend` (the upload service in-process, or
 `/api/upload/init|chunk|status|finalize`). A chunk that fails to arrive (a broken
 connection, a server restart) is retried after asking the server which chunks it still
 misses, with a growing pause, so an interrupted upload resumes instead of starting over.
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agentos.client.connection import Connection
+from agentos.client.backend import Backend
 from agentos.errors import InvalidError, RateLimitedError, UnavailableError
 from agentos.schemas.jobs import JobDetail, JobOptions
 from agentos.schemas.uploads import (
@@ -24,9 +24,7 @@ from agentos.schemas.uploads import (
     UploadFinalized,
     UploadInit,
     UploadRead,
-    UploadStatusRead,
 )
-from agentos.services import jobs, uploads
 
 DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
@@ -43,75 +41,28 @@ def file_sha256(path: Path, on_progress: Progress | None = None) -> str:
     return digest.hexdigest()
 
 
-def _init(conn: Connection, request: UploadInit) -> UploadRead:
-    if conn.local:
-        with conn.session() as session:
-            return uploads.init(session, actor=conn.local_actor, request=request)
-    return UploadRead.model_validate(
-        conn.request("POST", "/api/upload/init", json=request.model_dump(mode="json"))
-    )
-
-
-def _put(conn: Connection, upload_id: uuid.UUID, index: int, data: bytes) -> ChunkReceipt:
-    digest = hashlib.sha256(data).hexdigest()
-    if conn.local:
-        with conn.session() as session:
-            return uploads.put_chunk(
-                session,
-                actor=conn.local_actor,
-                upload_id=upload_id,
-                index=index,
-                data=data,
-                chunk_sha256=digest,
-            )
-    body = conn.request(
-        "POST",
-        "/api/upload/chunk",
-        params={"upload_id": str(upload_id), "index": index},
-        content=data,
-        headers={"Content-Type": "application/octet-stream", "X-Chunk-SHA256": digest},
-    )
-    return ChunkReceipt.model_validate(body)
-
-
-def _status(conn: Connection, upload_id: uuid.UUID) -> UploadStatusRead:
-    if conn.local:
-        with conn.session() as session:
-            return uploads.status(session, actor=conn.local_actor, upload_id=upload_id)
-    return UploadStatusRead.model_validate(conn.request("GET", f"/api/upload/status/{upload_id}"))
-
-
-def _finalize(conn: Connection, request: UploadFinalize) -> UploadFinalized:
-    if conn.local:
-        with conn.session() as session:
-            return uploads.finalize(session, actor=conn.local_actor, request=request)
-    return UploadFinalized.model_validate(
-        conn.request("POST", "/api/upload/finalize", json=request.model_dump(mode="json"))
-    )
-
-
 def _send_chunks(
-    conn: Connection, path: Path, upload: UploadRead, missing: list[int], on_progress: Progress
+    backend: Backend, path: Path, upload: UploadRead, missing: list[int], on_progress: Progress
 ) -> None:
     with path.open("rb") as handle:
         for index in missing:
             handle.seek(index * upload.chunk_size)
             data = handle.read(upload.chunk_size)
-            _put_paced(conn, upload.id, index, data)
+            _put_paced(backend, upload.id, index, data)
             on_progress(len(data))
 
 
-def _put_paced(conn: Connection, upload_id: uuid.UUID, index: int, data: bytes) -> ChunkReceipt:
+def _put_paced(backend: Backend, upload_id: uuid.UUID, index: int, data: bytes) -> ChunkReceipt:
     """Send one chunk, waiting out the server's rate limit instead of giving up."""
     while True:
         try:
-            return _put(conn, upload_id, index, data)
+            return backend.put_chunk(upload_id, index, data, hashlib.sha256(data).hexdigest())
         except RateLimitedError as error:
             time.sleep(min(60.0, max(0.1, error.retry_after_s)))
 
 
 def upload_file(
-    conn: Connection,
+    backend: Backend,
     path: Path,
     *,
     sha256: str,
@@ -123,8 +74,7 @@ def upload_file(
     size = path.stat().st_size
     if size == 0:
         raise InvalidError(f"{path} is empty", code="EMPTY_FILE")
-    upload = _init(
-        conn,
+    upload = backend.init_upload(
         UploadInit(
             filename=path.name, total_size=size, sha256=sha256, chunk_size=min(chunk_bytes, size)
         ),
@@ -132,20 +82,20 @@ def upload_file(
     missing = list(range(upload.total_chunks))
     for attempt in range(retries + 1):
         try:
-            _send_chunks(conn, path, upload, missing, on_progress)
+            _send_chunks(backend, path, upload, missing, on_progress)
             return upload
         except UnavailableError:
             if attempt == retries:
                 raise
             time.sleep(min(8.0, 0.5 * 2**attempt))
-            missing = _status_when_back(conn, upload.id, retries)
+            missing = _status_when_back(backend, upload.id, retries)
     return upload
 
 
-def _status_when_back(conn: Connection, upload_id: uuid.UUID, retries: int) -> list[int]:
+def _status_when_back(backend: Backend, upload_id: uuid.UUID, retries: int) -> list[int]:
     for attempt in range(retries + 1):
         try:
-            return _status(conn, upload_id).missing_chunks
+            return backend.upload_status(upload_id).missing_chunks
         except UnavailableError:
             if attempt == retries:
                 raise
@@ -154,7 +104,7 @@ def _status_when_back(conn: Connection, upload_id: uuid.UUID, retries: int) -> l
 
 
 def submit(
-    conn: Connection,
+    backend: Backend,
     path: Path,
     *,
     title: str | None = None,
@@ -170,7 +120,7 @@ def submit(
         raise InvalidError(f"no such file: {path}", code="FILE_NOT_FOUND")
     digest = file_sha256(path, on_hash)
     upload = upload_file(
-        conn, path, sha256=digest, chunk_bytes=chunk_bytes, on_progress=on_progress
+        backend, path, sha256=digest, chunk_bytes=chunk_bytes, on_progress=on_progress
     )
     request = UploadFinalize(
         upload_id=upload.id,
@@ -178,18 +128,11 @@ def submit(
         priority=priority,
         options=(options or JobOptions()).model_dump(exclude_none=True),
     )
-    return _finalize(conn, request)
-
-
-def job_detail(conn: Connection, job_id: uuid.UUID) -> JobDetail:
-    if conn.local:
-        with conn.session() as session:
-            return jobs.get_detail(session, job_id=job_id, actor=conn.local_actor)
-    return JobDetail.model_validate(conn.request("GET", f"/api/jobs/{job_id}"))
+    return backend.finalize_upload(request)
 
 
 def follow(
-    conn: Connection,
+    backend: Backend,
     job_id: uuid.UUID,
     *,
     on_change: Callable[[JobDetail], None],
@@ -200,12 +143,11 @@ def follow(
 
     Locally the bus wakes the loop as soon as anything changes; remotely it polls.
     """
-    subscription = _subscribe(conn)
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     last: tuple[Any, ...] | None = None
-    try:
+    with backend.changes() as changes:
         while True:
-            detail = job_detail(conn, job_id)
+            detail = backend.show_job(job_id)
             key = (
                 detail.status,
                 detail.current_stage,
@@ -221,22 +163,4 @@ def follow(
                 raise UnavailableError(
                     f"job {job_id} did not finish in {timeout_s}s", code="WAIT_TIMEOUT"
                 )
-            if subscription is not None:
-                subscription.get(timeout_s=poll_s)
-            else:
-                time.sleep(poll_s)
-    finally:
-        if subscription is not None:
-            subscription.close()
-
-
-def _subscribe(conn: Connection) -> Any:
-    if not conn.local:
-        return None
-    from agentos.services.backends import get_backends
-    from agentos.services.events import CHANGES_CHANNEL
-
-    try:
-        return get_backends(conn.settings).bus.subscribe(CHANGES_CHANNEL)
-    except Exception:  # no bus: polling alone still follows the job
-        return None
+            changes.wait(poll_s)

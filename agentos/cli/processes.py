@@ -1,15 +1,44 @@
-"""Long-running processes the CLI starts: the API server, Celery worker and beat."""
+"""Long-running processes the CLI starts: the API server, Celery worker and beat.
+
+This is the composition root: the one place that builds a process's runtime and picks
+its runner (the embedded pools, or the Celery sender when distributed), so the server and
+the core never name Celery.
+"""
 
 from __future__ import annotations
 
 import socket
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from agentos.errors import InvalidError
 from agentos.settings import get_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from agentos.services.pipeline.runner import Runner
+    from agentos.services.runtime import Runtime
+
+
+def choose_runner(runtime: Runtime) -> Runner | None:
+    """The runner `agentos serve` starts: in-process pools, or the Celery sender."""
+    if runtime.settings.is_embedded:
+        from agentos.server.app import default_runner
+
+        return default_runner(runtime)
+    from agentos.tasks.control import CeleryRunner
+
+    return CeleryRunner(runtime)
+
+
+def server_app() -> FastAPI:
+    """uvicorn's app factory for `agentos serve`."""
+    from agentos.server.app import create_app
+
+    return create_app(get_settings(), runner=choose_runner)
 
 
 def serve(
@@ -21,7 +50,7 @@ def serve(
     settings = get_settings()
     settings.ensure_home()
     uvicorn.run(
-        "agentos.server.app:create_app",
+        "agentos.cli.processes:server_app",
         factory=True,
         host=host,
         port=port,

@@ -1,0 +1,183 @@
+"""The one door for front ends: the `Backend` protocol.
+
+The CLI and the TUI take a `Backend` and never know which one: `LocalBackend` calls the
+service layer on this machine's home or database (as the configured local operator),
+`HttpBackend` calls a server's API with a token. Both answer with the same schemas and
+raise the same `AgentOSError` subclasses, and `tests/client/test_backend_contract.py`
+runs every method on both against the same seeded data.
+
+Reads of the admin views that have an action (`audit.search`, `config.get`) go through
+the action pipeline on both, so they are authorized and audited the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from agentos.errors import InvalidError
+from agentos.schemas.actions import ActionInfo, ActionResponse, ActionStatusRead
+from agentos.schemas.actions_reads import AuditSearchResult, ConfigGetResult
+from agentos.schemas.admin import AdminDocument, CacheMeta
+from agentos.schemas.auth import AccessToken
+from agentos.schemas.common import Page
+from agentos.schemas.db import MigrationResult, SchemaReport
+from agentos.schemas.jobs import JobDetail, JobRead, JobStatus
+from agentos.schemas.queue import QueueStatus
+from agentos.schemas.seed import SeedOptions, SeedProgress, SeedResult
+from agentos.schemas.uploads import (
+    ChunkReceipt,
+    UploadFinalize,
+    UploadFinalized,
+    UploadInit,
+    UploadRead,
+    UploadStatusRead,
+)
+from agentos.schemas.users import UserCreated, UserRead
+
+EventCallback = Callable[[dict[str, Any]], None]
+StateCallback = Callable[[str, str], None]
+Source = Literal["cli", "tui"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The admin document and what the cache said about it."""
+
+    document: AdminDocument
+    cache: CacheMeta
+
+
+class ChangeWaiter(Protocol):
+    def wait(self, timeout_s: float) -> None:
+        """Return at the next change, or after `timeout_s`."""
+
+
+class Backend(ABC):
+    """Every call a front end makes; the two implementations differ only in transport."""
+
+    kind: Literal["local", "http"]
+
+    @property
+    @abstractmethod
+    def label(self) -> str:
+        """Where the calls go, for headers and messages."""
+
+    # Jobs, queue, uploads --------------------------------------------------------------
+    @abstractmethod
+    def list_jobs(
+        self,
+        *,
+        status: list[JobStatus] | None = None,
+        search: str | None = None,
+        page: int = 1,
+        per_page: int = 20,
+    ) -> Page[JobRead]:
+        """Jobs newest first, optionally only those in `status`."""
+
+    @abstractmethod
+    def show_job(self, job_id: uuid.UUID) -> JobDetail:
+        """One job with its processing steps and clips."""
+
+    @abstractmethod
+    def queue_status(self) -> QueueStatus: ...
+
+    @abstractmethod
+    def init_upload(self, request: UploadInit) -> UploadRead: ...
+
+    @abstractmethod
+    def put_chunk(
+        self, upload_id: uuid.UUID, index: int, data: bytes, sha256: str
+    ) -> ChunkReceipt: ...
+
+    @abstractmethod
+    def upload_status(self, upload_id: uuid.UUID) -> UploadStatusRead: ...
+
+    @abstractmethod
+    def finalize_upload(self, request: UploadFinalize) -> UploadFinalized: ...
+
+    # Admin views and actions --------------------------------------------------------------
+    @abstractmethod
+    def snapshot(self) -> Snapshot:
+        """The SSOT document, cache-first."""
+
+    @abstractmethod
+    def run_action(
+        self,
+        name: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> ActionResponse:
+        """Run one admin action through the pipeline; errors come back as AgentOSError."""
+
+    @abstractmethod
+    def catalog(self) -> list[ActionInfo]: ...
+
+    @abstractmethod
+    def action_status(self, *, recent: int = 20, window_hours: int = 24) -> ActionStatusRead: ...
+
+    def describe(self, name: str) -> ActionInfo | None:
+        return next((item for item in self.catalog() if item.name == name), None)
+
+    def audit_search(self, **filters: Any) -> AuditSearchResult:
+        """The whole audit trail, searched where it is stored (`audit.search`)."""
+        payload = {key: value for key, value in filters.items() if value is not None}
+        return AuditSearchResult.model_validate(self.run_action("audit.search", payload).result)
+
+    def config(self, key: str | None = None) -> ConfigGetResult:
+        """The configuration in use and the runtime settings (`config.get`)."""
+        payload = {"key": key} if key else {}
+        return ConfigGetResult.model_validate(self.run_action("config.get", payload).result)
+
+    # Accounts and the database (local until the Managers and SystemControls actions) ------
+    @abstractmethod
+    def create_user(
+        self, *, username: str, role: str, password: str | None = None, email: str | None = None
+    ) -> UserCreated: ...
+
+    @abstractmethod
+    def list_users(self, *, page: int = 1, per_page: int = 100) -> Page[UserRead]: ...
+
+    @abstractmethod
+    def mint_token(self, *, username: str, ttl_s: int | None = None) -> AccessToken: ...
+
+    @abstractmethod
+    def migrate(self) -> MigrationResult: ...
+
+    @abstractmethod
+    def check_schema(self) -> SchemaReport: ...
+
+    @abstractmethod
+    def database_is_empty(self) -> bool: ...
+
+    @abstractmethod
+    def reset_and_seed(
+        self, *, options: SeedOptions, progress: SeedProgress | None = None
+    ) -> SeedResult: ...
+
+    # Live -----------------------------------------------------------------------------------
+    @abstractmethod
+    def subscribe(
+        self, *, on_event: EventCallback, on_state: StateCallback, max_backoff_s: float = 8.0
+    ) -> Callable[[], None]:
+        """Deliver change events until the returned callable is called."""
+
+    @abstractmethod
+    def changes(self) -> AbstractContextManager[ChangeWaiter]:
+        """Wait for changes: woken by the bus locally, a plain pause remotely."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+def local_only(what: str, hint: str = "") -> InvalidError:
+    return InvalidError(
+        f"{what} works only locally (no HTTP endpoint): run it without --server on the "
+        f"server's host{hint}",
+        code="LOCAL_ONLY",
+    )

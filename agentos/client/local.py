@@ -1,0 +1,253 @@
+"""`LocalBackend`: the service layer on this machine's home or database.
+
+Every call is one unit of work on the backend's runtime, as the configured local operator
+(role admin, source cli or tui; the OS user who ran it is in the audit's user agent).
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from agentos.client.backend import (
+    Backend,
+    ChangeWaiter,
+    EventCallback,
+    Snapshot,
+    Source,
+    StateCallback,
+)
+from agentos.db import migrate
+from agentos.errors import UnavailableError
+from agentos.schemas.actions import ActionInfo, ActionResponse, ActionStatusRead
+from agentos.schemas.admin import AdminDocument
+from agentos.schemas.auth import AccessToken
+from agentos.schemas.common import Page, PageParams
+from agentos.schemas.db import MigrationResult, SchemaReport
+from agentos.schemas.jobs import JobDetail, JobFilters, JobRead, JobStatus
+from agentos.schemas.queue import QueueStatus
+from agentos.schemas.seed import SeedOptions, SeedProgress, SeedResult
+from agentos.schemas.uploads import (
+    ChunkReceipt,
+    UploadFinalize,
+    UploadFinalized,
+    UploadInit,
+    UploadRead,
+    UploadStatusRead,
+)
+from agentos.schemas.users import UserCreated, UserRead
+from agentos.services import admin_data, events, jobs, queue, schema_check, seed, uploads
+from agentos.services.actions import pipeline, registry, status
+from agentos.services.backends.base import BusEvent, Subscription
+from agentos.services.context import Actor
+from agentos.services.runtime import Runtime
+from agentos.services.security import authn, users
+
+
+class LocalBackend(Backend):
+    kind = "local"
+
+    def __init__(self, runtime: Runtime, *, source: Source = "cli", owns_runtime: bool = True):
+        self.runtime = runtime
+        self.source = source
+        self._owns_runtime = owns_runtime
+
+    @property
+    def label(self) -> str:
+        settings = self.runtime.settings
+        database = "SQLite" if settings.is_sqlite else "PostgreSQL"
+        backends = "embedded" if settings.is_embedded else "Redis"
+        return f"local · {database} + {backends}"
+
+    @property
+    def actor(self) -> Actor:
+        """The configured local operator, audited with the OS user who ran the command."""
+        return Actor(
+            name=self.runtime.settings.local_operator,
+            role="admin",
+            source=self.source,
+            user_agent=f"agentos-{self.source} ({_os_user()})",
+        )
+
+    # Jobs, queue, uploads --------------------------------------------------------------
+
+    def list_jobs(
+        self,
+        *,
+        status: list[JobStatus] | None = None,
+        search: str | None = None,
+        page: int = 1,
+        per_page: int = 20,
+    ) -> Page[JobRead]:
+        filters = JobFilters(status=status or None, search=search)
+        params = PageParams(page=page, per_page=per_page)
+        with self.runtime.session() as session:
+            return jobs.find(session, actor=self.actor, filters=filters, page=params)
+
+    def show_job(self, job_id: uuid.UUID) -> JobDetail:
+        with self.runtime.session() as session:
+            return jobs.get_detail(session, job_id=job_id, actor=self.actor)
+
+    def queue_status(self) -> QueueStatus:
+        with self.runtime.session() as session:
+            return queue.status(session)
+
+    def init_upload(self, request: UploadInit) -> UploadRead:
+        with self.runtime.session() as session:
+            return uploads.init(session, actor=self.actor, request=request)
+
+    def put_chunk(self, upload_id: uuid.UUID, index: int, data: bytes, sha256: str) -> ChunkReceipt:
+        with self.runtime.session() as session:
+            return uploads.put_chunk(
+                session,
+                actor=self.actor,
+                upload_id=upload_id,
+                index=index,
+                data=data,
+                chunk_sha256=sha256,
+            )
+
+    def upload_status(self, upload_id: uuid.UUID) -> UploadStatusRead:
+        with self.runtime.session() as session:
+            return uploads.status(session, actor=self.actor, upload_id=upload_id)
+
+    def finalize_upload(self, request: UploadFinalize) -> UploadFinalized:
+        with self.runtime.session() as session:
+            return uploads.finalize(session, actor=self.actor, request=request)
+
+    # Admin views and actions --------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        cached = admin_data.get_document(self.runtime)
+        return Snapshot(AdminDocument.model_validate_json(cached.body), cached.meta())
+
+    def run_action(
+        self,
+        name: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> ActionResponse:
+        with self.runtime.session() as session:
+            return pipeline.execute(
+                session,
+                actor=self.actor,
+                action=name,
+                payload=payload or {},
+                idempotency_key=idempotency_key,
+            )
+
+    def catalog(self) -> list[ActionInfo]:
+        return registry.catalog(self.runtime.settings)
+
+    def action_status(self, *, recent: int = 20, window_hours: int = 24) -> ActionStatusRead:
+        with self.runtime.session() as session:
+            return status.status(
+                session, actor=self.actor, recent=recent, window_hours=window_hours
+            )
+
+    # Accounts and the database ------------------------------------------------------------
+
+    def create_user(
+        self, *, username: str, role: str, password: str | None = None, email: str | None = None
+    ) -> UserCreated:
+        with self.runtime.session() as session:
+            user, one_time = users.create(
+                session, username=username, role=role, password=password, email=email
+            )
+        return UserCreated(user=user, one_time_password=one_time)
+
+    def list_users(self, *, page: int = 1, per_page: int = 100) -> Page[UserRead]:
+        with self.runtime.session() as session:
+            return users.find(session, page=PageParams(page=page, per_page=per_page))
+
+    def mint_token(self, *, username: str, ttl_s: int | None = None) -> AccessToken:
+        with self.runtime.session() as session:
+            return authn.mint_token(session, username=username, actor=self.actor, ttl_s=ttl_s)
+
+    def migrate(self) -> MigrationResult:
+        engine = self.runtime.engine
+        try:
+            before = migrate.current_revision(engine)
+            migrate.ensure_schema(engine)
+            after = migrate.current_revision(engine)
+        except OSError as exc:
+            raise _unreachable(exc) from exc
+        return MigrationResult(
+            dialect=engine.dialect.name, before=before, after=after, head=migrate.head_revision()
+        )
+
+    def check_schema(self) -> SchemaReport:
+        return schema_check.compare(self.runtime.engine)
+
+    def database_is_empty(self) -> bool:
+        """A database that cannot be read counts as not empty: reset-and-seed asks first."""
+        try:
+            return seed.is_empty(self.runtime)
+        except Exception:
+            return False
+
+    def reset_and_seed(
+        self, *, options: SeedOptions, progress: SeedProgress | None = None
+    ) -> SeedResult:
+        return seed.reset_and_seed(self.runtime, options=options, progress=progress)
+
+    # Live -----------------------------------------------------------------------------------
+
+    def subscribe(
+        self, *, on_event: EventCallback, on_state: StateCallback, max_backoff_s: float = 8.0
+    ) -> Callable[[], None]:
+        # The read model's own feed: it marks the cached document stale before we hear of
+        # the change, so a snapshot read right after an event already shows it.
+        def forward(event: BusEvent) -> None:
+            on_event(dict(event.payload))
+
+        on_state("connecting", "bus")
+        remove = admin_data.add_listener(self.runtime, forward)
+        on_state("live", "bus")
+        return remove
+
+    @contextmanager
+    def changes(self) -> Iterator[ChangeWaiter]:
+        try:
+            subscription: Subscription | None = self.runtime.backends.bus.subscribe(
+                events.CHANGES_CHANNEL
+            )
+        except Exception:  # no bus: pausing alone still follows the change
+            subscription = None
+        try:
+            yield _BusWaiter(subscription)
+        finally:
+            if subscription is not None:
+                subscription.close()
+
+    def close(self) -> None:
+        if self._owns_runtime:
+            self.runtime.close()
+
+
+class _BusWaiter:
+    def __init__(self, subscription: Subscription | None) -> None:
+        self._subscription = subscription
+
+    def wait(self, timeout_s: float) -> None:
+        if self._subscription is None:
+            time.sleep(timeout_s)
+        else:
+            self._subscription.get(timeout_s=timeout_s)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry (containers): the audit still names the source
+        return "unknown"
+
+
+def _unreachable(exc: Exception) -> UnavailableError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return UnavailableError(f"database unreachable: {first}", code="DATABASE_UNAVAILABLE")

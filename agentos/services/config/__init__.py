@@ -1,0 +1,66 @@
+"""Configuration as operators read it: the effective settings (secrets masked) with their
+source, and the runtime `settings` table that actions change live."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agentos.db.models import RuntimeSetting
+from agentos.errors import NotFoundError
+from agentos.schemas.actions_reads import ConfigGetResult, EffectiveSetting
+from agentos.schemas.audit_read import RuntimeSettingRead
+from agentos.settings import Settings
+
+SECRET_SUFFIXES = ("secret", "password", "secret_key", "token")
+MASK = "****"
+
+
+def masked(name: str, value: Any) -> Any:
+    """A setting's value as an operator may see it: secrets hidden, URL passwords hidden."""
+    if value is None:
+        return None
+    if isinstance(value, SecretStr) or name.lower().endswith(SECRET_SUFFIXES):
+        return MASK if value else None
+    if isinstance(value, str) and "://" in value and "@" in value:
+        scheme, rest = value.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}:{MASK}@{host}" if ":" in credentials else value
+    if isinstance(value, int | float | bool | str | list | dict):
+        return value
+    return str(value)
+
+
+def effective(settings: Settings) -> list[EffectiveSetting]:
+    explicit = settings.model_fields_set
+    items = []
+    for name in type(settings).model_fields:
+        source: Literal["default", "environment"] = "environment" if name in explicit else "default"
+        items.append(
+            EffectiveSetting(name=name, value=masked(name, getattr(settings, name)), source=source)
+        )
+    return items
+
+
+def runtime_rows(session: Session) -> list[RuntimeSettingRead]:
+    rows = session.scalars(select(RuntimeSetting).order_by(RuntimeSetting.key))
+    return [RuntimeSettingRead.model_validate(row) for row in rows]
+
+
+def get(session: Session, *, settings: Settings, key: str | None = None) -> ConfigGetResult:
+    result = ConfigGetResult(
+        deployment="embedded" if settings.is_embedded else "distributed",
+        effective=effective(settings),
+        runtime=runtime_rows(session),
+    )
+    if key is None:
+        return result
+    result.effective = [item for item in result.effective if item.name == key]
+    result.runtime = [item for item in result.runtime if item.key == key]
+    if not result.effective and not result.runtime:
+        raise NotFoundError(f"no setting named {key!r}", code="SETTING_NOT_FOUND")
+    return result
