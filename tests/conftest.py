@@ -13,13 +13,12 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from agentos.db.session import dispose_engines
-from agentos.services.backends import drop_backends
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings, reset_settings_cache
 from tests.support import services
 from tests.support import slow_scenes as slow_scenes_module
@@ -85,7 +84,6 @@ def postgres_url(postgres_admin_url: str, postgres_template: str) -> Iterator[st
     services.clone_postgres_database(postgres_admin_url, template=postgres_template, name=name)
     url = services.database_url(postgres_admin_url, name)
     yield url
-    dispose_engines()
     services.drop_postgres_database(postgres_admin_url, name)
 
 
@@ -115,10 +113,30 @@ def settings(
             redis_key_prefix=f"agentos-test-{uuid.uuid4().hex[:10]}:",
         )
     yield result
-    drop_backends(result)
     if result.redis_url:
         services.flush_redis_prefix(result)
-    dispose_engines()
+
+
+@pytest.fixture
+def make_runtime() -> Iterator[Callable[[Settings], Runtime]]:
+    """Build more runtimes in a test (other settings, a second "process"); all closed after."""
+    built: list[Runtime] = []
+
+    def make(settings: Settings) -> Runtime:
+        built.append(Runtime(settings))
+        return built[-1]
+
+    yield make
+    for item in reversed(built):
+        item.close()
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    """The test's runtime on `settings` (engines, backends, stores), closed afterwards."""
+    built = Runtime(settings)
+    yield built
+    built.close()
 
 
 @pytest.fixture
@@ -130,11 +148,15 @@ def slow_scenes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def embedded_settings(tmp_path: Path, sqlite_template: Path) -> Iterator[Settings]:
-    result = _embedded_settings(tmp_path, sqlite_template)
-    yield result
-    drop_backends(result)
-    dispose_engines()
+def embedded_settings(tmp_path: Path, sqlite_template: Path) -> Settings:
+    return _embedded_settings(tmp_path, sqlite_template)
+
+
+@pytest.fixture
+def embedded_runtime(embedded_settings: Settings) -> Iterator[Runtime]:
+    built = Runtime(embedded_settings)
+    yield built
+    built.close()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

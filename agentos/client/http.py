@@ -69,16 +69,20 @@ class HttpBackend(Backend):
         *,
         source: Source = "cli",
         timeout_s: float = 30.0,
-        transport: httpx.BaseTransport | None = None,
+        client: httpx.Client | None = None,
     ) -> None:
+        """`client`: an httpx client to send through (tests pass an app's TestClient)."""
         self.server = server.rstrip("/")
         self.token = token
         headers = {"User-Agent": f"agentos-{source}"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self.http = httpx.Client(
-            base_url=self.server, headers=headers, timeout=timeout_s, transport=transport
-        )
+        self._owns_client = client is None
+        if client is None:
+            client = httpx.Client(base_url=self.server, headers=headers, timeout=timeout_s)
+        else:
+            client.headers.update(headers)
+        self.http = client
 
     @property
     def label(self) -> str:
@@ -219,7 +223,8 @@ class HttpBackend(Backend):
         yield _Pause()
 
     def close(self) -> None:
-        self.http.close()
+        if self._owns_client:
+            self.http.close()
 
 
 class _Pause:

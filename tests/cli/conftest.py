@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings, reset_settings_cache
 
 
@@ -18,3 +19,9 @@ def cli_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Setting
         monkeypatch.setenv("AGENTOS_REDIS_KEY_PREFIX", settings.redis_key_prefix)
     reset_settings_cache()
     return settings
+
+
+@pytest.fixture
+def cli_runtime(cli_settings: Settings, runtime: Runtime) -> Runtime:
+    """The test's own runtime on the CLI's deployment (the CLI builds its own)."""
+    return runtime

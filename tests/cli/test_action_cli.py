@@ -9,9 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from agentos.cli.main import app
-from agentos.db.session import session_scope
 from agentos.services.actions import registry
-from agentos.settings import Settings
+from agentos.services.runtime import Runtime
 from tests.services.actions.helpers import audit_rows, prepare
 from tests.services.actions.servers import serve
 from tests.support.auth import create_user_and_token
@@ -21,17 +20,17 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def local(cli_settings: Settings) -> Settings:
-    prepare(cli_settings)
-    return cli_settings
+def local(cli_runtime: Runtime) -> Runtime:
+    prepare(cli_runtime)
+    return cli_runtime
 
 
-def _queued(settings: Settings) -> str:
-    with session_scope(settings) as session:
+def _queued(runtime: Runtime) -> str:
+    with runtime.session() as session:
         return str(make_job(session, make_actor(session, "user"), "queued").id)
 
 
-def test_list_json_is_one_object_per_action(local: Settings) -> None:
+def test_list_json_is_one_object_per_action(local: Runtime) -> None:
     result = runner.invoke(app, ["action", "--list", "--json"])
     assert result.exit_code == 0, result.output
     items = json.loads(result.stdout)
@@ -39,7 +38,7 @@ def test_list_json_is_one_object_per_action(local: Settings) -> None:
     assert {"name", "view", "permission", "rate_class", "dangerous"} <= set(items[0])
 
 
-def test_local_run_is_audited_as_the_local_operator(local: Settings) -> None:
+def test_local_run_is_audited_as_the_local_operator(local: Runtime) -> None:
     job_id = _queued(local)
     result = runner.invoke(
         app, ["action", "job.set_priority", f"job_id={job_id}", "priority=7", "--json"]
@@ -48,7 +47,7 @@ def test_local_run_is_audited_as_the_local_operator(local: Settings) -> None:
     body = json.loads(result.stdout)
     assert body["result"]["priority"] == 7
     [record] = audit_rows(local, "job.set_priority")
-    assert record.actor_name == local.local_operator
+    assert record.actor_name == local.settings.local_operator
     assert record.source == "cli"
     assert record.role == "admin"
     assert record.reason
@@ -56,7 +55,7 @@ def test_local_run_is_audited_as_the_local_operator(local: Settings) -> None:
     assert record.user_agent.startswith("agentos-cli")
 
 
-def test_dangerous_needs_yes_without_a_tty(local: Settings) -> None:
+def test_dangerous_needs_yes_without_a_tty(local: Runtime) -> None:
     _queued(local)
     refused = runner.invoke(app, ["action", "queue.clear"])
     assert refused.exit_code == 2
@@ -69,7 +68,7 @@ def test_dangerous_needs_yes_without_a_tty(local: Settings) -> None:
     assert json.loads(done.stdout)["result"]["count"] == 1
 
 
-def test_errors_map_to_exit_codes(local: Settings) -> None:
+def test_errors_map_to_exit_codes(local: Runtime) -> None:
     assert runner.invoke(app, ["action", "job.cancel", "job_id=nope"]).exit_code == 2
     missing = runner.invoke(
         app,
@@ -80,7 +79,7 @@ def test_errors_map_to_exit_codes(local: Settings) -> None:
     assert runner.invoke(app, ["action", "queue.pause", "--payload", "[1]"]).exit_code == 2
 
 
-def test_idempotency_key_replays(local: Settings) -> None:
+def test_idempotency_key_replays(local: Runtime) -> None:
     first = runner.invoke(app, ["action", "queue.pause", "--idempotency-key", "k", "--json"])
     again = runner.invoke(app, ["action", "queue.pause", "--idempotency-key", "k", "--json"])
     assert json.loads(again.stdout)["replayed"] is True
@@ -88,10 +87,10 @@ def test_idempotency_key_replays(local: Settings) -> None:
 
 
 @pytest.mark.slow
-def test_server_mode_goes_through_http(local: Settings, tmp_path: Path) -> None:
+def test_server_mode_goes_through_http(local: Runtime, tmp_path: Path) -> None:
     _, token = create_user_and_token(local, role="operator")
     job_id = _queued(local)
-    with serve(local, tmp_path / "serve.log") as url:
+    with serve(local.settings, tmp_path / "serve.log") as url:
         listed = runner.invoke(
             app, ["action", "--list", "--json", "--server", url, "--token", token]
         )

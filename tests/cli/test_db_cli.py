@@ -9,8 +9,7 @@ from typer.testing import CliRunner
 
 from agentos.cli.main import app
 from agentos.db.models import Job, User
-from agentos.db.session import get_engine, session_scope
-from agentos.services.backends import get_backends
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 
 runner = CliRunner()
@@ -30,8 +29,8 @@ def test_migrate_and_check_on_a_migrated_database(cli_settings: Settings) -> Non
     assert "schema matches the models" in out
 
 
-def test_check_names_a_dropped_index_and_column(cli_settings: Settings) -> None:
-    with get_engine(cli_settings).begin() as connection:
+def test_check_names_a_dropped_index_and_column(cli_runtime: Runtime) -> None:
+    with cli_runtime.engine.begin() as connection:
         connection.execute(text("DROP INDEX ix_jobs_status_updated_at"))
         connection.execute(text("ALTER TABLE clips DROP COLUMN codec"))
 
@@ -49,8 +48,13 @@ def test_check_names_a_dropped_index_and_column(cli_settings: Settings) -> None:
     }
 
 
-def test_reset_and_seed_json_verifies_and_prints_the_password(cli_settings: Settings) -> None:
-    get_backends(cli_settings).cache.set(cli_settings.ssot_cache_key, b"stale")
+def test_reset_and_seed_json_verifies_and_prints_the_password(
+    cli_settings: Settings, cli_runtime: Runtime
+) -> None:
+    # The cache is shared with the CLI's own runtime only on Redis (embedded, it is per process).
+    shared = not cli_settings.is_embedded
+    if shared:
+        cli_runtime.backends.cache.set(cli_settings.ssot_cache_key, b"stale")
     code, out, _ = _run(
         "db", "reset-and-seed", "--jobs", "12", "--events", "9", "--seed", "4", "--json"
     )
@@ -61,13 +65,16 @@ def test_reset_and_seed_json_verifies_and_prints_the_password(cli_settings: Sett
     assert body["random_seed"] == 4
     assert sum(body["jobs_by_status"].values()) == 12
     assert len(body["admin_password"]) >= 20
-    assert get_backends(cli_settings).cache.get(cli_settings.ssot_cache_key) is None
-    with session_scope(cli_settings) as session:
+    if shared:
+        assert cli_runtime.backends.cache.get(cli_settings.ssot_cache_key) is None
+    with cli_runtime.session() as session:
         assert session.scalar(select(func.count()).select_from(Job)) == 12
         assert session.scalar(select(User.role).where(User.username == "admin")) == "admin"
 
 
-def test_reset_and_seed_refuses_a_non_empty_database_without_yes(cli_settings: Settings) -> None:
+def test_reset_and_seed_refuses_a_non_empty_database_without_yes(
+    cli_settings: Settings, cli_runtime: Runtime
+) -> None:
     code, out, _ = _run("db", "reset-and-seed", "--jobs", "3", "--events", "1", "--yes")
     assert code == 0, out
     assert "one-time password" in out
@@ -78,7 +85,7 @@ def test_reset_and_seed_refuses_a_non_empty_database_without_yes(cli_settings: S
     assert "not empty" in err
     assert "--yes" in err
     assert len(err.strip().splitlines()) == 1
-    with session_scope(cli_settings) as session:
+    with cli_runtime.session() as session:
         assert session.scalar(select(func.count()).select_from(Job)) == 3
 
 

@@ -10,11 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from agentos.cli import _backend as cli_backend
 from agentos.cli import jobs as jobs_cli
-from agentos.client.connection import Connection
-from agentos.db.session import session_scope
+from agentos.client import Backend
+from agentos.client.http import HttpBackend
 from agentos.server.app import create_app
 from agentos.services.jobs.catalog import ensure_default_agents
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.support.auth import auth_headers, create_user_and_token
 from tests.support.jobs import make_actor, make_job
@@ -23,8 +25,8 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def seeded(cli_settings: Settings) -> dict[str, uuid.UUID]:
-    with session_scope(cli_settings) as session:
+def seeded(cli_settings: Settings, cli_runtime: Runtime) -> dict[str, uuid.UUID]:
+    with cli_runtime.session() as session:
         ensure_default_agents(session)
         user = make_actor(session)
         return {
@@ -79,15 +81,17 @@ def test_watch_redraws_until_interrupted(
 
 
 @pytest.fixture
-def remote(cli_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    _, token = create_user_and_token(cli_settings, role="operator")
-    http = TestClient(create_app(cli_settings), headers=auth_headers(token))
+def remote(
+    cli_settings: Settings, cli_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    _, token = create_user_and_token(cli_runtime, role="operator")
+    http = TestClient(create_app(cli_runtime), headers=auth_headers(token))
 
-    def connect(*, server: str | None = None, token: str | None = None) -> Connection:
+    def connect(*, server: str | None = None, token: str | None = None, **_: object) -> Backend:
         assert server == "http://testserver"
-        return Connection(settings=cli_settings, server=server, token=token, _http=http)
+        return HttpBackend(server, token, client=http)
 
-    monkeypatch.setattr(jobs_cli, "connect", connect)
+    monkeypatch.setattr(cli_backend, "connect", connect)
     yield token
     http.close()
 
@@ -98,6 +102,7 @@ def test_server_mode(seeded: dict[str, uuid.UUID], remote: str) -> None:
     assert listed.exit_code == 0, listed.output
     assert json.loads(listed.stdout)["pagination"]["total"] == 2
     shown = runner.invoke(jobs_cli.app, ["show", str(seeded["queued"]), *options])
+    assert shown.exit_code == 0, shown.output
     assert json.loads(shown.stdout)["status"] == "queued"
     missing = runner.invoke(jobs_cli.app, ["show", str(uuid.uuid4()), *options])
     assert missing.exit_code == 3

@@ -4,31 +4,37 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from agentos.cli.main import app
-from agentos.client import submit as submitting
-from agentos.client.connection import Connection
+from agentos.client import connect, uploading
 from agentos.errors import UnavailableError
+from agentos.schemas.uploads import ChunkReceipt
 from agentos.services.pipeline.embedded_runner import EmbeddedRunner
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings, reset_settings_cache
 from tests.support.pipeline import assert_completed_pipeline, make_video, wait_terminal
 
 
 @pytest.fixture
-def local_home(embedded_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def local_home(
+    embedded_settings: Settings, embedded_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> Runtime:
+    """The CLI's home (its own runtime in the CLI), and the test's runtime on it."""
     monkeypatch.setenv("AGENTOS_HOME", str(embedded_settings.home_dir))
     reset_settings_cache()
-    return embedded_settings
+    return embedded_runtime
 
 
 @pytest.fixture
-def workers(local_home: Settings) -> Iterator[EmbeddedRunner]:
-    fast = local_home.model_copy(update={"runner_poll_interval_s": 0.1})
+def workers(
+    local_home: Runtime, make_runtime: Callable[[Settings], Runtime]
+) -> Iterator[EmbeddedRunner]:
+    fast = make_runtime(local_home.settings.model_copy(update={"runner_poll_interval_s": 0.1}))
     runner = EmbeddedRunner(fast, name="cli-test@host")
     runner.start()
     yield runner
@@ -36,7 +42,7 @@ def workers(local_home: Settings) -> Iterator[EmbeddedRunner]:
 
 
 def test_submit_wait_json_runs_the_job_to_completion(
-    local_home: Settings, workers: EmbeddedRunner, tmp_path: Path
+    local_home: Runtime, workers: EmbeddedRunner, tmp_path: Path
 ) -> None:
     video = make_video(tmp_path)
     result = CliRunner().invoke(
@@ -60,7 +66,7 @@ def test_submit_wait_json_runs_the_job_to_completion(
 
 
 def test_submit_without_wait_prints_the_job_id(
-    local_home: Settings, workers: EmbeddedRunner, tmp_path: Path
+    local_home: Runtime, workers: EmbeddedRunner, tmp_path: Path
 ) -> None:
     result = CliRunner().invoke(
         app, ["jobs", "submit", str(make_video(tmp_path)), "--json", "--min-clip-s", "0.5"]
@@ -70,30 +76,33 @@ def test_submit_without_wait_prints_the_job_id(
     assert wait_terminal(local_home, job_id).status == "completed"
 
 
-def test_missing_file_is_a_clear_error(local_home: Settings, tmp_path: Path) -> None:
+def test_missing_file_is_a_clear_error(local_home: Runtime, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["jobs", "submit", str(tmp_path / "nope.mp4")])
     assert result.exit_code == 2
     assert "no such file" in result.output
 
 
 def test_upload_resumes_after_a_broken_connection(
-    local_home: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    local_home: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     video = make_video(tmp_path)
-    real_put = submitting._put
+    small_chunks = local_home.settings.model_copy(update={"upload_chunk_min_bytes": 1024})
+    backend = connect(settings=small_chunks)
+    real_put = backend.put_chunk
     calls: list[int] = []
 
-    def flaky_put(conn: Connection, upload_id: uuid.UUID, index: int, data: bytes) -> object:
+    def flaky_put(upload_id: uuid.UUID, index: int, data: bytes, sha256: str) -> ChunkReceipt:
         calls.append(index)
         if len(calls) == 3:
             raise UnavailableError("connection reset", code="SERVER_UNREACHABLE")
-        return real_put(conn, upload_id, index, data)
+        return real_put(upload_id, index, data, sha256)
 
-    monkeypatch.setattr(submitting, "_put", flaky_put)
-    monkeypatch.setattr(submitting.time, "sleep", lambda _s: None)
-    small_chunks = local_home.model_copy(update={"upload_chunk_min_bytes": 1024})
-    conn = Connection(settings=small_chunks)
-    result = submitting.submit(conn, video, chunk_bytes=1024)
+    monkeypatch.setattr(backend, "put_chunk", flaky_put)
+    monkeypatch.setattr(uploading.time, "sleep", lambda _s: None)
+    try:
+        result = uploading.submit(backend, video, chunk_bytes=1024)
+    finally:
+        backend.close()
     assert result.job_id is not None
     assert result.upload.status == "finalized"
     total = result.upload.total_chunks

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from agentos.cli.main import app
 from agentos.db.models import SystemEvent
-from agentos.db.session import session_scope
+from agentos.services.runtime import Runtime
 from agentos.services.security import authn
 from agentos.services.security.tokens import decode_access_token
 from agentos.settings import Settings
@@ -23,18 +23,20 @@ def _run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_create_prints_one_time_password_that_logs_in(cli_settings: Settings) -> None:
+def test_create_prints_one_time_password_that_logs_in(
+    cli_settings: Settings, cli_runtime: Runtime
+) -> None:
     code, out, _ = _run("users", "create", "alice", "--role", "operator")
     assert code == 0
     assert "alice" in out
     one_time = out.strip().splitlines()[-1]
     assert len(one_time) >= 20
-    with session_scope(cli_settings) as session:
+    with cli_runtime.session() as session:
         pair = authn.login(session, username="alice", password=one_time, ip="127.0.0.1")
     assert decode_access_token(cli_settings, pair.access_token).role == "operator"
 
 
-def test_create_with_password_stdin_json(cli_settings: Settings) -> None:
+def test_create_with_password_stdin_json(cli_settings: Settings, cli_runtime: Runtime) -> None:
     code, out, _ = _run(
         "users",
         "create",
@@ -51,7 +53,7 @@ def test_create_with_password_stdin_json(cli_settings: Settings) -> None:
     body = json.loads(out)
     assert body["one_time_password"] is None
     assert (body["user"]["username"], body["user"]["email"]) == ("bob", "b@x.io")
-    with session_scope(cli_settings) as session:
+    with cli_runtime.session() as session:
         authn.login(session, username="bob", password="s3cret-enough", ip="127.0.0.1")
 
 
@@ -97,7 +99,9 @@ def test_list_human_and_json(cli_settings: Settings) -> None:
     assert "readonly" in out
 
 
-def test_token_prints_a_working_token_and_records_it(cli_settings: Settings) -> None:
+def test_token_prints_a_working_token_and_records_it(
+    cli_settings: Settings, cli_runtime: Runtime
+) -> None:
     assert _run("users", "create", "scripter", "--role", "supervisor")[0] == 0
     code, out, _ = _run("token", "scripter", "--ttl", "120")
     assert code == 0
@@ -105,7 +109,7 @@ def test_token_prints_a_working_token_and_records_it(cli_settings: Settings) -> 
     claims = decode_access_token(cli_settings, token)
     assert (claims.name, claims.role) == ("scripter", "supervisor")
     assert (claims.exp - claims.iat).total_seconds() == 120
-    with session_scope(cli_settings) as session:
+    with cli_runtime.session() as session:
         assert authn.authenticate(session, token).name == "scripter"
         events = session.scalars(
             select(SystemEvent).where(SystemEvent.kind == "token_minted")

@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
-from agentos.client import submit
+from agentos.client import uploading
 from agentos.errors import RateLimitedError
 
 
-def test_rate_limited_chunk_waits_and_is_sent_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[int] = []
-    sleeps: list[float] = []
+class Limited:
+    def __init__(self) -> None:
+        self.calls: list[int] = []
 
-    def fake_put(conn: object, upload_id: uuid.UUID, index: int, data: bytes) -> str:
-        calls.append(index)
-        if len(calls) < 3:
+    def put_chunk(self, upload_id: uuid.UUID, index: int, data: bytes, sha256: str) -> str:
+        self.calls.append(index)
+        if len(self.calls) < 3:
             raise RateLimitedError("slow down", retry_after_s=0.4)
         return "receipt"
 
-    monkeypatch.setattr(submit, "_put", fake_put)
-    monkeypatch.setattr(submit.time, "sleep", sleeps.append)
-    assert submit._put_paced(object(), uuid.uuid4(), 7, b"x") == "receipt"  # type: ignore[arg-type]
-    assert calls == [7, 7, 7]
+
+def test_rate_limited_chunk_waits_and_is_sent_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    sleeps: list[float] = []
+    backend: Any = Limited()
+    monkeypatch.setattr(uploading.time, "sleep", sleeps.append)
+    assert uploading._put_paced(backend, uuid.uuid4(), 7, b"x") == "receipt"
+    assert backend.calls == [7, 7, 7]
     assert sleeps == [0.4, 0.4]

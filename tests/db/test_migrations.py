@@ -9,57 +9,60 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, inspect, text
 
 from agentos.db import migrate
-from agentos.db.session import dispose_engines, get_engine
+from agentos.services.runtime import Runtime
 from agentos.services.schema_check import compare
 from agentos.settings import Settings
 from tests.support import services
 
 
 @pytest.fixture(params=["embedded", "distributed"])
-def fresh_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    """A deployment whose database exists but has never been migrated."""
+def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The engine of a deployment whose database exists but has never been migrated."""
     if request.param == "embedded":
-        yield Settings(home=tmp_path / "fresh")
-        dispose_engines()
+        runtime = Runtime(Settings(home=tmp_path / "fresh"))
+        yield runtime.engine
+        runtime.close()
         return
     admin_url = request.getfixturevalue("postgres_admin_url")
     name = f"agentos_fresh_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(services._libpq(admin_url), autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-    yield Settings(home=tmp_path / "fresh", database_url=services.database_url(admin_url, name))
-    dispose_engines()
+    url = services.database_url(admin_url, name)
+    runtime = Runtime(Settings(home=tmp_path / "fresh", database_url=url))
+    yield runtime.engine
+    runtime.close()
     services.drop_postgres_database(admin_url, name)
 
 
-def test_migrated_database_matches_the_models(settings: Settings) -> None:
-    engine = get_engine(settings)
+def test_migrated_database_matches_the_models(runtime: Runtime) -> None:
+    engine = runtime.engine
     report = compare(engine)
     assert report.differences == []
     assert report.revision == migrate.head_revision()
     assert report.tables_checked >= 20
 
 
-def test_fresh_database_migrates_to_head(fresh_settings: Settings) -> None:
-    engine = get_engine(fresh_settings)
+def test_fresh_database_migrates_to_head(fresh: Engine) -> None:
+    engine = fresh
     assert migrate.current_revision(engine) is None
     report = compare(engine)
     assert {d.kind for d in report.differences} == {"revision", "missing_table"}
 
-    migrate.ensure_schema(fresh_settings)
+    migrate.ensure_schema(fresh)
 
     assert migrate.current_revision(engine) == migrate.head_revision()
     assert compare(engine).differences == []
 
 
-def test_ensure_schema_is_idempotent_and_safe_concurrently(fresh_settings: Settings) -> None:
+def test_ensure_schema_is_idempotent_and_safe_concurrently(fresh: Engine) -> None:
     errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            migrate.ensure_schema(fresh_settings)
+            migrate.ensure_schema(fresh)
         except BaseException as exc:  # collected for the assertion below
             errors.append(exc)
 
@@ -69,16 +72,16 @@ def test_ensure_schema_is_idempotent_and_safe_concurrently(fresh_settings: Setti
     for thread in threads:
         thread.join()
     assert errors == []
-    migrate.ensure_schema(fresh_settings)
-    engine = get_engine(fresh_settings)
+    migrate.ensure_schema(fresh)
+    engine = fresh
     with engine.connect() as connection:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
     assert [row[0] for row in versions] == [migrate.head_revision()]
     assert compare(engine).differences == []
 
 
-def test_reset_schema_drops_everything_and_migrates(settings: Settings) -> None:
-    engine = get_engine(settings)
+def test_reset_schema_drops_everything_and_migrates(runtime: Runtime) -> None:
+    engine = runtime.engine
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE leftover (id INTEGER PRIMARY KEY)"))
         connection.execute(text("DROP INDEX ix_jobs_finished_at"))
@@ -91,8 +94,8 @@ def test_reset_schema_drops_everything_and_migrates(settings: Settings) -> None:
     assert migrate.current_revision(engine) == migrate.head_revision()
 
 
-def test_compare_names_each_kind_of_difference(settings: Settings) -> None:
-    engine = get_engine(settings)
+def test_compare_names_each_kind_of_difference(runtime: Runtime) -> None:
+    engine = runtime.engine
     with engine.begin() as connection:
         connection.execute(text("DROP INDEX ix_jobs_finished_at"))
         connection.execute(text("ALTER TABLE clips DROP COLUMN thumbnail_path"))
@@ -109,8 +112,8 @@ def test_compare_names_each_kind_of_difference(settings: Settings) -> None:
     }
 
 
-def test_compare_reports_a_database_behind_head(settings: Settings) -> None:
-    engine = get_engine(settings)
+def test_compare_reports_a_database_behind_head(runtime: Runtime) -> None:
+    engine = runtime.engine
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM alembic_version"))
     report = compare(engine)

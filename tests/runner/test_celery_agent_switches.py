@@ -18,11 +18,10 @@ from typing import Any
 
 import pytest
 
-from agentos.db.session import dispose_engines, session_scope
 from agentos.services.actions import pipeline
-from agentos.services.backends import drop_backends
 from agentos.services.context import Actor
 from agentos.services.jobs.catalog import ensure_default_agents
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from agentos.tasks.app import app_for
 from tests.support import services
@@ -47,16 +46,16 @@ def celery_settings(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterat
         heartbeat_interval_s=60.0,
         worker_lost_after_s=180.0,
     )
-    with session_scope(result) as session:
+    with Runtime(result).session() as session:
         ensure_default_agents(session)
     yield result
-    drop_backends(result)
     services.flush_redis_prefix(result)
-    dispose_engines()
 
 
 @pytest.fixture
-def probe_worker(celery_settings: Settings, tmp_path: Path) -> Iterator[str]:
+def probe_worker(
+    celery_settings: Settings, celery_runtime: Runtime, tmp_path: Path
+) -> Iterator[str]:
     """An `agentos worker` serving only the probe agent, with one process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTOS_")}
     env.update(
@@ -76,7 +75,7 @@ def probe_worker(celery_settings: Settings, tmp_path: Path) -> Iterator[str]:
         start_new_session=True,
     )
     try:
-        wait_for(lambda: _consumes_probe(celery_settings) is True, timeout_s=60, what="the worker")
+        wait_for(lambda: _consumes_probe(celery_runtime) is True, timeout_s=60, what="the worker")
         yield WORKER
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -87,53 +86,60 @@ def probe_worker(celery_settings: Settings, tmp_path: Path) -> Iterator[str]:
             process.wait()
 
 
-def _inspect(settings: Settings) -> Any:
-    return app_for(settings).control.inspect(destination=[WORKER], timeout=1.0)
+def _inspect(runtime: Runtime) -> Any:
+    return app_for(runtime).control.inspect(destination=[WORKER], timeout=1.0)
 
 
-def _consumes_probe(settings: Settings) -> bool | None:
+def _consumes_probe(runtime: Runtime) -> bool | None:
     """Whether the worker consumes the probe queue (None: it did not answer)."""
-    replies = _inspect(settings).active_queues() or {}
+    replies = _inspect(runtime).active_queues() or {}
     if WORKER not in replies:
         return None
     return "probe" in {queue["name"] for queue in replies[WORKER]}
 
 
-def _processes(settings: Settings) -> int:
-    stats = (_inspect(settings).stats() or {}).get(WORKER, {})
+def _processes(runtime: Runtime) -> int:
+    stats = (_inspect(runtime).stats() or {}).get(WORKER, {})
     return len(stats.get("pool", {}).get("processes", []))
 
 
-def _act(settings: Settings, action: str, payload: dict[str, Any]) -> None:
-    with session_scope(settings) as session:
+def _act(runtime: Runtime, action: str, payload: dict[str, Any]) -> None:
+    with runtime.session() as session:
         pipeline.execute(session, actor=OPERATOR, action=action, payload=payload)
 
 
 def test_stop_start_and_concurrency_reach_the_worker_at_once(
-    celery_settings: Settings, probe_worker: str
+    celery_runtime: Runtime, probe_worker: str
 ) -> None:
-    _act(celery_settings, "agent.stop", {"agent_id": "probe"})
+    _act(celery_runtime, "agent.stop", {"agent_id": "probe"})
     wait_for(
-        lambda: _consumes_probe(celery_settings) is False,
+        lambda: _consumes_probe(celery_runtime) is False,
         timeout_s=SWITCH_WAIT_S,
         what="the probe consumer to be cancelled",
     )
-    _act(celery_settings, "agent.start", {"agent_id": "probe"})
+    _act(celery_runtime, "agent.start", {"agent_id": "probe"})
     wait_for(
-        lambda: _consumes_probe(celery_settings) is True,
+        lambda: _consumes_probe(celery_runtime) is True,
         timeout_s=SWITCH_WAIT_S,
         what="the probe consumer to be added again",
     )
-    assert _processes(celery_settings) == 1
-    _act(celery_settings, "agent.set_concurrency", {"agent_id": "probe", "concurrency": 3})
+    assert _processes(celery_runtime) == 1
+    _act(celery_runtime, "agent.set_concurrency", {"agent_id": "probe", "concurrency": 3})
     wait_for(
-        lambda: _processes(celery_settings) == 3,
+        lambda: _processes(celery_runtime) == 3,
         timeout_s=SWITCH_WAIT_S,
         what="the dedicated worker's pool to grow to 3",
     )
-    _act(celery_settings, "agent.set_concurrency", {"agent_id": "probe", "concurrency": 2})
+    _act(celery_runtime, "agent.set_concurrency", {"agent_id": "probe", "concurrency": 2})
     wait_for(
-        lambda: _processes(celery_settings) == 2,
+        lambda: _processes(celery_runtime) == 2,
         timeout_s=SWITCH_WAIT_S,
         what="the pool to shrink to 2",
     )
+
+
+@pytest.fixture
+def celery_runtime(celery_settings: Settings) -> Iterator[Runtime]:
+    built = Runtime(celery_settings)
+    yield built
+    built.close()

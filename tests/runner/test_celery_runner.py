@@ -15,8 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from agentos.db.models import Clip, ProcessingStep, Worker
-from agentos.db.session import dispose_engines, session_scope
-from agentos.services.backends import drop_backends
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from agentos.tasks.control import CeleryRunner
 from tests.support import services
@@ -51,9 +50,7 @@ def celery_settings(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterat
         celery_dispatch_sweep_s=0.5,
     )
     yield result
-    drop_backends(result)
     services.flush_redis_prefix(result)
-    dispose_engines()
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -75,7 +72,7 @@ def _env(settings: Settings) -> dict[str, str]:
 
 @pytest.fixture
 def start_worker(
-    celery_settings: Settings, tmp_path: Path
+    celery_settings: Settings, celery_runtime: Runtime, tmp_path: Path
 ) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
 
@@ -92,7 +89,7 @@ def start_worker(
         )
         started.append(process)
         wait_for(
-            lambda: _online(celery_settings, f"{name}@localhost"),
+            lambda: _online(celery_runtime, f"{name}@localhost"),
             timeout_s=60,
             what=f"worker {name} to report in",
         )
@@ -109,15 +106,15 @@ def start_worker(
                 process.wait()
 
 
-def _online(settings: Settings, name: str) -> bool:
-    with session_scope(settings) as session:
+def _online(runtime: Runtime, name: str) -> bool:
+    with runtime.session() as session:
         status = session.scalar(select(Worker.status).where(Worker.name == name))
     return status == "online"
 
 
 @pytest.fixture
-def sender(celery_settings: Settings) -> Iterator[CeleryRunner]:
-    runner = CeleryRunner(celery_settings)
+def sender(celery_settings: Settings, celery_runtime: Runtime) -> Iterator[CeleryRunner]:
+    runner = CeleryRunner(celery_runtime)
     runner.start()
     yield runner
     runner.stop()
@@ -125,15 +122,16 @@ def sender(celery_settings: Settings) -> Iterator[CeleryRunner]:
 
 def test_a_worker_process_runs_a_job_and_is_an_ordinary_celery_worker(
     celery_settings: Settings,
+    celery_runtime: Runtime,
     start_worker: Callable[..., subprocess.Popen[bytes]],
     sender: CeleryRunner,
     tmp_path: Path,
 ) -> None:
     start_worker("alpha")
-    job_id = submit(celery_settings, make_video(tmp_path))
-    assert wait_terminal(celery_settings, job_id).status == "completed"
-    assert_completed_pipeline(celery_settings, job_id)
-    assert {s.worker_id for s in steps(celery_settings, job_id)} == {"alpha@localhost"}
+    job_id = submit(celery_runtime, make_video(tmp_path))
+    assert wait_terminal(celery_runtime, job_id).status == "completed"
+    assert_completed_pipeline(celery_runtime, job_id)
+    assert {s.worker_id for s in steps(celery_runtime, job_id)} == {"alpha@localhost"}
     inspected = subprocess.run(
         [CELERY, "-A", "agentos.tasks.app", "inspect", "active_queues", "--json", "-t", "5"],
         env=_env(celery_settings),
@@ -150,30 +148,31 @@ def test_a_worker_process_runs_a_job_and_is_an_ordinary_celery_worker(
 
 def test_killed_worker_mid_job_is_replaced_and_the_job_completes_once(
     celery_settings: Settings,
+    celery_runtime: Runtime,
     start_worker: Callable[..., subprocess.Popen[bytes]],
     sender: CeleryRunner,
     tmp_path: Path,
 ) -> None:
     doomed = start_worker("doomed", slow_scenes=True)
-    job_id = submit(celery_settings, make_video(tmp_path, scenes=10, scene_s=4.0))
+    job_id = submit(celery_runtime, make_video(tmp_path, scenes=10, scene_s=4.0))
 
     def scenes_running() -> bool:
         return any(
             s.agent == "scenes" and s.status == "running" and s.progress > 0
-            for s in steps(celery_settings, job_id)
+            for s in steps(celery_runtime, job_id)
         )
 
     wait_for(scenes_running, timeout_s=60, what="the doomed worker to be mid-stage")
     os.killpg(doomed.pid, signal.SIGKILL)
     doomed.wait()
     start_worker("rescuer")
-    assert wait_terminal(celery_settings, job_id, timeout_s=120).status == "completed"
-    assert_completed_pipeline(celery_settings, job_id, scenes=10, scene_s=4.0)
-    rows = steps(celery_settings, job_id)
+    assert wait_terminal(celery_runtime, job_id, timeout_s=120).status == "completed"
+    assert_completed_pipeline(celery_runtime, job_id, scenes=10, scene_s=4.0)
+    rows = steps(celery_runtime, job_id)
     assert [s.agent for s in rows] == ["ingest", "probe", "scenes", "clipper", "thumbs", "publish"]
     scenes_step = next(s for s in rows if s.agent == "scenes")
     assert scenes_step.worker_id == "rescuer@localhost"
-    with session_scope(celery_settings) as session:
+    with celery_runtime.session() as session:
         count = session.scalar(select(func.count()).where(Clip.job_id == job_id))
         completed = session.scalar(
             select(func.count()).where(
@@ -182,3 +181,10 @@ def test_killed_worker_mid_job_is_replaced_and_the_job_completes_once(
         )
     assert count == 10
     assert completed == 6
+
+
+@pytest.fixture
+def celery_runtime(celery_settings: Settings) -> Iterator[Runtime]:
+    built = Runtime(celery_settings)
+    yield built
+    built.close()

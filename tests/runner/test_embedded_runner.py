@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from agentos.db.models import ProcessingStep, Worker
-from agentos.db.session import session_scope
 from agentos.services import agents, jobs
 from agentos.services.context import SYSTEM_ACTOR
 from agentos.services.pipeline import runner as runner_registry
 from agentos.services.pipeline.embedded_runner import EmbeddedRunner
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.support.pipeline import (
     assert_completed_pipeline,
@@ -27,40 +27,42 @@ from tests.support.pipeline import (
 
 
 @pytest.fixture
-def fast(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={
-            "cancel_check_interval_s": 0.05,
-            "runner_poll_interval_s": 0.1,
-            "heartbeat_interval_s": 0.2,
-        }
+def fast(settings: Settings, make_runtime: Callable[[Settings], Runtime]) -> Runtime:
+    return make_runtime(
+        settings.model_copy(
+            update={
+                "cancel_check_interval_s": 0.05,
+                "runner_poll_interval_s": 0.1,
+                "heartbeat_interval_s": 0.2,
+            }
+        )
     )
 
 
 @pytest.fixture
-def runner(fast: Settings) -> Iterator[EmbeddedRunner]:
+def runner(fast: Runtime) -> Iterator[EmbeddedRunner]:
     started = EmbeddedRunner(fast, name="embedded-test@host")
     started.start()
     yield started
     started.stop()
 
 
-def test_runs_a_job_end_to_end(fast: Settings, runner: EmbeddedRunner, tmp_path: Path) -> None:
+def test_runs_a_job_end_to_end(fast: Runtime, runner: EmbeddedRunner, tmp_path: Path) -> None:
     job_id = submit(fast, make_video(tmp_path))
     assert wait_terminal(fast, job_id).status == "completed"
     assert_completed_pipeline(fast, job_id)
-    assert runner_registry.current() is runner
+    assert runner_registry.current(fast) is runner
     stats = runner.stats()
     assert stats["tasks_done"] == 6
     assert stats["agents"]["clipper"]["active"] == 0
-    with session_scope(fast) as session:
+    with fast.session() as session:
         worker = session.scalar(select(Worker).where(Worker.name == runner.name))
         assert worker is not None
         assert worker.status == "online"
         assert worker.memory_bytes
 
 
-def test_work_queued_by_another_process_is_found_by_polling(fast: Settings, tmp_path: Path) -> None:
+def test_work_queued_by_another_process_is_found_by_polling(fast: Runtime, tmp_path: Path) -> None:
     job_id = submit(fast, make_video(tmp_path))  # queued before any runner exists
     started = EmbeddedRunner(fast, name="late@host")
     started.start()
@@ -72,9 +74,9 @@ def test_work_queued_by_another_process_is_found_by_polling(fast: Settings, tmp_
 
 @pytest.mark.usefixtures("slow_scenes")
 def test_cancel_mid_stage_frees_the_slot(
-    fast: Settings, runner: EmbeddedRunner, tmp_path: Path
+    fast: Runtime, runner: EmbeddedRunner, tmp_path: Path
 ) -> None:
-    with session_scope(fast) as session:
+    with fast.session() as session:
         agents.set_concurrency(session, agent="scenes", concurrency=1, actor=SYSTEM_ACTOR)
     long_job = submit(fast, make_video(tmp_path, scenes=12, scene_s=4.0))
 
@@ -85,7 +87,7 @@ def test_cancel_mid_stage_frees_the_slot(
         )
 
     wait_for(scenes_running, timeout_s=60, what="scene analysis to start")
-    with session_scope(fast) as session:
+    with fast.session() as session:
         jobs.cancel(session, job_id=long_job, actor=SYSTEM_ACTOR)
     wait_for(
         lambda: runner.stats()["agents"]["scenes"]["active"] == 0,
@@ -99,9 +101,9 @@ def test_cancel_mid_stage_frees_the_slot(
 
 
 def test_concurrency_and_stop_follow_the_agents_table(
-    fast: Settings, runner: EmbeddedRunner, tmp_path: Path
+    fast: Runtime, runner: EmbeddedRunner, tmp_path: Path
 ) -> None:
-    with session_scope(fast) as session:
+    with fast.session() as session:
         agents.stop(session, agent="probe", actor=SYSTEM_ACTOR)
         agents.set_concurrency(session, agent="ingest", concurrency=3, actor=SYSTEM_ACTOR)
     wait_for(
@@ -118,7 +120,7 @@ def test_concurrency_and_stop_follow_the_agents_table(
         ]
 
     wait_for(waiting_at_probe, timeout_s=30, what="the job to wait at the stopped probe agent")
-    with session_scope(fast) as session:
+    with fast.session() as session:
         queued = session.scalar(
             select(ProcessingStep.status).where(
                 ProcessingStep.job_id == job_id, ProcessingStep.agent == "probe"

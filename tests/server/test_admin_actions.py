@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from agentos.db.session import session_scope
 from agentos.server.app import create_app
 from agentos.services import events
 from agentos.services.jobs.catalog import ensure_default_agents
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.services.actions.servers import serve_many
 from tests.support.auth import auth_headers, create_user_and_token
@@ -23,33 +23,35 @@ OUTSIDE = ("203.0.113.9", 50000)
 ACTION = "/api/admin/action"
 
 
-def _client(settings: Settings, peer: tuple[str, int] = LOCAL) -> TestClient:
-    with session_scope(settings) as session:
+def _client(runtime: Runtime, peer: tuple[str, int] = LOCAL) -> TestClient:
+    with runtime.session() as session:
         ensure_default_agents(session)
-    return TestClient(create_app(settings), client=peer)
+    return TestClient(create_app(runtime), client=peer)
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with _client(settings) as test_client:
+def client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
+    with _client(runtime) as test_client:
         yield test_client
 
 
-def _headers(settings: Settings, role: str = "admin") -> dict[str, str]:
-    return auth_headers(create_user_and_token(settings, role=role)[1])
+def _headers(runtime: Runtime, role: str = "admin") -> dict[str, str]:
+    return auth_headers(create_user_and_token(runtime, role=role)[1])
 
 
-def _event(settings: Settings) -> str:
-    with session_scope(settings) as session:
+def _event(runtime: Runtime) -> str:
+    with runtime.session() as session:
         return str(events.emit(session, severity="error", source="test", message="x").id)
 
 
-def test_action_runs_and_answers_the_envelope(client: TestClient, settings: Settings) -> None:
-    event_id = _event(settings)
+def test_action_runs_and_answers_the_envelope(
+    client: TestClient, settings: Settings, runtime: Runtime
+) -> None:
+    event_id = _event(runtime)
     response = client.post(
         ACTION,
         json={"action": "dashboard.alert.ack", "payload": {"event_id": event_id}},
-        headers={**_headers(settings), "X-Trace-Id": "trace-abc"},
+        headers={**_headers(runtime), "X-Trace-Id": "trace-abc"},
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -57,7 +59,7 @@ def test_action_runs_and_answers_the_envelope(client: TestClient, settings: Sett
     assert body["data"]["result"]["acknowledged_at"] is not None
     assert body["data"]["trace_id"] == "trace-abc"
     assert response.headers["x-trace-id"] == "trace-abc"
-    status = client.get("/api/admin/action/status", headers=_headers(settings)).json()["data"]
+    status = client.get("/api/admin/action/status", headers=_headers(runtime)).json()["data"]
     assert status["recent"][0]["trace_id"] == "trace-abc"
     assert status["recent"][0]["action"] == "dashboard.alert.ack"
     [stats] = [item for item in status["stats"] if item["action"] == "dashboard.alert.ack"]
@@ -73,8 +75,10 @@ def test_action_runs_and_answers_the_envelope(client: TestClient, settings: Sett
     }
 
 
-def test_unknown_action_is_400_and_bad_payload_422(client: TestClient, settings: Settings) -> None:
-    headers = _headers(settings)
+def test_unknown_action_is_400_and_bad_payload_422(
+    client: TestClient, settings: Settings, runtime: Runtime
+) -> None:
+    headers = _headers(runtime)
     unknown = client.post(ACTION, json={"action": "job.explode", "payload": {}}, headers=headers)
     assert unknown.status_code == 400
     assert unknown.json()["error_code"] == "UNKNOWN_ACTION"
@@ -86,25 +90,27 @@ def test_unknown_action_is_400_and_bad_payload_422(client: TestClient, settings:
     assert {"job_id", "priority"} <= fields
 
 
-def test_authentication_roles_and_ip(client: TestClient, settings: Settings) -> None:
+def test_authentication_roles_and_ip(
+    client: TestClient, settings: Settings, runtime: Runtime
+) -> None:
     body = {"action": "queue.pause", "payload": {}}
     assert client.post(ACTION, json=body).status_code == 401
-    denied = client.post(ACTION, json=body, headers=_headers(settings, "supervisor"))
+    denied = client.post(ACTION, json=body, headers=_headers(runtime, "supervisor"))
     assert denied.status_code == 403
     assert denied.json()["error_code"] == "PERMISSION_DENIED"
-    with _client(settings, OUTSIDE) as outside:
-        far = outside.post(ACTION, json=body, headers=_headers(settings))
+    with _client(runtime, OUTSIDE) as outside:
+        far = outside.post(ACTION, json=body, headers=_headers(runtime))
     assert far.status_code == 403
     assert far.json()["error_code"] == "IP_NOT_ALLOWED"
     confirm = client.post(
-        ACTION, json={"action": "queue.clear", "payload": {}}, headers=_headers(settings)
+        ACTION, json={"action": "queue.clear", "payload": {}}, headers=_headers(runtime)
     )
     assert confirm.status_code == 422
     assert confirm.json()["error_code"] == "CONFIRMATION_REQUIRED"
 
 
-def test_idempotency_headers(client: TestClient, settings: Settings) -> None:
-    headers = _headers(settings)
+def test_idempotency_headers(client: TestClient, settings: Settings, runtime: Runtime) -> None:
+    headers = _headers(runtime)
     body = {"action": "queue.pause", "payload": {}}
     first = client.post(ACTION, json=body, headers={**headers, "Idempotency-Key": "abc"})
     again = client.post(ACTION, json=body, headers={**headers, "X-Idempotency-Key": "abc"})
@@ -123,8 +129,10 @@ def test_idempotency_headers(client: TestClient, settings: Settings) -> None:
     assert replayed.headers["idempotent-replayed"] == "true"
 
 
-def test_rate_limit_answers_429_with_headers(settings: Settings) -> None:
-    limited = settings.model_copy(update={"action_rate_limits": {"standard": 2}})
+def test_rate_limit_answers_429_with_headers(
+    settings: Settings, make_runtime: Callable[[Settings], Runtime]
+) -> None:
+    limited = make_runtime(settings.model_copy(update={"action_rate_limits": {"standard": 2}}))
     headers = _headers(limited)
     body = {"action": "queue.pause", "payload": {}}
     with _client(limited) as client:
@@ -139,10 +147,12 @@ def test_rate_limit_answers_429_with_headers(settings: Settings) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("settings", ["distributed"], indirect=True)
-def test_rate_limit_is_shared_by_two_server_processes(settings: Settings, tmp_path: Path) -> None:
-    with session_scope(settings) as session:
+def test_rate_limit_is_shared_by_two_server_processes(
+    settings: Settings, runtime: Runtime, tmp_path: Path
+) -> None:
+    with runtime.session() as session:
         ensure_default_agents(session)
-    headers = _headers(settings)
+    headers = _headers(runtime)
     body = {"action": "queue.pause", "payload": {}}
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     with serve_many(settings, logs, AGENTOS_ACTION_RATE_LIMITS='{"standard": 4}') as urls:

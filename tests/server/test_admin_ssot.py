@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from agentos.db.session import session_scope
 from agentos.errors import UnavailableError
 from agentos.server.app import create_app
 from agentos.services import admin_data
-from agentos.services.backends import get_backends
 from agentos.services.jobs.catalog import ensure_default_agents
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.support.auth import auth_headers, create_user_and_token
 
@@ -22,16 +21,15 @@ OUTSIDE = ("203.0.113.9", 50000)
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with session_scope(settings) as session:
+def client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
+    with runtime.session() as session:
         ensure_default_agents(session)
-    with TestClient(create_app(settings), client=LOCAL) as test_client:
+    with TestClient(create_app(runtime), client=LOCAL) as test_client:
         yield test_client
-    admin_data.reset(settings)
 
 
-def _token(settings: Settings, role: str = "admin") -> dict[str, str]:
-    return auth_headers(create_user_and_token(settings, role=role)[1])
+def _token(runtime: Runtime, role: str = "admin") -> dict[str, str]:
+    return auth_headers(create_user_and_token(runtime, role=role)[1])
 
 
 def test_requires_a_token(client: TestClient) -> None:
@@ -40,26 +38,25 @@ def test_requires_a_token(client: TestClient) -> None:
     assert response.json()["error_code"] == "AUTH_REQUIRED"
 
 
-def test_role_user_is_forbidden(client: TestClient, settings: Settings) -> None:
-    response = client.get("/api/admin/ssot", headers=_token(settings, "user"))
+def test_role_user_is_forbidden(client: TestClient, settings: Settings, runtime: Runtime) -> None:
+    response = client.get("/api/admin/ssot", headers=_token(runtime, "user"))
     assert response.status_code == 403
     assert response.json()["error_code"] == "PERMISSION_DENIED"
 
 
-def test_ip_outside_the_allow_list_is_forbidden(settings: Settings) -> None:
-    headers = _token(settings, "admin")
-    with TestClient(create_app(settings), client=OUTSIDE) as outside:
+def test_ip_outside_the_allow_list_is_forbidden(settings: Settings, runtime: Runtime) -> None:
+    headers = _token(runtime, "admin")
+    with TestClient(create_app(runtime), client=OUTSIDE) as outside:
         response = outside.get("/api/admin/ssot/dashboard", headers=headers)
-    admin_data.reset(settings)
     assert response.status_code == 403
     assert response.json()["error_code"] == "IP_NOT_ALLOWED"
 
 
 @pytest.mark.parametrize("role", ["admin", "operator", "supervisor", "readonly"])
 def test_admin_read_roles_get_the_document(
-    client: TestClient, settings: Settings, role: str
+    client: TestClient, settings: Settings, runtime: Runtime, role: str
 ) -> None:
-    response = client.get("/api/admin/ssot", headers=_token(settings, role))
+    response = client.get("/api/admin/ssot", headers=_token(runtime, role))
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"
     body = response.json()
@@ -70,9 +67,9 @@ def test_admin_read_roles_get_the_document(
     assert "ratelimit" in response.headers
 
 
-def test_miss_then_hit_with_age(client: TestClient, settings: Settings) -> None:
-    headers = _token(settings)
-    admin_data.store_for(settings).invalidate()
+def test_miss_then_hit_with_age(client: TestClient, settings: Settings, runtime: Runtime) -> None:
+    headers = _token(runtime)
+    admin_data.store_for(runtime).invalidate()
     first = client.get("/api/admin/ssot", headers=headers)
     second = client.get("/api/admin/ssot", headers=headers)
     assert first.headers["x-cache"] == "MISS"
@@ -84,8 +81,8 @@ def test_miss_then_hit_with_age(client: TestClient, settings: Settings) -> None:
     assert second.json()["data"] == first.json()["data"]
 
 
-def test_dashboard_only(client: TestClient, settings: Settings) -> None:
-    headers = _token(settings)
+def test_dashboard_only(client: TestClient, settings: Settings, runtime: Runtime) -> None:
+    headers = _token(runtime)
     whole = client.get("/api/admin/ssot", headers=headers).json()
     dashboard = client.get("/api/admin/ssot/dashboard", headers=headers)
     assert dashboard.status_code == 200
@@ -93,8 +90,8 @@ def test_dashboard_only(client: TestClient, settings: Settings) -> None:
     assert dashboard.json()["data"] == whole["data"]["dashboard"]
 
 
-def test_health_reports_counts(client: TestClient, settings: Settings) -> None:
-    headers = _token(settings, "readonly")
+def test_health_reports_counts(client: TestClient, settings: Settings, runtime: Runtime) -> None:
+    headers = _token(runtime, "readonly")
     client.get("/api/admin/ssot", headers=headers)
     client.get("/api/admin/ssot", headers=headers)
     health = client.get("/api/admin/ssot/health", headers=headers)
@@ -122,12 +119,12 @@ class _DownCache:
 
 
 def test_cache_down_answers_direct_not_5xx(
-    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, settings: Settings, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    headers = _token(settings)
+    headers = _token(runtime)
     assert client.get("/api/admin/ssot", headers=headers).status_code == 200
-    monkeypatch.setattr(get_backends(settings), "cache", _DownCache())
-    admin_data.store_for(settings).invalidate()
+    monkeypatch.setattr(runtime.backends, "cache", _DownCache())
+    admin_data.store_for(runtime).invalidate()
     response = client.get("/api/admin/ssot", headers=headers)
     assert response.status_code == 200
     assert response.headers["x-cache"] == "DIRECT"
@@ -136,16 +133,13 @@ def test_cache_down_answers_direct_not_5xx(
     assert health["cache_available"] is False
 
 
-def test_redis_gone_answers_direct(settings: Settings) -> None:
+def test_redis_gone_answers_direct(settings: Settings, runtime: Runtime) -> None:
     """A server pointed at a Redis that is not there still serves the document."""
     if settings.is_embedded:
         pytest.skip("the embedded cache cannot go away")
-    headers = _token(settings)
+    headers = _token(runtime)
     dead = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
-    try:
-        with TestClient(create_app(dead), client=LOCAL) as dead_client:
-            response = dead_client.get("/api/admin/ssot", headers=headers)
-    finally:
-        admin_data.reset(dead)
+    with TestClient(create_app(dead), client=LOCAL) as dead_client:
+        response = dead_client.get("/api/admin/ssot", headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["x-cache"] == "DIRECT"

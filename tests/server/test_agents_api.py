@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from agentos.db.session import session_scope
 from agentos.services import agents
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.server.jobs_api_support import Caller, alice, client, operator, readonly  # noqa: F401
 
@@ -24,14 +24,14 @@ def test_reads_need_auth_and_answer(client: TestClient, operator: Caller, path: 
     assert response.json()["success"] is True
 
 
-def test_stop_start_obeyed(settings: Settings, client: TestClient, operator: Caller,
+def test_stop_start_obeyed(settings: Settings, runtime: Runtime, client: TestClient, operator: Caller,
                            alice: Caller) -> None:  # fmt: skip
     job = alice.job()
     assert client.post("/api/agents/ingest/stop", headers=alice.headers).status_code == 403
     stopped = client.post("/api/agents/ingest/stop", headers=operator.headers).json()["data"]
     assert stopped["enabled"] is False
     assert stopped["queue_depth"] == 1
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         assert "ingest" not in agents.claimable_agents(session)
     queue = client.get("/api/agents/queue/ingest", headers=operator.headers).json()
     assert [w["job_id"] for w in queue["data"]] == [str(job)]

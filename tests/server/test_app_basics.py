@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agentos.server.app import create_app
-from agentos.services.backends import drop_backends
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 
 PARTS = ("database", "cache", "bus", "broker")
@@ -23,8 +23,8 @@ def _closed_port() -> int:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+def client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime), raise_server_exceptions=False) as test_client:
         yield test_client
 
 
@@ -33,8 +33,7 @@ def dead_redis_settings(settings: Settings) -> Iterator[Settings]:
     dead = settings.model_copy(
         update={"redis_url": f"redis://127.0.0.1:{_closed_port()}/0", "redis_key_prefix": "dead:"}
     )
-    yield dead
-    drop_backends(dead)
+    return dead
 
 
 def assert_success_envelope(body: dict[str, object]) -> None:
@@ -111,8 +110,10 @@ def test_unknown_path_is_an_enveloped_404(client: TestClient) -> None:
     assert response.headers["X-Trace-Id"] == "missing-1"
 
 
-def test_unexpected_exception_is_an_enveloped_500_without_traceback(settings: Settings) -> None:
-    app = create_app(settings)
+def test_unexpected_exception_is_an_enveloped_500_without_traceback(
+    settings: Settings, runtime: Runtime
+) -> None:
+    app = create_app(runtime)
 
     def explode() -> None:
         raise RuntimeError("secret internals: /etc/agentos password=hunter2")
@@ -130,8 +131,10 @@ def test_unexpected_exception_is_an_enveloped_500_without_traceback(settings: Se
     assert "RuntimeError" not in text
 
 
-def test_unexpected_exception_still_returns_the_trace_header(embedded_settings: Settings) -> None:
-    app = create_app(embedded_settings)
+def test_unexpected_exception_still_returns_the_trace_header(
+    embedded_settings: Settings, embedded_runtime: Runtime
+) -> None:
+    app = create_app(embedded_runtime)
 
     def explode() -> None:
         raise RuntimeError("boom")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -11,11 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from agentos.db.models import ApiKey, SystemEvent
-from agentos.db.session import session_scope
 from agentos.errors import InvalidError
 from agentos.server.app import create_app
 from agentos.server.deps import CurrentActorDep
 from agentos.services.context import Actor
+from agentos.services.runtime import Runtime
 from agentos.services.security import apikeys, users
 from agentos.settings import Settings
 from tests.support.auth import TEST_PASSWORD, auth_headers, create_user_and_token
@@ -23,8 +24,8 @@ from tests.support.auth import TEST_PASSWORD, auth_headers, create_user_and_toke
 WHOAMI = "/test/whoami"
 
 
-def _app(settings: Settings) -> FastAPI:
-    app = create_app(settings)
+def _app(runtime: Runtime) -> FastAPI:
+    app = create_app(runtime)
 
     def whoami(actor: CurrentActorDep) -> dict[str, object]:
         return {"name": actor.name, "role": actor.role, "scopes": sorted(actor.scopes)}
@@ -34,13 +35,13 @@ def _app(settings: Settings) -> FastAPI:
 
 
 @pytest.fixture
-def cfg(settings: Settings) -> Settings:
+def cfg(settings: Settings, make_runtime: Callable[[Settings], Runtime]) -> Runtime:
     # Generous public limits: these tests are about credentials, not rate limits.
-    return settings.model_copy(update={"ratelimit_public_per_min": 1000})
+    return make_runtime(settings.model_copy(update={"ratelimit_public_per_min": 1000}))
 
 
 @pytest.fixture
-def client(cfg: Settings) -> TestClient:
+def client(cfg: Runtime) -> TestClient:
     # No lifespan: these tests need no background workers.
     return TestClient(_app(cfg))
 
@@ -52,19 +53,19 @@ def _login(client: TestClient, username: str, password: str = TEST_PASSWORD) -> 
     return data
 
 
-def _security_events(settings: Settings, kind: str) -> list[SystemEvent]:
-    with session_scope(settings) as session:
+def _security_events(runtime: Runtime, kind: str) -> list[SystemEvent]:
+    with runtime.session() as session:
         query = select(SystemEvent).where(
             SystemEvent.source == "security", SystemEvent.kind == kind
         )
         return list(session.scalars(query))
 
 
-def test_login_success_and_bearer(cfg: Settings, client: TestClient) -> None:
+def test_login_success_and_bearer(cfg: Runtime, client: TestClient) -> None:
     create_user_and_token(cfg, role="operator", username="olga")
     data = _login(client, "olga")
     assert data["token_type"] == "bearer"
-    assert data["expires_in"] == cfg.access_token_ttl_s
+    assert data["expires_in"] == cfg.settings.access_token_ttl_s
     assert data["refresh_token"].startswith("rt_")
     response = client.get(WHOAMI, headers=auth_headers(data["access_token"]))
     assert response.status_code == 200
@@ -86,7 +87,7 @@ def test_missing_or_bad_credentials(client: TestClient, headers: dict[str, str],
     assert response.json()["error_code"] == code
 
 
-def test_refresh_token_is_not_an_access_token(cfg: Settings, client: TestClient) -> None:
+def test_refresh_token_is_not_an_access_token(cfg: Runtime, client: TestClient) -> None:
     create_user_and_token(cfg, role="user", username="rita")
     data = _login(client, "rita")
     response = client.get(WHOAMI, headers=auth_headers(data["refresh_token"]))
@@ -94,7 +95,7 @@ def test_refresh_token_is_not_an_access_token(cfg: Settings, client: TestClient)
     assert response.json()["error_code"] == "TOKEN_INVALID"
 
 
-def test_expired_access_token(cfg: Settings, client: TestClient) -> None:
+def test_expired_access_token(cfg: Runtime, client: TestClient) -> None:
     user_id, _ = create_user_and_token(cfg, role="user", username="eve")
     past = datetime.now(UTC) - timedelta(hours=1)
     claims = {
@@ -103,20 +104,20 @@ def test_expired_access_token(cfg: Settings, client: TestClient) -> None:
         "role": "user",
         "ver": 0,
         "typ": "access",
-        "iss": cfg.jwt_issuer,
-        "aud": cfg.jwt_audience,
+        "iss": cfg.settings.jwt_issuer,
+        "aud": cfg.settings.jwt_audience,
         "jti": "x",
         "iat": past,
         "nbf": past,
         "exp": past + timedelta(minutes=15),
     }
-    token = jwt.encode(claims, cfg.signing_key(), algorithm=cfg.jwt_algorithm)
+    token = jwt.encode(claims, cfg.settings.signing_key(), algorithm=cfg.settings.jwt_algorithm)
     response = client.get(WHOAMI, headers=auth_headers(token))
     assert response.status_code == 401
     assert response.json()["error_code"] == "TOKEN_EXPIRED"
 
 
-def test_refresh_rotates_and_reuse_revokes_family(cfg: Settings, client: TestClient) -> None:
+def test_refresh_rotates_and_reuse_revokes_family(cfg: Runtime, client: TestClient) -> None:
     create_user_and_token(cfg, role="user", username="ursula")
     first = _login(client, "ursula")
     rotated = client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
@@ -148,22 +149,22 @@ def test_unknown_refresh_token(client: TestClient) -> None:
     assert response.json()["error_code"] == "TOKEN_INVALID"
 
 
-def test_access_token_stops_after_disable(cfg: Settings, client: TestClient) -> None:
+def test_access_token_stops_after_disable(cfg: Runtime, client: TestClient) -> None:
     user_id, token = create_user_and_token(cfg, role="supervisor")
     assert client.get(WHOAMI, headers=auth_headers(token)).status_code == 200
-    with session_scope(cfg) as session:
+    with cfg.session() as session:
         users.disable(session, user_id=user_id)
     response = client.get(WHOAMI, headers=auth_headers(token))
     assert response.status_code == 401
     assert response.json()["error_code"] == "USER_DISABLED"
 
 
-def test_api_key_create_authenticate_revoke(cfg: Settings, client: TestClient) -> None:
+def test_api_key_create_authenticate_revoke(cfg: Runtime, client: TestClient) -> None:
     user_id, _ = create_user_and_token(cfg, role="operator", username="agent-bot")
-    with session_scope(cfg) as session:
+    with cfg.session() as session:
         key, secret = apikeys.create(session, user_id=user_id, name="ingest", scopes=["agent"])
     assert secret.startswith(f"ak_{key.prefix}_")
-    with session_scope(cfg) as session:
+    with cfg.session() as session:
         stored = session.get(ApiKey, key.id)
         assert stored is not None
         assert secret not in (stored.key_hash, stored.prefix)
@@ -172,20 +173,20 @@ def test_api_key_create_authenticate_revoke(cfg: Settings, client: TestClient) -
 
     tampered = secret[:-2] + ("AA" if not secret.endswith("AA") else "BB")
     assert client.get(WHOAMI, headers=auth_headers(tampered)).status_code == 401
-    with session_scope(cfg) as session:
+    with cfg.session() as session:
         assert apikeys.revoke(session, key_id=key.id).revoked_at is not None
     response = client.get(WHOAMI, headers=auth_headers(secret))
     assert response.status_code == 401
     assert response.json()["error_code"] == "API_KEY_REVOKED"
 
 
-def test_api_key_refuses_bad_scope(cfg: Settings) -> None:
+def test_api_key_refuses_bad_scope(cfg: Runtime) -> None:
     user_id, _ = create_user_and_token(cfg, role="user")
-    with session_scope(cfg) as session, pytest.raises(InvalidError):
+    with cfg.session() as session, pytest.raises(InvalidError):
         apikeys.create(session, user_id=user_id, name="x", scopes=["Bad Scope!"])
 
 
-def test_actor_carries_request_context(cfg: Settings) -> None:
+def test_actor_carries_request_context(cfg: Runtime) -> None:
     app = create_app(cfg)
     seen: list[Actor] = []
 

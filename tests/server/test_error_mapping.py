@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from agentos import errors
 from agentos.server.app import create_app
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 
 CASES = [
@@ -20,8 +21,8 @@ CASES = [
 ]
 
 
-def _client_raising(settings: Settings, error: Exception) -> TestClient:
-    app = create_app(settings)
+def _client_raising(runtime: Runtime, error: Exception) -> TestClient:
+    app = create_app(runtime)
 
     def boom() -> None:
         raise error
@@ -32,9 +33,13 @@ def _client_raising(settings: Settings, error: Exception) -> TestClient:
 
 @pytest.mark.parametrize(("error", "status", "code"), CASES)
 def test_error_kinds_map_to_status_and_envelope(
-    embedded_settings: Settings, error: errors.AgentOSError, status: int, code: str
+    embedded_settings: Settings,
+    embedded_runtime: Runtime,
+    error: errors.AgentOSError,
+    status: int,
+    code: str,
 ) -> None:
-    response = _client_raising(embedded_settings, error).get(
+    response = _client_raising(embedded_runtime, error).get(
         "/test/boom", headers={"X-Trace-Id": "trace-123"}
     )
     assert response.status_code == status
@@ -47,17 +52,21 @@ def test_error_kinds_map_to_status_and_envelope(
     assert response.headers["X-Trace-Id"] == "trace-123"
 
 
-def test_rate_limited_carries_retry_headers(embedded_settings: Settings) -> None:
+def test_rate_limited_carries_retry_headers(
+    embedded_settings: Settings, embedded_runtime: Runtime
+) -> None:
     error = errors.RateLimitedError("slow down", retry_after_s=2.2, limit=10, window_s=60)
-    response = _client_raising(embedded_settings, error).get("/test/boom")
+    response = _client_raising(embedded_runtime, error).get("/test/boom")
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "3"
     assert response.headers["RateLimit-Policy"] == "10;w=60"
     assert response.json()["error_code"] == "RATE_LIMITED"
 
 
-def test_request_validation_is_an_enveloped_422(embedded_settings: Settings) -> None:
-    app = create_app(embedded_settings)
+def test_request_validation_is_an_enveloped_422(
+    embedded_settings: Settings, embedded_runtime: Runtime
+) -> None:
+    app = create_app(embedded_runtime)
 
     def needs_int(n: int) -> dict[str, int]:
         return {"n": n}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 import pytest
 from fastapi import FastAPI, Request
@@ -12,11 +13,10 @@ from sqlalchemy import func, select
 from starlette.types import Message
 
 from agentos.db.models import SystemEvent
-from agentos.db.session import session_scope
 from agentos.server.app import create_app
 from agentos.server.deps import ClientIpDep, resolve_client_ip
 from agentos.server.ratelimit import UserRateLimit, windows
-from agentos.services.backends import build_backends
+from agentos.services.runtime import Runtime
 from agentos.services.security import lockout, users
 from agentos.settings import Settings
 from tests.support.auth import TEST_PASSWORD, auth_headers, create_user_and_token
@@ -24,8 +24,8 @@ from tests.support.auth import TEST_PASSWORD, auth_headers, create_user_and_toke
 LOGIN = "/api/auth/login"
 
 
-def _client(settings: Settings, ip: str = "198.51.100.7", **updates: object) -> TestClient:
-    app = create_app(settings.model_copy(update=updates))
+def _client(runtime: Runtime, ip: str = "198.51.100.7", **updates: object) -> TestClient:
+    app = create_app(runtime.settings.model_copy(update=updates))
     _add_probe_routes(app)
     return TestClient(app, client=(ip, 40000))
 
@@ -56,10 +56,12 @@ def _login(client: TestClient, username: str, password: str) -> tuple[int, dict[
 # --- lockout --------------------------------------------------------------------------
 
 
-def test_lockout_same_answer_for_unknown_wrong_and_locked(settings: Settings) -> None:
-    create_user_and_token(settings, role="user", username="lena")
-    attacker = _client(settings, ratelimit_public_per_min=1000)
-    elsewhere = _client(settings, ip="203.0.113.50", ratelimit_public_per_min=1000)
+def test_lockout_same_answer_for_unknown_wrong_and_locked(
+    settings: Settings, runtime: Runtime
+) -> None:
+    create_user_and_token(runtime, role="user", username="lena")
+    attacker = _client(runtime, ratelimit_public_per_min=1000)
+    elsewhere = _client(runtime, ip="203.0.113.50", ratelimit_public_per_min=1000)
     status, unknown = _login(elsewhere, "nobody", "whatever1")
     assert status == 401
     assert unknown["error_code"] == "INVALID_CREDENTIALS"
@@ -73,14 +75,14 @@ def test_lockout_same_answer_for_unknown_wrong_and_locked(settings: Settings) ->
     assert (locked["error"], locked["error_code"]) == (unknown["error"], unknown["error_code"])
     # The account is locked from everywhere; the IP is locked for every account.
     assert _login(elsewhere, "lena", TEST_PASSWORD)[0] == 401
-    create_user_and_token(settings, role="user", username="mark")
+    create_user_and_token(runtime, role="user", username="mark")
     assert _login(attacker, "mark", TEST_PASSWORD)[0] == 401
     assert _login(elsewhere, "mark", TEST_PASSWORD)[0] == 200
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         count = session.scalar(select(func.count()).where(SystemEvent.kind == "login_lockout"))
     assert count == 1
 
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         lockout.clear_ip(session, ip="198.51.100.7")
         user = users.get_by_username(session, "lena")
         assert user is not None
@@ -88,11 +90,11 @@ def test_lockout_same_answer_for_unknown_wrong_and_locked(settings: Settings) ->
     assert _login(attacker, "lena", TEST_PASSWORD)[0] == 200
 
 
-def test_disabled_user_cannot_log_in(settings: Settings) -> None:
-    user_id, _ = create_user_and_token(settings, role="user", username="dora")
-    with session_scope(settings) as session:
+def test_disabled_user_cannot_log_in(settings: Settings, runtime: Runtime) -> None:
+    user_id, _ = create_user_and_token(runtime, role="user", username="dora")
+    with runtime.session() as session:
         users.disable(session, user_id=user_id)
-    status, body = _login(_client(settings), "dora", TEST_PASSWORD)
+    status, body = _login(_client(runtime), "dora", TEST_PASSWORD)
     assert (status, body["error_code"]) == (401, "INVALID_CREDENTIALS")
 
 
@@ -118,18 +120,20 @@ def test_resolve_client_ip(
     assert resolve_client_ip(peer, forwarded, trusted) == expected
 
 
-def test_forged_forwarded_for_is_ignored_unless_from_trusted_proxy(settings: Settings) -> None:
+def test_forged_forwarded_for_is_ignored_unless_from_trusted_proxy(
+    settings: Settings, runtime: Runtime
+) -> None:
     forged = {"X-Forwarded-For": "1.2.3.4"}
-    direct = _client(settings, ip="203.0.113.9", trusted_proxies=["10.0.0.0/8"])
+    direct = _client(runtime, ip="203.0.113.9", trusted_proxies=["10.0.0.0/8"])
     assert direct.get("/test/ip", headers=forged).json() == {"ip": "203.0.113.9"}
-    proxied = _client(settings, ip="10.1.2.3", trusted_proxies=["10.0.0.0/8"])
+    proxied = _client(runtime, ip="10.1.2.3", trusted_proxies=["10.0.0.0/8"])
     chain = {"X-Forwarded-For": "6.6.6.6, 1.2.3.4"}
     assert proxied.get("/test/ip", headers=chain).json() == {"ip": "1.2.3.4"}
 
 
-def test_lockout_behind_proxy_counts_the_real_client(settings: Settings) -> None:
+def test_lockout_behind_proxy_counts_the_real_client(settings: Settings, runtime: Runtime) -> None:
     proxy = _client(
-        settings, ip="10.0.0.2", trusted_proxies=["10.0.0.0/8"], ratelimit_public_per_min=1000
+        runtime, ip="10.0.0.2", trusted_proxies=["10.0.0.0/8"], ratelimit_public_per_min=1000
     )
     for _ in range(5):
         proxy.post(
@@ -137,7 +141,7 @@ def test_lockout_behind_proxy_counts_the_real_client(settings: Settings) -> None
             json={"username": "ghost", "password": "nope-nope"},
             headers={"X-Forwarded-For": "192.0.2.66"},
         )
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         assert lockout.is_locked(session, username="someone", ip="192.0.2.66")
         assert not lockout.is_locked(session, username="someone", ip="10.0.0.2")
 
@@ -153,8 +157,8 @@ def test_burst_interpretation() -> None:
     assert [(w.limit, w.window_s) for w in windows(flat, "admin_read")] == [(500, 60)]
 
 
-def test_public_tier_429_after_ten_requests(settings: Settings) -> None:
-    client = _client(settings, ratelimit_burst_factor=0)
+def test_public_tier_429_after_ten_requests(settings: Settings, runtime: Runtime) -> None:
+    client = _client(runtime, ratelimit_burst_factor=0)
     for number in range(1, 11):
         response = client.get("/")
         assert response.status_code == 200
@@ -171,31 +175,33 @@ def test_public_tier_429_after_ten_requests(settings: Settings) -> None:
     assert other.get("/").status_code == 200
 
 
-def test_public_burst_window(settings: Settings) -> None:
-    client = _client(settings)
+def test_public_burst_window(settings: Settings, runtime: Runtime) -> None:
+    client = _client(runtime)
     statuses = [client.get("/").status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 200, 429]
     refused = client.get("/")
     assert refused.headers["RateLimit-Policy"] == "4;w=10"
 
 
-def test_user_tier_counts_per_user(settings: Settings) -> None:
-    client = _client(settings, ratelimit_user_per_min=3, ratelimit_burst_factor=0)
-    _, first = create_user_and_token(settings, role="user")
-    _, second = create_user_and_token(settings, role="user")
+def test_user_tier_counts_per_user(settings: Settings, runtime: Runtime) -> None:
+    client = _client(runtime, ratelimit_user_per_min=3, ratelimit_burst_factor=0)
+    _, first = create_user_and_token(runtime, role="user")
+    _, second = create_user_and_token(runtime, role="user")
     codes = [client.get("/test/user", headers=auth_headers(first)).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     assert client.get("/test/user", headers=auth_headers(second)).status_code == 200
     assert client.get("/test/user").status_code == 401
 
 
-def test_rate_limit_shared_by_two_servers_on_redis(settings: Settings) -> None:
+def test_rate_limit_shared_by_two_servers_on_redis(
+    settings: Settings, runtime: Runtime, make_runtime: Callable[[Settings], Runtime]
+) -> None:
     if settings.is_embedded:
         pytest.skip("embedded counters are per process by design")
-    one = _client(settings, ratelimit_burst_factor=0, ratelimit_public_per_min=4)
-    two = _client(settings, ratelimit_burst_factor=0, ratelimit_public_per_min=4)
+    one = _client(runtime, ratelimit_burst_factor=0, ratelimit_public_per_min=4)
+    two = _client(runtime, ratelimit_burst_factor=0, ratelimit_public_per_min=4)
     # A second, independent set of Redis connections stands in for another server process.
-    two.app.state.backends = build_backends(settings)  # type: ignore[attr-defined]
+    two.app.state.backends = make_runtime(settings).backends  # type: ignore[attr-defined]
     try:
         codes = [(one if index % 2 else two).get("/").status_code for index in range(5)]
     finally:
@@ -206,16 +212,18 @@ def test_rate_limit_shared_by_two_servers_on_redis(settings: Settings) -> None:
 # --- body limit and CORS ------------------------------------------------------------------
 
 
-def test_declared_oversized_body_is_413(settings: Settings) -> None:
-    client = _client(settings, max_request_bytes=2048)
+def test_declared_oversized_body_is_413(settings: Settings, runtime: Runtime) -> None:
+    client = _client(runtime, max_request_bytes=2048)
     response = client.post(LOGIN, content=b"x" * 4096, headers={"Content-Type": "application/json"})
     assert response.status_code == 413
     assert response.json()["error_code"] == "PAYLOAD_TOO_LARGE"
     assert response.json()["success"] is False
 
 
-def test_streamed_oversized_body_is_413_before_it_is_read_whole(settings: Settings) -> None:
-    app = _client(settings, max_request_bytes=2048).app
+def test_streamed_oversized_body_is_413_before_it_is_read_whole(
+    settings: Settings, runtime: Runtime
+) -> None:
+    app = _client(runtime, max_request_bytes=2048).app
     pulled: list[int] = []
     sent: list[Message] = []
     scope = {
@@ -246,9 +254,9 @@ def test_streamed_oversized_body_is_413_before_it_is_read_whole(settings: Settin
     assert len(pulled) == 3  # stopped at the first chunk over the limit, not 1000 chunks
 
 
-def test_cors_only_for_configured_origins(settings: Settings) -> None:
+def test_cors_only_for_configured_origins(settings: Settings, runtime: Runtime) -> None:
     allowed = "https://console.example"
-    client = _client(settings, cors_origins=[allowed], ratelimit_public_per_min=1000)
+    client = _client(runtime, cors_origins=[allowed], ratelimit_public_per_min=1000)
     ok = client.get("/", headers={"Origin": allowed})
     assert ok.headers["access-control-allow-origin"] == allowed
     denied = client.get("/", headers={"Origin": "https://evil.example"})
@@ -258,6 +266,6 @@ def test_cors_only_for_configured_origins(settings: Settings) -> None:
     good_preflight = {"Origin": allowed, "Access-Control-Request-Method": "POST"}
     assert client.options(LOGIN, headers=good_preflight).status_code == 200
 
-    default = _client(settings)
+    default = _client(runtime)
     response = default.get("/", headers={"Origin": allowed})
     assert "access-control-allow-origin" not in response.headers

@@ -8,7 +8,7 @@ import uuid
 from fastapi.testclient import TestClient
 
 from agentos.db.models import Clip
-from agentos.db.session import session_scope
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.server.jobs_api_support import Caller, alice, bob, client, operator  # noqa: F401
 
@@ -29,9 +29,11 @@ def test_queue_endpoints(client: TestClient, operator: Caller, alice: Caller) ->
     assert stats["window_hours"] == 24
 
 
-def test_clip_endpoints(settings: Settings, client: TestClient, alice: Caller, bob: Caller) -> None:
+def test_clip_endpoints(
+    settings: Settings, runtime: Runtime, client: TestClient, alice: Caller, bob: Caller
+) -> None:
     job = alice.job("completed")
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         clip = Clip(job_id=job, ordinal=0, start=1.0, end=3.5, duration=2.5, width=640, height=360)
         session.add(clip)
         session.flush()

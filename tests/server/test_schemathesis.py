@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from agentos.server.app import create_app
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.support.auth import auth_headers, create_user_and_token
 
@@ -28,8 +29,8 @@ UNLIMITED = 1_000_000
 
 
 @pytest.fixture
-def api_headers(embedded_settings: Settings) -> dict[str, str]:
-    _, token = create_user_and_token(embedded_settings, role="admin")
+def api_headers(embedded_settings: Settings, embedded_runtime: Runtime) -> dict[str, str]:
+    _, token = create_user_and_token(embedded_runtime, role="admin")
     return auth_headers(token)
 
 

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from agentos.db.models import Job, UploadChunk
-from agentos.db.session import session_scope
 from agentos.server.app import create_app
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.support.auth import auth_headers, create_user_and_token
 
@@ -22,16 +22,16 @@ CHUNK = 64 * 1024
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
     # No in-process workers: ingest would move the uploaded file while the test reads it.
-    app = create_app(settings.model_copy(update={"embedded_workers": False}))
+    app = create_app(runtime.settings.model_copy(update={"embedded_workers": False}))
     with TestClient(app) as test_client:
         yield test_client
 
 
 @pytest.fixture
-def user(settings: Settings) -> dict[str, str]:
-    _, token = create_user_and_token(settings, role="user")
+def user(settings: Settings, runtime: Runtime) -> dict[str, str]:
+    _, token = create_user_and_token(runtime, role="user")
     return auth_headers(token)
 
 
@@ -65,7 +65,7 @@ def _send(
 
 
 def test_out_of_order_duplicate_and_resume_then_finalize(
-    client: TestClient, user: dict[str, str], settings: Settings
+    client: TestClient, user: dict[str, str], settings: Settings, runtime: Runtime
 ) -> None:
     data = os.urandom(CHUNK * 3 + 1000)
     upload = _init(client, user, data)
@@ -87,7 +87,7 @@ def test_out_of_order_duplicate_and_resume_then_finalize(
     assert response.status_code == 200, response.text
     finalized = response.json()["data"]
     assert finalized["upload"]["status"] == "finalized"
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         job = session.get(Job, uuid.UUID(finalized["job_id"]))
         assert job is not None
         assert job.source_sha256 == hashlib.sha256(data).hexdigest()
@@ -161,11 +161,11 @@ def test_filenames_are_sanitised(
 
 
 def test_uploads_are_private_to_their_owner(
-    client: TestClient, user: dict[str, str], settings: Settings
+    client: TestClient, user: dict[str, str], settings: Settings, runtime: Runtime
 ) -> None:
     data = os.urandom(100)
     upload = _init(client, user, data)
-    _, other_token = create_user_and_token(settings, role="user")
+    _, other_token = create_user_and_token(runtime, role="user")
     other = auth_headers(other_token)
     assert client.get(f"/api/upload/status/{upload['id']}", headers=other).status_code == 404
     assert _send(client, other, upload["id"], data, 0).status_code == 404

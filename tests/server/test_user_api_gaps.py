@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from agentos.db.session import session_scope
 from agentos.schemas.common import MAX_PAGE
 from agentos.services import jobs
 from agentos.services.jobs import counts
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.server.jobs_api_support import Caller, alice, bob, client, operator, readonly  # noqa: F401
 
@@ -151,11 +151,11 @@ def test_agent_endpoints_on_unknown_agents_and_roles(
     for path, body in [("/api/agents/restart", None), ("/api/agents/scenes/start", None),
                        ("/api/agents/clear-queue", {"agent": "scenes"})]:  # fmt: skip
         response = client.post(path, json=body, headers=alice.headers)
-        assert (response.status_code, error_code(response)) == (403, "FORBIDDEN"), path
+        assert (response.status_code, error_code(response)) == (403, "PERMISSION_DENIED"), path
 
 
 def test_unfiltered_total_is_cached_and_dropped_on_create(
-    settings: Settings, client: TestClient, alice: Caller, operator: Caller,
+    settings: Settings, runtime: Runtime, client: TestClient, alice: Caller, operator: Caller,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     # A long TTL, so only the invalidation (not the clock) can change the answer.
@@ -175,12 +175,12 @@ def test_unfiltered_total_is_cached_and_dropped_on_create(
     # Filtered lists are counted every time.
     assert history(operator, status="queued")["total_counted_at"] is None
     assert history(operator, status="queued")["total_counted_at"] is None
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         job_id = jobs.create(session, actor=alice.actor, title="new", source_path=None).id
     assert (history(operator)["total"], history(alice)["total"]) == (2, 2)
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         jobs.cancel(session, job_id=job_id, actor=alice.actor)  # a status change keeps the total
     assert history(operator)["total_counted_at"] is not None
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         jobs.delete(session, job_id=job_id, actor=operator.actor)
     assert (history(operator)["total"], history(alice)["total"]) == (1, 1)

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
 from agentos.server.app import create_app
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.support.auth import auth_headers, create_user_and_token
 
 
-def test_user_endpoints_share_the_user_tier(embedded_settings: Settings) -> None:
-    settings = embedded_settings.model_copy(
-        update={"ratelimit_user_per_min": 3, "ratelimit_burst_factor": 0}
+def test_user_endpoints_share_the_user_tier(
+    embedded_settings: Settings, make_runtime: Callable[[Settings], Runtime]
+) -> None:
+    runtime = make_runtime(
+        embedded_settings.model_copy(
+            update={"ratelimit_user_per_min": 3, "ratelimit_burst_factor": 0}
+        )
     )
-    _, first = create_user_and_token(settings, role="user")
-    _, second = create_user_and_token(settings, role="user")
-    client = TestClient(create_app(settings))
+    _, first = create_user_and_token(runtime, role="user")
+    _, second = create_user_and_token(runtime, role="user")
+    client = TestClient(create_app(runtime))
     paths = ["/api/jobs/history", "/api/upload", "/api/clips/recent"]
     for path in paths:
         response = client.get(path, headers=auth_headers(first))
@@ -30,17 +36,21 @@ def test_user_endpoints_share_the_user_tier(embedded_settings: Settings) -> None
     assert client.get("/api/jobs/history", headers=auth_headers(second)).status_code == 200
 
 
-def test_upload_chunks_are_counted_in_their_own_tier(embedded_settings: Settings) -> None:
-    settings = embedded_settings.model_copy(
-        update={
-            "ratelimit_user_per_min": 2,
-            "ratelimit_upload_per_min": 5,
-            "ratelimit_burst_factor": 0,
-        }
+def test_upload_chunks_are_counted_in_their_own_tier(
+    embedded_settings: Settings, make_runtime: Callable[[Settings], Runtime]
+) -> None:
+    runtime = make_runtime(
+        embedded_settings.model_copy(
+            update={
+                "ratelimit_user_per_min": 2,
+                "ratelimit_upload_per_min": 5,
+                "ratelimit_burst_factor": 0,
+            }
+        )
     )
-    _, token = create_user_and_token(settings, role="user")
+    _, token = create_user_and_token(runtime, role="user")
     headers = auth_headers(token)
-    client = TestClient(create_app(settings))
+    client = TestClient(create_app(runtime))
     data = bytes(range(256)) * 4096
     body = {
         "filename": "a.mp4",

@@ -23,11 +23,11 @@ import uvicorn
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from agentos.db.session import session_scope
 from agentos.server.app import create_app
-from agentos.services import admin_data, jobs
+from agentos.services import jobs
 from agentos.services.context import Actor
 from agentos.services.jobs.catalog import ensure_default_agents
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.support.auth import create_user_and_token
 from tests.support.jobs import make_actor, make_job
@@ -43,14 +43,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(settings: Settings) -> Iterator[str]:
+def server(settings: Settings, runtime: Runtime) -> Iterator[str]:
     """The app on a real loopback socket (uvicorn in a thread); yields its ws:// base."""
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         ensure_default_agents(session)
     port = _free_port()
     # No in-process workers: the test cancels a job it expects to find still queued.
     config = uvicorn.Config(
-        create_app(settings.model_copy(update={"embedded_workers": False})),
+        create_app(runtime.settings.model_copy(update={"embedded_workers": False})),
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -66,7 +66,6 @@ def server(settings: Settings) -> Iterator[str]:
     yield f"ws://127.0.0.1:{port}"
     instance.should_exit = True
     thread.join(timeout=20)
-    admin_data.reset(settings)
 
 
 def _recv(ws: ClientConnection, *, until: Any, budget_s: float = EVENT_BUDGET_S) -> dict[str, Any]:
@@ -94,22 +93,22 @@ def test_without_token_closes_4401(server: str) -> None:
     assert _close_code(f"{server}/ws?token=not-a-jwt") == 4401
 
 
-def test_user_role_closes_4403(server: str, settings: Settings) -> None:
-    _, token = create_user_and_token(settings, role="user")
+def test_user_role_closes_4403(server: str, settings: Settings, runtime: Runtime) -> None:
+    _, token = create_user_and_token(runtime, role="user")
     assert _close_code(f"{server}/ws?token={token}") == 4403
 
 
-def _queued_job(settings: Settings) -> tuple[uuid.UUID, Actor]:
-    with session_scope(settings) as session:
+def _queued_job(runtime: Runtime) -> tuple[uuid.UUID, Actor]:
+    with runtime.session() as session:
         actor = make_actor(session, "admin")
         job = make_job(session, actor, "queued")
     return job.id, actor
 
 
-def _cancel(settings: Settings, job_id: uuid.UUID, actor: Actor) -> float:
+def _cancel(runtime: Runtime, job_id: uuid.UUID, actor: Actor) -> float:
     """Cancel through the jobs service; returns when the cancel began (monotonic)."""
     started = time.monotonic()
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         jobs.cancel(session, job_id=job_id, actor=actor)
     return started
 
@@ -123,14 +122,16 @@ def _is_cancel_of(job_id: uuid.UUID) -> Any:
     )
 
 
-def test_job_cancel_reaches_the_client_and_the_snapshot(server: str, settings: Settings) -> None:
-    _, token = create_user_and_token(settings, role="readonly")
+def test_job_cancel_reaches_the_client_and_the_snapshot(
+    server: str, settings: Settings, runtime: Runtime
+) -> None:
+    _, token = create_user_and_token(runtime, role="readonly")
     with connect(f"{server}/ws?token={token}", open_timeout=10) as ws:
         hello = _recv(ws, until=lambda message: message["type"] == "hello")
         assert hello["role"] == "readonly"
-        job_id, actor = _queued_job(settings)
+        job_id, actor = _queued_job(runtime)
         _recv(ws, until=lambda message: message.get("kind") == "job.created")
-        began = _cancel(settings, job_id, actor)
+        began = _cancel(runtime, job_id, actor)
         event = _recv(ws, until=_is_cancel_of(job_id))
         elapsed = time.monotonic() - began
         print(f"job.cancel reached the client {elapsed * 1000:.0f} ms after the cancel began")
@@ -141,8 +142,8 @@ def test_job_cancel_reaches_the_client_and_the_snapshot(server: str, settings: S
         assert snapshot["cache"]["source"] in {"hit", "miss"}
 
 
-def test_bearer_header_and_ping(server: str, settings: Settings) -> None:
-    _, token = create_user_and_token(settings, role="operator")
+def test_bearer_header_and_ping(server: str, settings: Settings, runtime: Runtime) -> None:
+    _, token = create_user_and_token(runtime, role="operator")
     headers = {"Authorization": f"Bearer {token}"}
     with connect(f"{server}/ws", additional_headers=headers, open_timeout=10) as ws:
         _recv(ws, until=lambda message: message["type"] == "hello")
@@ -184,12 +185,14 @@ def _wait_up(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
 
 
 @pytest.mark.slow
-def test_two_server_processes_both_push_the_event(settings: Settings, tmp_path: Path) -> None:
+def test_two_server_processes_both_push_the_event(
+    settings: Settings, runtime: Runtime, tmp_path: Path
+) -> None:
     if settings.is_embedded:
         pytest.skip("several server processes behind one Redis is the distributed deployment")
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         ensure_default_agents(session)
-    _, token = create_user_and_token(settings, role="admin")
+    _, token = create_user_and_token(runtime, role="admin")
     ports = [_free_port(), _free_port()]
     logs = [tmp_path / f"serve-{port}.log" for port in ports]
     processes = [_serve(settings, port, log) for port, log in zip(ports, logs, strict=True)]
@@ -205,8 +208,8 @@ def test_two_server_processes_both_push_the_event(settings: Settings, tmp_path: 
             ]
             for ws in sockets:
                 _recv(ws, until=lambda message: message["type"] == "hello")
-            job_id, actor = _queued_job(settings)
-            began = _cancel(settings, job_id, actor)
+            job_id, actor = _queued_job(runtime)
+            began = _cancel(runtime, job_id, actor)
             for port, ws in zip(ports, sockets, strict=True):
                 _recv(ws, until=_is_cancel_of(job_id))
                 elapsed = (time.monotonic() - began) * 1000

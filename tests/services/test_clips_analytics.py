@@ -12,19 +12,18 @@ from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
 from agentos.db.models import Clip, Job
-from agentos.db.session import session_scope
 from agentos.errors import NotFoundError
 from agentos.services import analytics, clips
 from agentos.services.context import Actor
 from agentos.services.jobs.catalog import ensure_default_agents
-from agentos.services.runtime import backends_of
+from agentos.services.runtime import Runtime, backends_of
 from agentos.settings import Settings
 from tests.support.jobs import make_actor, make_job
 
 
 @pytest.fixture
-def session(settings: Settings) -> Iterator[Session]:
-    with session_scope(settings) as session:
+def session(settings: Settings, runtime: Runtime) -> Iterator[Session]:
+    with runtime.session() as session:
         ensure_default_agents(session)
         yield session
 

@@ -7,23 +7,23 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import func, select
 
 from agentos.db.models import RuntimeSetting, RuntimeSettingChange
-from agentos.db.session import session_scope
 from agentos.services import queue
 from agentos.services.context import Actor
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 
 
-def test_concurrent_pauses_all_succeed(settings: Settings) -> None:
+def test_concurrent_pauses_all_succeed(settings: Settings, runtime: Runtime) -> None:
     actor = Actor(name="operator-race", role="operator")
 
     def pause() -> bool:
-        with session_scope(settings) as session:
+        with runtime.session() as session:
             return queue.pause(session, actor=actor).paused
 
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: pause(), range(8)))
     assert results == [True] * 8
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         assert queue.is_paused(session)
         rows = session.scalar(select(func.count()).select_from(RuntimeSetting))
         changes = session.scalar(select(func.count()).select_from(RuntimeSettingChange))

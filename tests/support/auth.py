@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from agentos.db.session import session_scope
+from agentos.services.runtime import Runtime
 from agentos.services.security import users
 from agentos.services.security.tokens import issue_access_token
-from agentos.settings import Settings
 
 TEST_PASSWORD = "correct horse battery"
 
 
 def create_user_and_token(
-    settings: Settings,
+    runtime: Runtime,
     *,
     role: str,
     username: str | None = None,
@@ -22,10 +21,10 @@ def create_user_and_token(
 ) -> tuple[uuid.UUID, str]:
     """Commit a user with `role`; return its id and an access token for it."""
     name = username or f"{role}-{uuid.uuid4().hex[:8]}"
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         user, _ = users.create(session, username=name, role=role, password=password)
     token = issue_access_token(
-        settings,
+        runtime.settings,
         user_id=user.id,
         username=user.username,
         role=user.role,

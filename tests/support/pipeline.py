@@ -12,7 +12,6 @@ from pathlib import Path
 from sqlalchemy import select
 
 from agentos.db.models import Clip, Job, ProcessingStep
-from agentos.db.session import session_scope
 from agentos.media import synth
 from agentos.schemas.jobs import JobOptions
 from agentos.schemas.media import SceneSpec
@@ -20,7 +19,7 @@ from agentos.services import jobs
 from agentos.services.context import SYSTEM_ACTOR
 from agentos.services.jobs.catalog import PIPELINE
 from agentos.services.pipeline import claims, step_runner
-from agentos.settings import Settings
+from agentos.services.runtime import Runtime
 
 FPS = 25
 SCENE_S = 1.2
@@ -44,13 +43,13 @@ def make_video(directory: Path, *, scenes: int = 3, scene_s: float = SCENE_S) ->
     return path
 
 
-def submit(settings: Settings, video: Path, *, options: JobOptions | None = None) -> uuid.UUID:
+def submit(runtime: Runtime, video: Path, *, options: JobOptions | None = None) -> uuid.UUID:
     """Copy `video` into the uploads dir and create a job for it, as a local submit does."""
-    settings.ensure_home()
-    target = settings.uploads_dir / f"{uuid.uuid4().hex}{video.suffix}"
+    runtime.settings.ensure_home()
+    target = runtime.settings.uploads_dir / f"{uuid.uuid4().hex}{video.suffix}"
     shutil.copyfile(video, target)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         job = jobs.create(
             session,
             actor=SYSTEM_ACTOR,
@@ -63,28 +62,28 @@ def submit(settings: Settings, video: Path, *, options: JobOptions | None = None
     return job.id
 
 
-def drive(settings: Settings, *, worker: str = "test-worker", limit: int = 20) -> list[str]:
+def drive(runtime: Runtime, *, worker: str = "test-worker", limit: int = 20) -> list[str]:
     """Claim and run steps in this thread until nothing is queued; the outcomes in order."""
     outcomes: list[str] = []
     for _ in range(limit):
-        with session_scope(settings) as session:
+        with runtime.session() as session:
             claimed = claims.claim_next(session, agents=set(PIPELINE), worker_id=worker)
         if claimed is None:
             break
-        outcome = step_runner.run_step(settings, claimed=claimed)
+        outcome = step_runner.run_step(runtime, claimed=claimed)
         outcomes.append(f"{claimed.agent}:{outcome.status}")
     return outcomes
 
 
-def job_row(settings: Settings, job_id: uuid.UUID) -> Job:
-    with session_scope(settings) as session:
+def job_row(runtime: Runtime, job_id: uuid.UUID) -> Job:
+    with runtime.session() as session:
         job = session.get(Job, job_id)
         assert job is not None
         return job
 
 
-def steps(settings: Settings, job_id: uuid.UUID) -> list[ProcessingStep]:
-    with session_scope(settings) as session:
+def steps(runtime: Runtime, job_id: uuid.UUID) -> list[ProcessingStep]:
+    with runtime.session() as session:
         return list(
             session.scalars(
                 select(ProcessingStep)
@@ -94,8 +93,8 @@ def steps(settings: Settings, job_id: uuid.UUID) -> list[ProcessingStep]:
         )
 
 
-def clips(settings: Settings, job_id: uuid.UUID) -> list[Clip]:
-    with session_scope(settings) as session:
+def clips(runtime: Runtime, job_id: uuid.UUID) -> list[Clip]:
+    with runtime.session() as session:
         return list(
             session.scalars(select(Clip).where(Clip.job_id == job_id).order_by(Clip.ordinal))
         )
@@ -110,27 +109,27 @@ def wait_for(condition: Callable[[], bool], *, timeout_s: float = 60.0, what: st
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what or condition}")
 
 
-def wait_terminal(settings: Settings, job_id: uuid.UUID, timeout_s: float = 90.0) -> Job:
+def wait_terminal(runtime: Runtime, job_id: uuid.UUID, timeout_s: float = 90.0) -> Job:
     wait_for(
-        lambda: job_row(settings, job_id).status in TERMINAL,
+        lambda: job_row(runtime, job_id).status in TERMINAL,
         timeout_s=timeout_s,
         what=f"job {job_id} to end",
     )
-    return job_row(settings, job_id)
+    return job_row(runtime, job_id)
 
 
 def assert_completed_pipeline(
-    settings: Settings, job_id: uuid.UUID, scenes: int = 3, scene_s: float = SCENE_S
+    runtime: Runtime, job_id: uuid.UUID, scenes: int = 3, scene_s: float = SCENE_S
 ) -> None:
     """Job completed, six completed steps, one clip per scene, each opens, right length."""
     import av
 
-    job = job_row(settings, job_id)
+    job = job_row(runtime, job_id)
     assert job.status == "completed", (job.status, job.error)
     assert job.progress == 1.0
-    done = [s.agent for s in steps(settings, job_id) if s.status == "completed"]
+    done = [s.agent for s in steps(runtime, job_id) if s.status == "completed"]
     assert done == list(PIPELINE)
-    found = clips(settings, job_id)
+    found = clips(runtime, job_id)
     assert [c.ordinal for c in found] == list(range(scenes))
     for clip in found:
         assert clip.status == "ready"

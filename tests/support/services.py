@@ -10,7 +10,7 @@ import psycopg
 import redis
 from sqlalchemy.engine import make_url
 
-from agentos.db.session import build_engine, dispose_engines
+from agentos.db.session import build_engine
 from agentos.settings import REDIS_DB_BY_ROLE, Settings
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -79,7 +79,6 @@ def create_postgres_template(admin_url: str) -> str:
     name = f"agentos_tmpl_{uuid.uuid4().hex[:12]}"
     _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
     _migrate(database_url(admin_url, name))
-    dispose_engines()
     return name
 
 

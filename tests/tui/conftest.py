@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from agentos.schemas.seed import SeedResult
-from agentos.services import admin_data
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.tui.support import seed_deployment
 
 
 @pytest.fixture
-def seeded(settings: Settings) -> Iterator[SeedResult]:
-    yield seed_deployment(settings)
-    admin_data.reset(settings)
+def seeded(settings: Settings, runtime: Runtime) -> SeedResult:
+    return seed_deployment(runtime)
 
 
 @pytest.fixture
-def seeded_embedded(embedded_settings: Settings) -> Iterator[SeedResult]:
-    yield seed_deployment(embedded_settings)
-    admin_data.reset(embedded_settings)
+def seeded_embedded(embedded_settings: Settings, embedded_runtime: Runtime) -> SeedResult:
+    return seed_deployment(embedded_runtime)

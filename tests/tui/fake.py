@@ -6,16 +6,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agentos.client.admin import Snapshot
-from agentos.client.connection import Connection
-from agentos.client.live import EventCallback, StateCallback
+from agentos.client import Snapshot
+from agentos.client.backend import EventCallback, StateCallback
 from agentos.schemas.actions import ActionInfo, ActionResponse
 from agentos.schemas.admin import AdminDocument, CacheMeta
 from agentos.schemas.audit import AuditRecordRead
 from agentos.schemas.audit_read import RuntimeSettingRead
 from agentos.schemas.common import Page, Pagination
 from agentos.schemas.jobs import JobDetail, JobRead
-from agentos.settings import Settings
 from agentos.tui.source import Source
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -134,7 +132,6 @@ def fake_document() -> AdminDocument:
 
 class FakeSource(Source):
     def __init__(self) -> None:
-        super().__init__(Connection(settings=Settings(), source="tui"))
         self.document = fake_document()
         self.job_list = fake_jobs()
 
@@ -176,6 +173,9 @@ class FakeSource(Source):
 
     def start_live(self, on_event: EventCallback, on_state: StateCallback) -> None:
         on_state("live", "fake")
+
+    def stop_live(self) -> None:
+        return None
 
     def close(self) -> None:
         return None

@@ -11,23 +11,23 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from agentos.db.session import session_scope
+from agentos.schemas.actions_reads import AuditSearchPayload
 from agentos.schemas.audit import AuditRecordRead
 from agentos.schemas.common import PageParams
 from agentos.schemas.jobs import JobFilters, JobStatus
 from agentos.schemas.seed import SeedOptions, SeedResult
 from agentos.services import jobs, seed
 from agentos.services.context import Actor
+from agentos.services.runtime import Runtime
 from agentos.services.security import audit_read
-from agentos.settings import Settings
 from agentos.tui.app import AgentOSApp
 from agentos.tui.widgets.table import KeyedTable
 
 WAIT_S = 10.0
 
 
-def seed_deployment(settings: Settings, *, jobs: int = 25, events: int = 40) -> SeedResult:
-    result = seed.reset_and_seed(settings, options=SeedOptions(jobs=jobs, events=events, seed=7))
+def seed_deployment(runtime: Runtime, *, jobs: int = 25, events: int = 40) -> SeedResult:
+    result = seed.reset_and_seed(runtime, options=SeedOptions(jobs=jobs, events=events, seed=7))
     assert result.verified, result.problems
     return result
 
@@ -63,8 +63,8 @@ def column(app: AgentOSApp, selector: str, name: str) -> list[str]:
 STAFF = Actor(name="tui-test", role="admin", source="cli")
 
 
-def job_ids(settings: Settings, status: str) -> list[str]:
-    with session_scope(settings) as session:
+def job_ids(runtime: Runtime, status: str) -> list[str]:
+    with runtime.session() as session:
         page = jobs.find(
             session,
             actor=STAFF,
@@ -74,16 +74,15 @@ def job_ids(settings: Settings, status: str) -> list[str]:
     return [str(job.id) for job in page.data]
 
 
-def job_status(settings: Settings, job_id: str) -> str:
-    with session_scope(settings) as session:
+def job_status(runtime: Runtime, job_id: str) -> str:
+    with runtime.session() as session:
         return jobs.require(session, job_id=uuid.UUID(job_id), actor=STAFF).status.value
 
 
-def audit_of(settings: Settings, action: str) -> list[AuditRecordRead]:
-    with session_scope(settings) as session:
-        return [
-            record for record in audit_read.search(session, limit=200) if record.action == action
-        ]
+def audit_of(runtime: Runtime, action: str) -> list[AuditRecordRead]:
+    with runtime.session() as session:
+        found = audit_read.search(session, AuditSearchPayload(action=action, limit=200))
+        return found.records
 
 
 async def select_row(pilot: Pilot[None], app: AgentOSApp, selector: str, key: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentos.schemas.seed import SeedResult
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from agentos.tui import commands
 from agentos.tui.app import AgentOSApp
@@ -17,9 +18,9 @@ SIZE = (180, 50)
 
 
 async def test_a_dangerous_action_waits_for_confirmation(
-    embedded_settings: Settings, seeded_embedded: SeedResult
+    embedded_settings: Settings, embedded_runtime: Runtime, seeded_embedded: SeedResult
 ) -> None:
-    queued = job_ids(embedded_settings, "queued")
+    queued = job_ids(embedded_runtime, "queued")
     assert queued
     app = AgentOSApp(LocalSource(embedded_settings))
     async with app.run_test(size=SIZE) as pilot:
@@ -27,26 +28,26 @@ async def test_a_dangerous_action_waits_for_confirmation(
         await pilot.press("X")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the dialog")
         await pilot.pause(0.3)
-        assert job_ids(embedded_settings, "queued") == queued  # nothing ran yet
+        assert job_ids(embedded_runtime, "queued") == queued  # nothing ran yet
         await pilot.press("n")
         await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "dismissal")
-        assert job_ids(embedded_settings, "queued") == queued
-        assert audit_of(embedded_settings, "queue.clear") == []
+        assert job_ids(embedded_runtime, "queued") == queued
+        assert audit_of(embedded_runtime, "queue.clear") == []
 
         await pilot.press("X")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the dialog again")
         await pilot.press("y")
-        await wait_for(pilot, lambda: not job_ids(embedded_settings, "queued"), "the queue cleared")
-        assert all(job_status(embedded_settings, job) == "cancelled" for job in queued)
-        [record] = audit_of(embedded_settings, "queue.clear")
+        await wait_for(pilot, lambda: not job_ids(embedded_runtime, "queued"), "the queue cleared")
+        assert all(job_status(embedded_runtime, job) == "cancelled" for job in queued)
+        [record] = audit_of(embedded_runtime, "queue.clear")
         assert record.outcome == "success"
         assert record.source == "tui"
 
 
 async def test_read_only_hides_and_refuses_actions(
-    embedded_settings: Settings, seeded_embedded: SeedResult
+    embedded_settings: Settings, embedded_runtime: Runtime, seeded_embedded: SeedResult
 ) -> None:
-    queued = job_ids(embedded_settings, "queued")
+    queued = job_ids(embedded_runtime, "queued")
     app = AgentOSApp(LocalSource(embedded_settings), read_only=True)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
@@ -59,14 +60,14 @@ async def test_read_only_hides_and_refuses_actions(
         await pilot.pause(0.3)
         app.run_admin_action("job.cancel", {"job_id": queued[0]})
         await pilot.pause(0.3)
-        assert job_status(embedded_settings, queued[0]) == "queued"
-        assert audit_of(embedded_settings, "job.cancel") == []
+        assert job_status(embedded_runtime, queued[0]) == "queued"
+        assert audit_of(embedded_runtime, "job.cancel") == []
 
 
 async def test_command_line_and_bulk_marks(
-    embedded_settings: Settings, seeded_embedded: SeedResult
+    embedded_settings: Settings, embedded_runtime: Runtime, seeded_embedded: SeedResult
 ) -> None:
-    queued = job_ids(embedded_settings, "queued")
+    queued = job_ids(embedded_runtime, "queued")
     app = AgentOSApp(LocalSource(embedded_settings))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.has_action("job.set_priority"), "the catalog")
@@ -77,7 +78,7 @@ async def test_command_line_and_bulk_marks(
         await wait_for(
             pilot,
             lambda: (
-                [r.outcome for r in audit_of(embedded_settings, "job.set_priority")] == ["success"]
+                [r.outcome for r in audit_of(embedded_runtime, "job.set_priority")] == ["success"]
             ),
             "the priority change",
         )
@@ -97,6 +98,6 @@ async def test_command_line_and_bulk_marks(
         await pilot.press("y")
         await wait_for(
             pilot,
-            lambda: {job_status(embedded_settings, job) for job in queued[:2]} == {"cancelled"},
+            lambda: {job_status(embedded_runtime, job) for job in queued[:2]} == {"cancelled"},
             "both cancelled",
         )

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from agentos.db.session import session_scope
 from agentos.schemas.seed import SeedResult
 from agentos.services import jobs
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from agentos.tui.app import AgentOSApp
 from agentos.tui.screens.job_detail import JobDetailScreen
@@ -70,7 +70,7 @@ async def test_every_view_shows_the_seeded_figures(settings: Settings, seeded: S
 
 
 async def test_filter_drill_down_and_back_keeps_the_filter(
-    settings: Settings, seeded: SeedResult
+    settings: Settings, runtime: Runtime, seeded: SeedResult
 ) -> None:
     failed = seeded.jobs_by_status["failed"]
     app = AgentOSApp(LocalSource(settings))
@@ -86,7 +86,7 @@ async def test_filter_drill_down_and_back_keeps_the_filter(
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, JobDetailScreen), "the job detail")
         await wait_for(pilot, lambda: chosen in text_of(app, "#job-summary"), "the job's summary")
-        with session_scope(settings) as session:
+        with runtime.session() as session:
             detail = jobs.get_detail(session, job_id=uuid.UUID(chosen), actor=STAFF)
         await wait_for(
             pilot, lambda: len(table(app, "#steps").keys) == len(detail.steps), "its steps"
@@ -100,9 +100,9 @@ async def test_filter_drill_down_and_back_keeps_the_filter(
 
 
 async def test_cancel_from_the_tui_is_done_and_audited_and_live_changes_keep_the_cursor(
-    settings: Settings, seeded: SeedResult
+    settings: Settings, runtime: Runtime, seeded: SeedResult
 ) -> None:
-    queued = job_ids(settings, "queued")
+    queued = job_ids(runtime, "queued")
     assert len(queued) >= 2
     target, other = queued[0], queued[1]
     app = AgentOSApp(LocalSource(settings), refresh_s=60)  # only live events refresh
@@ -112,14 +112,14 @@ async def test_cancel_from_the_tui_is_done_and_audited_and_live_changes_keep_the
         await wait_for(pilot, lambda: app.header.connection == "live", "the live feed")
         await select_row(pilot, app, "#jobs", target)
         await pilot.press("c")
-        await wait_for(pilot, lambda: job_status(settings, target) == "cancelled", "the cancel")
-        records = audit_of(settings, "job.cancel")
+        await wait_for(pilot, lambda: job_status(runtime, target) == "cancelled", "the cancel")
+        records = audit_of(runtime, "job.cancel")
         assert [(r.outcome, r.source, r.payload) for r in records] == [
             ("success", "tui", {"job_id": target, "reason": None})
         ]
 
         # A change made elsewhere shows up live; the cursor stays on its row.
-        with session_scope(settings) as session:
+        with runtime.session() as session:
             jobs.cancel(session, job_id=uuid.UUID(other), actor=STAFF)
         row = table(app, "#jobs").keys.index(other)
 

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from agentos.schemas.seed import SeedResult
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from agentos.tui.app import AgentOSApp
 from agentos.tui.source import RemoteSource
@@ -68,13 +69,16 @@ def serving(settings: Settings, port: int, log: Path) -> Iterator[subprocess.Pop
 @pytest.mark.slow
 @pytest.mark.asyncio
 async def test_remote_mode_live_changes_and_reconnect(
-    embedded_settings: Settings, seeded_embedded: SeedResult, tmp_path: Path
+    embedded_settings: Settings,
+    embedded_runtime: Runtime,
+    seeded_embedded: SeedResult,
+    tmp_path: Path,
 ) -> None:
-    _, token = create_user_and_token(embedded_settings, role="admin")
+    _, token = create_user_and_token(embedded_runtime, role="admin")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
-    queued = job_ids(embedded_settings, "queued")
+    queued = job_ids(embedded_runtime, "queued")
     total = sum(seeded_embedded.jobs_by_status.values())
     with serving(embedded_settings, port, log) as _first:
         app = AgentOSApp(RemoteSource(url, token, max_backoff_s=1.0), refresh_s=60)

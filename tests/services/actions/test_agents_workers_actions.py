@@ -8,12 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from agentos.db.models import Agent, Job, ProcessingStep
-from agentos.db.session import session_scope
 from agentos.errors import InvalidError, NotFoundError
 from agentos.schemas.work import ClaimedStep
 from agentos.services.jobs.catalog import PIPELINE, default_config
 from agentos.services.pipeline import claims
-from agentos.settings import Settings
+from agentos.services.runtime import Runtime
 from tests.services.actions.helpers import actor, outcomes, prepare, run
 from tests.support.jobs import make_actor, make_job
 
@@ -21,46 +20,46 @@ OPERATOR = actor("operator")
 
 
 @pytest.fixture
-def ready(settings: Settings) -> Settings:
-    prepare(settings)
-    return settings
+def ready(runtime: Runtime) -> Runtime:
+    prepare(runtime)
+    return runtime
 
 
-def _queued_job(settings: Settings) -> uuid.UUID:
+def _queued_job(runtime: Runtime) -> uuid.UUID:
     """A job whose ingest step is queued."""
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         return make_job(session, make_actor(session, "user")).id
 
 
-def _claim(settings: Settings, agent: str = "ingest", worker: str = "w1") -> ClaimedStep | None:
-    with session_scope(settings) as session:
+def _claim(runtime: Runtime, agent: str = "ingest", worker: str = "w1") -> ClaimedStep | None:
+    with runtime.session() as session:
         return claims.claim_next(session, agents={agent}, worker_id=worker)
 
 
-def _agent(settings: Settings, name: str) -> Agent:
-    with session_scope(settings) as session:
+def _agent(runtime: Runtime, name: str) -> Agent:
+    with runtime.session() as session:
         row = session.scalar(select(Agent).where(Agent.name == name))
         assert row is not None
         session.expunge(row)
         return row
 
 
-def _step(settings: Settings, step_id: uuid.UUID) -> ProcessingStep:
-    with session_scope(settings) as session:
+def _step(runtime: Runtime, step_id: uuid.UUID) -> ProcessingStep:
+    with runtime.session() as session:
         step = session.get(ProcessingStep, step_id)
         assert step is not None
         session.expunge(step)
         return step
 
 
-def _job_status(settings: Settings, job_id: uuid.UUID) -> str:
-    with session_scope(settings) as session:
+def _job_status(runtime: Runtime, job_id: uuid.UUID) -> str:
+    with runtime.session() as session:
         job = session.get(Job, job_id)
         assert job is not None
         return job.status
 
 
-def test_stop_keeps_queued_work_unclaimed_and_start_releases_it(ready: Settings) -> None:
+def test_stop_keeps_queued_work_unclaimed_and_start_releases_it(ready: Runtime) -> None:
     job_id = _queued_job(ready)
     stopped = run(ready, "agent.stop", {"agent_id": "ingest"}, who=OPERATOR).result
     assert stopped["enabled"] is False
@@ -79,7 +78,7 @@ def test_stop_keeps_queued_work_unclaimed_and_start_releases_it(ready: Settings)
     assert outcomes(ready, "agent.start") == ["success"]
 
 
-def test_restart_requeues_the_running_stage_safely(ready: Settings) -> None:
+def test_restart_requeues_the_running_stage_safely(ready: Runtime) -> None:
     job_id = _queued_job(ready)
     claimed = _claim(ready, worker="old-worker")
     assert claimed is not None
@@ -92,7 +91,7 @@ def test_restart_requeues_the_running_stage_safely(ready: Settings) -> None:
     assert (step.status, step.worker_id, step.attempt) == ("queued", None, claimed.attempt)
     assert _job_status(ready, job_id) == "queued"
     # The old worker learns at its next check that the step is no longer its own...
-    with session_scope(ready) as session:
+    with ready.session() as session:
         control = claims.heartbeat(session, step_id=claimed.step_id, worker_id="old-worker")
     assert control.owned is False
     # ...and the same step (same attempt) is claimed again.
@@ -102,7 +101,7 @@ def test_restart_requeues_the_running_stage_safely(ready: Settings) -> None:
     assert outcomes(ready, "agent.restart") == ["success"]
 
 
-def test_restart_all_needs_confirm_dry_run_changes_nothing(ready: Settings) -> None:
+def test_restart_all_needs_confirm_dry_run_changes_nothing(ready: Runtime) -> None:
     _queued_job(ready)
     claimed = _claim(ready)
     assert claimed is not None
@@ -125,7 +124,7 @@ def test_restart_all_needs_confirm_dry_run_changes_nothing(ready: Settings) -> N
     assert outcomes(ready, "agent.restart_all") == ["rejected", "success", "success"]
 
 
-def test_clear_queue_needs_confirm_and_dry_run_lists_the_jobs(ready: Settings) -> None:
+def test_clear_queue_needs_confirm_and_dry_run_lists_the_jobs(ready: Runtime) -> None:
     first, second = _queued_job(ready), _queued_job(ready)
     with pytest.raises(InvalidError):
         run(ready, "agent.clear_queue", {"agent_id": "ingest"}, who=OPERATOR)
@@ -135,7 +134,7 @@ def test_clear_queue_needs_confirm_and_dry_run_lists_the_jobs(ready: Settings) -
     assert _job_status(ready, first) == _job_status(ready, second) == "queued"
 
     # Only the agent's own queue: a job waiting at probe is left alone.
-    with session_scope(ready) as session:
+    with ready.session() as session:
         at_probe = make_job(session, make_actor(session, "user"), stages=1).id
     done = run(ready, "agent.clear_queue", {"agent_id": "ingest", "confirm": True}).result
     assert (done["count"], done["dry_run"]) == (2, False)
@@ -145,7 +144,7 @@ def test_clear_queue_needs_confirm_and_dry_run_lists_the_jobs(ready: Settings) -
     assert outcomes(ready, "agent.clear_queue") == ["rejected", "success", "success"]
 
 
-def test_set_concurrency_is_stored_and_bounded(ready: Settings) -> None:
+def test_set_concurrency_is_stored_and_bounded(ready: Runtime) -> None:
     result = run(ready, "agent.set_concurrency", {"agent_id": "scenes", "concurrency": 4}).result
     assert result["concurrency"] == 4
     assert _agent(ready, "scenes").concurrency == 4
@@ -157,7 +156,7 @@ def test_set_concurrency_is_stored_and_bounded(ready: Settings) -> None:
     assert outcomes(ready, "agent.set_concurrency") == ["success"]
 
 
-def test_config_update_is_validated_and_reset_restores_defaults(ready: Settings) -> None:
+def test_config_update_is_validated_and_reset_restores_defaults(ready: Runtime) -> None:
     updated = run(
         ready, "agent.config.update", {"agent_id": "clipper", "config": {"max_clip_s": 20.0}}
     ).result
@@ -177,7 +176,7 @@ def test_config_update_is_validated_and_reset_restores_defaults(ready: Settings)
     assert outcomes(ready, "agent.config.reset") == ["success"]
 
 
-def test_unknown_agent_is_not_found_and_audited(ready: Settings) -> None:
+def test_unknown_agent_is_not_found_and_audited(ready: Runtime) -> None:
     with pytest.raises(NotFoundError) as missing:
         run(ready, "agent.stop", {"agent_id": "nope"}, who=OPERATOR)
     assert missing.value.code == "AGENT_NOT_FOUND"

@@ -4,31 +4,34 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from agentos.db.session import session_scope
 from agentos.errors import AgentOSError, ConflictError, InvalidError, RateLimitedError
 from agentos.schemas.actions import ActionResponse
 from agentos.services.backends import idempotency
+from agentos.services.runtime import Runtime, backends_of
 from agentos.settings import Settings
 from tests.services.actions.helpers import ADMIN, outcomes, prepare, run
 from tests.support.jobs import make_actor, make_job
 
 
 @pytest.fixture
-def ready(settings: Settings) -> Settings:
-    prepare(settings)
-    return settings.model_copy(update={"action_rate_limits": {"standard": 1000}})
+def ready(
+    settings: Settings, runtime: Runtime, make_runtime: Callable[[Settings], Runtime]
+) -> Runtime:
+    prepare(runtime)
+    return make_runtime(settings.model_copy(update={"action_rate_limits": {"standard": 1000}}))
 
 
-def _queued(settings: Settings) -> uuid.UUID:
-    with session_scope(settings) as session:
+def _queued(runtime: Runtime) -> uuid.UUID:
+    with runtime.session() as session:
         return make_job(session, make_actor(session, "user"), "queued").id
 
 
-def test_fifty_concurrent_identical_requests_execute_once(ready: Settings) -> None:
+def test_fifty_concurrent_identical_requests_execute_once(ready: Runtime) -> None:
     job_id = _queued(ready)
     start = threading.Barrier(50)
 
@@ -55,7 +58,7 @@ def test_fifty_concurrent_identical_requests_execute_once(ready: Settings) -> No
     assert found.count("conflict") == len(busy)
 
 
-def test_replay_answers_the_stored_result_and_changes_nothing(ready: Settings) -> None:
+def test_replay_answers_the_stored_result_and_changes_nothing(ready: Runtime) -> None:
     job_id = _queued(ready)
     payload = {"job_id": str(job_id), "priority": 5}
     first = run(ready, "job.set_priority", payload, key="k1")
@@ -67,7 +70,7 @@ def test_replay_answers_the_stored_result_and_changes_nothing(ready: Settings) -
     assert outcomes(ready, "job.set_priority") == ["success", "replayed"]
 
 
-def test_same_key_with_another_payload_is_refused(ready: Settings) -> None:
+def test_same_key_with_another_payload_is_refused(ready: Runtime) -> None:
     job_id = _queued(ready)
     run(ready, "job.set_priority", {"job_id": str(job_id), "priority": 5}, key="k2")
     with pytest.raises(InvalidError) as reused:
@@ -75,11 +78,11 @@ def test_same_key_with_another_payload_is_refused(ready: Settings) -> None:
     assert reused.value.code == "IDEMPOTENCY_KEY_REUSED"
 
 
-def test_same_key_while_the_first_runs_is_a_conflict(ready: Settings) -> None:
+def test_same_key_while_the_first_runs_is_a_conflict(ready: Runtime) -> None:
     payload = {"job_id": str(uuid.uuid4())}
     fingerprint = idempotency.fingerprint("job.cancel", {**payload, "reason": None})
-    with session_scope(ready) as session:
-        stored = idempotency.store_for(session).claim(
+    with ready.session() as session:
+        stored = backends_of(session).idempotency.claim(
             session, scope=idempotency.scope_of(ADMIN), key="k3", fingerprint=fingerprint
         )
     assert stored is None
@@ -88,7 +91,7 @@ def test_same_key_while_the_first_runs_is_a_conflict(ready: Settings) -> None:
     assert busy.value.code == "IDEMPOTENCY_IN_PROGRESS"
 
 
-def test_an_error_that_reached_dispatch_is_replayed_too(ready: Settings) -> None:
+def test_an_error_that_reached_dispatch_is_replayed_too(ready: Runtime) -> None:
     missing = {"job_id": str(uuid.uuid4())}
     with pytest.raises(AgentOSError) as first:
         run(ready, "job.cancel", missing, key="k4")
@@ -100,7 +103,7 @@ def test_an_error_that_reached_dispatch_is_replayed_too(ready: Settings) -> None
     assert outcomes(ready, "job.cancel") == ["failed", "replayed"]
 
 
-def test_keys_are_scoped_to_the_actor(ready: Settings) -> None:
+def test_keys_are_scoped_to_the_actor(ready: Runtime) -> None:
     from tests.services.actions.helpers import actor
 
     run(ready, "queue.pause", key="shared")
@@ -108,8 +111,12 @@ def test_keys_are_scoped_to_the_actor(ready: Settings) -> None:
     assert not other.replayed
 
 
-def test_a_refusal_before_dispatch_stores_nothing(ready: Settings) -> None:
-    limited = ready.model_copy(update={"action_rate_limits": {"standard": 1}})
+def test_a_refusal_before_dispatch_stores_nothing(
+    ready: Runtime, make_runtime: Callable[[Settings], Runtime]
+) -> None:
+    limited = make_runtime(
+        ready.settings.model_copy(update={"action_rate_limits": {"standard": 1}})
+    )
     run(limited, "queue.pause")
     with pytest.raises(RateLimitedError):
         run(limited, "queue.pause", key="k5")

@@ -4,36 +4,37 @@ dispatch and audit, on both deployments."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
 
 from agentos.db.models import Job, SystemEvent
-from agentos.db.session import session_scope
 from agentos.errors import (
     ConflictError,
     ForbiddenError,
     InvalidError,
     RateLimitedError,
 )
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.services.actions.helpers import ADMIN, actor, audit_rows, outcomes, prepare, run
 from tests.support.jobs import make_actor, make_job
 
 
 @pytest.fixture
-def ready(settings: Settings) -> Settings:
-    prepare(settings)
-    return settings
+def ready(runtime: Runtime) -> Runtime:
+    prepare(runtime)
+    return runtime
 
 
-def _job(settings: Settings, status: str = "queued") -> uuid.UUID:
-    with session_scope(settings) as session:
+def _job(runtime: Runtime, status: str = "queued") -> uuid.UUID:
+    with runtime.session() as session:
         owner = make_actor(session, "user")
         return make_job(session, owner, status, stages=1 if status == "failed" else 0).id
 
 
-def test_success_is_audited_with_result_trace_and_chain(ready: Settings) -> None:
+def test_success_is_audited_with_result_trace_and_chain(ready: Runtime) -> None:
     job_id = _job(ready)
     response = run(ready, "job.cancel", {"job_id": str(job_id), "reason": "stuck"})
     assert response.result["status"] == "cancelled"
@@ -53,7 +54,7 @@ def test_success_is_audited_with_result_trace_and_chain(ready: Settings) -> None
     assert record.prev_hash == "0" * 64
 
 
-def test_unknown_action_and_bad_payload_are_refused_with_field_errors(ready: Settings) -> None:
+def test_unknown_action_and_bad_payload_are_refused_with_field_errors(ready: Runtime) -> None:
     with pytest.raises(InvalidError) as unknown:
         run(ready, "job.explode", {})
     assert unknown.value.code == "UNKNOWN_ACTION"
@@ -67,11 +68,11 @@ def test_unknown_action_and_bad_payload_are_refused_with_field_errors(ready: Set
         run(ready, "queue.pause", {"surprise": 1})
 
 
-def test_business_error_is_rolled_back_and_audited_as_failed(ready: Settings) -> None:
+def test_business_error_is_rolled_back_and_audited_as_failed(ready: Runtime) -> None:
     job_id = _job(ready, "failed")
     with pytest.raises(ConflictError):
         run(ready, "job.cancel", {"job_id": str(job_id)})
-    with session_scope(ready) as session:
+    with ready.session() as session:
         job = session.get(Job, job_id)
         assert job is not None
         assert job.status == "failed"
@@ -80,13 +81,13 @@ def test_business_error_is_rolled_back_and_audited_as_failed(ready: Settings) ->
     assert record.error_code
 
 
-def test_denial_is_audited_and_raises_a_security_event(ready: Settings) -> None:
+def test_denial_is_audited_and_raises_a_security_event(ready: Runtime) -> None:
     job_id = _job(ready)
     with pytest.raises(ForbiddenError) as denied:
         run(ready, "job.cancel", {"job_id": str(job_id)}, who=actor("user"))
     assert denied.value.code == "PERMISSION_DENIED"
     assert outcomes(ready, "job.cancel") == ["denied"]
-    with session_scope(ready) as session:
+    with ready.session() as session:
         event = session.scalars(select(SystemEvent).where(SystemEvent.source == "security")).one()
         assert event.severity == "warning"
         assert "job.cancel" in event.message
@@ -95,7 +96,7 @@ def test_denial_is_audited_and_raises_a_security_event(ready: Settings) -> None:
         assert job.status == "queued"
 
 
-def test_admin_outside_the_ip_allow_list_is_denied_but_local_cli_is_not(ready: Settings) -> None:
+def test_admin_outside_the_ip_allow_list_is_denied_but_local_cli_is_not(ready: Runtime) -> None:
     with pytest.raises(ForbiddenError) as denied:
         run(ready, "queue.pause", who=actor("admin", ip="203.0.113.9"))
     assert denied.value.code == "IP_NOT_ALLOWED"
@@ -105,17 +106,17 @@ def test_admin_outside_the_ip_allow_list_is_denied_but_local_cli_is_not(ready: S
     assert outcomes(ready, "queue.pause") == ["denied", "success"]
 
 
-def test_allow_list_table_entries_admit_more_networks(ready: Settings) -> None:
+def test_allow_list_table_entries_admit_more_networks(ready: Runtime) -> None:
     from agentos.db.models import IpAllowEntry
     from agentos.services.security import ipallow
 
-    with session_scope(ready) as session:
+    with ready.session() as session:
         session.add(IpAllowEntry(cidr="203.0.113.0/24", note="office"))
-    ipallow.invalidate()
+        ipallow.invalidate(session)
     assert run(ready, "queue.pause", who=actor("admin", ip="203.0.113.9")).result["paused"]
 
 
-def test_dangerous_action_needs_confirm_and_dry_run_changes_nothing(ready: Settings) -> None:
+def test_dangerous_action_needs_confirm_and_dry_run_changes_nothing(ready: Runtime) -> None:
     queued = [_job(ready) for _ in range(3)]
     with pytest.raises(InvalidError) as refused:
         run(ready, "queue.clear", {})
@@ -124,7 +125,7 @@ def test_dangerous_action_needs_confirm_and_dry_run_changes_nothing(ready: Setti
     assert preview.dry_run is True
     assert preview.result["count"] == 3
     assert sorted(preview.result["job_ids"]) == sorted(str(job) for job in queued)
-    with session_scope(ready) as session:
+    with ready.session() as session:
         statuses = {session.get(Job, job).status for job in queued}  # type: ignore[union-attr]
     assert statuses == {"queued"}
     done = run(ready, "queue.clear", {"confirm": True, "reason": "maintenance"})
@@ -134,27 +135,35 @@ def test_dangerous_action_needs_confirm_and_dry_run_changes_nothing(ready: Setti
 
 
 @pytest.mark.parametrize("algorithm", ["sliding_window", "token_bucket", "fixed_window"])
-def test_rate_limit_admits_exactly_the_class_limit(ready: Settings, algorithm: str) -> None:
-    settings = ready.model_copy(
-        update={"action_rate_algorithm": algorithm, "action_rate_limits": {"standard": 3}}
+def test_rate_limit_admits_exactly_the_class_limit(
+    ready: Runtime, algorithm: str, make_runtime: Callable[[Settings], Runtime]
+) -> None:
+    limited = make_runtime(
+        ready.settings.model_copy(
+            update={"action_rate_algorithm": algorithm, "action_rate_limits": {"standard": 3}}
+        )
     )
     for _ in range(3):
-        run(settings, "queue.pause")
-    with pytest.raises(RateLimitedError) as limited:
-        run(settings, "queue.pause")
-    assert limited.value.limit == 3
-    assert limited.value.window_s == 60
-    assert 0 < limited.value.retry_after_s <= 60
+        run(limited, "queue.pause")
+    with pytest.raises(RateLimitedError) as refused:
+        run(limited, "queue.pause")
+    assert refused.value.limit == 3
+    assert refused.value.window_s == 60
+    assert 0 < refused.value.retry_after_s <= 60
     # Per user and per action: another action and another user are not affected.
-    run(settings, "queue.resume")
-    run(settings, "queue.pause", who=actor("admin", name="bob"))
-    assert outcomes(settings, "queue.pause") == ["success"] * 3 + ["rate_limited", "success"]
+    run(limited, "queue.resume")
+    run(limited, "queue.pause", who=actor("admin", name="bob"))
+    assert outcomes(limited, "queue.pause") == ["success"] * 3 + ["rate_limited", "success"]
 
 
-def test_high_risk_class_has_its_own_lower_limit(ready: Settings) -> None:
-    settings = ready.model_copy(update={"action_rate_limits": {"standard": 50, "high_risk": 2}})
+def test_high_risk_class_has_its_own_lower_limit(
+    ready: Runtime, make_runtime: Callable[[Settings], Runtime]
+) -> None:
+    limited = make_runtime(
+        ready.settings.model_copy(update={"action_rate_limits": {"standard": 50, "high_risk": 2}})
+    )
     for _ in range(2):
-        run(settings, "queue.clear", {"dry_run": True})
+        run(limited, "queue.clear", {"dry_run": True})
     with pytest.raises(RateLimitedError):
-        run(settings, "queue.clear", {"dry_run": True})
-    run(settings, "queue.pause", who=ADMIN)
+        run(limited, "queue.clear", {"dry_run": True})
+    run(limited, "queue.pause", who=ADMIN)

@@ -8,6 +8,7 @@ import pytest
 from agentos.errors import ForbiddenError
 from agentos.services.actions import registry
 from agentos.services.actions.registry import ActionSpec
+from agentos.services.runtime import Runtime
 from agentos.services.security import roles
 from agentos.settings import Settings
 from tests.services.actions.helpers import actor, outcomes, run
@@ -36,23 +37,25 @@ MATRIX = [(role, spec.name) for spec in registry.all_actions() for role in roles
 @pytest.mark.parametrize(("role", "name"), MATRIX)
 def test_rbac_decision_matches_the_catalog(role: str, name: str) -> None:
     spec = registry.require(name)
-    assert roles.is_allowed(role, permission=spec.permission, action=name) is expected(role, spec)
+    assert roles.may_run(role, permission=spec.permission, action=name) is expected(role, spec)
 
 
-def test_denied_roles_are_stopped_by_the_pipeline_and_audited(settings: Settings) -> None:
+def test_denied_roles_are_stopped_by_the_pipeline_and_audited(
+    settings: Settings, runtime: Runtime
+) -> None:
     denied = [(role, name) for role, name in MATRIX if not expected(role, registry.require(name))]
     assert denied, "the matrix should deny something"
     for role, name in denied:
         spec = registry.require(name)
         payload = spec.payload.model_construct(confirm=True)  # never reaches validation or dispatch
         with pytest.raises(ForbiddenError) as refused:
-            run(settings, name, payload, who=actor(role))  # type: ignore[arg-type]
+            run(runtime, name, payload, who=actor(role))  # type: ignore[arg-type]
         assert refused.value.code == "PERMISSION_DENIED", (role, name)
-    assert outcomes(settings) == ["denied"] * len(denied)
+    assert outcomes(runtime) == ["denied"] * len(denied)
 
 
 def test_user_role_has_no_admin_action_at_all() -> None:
     assert not any(
-        roles.is_allowed("user", permission=spec.permission, action=spec.name)
+        roles.may_run("user", permission=spec.permission, action=spec.name)
         for spec in registry.all_actions()
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,21 +14,14 @@ import pytest
 from sqlalchemy import func, select, text
 
 from agentos.db.models import Job, ProcessingStep, RuntimeSetting, SystemEvent, Worker
-from agentos.db.session import session_scope
 from agentos.errors import UnavailableError
 from agentos.services import admin_data, events
 from agentos.services.admin_data import store
 from agentos.services.admin_data.build import build as real_build
 from agentos.services.admin_data.feed import Warmer
-from agentos.services.backends import get_backends
 from agentos.services.jobs.catalog import ensure_default_agents
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
-
-
-@pytest.fixture(autouse=True)
-def _fresh_store(settings: Settings) -> Iterator[None]:
-    yield
-    admin_data.reset(settings)
 
 
 def _job(status: str, *, created: datetime, finished: datetime | None = None) -> Job:
@@ -43,10 +35,10 @@ def _job(status: str, *, created: datetime, finished: datetime | None = None) ->
     )
 
 
-def _seed(settings: Settings) -> None:
+def _seed(runtime: Runtime) -> None:
     """Jobs in every status and age bracket, open steps, two workers, events, queue paused."""
     now = datetime.now(UTC)
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         ensure_default_agents(session)
         jobs = [_job("pending", created=now), _job("queued", created=now)]
         jobs += [_job("queued", created=now - timedelta(minutes=5)) for _ in range(2)]
@@ -96,25 +88,25 @@ def _seed(settings: Settings) -> None:
         )
 
 
-def _scalar(settings: Settings, sql: str, **params: Any) -> int:
-    with session_scope(settings) as session:
+def _scalar(runtime: Runtime, sql: str, **params: Any) -> int:
+    with runtime.session() as session:
         return int(session.execute(text(sql), params).scalar_one())
 
 
-def test_sections_equal_direct_sql_counts(settings: Settings) -> None:
-    _seed(settings)
-    document = admin_data.collect(settings)
+def test_sections_equal_direct_sql_counts(settings: Settings, runtime: Runtime) -> None:
+    _seed(runtime)
+    document = admin_data.collect(runtime)
     dashboard = document.dashboard
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         by_status = dict(
             session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
         )
     for status, count in dashboard.jobs_by_status.items():
         assert count == by_status.get(status, 0), status
-    assert dashboard.total_jobs == _scalar(settings, "SELECT count(*) FROM jobs") == 11
+    assert dashboard.total_jobs == _scalar(runtime, "SELECT count(*) FROM jobs") == 11
     assert dashboard.active_jobs == by_status["processing"] + by_status["queued"] == 4
     assert dashboard.completed_today == _scalar(
-        settings,
+        runtime,
         "SELECT count(*) FROM jobs WHERE status = 'completed' AND finished_at >= :today",
         today=_param(
             settings, datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -142,7 +134,7 @@ def test_sections_equal_direct_sql_counts(settings: Settings) -> None:
     queue = document.queue
     assert queue.paused is True
     assert queue.total_depth == _scalar(
-        settings, "SELECT count(*) FROM processing_steps WHERE status = 'queued'"
+        runtime, "SELECT count(*) FROM processing_steps WHERE status = 'queued'"
     )
     assert (queue.pending_jobs, queue.queued_jobs, queue.processing_jobs) == (1, 3, 1)
     assert queue.oldest_waiting_s is not None
@@ -153,7 +145,7 @@ def test_sections_equal_direct_sql_counts(settings: Settings) -> None:
     assert analytics.completed == 3
     assert analytics.failed == 1
     assert analytics.created == _scalar(
-        settings,
+        runtime,
         "SELECT count(*) FROM jobs WHERE created_at >= :since",
         since=_param(settings, _hour_floor()),
     )
@@ -171,9 +163,9 @@ def _param(settings: Settings, moment: datetime) -> datetime:
     return moment.replace(tzinfo=None) if settings.is_sqlite else moment
 
 
-def test_document_bytes_serialise_uuids_datetimes(settings: Settings) -> None:
-    _seed(settings)
-    document = admin_data.get_document(settings)
+def test_document_bytes_serialise_uuids_datetimes(settings: Settings, runtime: Runtime) -> None:
+    _seed(runtime)
+    document = admin_data.get_document(runtime)
     parsed = orjson.loads(document.body)
     assert set(parsed) >= {"dashboard", "agents_workers", "analytics", "queue", "logs"}
     uuid.UUID(parsed["logs"]["recent_events"][0]["id"])
@@ -181,37 +173,37 @@ def test_document_bytes_serialise_uuids_datetimes(settings: Settings) -> None:
     assert orjson.loads(document.section("dashboard")) == parsed["dashboard"]
 
 
-def test_hit_after_warm(settings: Settings) -> None:
-    result = admin_data.warm(settings)
+def test_hit_after_warm(settings: Settings, runtime: Runtime) -> None:
+    result = admin_data.warm(runtime)
     assert result is not None
     assert result.cached
     assert result.size_bytes > 0
-    first = admin_data.get_document(settings)
-    second = admin_data.get_document(settings)
+    first = admin_data.get_document(runtime)
+    second = admin_data.get_document(runtime)
     assert (first.source, second.source) == ("hit", "hit")
     assert first.body == second.body
     assert first.built_at == result.built_at.timestamp()
-    health = admin_data.health(settings)
+    health = admin_data.health(runtime)
     assert health.cached
     assert health.hits == 2
     assert health.misses == 0
     assert health.rebuilds == 1
-    assert admin_data.warm(settings) is None  # still fresh: nothing to do
+    assert admin_data.warm(runtime) is None  # still fresh: nothing to do
 
 
-def test_hit_from_shared_cache_in_another_store(settings: Settings) -> None:
-    admin_data.rebuild(settings)
-    other = store.SsotStore(settings)  # another process, same cache
+def test_hit_from_shared_cache_in_another_store(settings: Settings, runtime: Runtime) -> None:
+    admin_data.rebuild(runtime)
+    other = store.SsotStore(runtime)  # another process, same cache
     try:
         document = other.get()
         assert document.source == "hit"
-        assert document.body == admin_data.get_document(settings).body
+        assert document.body == admin_data.get_document(runtime).body
     finally:
         other.close()
 
 
 def test_single_flight_many_concurrent_misses(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[float] = []
 
@@ -221,8 +213,8 @@ def test_single_flight_many_concurrent_misses(
         return real_build(settings, source=source)
 
     monkeypatch.setattr(store, "build", counting_build)
-    peer = store.SsotStore(settings)  # a second "process" on the same cache
-    stores = [admin_data.store_for(settings), peer]
+    peer = store.SsotStore(runtime)  # a second "process" on the same cache
+    stores = [admin_data.store_for(runtime), peer]
     results: list[Any] = []
     barrier = threading.Barrier(16)
 
@@ -259,36 +251,38 @@ class _DownCache:
         return fail
 
 
-def test_cache_down_collects_directly(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    _seed(settings)
-    assert admin_data.get_document(settings).source == "miss"
-    monkeypatch.setattr(get_backends(settings), "cache", _DownCache())
-    admin_data.store_for(settings).invalidate()
-    document = admin_data.get_document(settings)
+def test_cache_down_collects_directly(
+    settings: Settings, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(runtime)
+    assert admin_data.get_document(runtime).source == "miss"
+    monkeypatch.setattr(runtime.backends, "cache", _DownCache())
+    admin_data.store_for(runtime).invalidate()
+    document = admin_data.get_document(runtime)
     assert document.source == "direct"
     assert orjson.loads(document.body)["dashboard"]["total_jobs"] == 11
-    assert admin_data.get_document(settings).source == "direct"  # not served from a stale copy
-    health = admin_data.health(settings)
+    assert admin_data.get_document(runtime).source == "direct"  # not served from a stale copy
+    health = admin_data.health(runtime)
     assert not health.cache_available
     assert health.direct == 2
-    result = admin_data.rebuild(settings)
+    result = admin_data.rebuild(runtime)
     assert not result.cached
 
 
-def test_change_event_makes_next_read_fresh(settings: Settings) -> None:
-    _seed(settings)
-    store = admin_data.store_for(settings)
-    before = admin_data.get_document(settings)
-    assert admin_data.get_document(settings).source == "hit"
+def test_change_event_makes_next_read_fresh(settings: Settings, runtime: Runtime) -> None:
+    _seed(runtime)
+    store = admin_data.store_for(runtime)
+    before = admin_data.get_document(runtime)
+    assert admin_data.get_document(runtime).source == "hit"
     seen = store.last_change_at
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         session.add(_job("queued", created=datetime.now(UTC)))
         events.announce(session, "job.created", job_id=uuid.uuid4())
     deadline = time.monotonic() + 5
     while store.last_change_at == seen and time.monotonic() < deadline:
         time.sleep(0.02)
     assert store.last_change_at > seen, "the change event never reached the feed"
-    after = admin_data.get_document(settings)
+    after = admin_data.get_document(runtime)
     assert after.source == "miss"
     assert after.built_at > before.built_at
     assert orjson.loads(after.body)["dashboard"]["total_jobs"] == 12

@@ -3,13 +3,14 @@ them, on both deployments. Leases use a hand-driven clock, so nothing depends on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from agentos.services.backends import build_backends, get_backends
 from agentos.services.backends.allowance import MAX_SHARE, Allowance
 from agentos.services.backends.base import RateAlgorithm, RateDecision, RateLimiter
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 
 ALGORITHMS: tuple[RateAlgorithm, ...] = ("sliding_window", "token_bucket", "fixed_window")
@@ -42,8 +43,10 @@ class CountingLimiter:
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_acquire_grants_what_fits(settings: Settings, algorithm: RateAlgorithm) -> None:
-    limiter = get_backends(settings).limiter
+def test_acquire_grants_what_fits(
+    settings: Settings, runtime: Runtime, algorithm: RateAlgorithm
+) -> None:
+    limiter = runtime.backends.limiter
     assert limiter.hit("batch", limit=10, window_s=60, algorithm=algorithm, cost=7).granted == 7
     partial = limiter.acquire("batch", limit=10, window_s=60, want=5, algorithm=algorithm)
     assert (partial.allowed, partial.granted, partial.remaining) == (True, 3, 0)
@@ -55,8 +58,10 @@ def test_acquire_grants_what_fits(settings: Settings, algorithm: RateAlgorithm) 
     assert (whole.granted, whole.remaining) == (4, 0)
 
 
-def test_one_process_admits_exactly_the_limit_with_few_round_trips(settings: Settings) -> None:
-    counting = CountingLimiter(get_backends(settings).limiter)
+def test_one_process_admits_exactly_the_limit_with_few_round_trips(
+    settings: Settings, runtime: Runtime
+) -> None:
+    counting = CountingLimiter(runtime.backends.limiter)
     allowance = Allowance(counting, batching=True, clock=Clock())
     decisions = [allowance.hit("k", limit=1000, window_s=60) for _ in range(1001)]
     assert all(decision.allowed for decision in decisions[:1000])
@@ -65,13 +70,15 @@ def test_one_process_admits_exactly_the_limit_with_few_round_trips(settings: Set
     assert counting.acquires < 1000 / 10
 
 
-def test_two_processes_never_exceed_the_shared_limit(settings: Settings) -> None:
+def test_two_processes_never_exceed_the_shared_limit(
+    settings: Settings, runtime: Runtime, make_runtime: Callable[[Settings], Runtime]
+) -> None:
     if settings.is_embedded:
         pytest.skip("embedded limits are per process by design")
-    other = build_backends(settings)  # an independent set of connections: another process
+    other = make_runtime(settings).backends  # an independent set of connections: another process
     try:
         clock = Clock()
-        one = Allowance(get_backends(settings).limiter, clock=clock)
+        one = Allowance(runtime.backends.limiter, clock=clock)
         two = Allowance(other.limiter, clock=clock)
         limit = 400
         admitted = sum(
@@ -84,17 +91,17 @@ def test_two_processes_never_exceed_the_shared_limit(settings: Settings) -> None
     assert limit - 2 * (limit // MAX_SHARE) <= admitted <= limit
 
 
-def test_small_limits_are_never_batched(settings: Settings) -> None:
-    counting = CountingLimiter(get_backends(settings).limiter)
+def test_small_limits_are_never_batched(settings: Settings, runtime: Runtime) -> None:
+    counting = CountingLimiter(runtime.backends.limiter)
     allowance = Allowance(counting, batching=True, clock=Clock())
     codes = [allowance.hit("small", limit=4, window_s=10).allowed for _ in range(5)]
     assert codes == [True, True, True, True, False]
     assert counting.acquires == 5
 
 
-def test_expired_lease_shrinks_to_what_was_used(settings: Settings) -> None:
+def test_expired_lease_shrinks_to_what_was_used(settings: Settings, runtime: Runtime) -> None:
     clock = Clock()
-    counting = CountingLimiter(get_backends(settings).limiter)
+    counting = CountingLimiter(runtime.backends.limiter)
     allowance = Allowance(counting, batching=True, clock=clock, lease_s=1.0)
     for _ in range(40):  # leases of 1, 2, 4, 8, 16, 32 (the cap is 1000 // 20)
         allowance.hit("slow", limit=1000, window_s=60)

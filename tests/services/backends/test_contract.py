@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import text
 
 from agentos.errors import InvalidError
-from agentos.services.backends import build_backends, get_backends
 from agentos.services.backends.base import Backends, BusEvent, RateAlgorithm, Subscription
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 
 T = TypeVar("T")
@@ -24,8 +24,8 @@ ALGORITHMS: tuple[RateAlgorithm, ...] = ("sliding_window", "token_bucket", "fixe
 
 
 @pytest.fixture
-def backends(settings: Settings) -> Backends:
-    return get_backends(settings)
+def backends(settings: Settings, runtime: Runtime) -> Backends:
+    return runtime.backends
 
 
 def eventually(probe: Callable[[], T], *, within_s: float = 10.0) -> T:
@@ -203,9 +203,11 @@ def test_bus_only_delivers_events_after_subscribe(
     assert late.get(timeout_s=0.5) is None
 
 
-def test_bus_crosses_independent_backends(settings: Settings) -> None:
+def test_bus_crosses_independent_backends(
+    settings: Settings, make_runtime: Callable[[Settings], Runtime]
+) -> None:
     """Two Backends instances stand for two processes on one deployment."""
-    sender, receiver = build_backends(settings), build_backends(settings)
+    sender, receiver = make_runtime(settings).backends, make_runtime(settings).backends
     try:
         subscription = receiver.bus.subscribe("jobs")
         sender.bus.publish("jobs", {"job": "42", "status": "queued"})
@@ -226,8 +228,10 @@ def test_bus_crosses_independent_backends(settings: Settings) -> None:
         receiver.close()
 
 
-def test_bus_publishes_a_batch_in_order_here_and_elsewhere(settings: Settings) -> None:
-    sender, receiver = build_backends(settings), build_backends(settings)
+def test_bus_publishes_a_batch_in_order_here_and_elsewhere(
+    settings: Settings, make_runtime: Callable[[Settings], Runtime]
+) -> None:
+    sender, receiver = make_runtime(settings).backends, make_runtime(settings).backends
     try:
         local, remote = sender.bus.subscribe("jobs"), receiver.bus.subscribe("jobs")
         sender.bus.publish_many("jobs", [{"n": n} for n in range(5)])
@@ -244,12 +248,13 @@ def test_bus_publishes_a_batch_in_order_here_and_elsewhere(settings: Settings) -
         receiver.close()
 
 
-def test_one_transaction_announces_its_changes_in_one_batch(settings: Settings) -> None:
-    from agentos.db.session import session_scope
+def test_one_transaction_announces_its_changes_in_one_batch(
+    settings: Settings, runtime: Runtime
+) -> None:
     from agentos.services import events
     from agentos.services.runtime import backends_of
 
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         bus = backends_of(session).bus
         subscription = bus.subscribe(events.CHANGES_CHANNEL)
         calls: list[int] = []
@@ -275,23 +280,22 @@ def test_one_transaction_announces_its_changes_in_one_batch(settings: Settings) 
         subscription.close()
 
 
-def test_a_rolled_back_transaction_announces_nothing(settings: Settings) -> None:
-    from agentos.db.session import session_scope
+def test_a_rolled_back_transaction_announces_nothing(settings: Settings, runtime: Runtime) -> None:
     from agentos.services import events
     from agentos.services.runtime import backends_of
 
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         subscription = backends_of(session).bus.subscribe(events.CHANGES_CHANNEL)
 
     def announce_then_fail() -> None:
-        with session_scope(settings) as session:
+        with runtime.session() as session:
             events.announce(session, "undone")
             raise RuntimeError("roll back")
 
     try:
         with pytest.raises(RuntimeError):
             announce_then_fail()
-        with session_scope(settings) as session:
+        with runtime.session() as session:
             session.execute(text("SELECT 1"))  # a transaction to roll back
             events.announce(session, "undone too")
             session.rollback()

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -15,25 +16,28 @@ from sqlalchemy import func, insert, select
 
 from agentos.db.base import utcnow
 from agentos.db.models.system import BusMessage
-from agentos.db.session import get_engine
-from agentos.services.backends import build_backends
 from agentos.services.backends.embedded_bus import EmbeddedBus
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 
 PUBLISHER = textwrap.dedent(
     """
-    from agentos.services.backends import build_backends
+    from agentos.services.runtime import Runtime
     from agentos.settings import Settings
 
-    backends = build_backends(Settings())
-    backends.bus.publish("jobs", {"job": "from-another-process", "pid": __import__("os").getpid()})
-    backends.close()
+    runtime = Runtime(Settings())
+    runtime.backends.bus.publish(
+        "jobs", {"job": "from-another-process", "pid": __import__("os").getpid()}
+    )
+    runtime.close()
     """
 )
 
 
-def test_event_published_by_another_process_arrives(embedded_settings: Settings) -> None:
-    backends = build_backends(embedded_settings)
+def test_event_published_by_another_process_arrives(
+    embedded_settings: Settings, make_runtime: Callable[[Settings], Runtime]
+) -> None:
+    backends = make_runtime(embedded_settings).backends
     try:
         subscription = backends.bus.subscribe("jobs")
         env = {**os.environ, "AGENTOS_HOME": str(embedded_settings.home_dir)}
@@ -51,15 +55,17 @@ def test_event_published_by_another_process_arrives(embedded_settings: Settings)
         backends.close()
 
 
-def test_publish_prunes_old_rows_but_keeps_the_newest(embedded_settings: Settings) -> None:
-    engine = get_engine(embedded_settings)
+def test_publish_prunes_old_rows_but_keeps_the_newest(
+    embedded_settings: Settings, embedded_runtime: Runtime
+) -> None:
+    engine = embedded_runtime.engine
     old = utcnow() - timedelta(hours=2)
     with engine.begin() as connection:
         connection.execute(
             insert(BusMessage),
             [{"channel": "old", "payload": {"n": n}, "created_at": old} for n in range(5)],
         )
-    bus = EmbeddedBus(embedded_settings)
+    bus = EmbeddedBus(embedded_settings, engine=lambda: engine)
     try:
         bus.publish("fresh", {"n": 1})
         with engine.connect() as connection:
@@ -69,15 +75,17 @@ def test_publish_prunes_old_rows_but_keeps_the_newest(embedded_settings: Setting
         bus.close()
 
 
-def test_newest_old_row_survives_so_ids_never_restart(embedded_settings: Settings) -> None:
-    engine = get_engine(embedded_settings)
+def test_newest_old_row_survives_so_ids_never_restart(
+    embedded_settings: Settings, embedded_runtime: Runtime
+) -> None:
+    engine = embedded_runtime.engine
     with engine.begin() as connection:
         connection.execute(
             insert(BusMessage),
             [{"channel": "old", "payload": {}, "created_at": utcnow() - timedelta(hours=3)}],
         )
         newest = connection.execute(select(func.max(BusMessage.id))).scalar_one()
-    bus = EmbeddedBus(embedded_settings)
+    bus = EmbeddedBus(embedded_settings, engine=lambda: engine)
     try:
         subscription = bus.subscribe("fresh")
         bus.publish("fresh", {"n": 1})
@@ -88,8 +96,8 @@ def test_newest_old_row_survives_so_ids_never_restart(embedded_settings: Setting
         bus.close()
 
 
-def test_close_stops_the_poller(embedded_settings: Settings) -> None:
-    bus = EmbeddedBus(embedded_settings)
+def test_close_stops_the_poller(embedded_settings: Settings, embedded_runtime: Runtime) -> None:
+    bus = EmbeddedBus(embedded_settings, engine=lambda: embedded_runtime.engine)
     subscription = bus.subscribe("news")
     poller = bus._poller
     assert poller is not None
@@ -102,11 +110,11 @@ def test_close_stops_the_poller(embedded_settings: Settings) -> None:
 
 @pytest.mark.postgres
 def test_embedded_bus_on_postgres_loses_nothing_under_concurrent_publishers(
-    postgres_url: str, tmp_path: Path
+    postgres_url: str, tmp_path: Path, make_runtime: Callable[[Settings], Runtime]
 ) -> None:
     """Sequence ids can commit out of order on PostgreSQL; the poller re-reads the gaps."""
     settings = Settings(home=tmp_path / "home", database_url=postgres_url)
-    receiver, sender = build_backends(settings), build_backends(settings)
+    receiver, sender = make_runtime(settings).backends, make_runtime(settings).backends
     try:
         subscription = receiver.bus.subscribe("load")
         with ThreadPoolExecutor(max_workers=8) as pool:

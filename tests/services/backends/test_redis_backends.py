@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis
 
 from agentos.errors import UnavailableError
-from agentos.services.backends import build_backends
 from agentos.services.backends.base import Backends
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.support.services import flush_redis_prefix
 
@@ -30,16 +30,18 @@ def redis_settings(redis_url: str) -> Iterator[Settings]:
 
 
 @pytest.fixture
-def dead() -> Iterator[Backends]:
+def dead(make_runtime: Callable[[Settings], Runtime]) -> Iterator[Backends]:
     settings = Settings(redis_url=f"redis://127.0.0.1:{_closed_port()}/0")
-    backends = build_backends(settings)
+    backends = make_runtime(settings).backends
     yield backends
     backends.close()
 
 
 @pytest.mark.redis
-def test_keys_carry_the_prefix_on_their_own_databases(redis_settings: Settings) -> None:
-    backends = build_backends(redis_settings)
+def test_keys_carry_the_prefix_on_their_own_databases(
+    redis_settings: Settings, make_runtime: Callable[[Settings], Runtime]
+) -> None:
+    backends = make_runtime(redis_settings).backends
     prefix = redis_settings.redis_key_prefix
     try:
         backends.cache.set("admin:dashboard:v4", b"{}")
@@ -63,11 +65,13 @@ def test_keys_carry_the_prefix_on_their_own_databases(redis_settings: Settings) 
 
 
 @pytest.mark.redis
-def test_a_prefix_with_glob_characters_is_matched_literally(redis_url: str) -> None:
+def test_a_prefix_with_glob_characters_is_matched_literally(
+    redis_url: str, make_runtime: Callable[[Settings], Runtime]
+) -> None:
     unique = uuid.uuid4().hex
     literal = Settings(redis_url=redis_url, redis_key_prefix=f"t-{unique}[a]:")
     lookalike = Settings(redis_url=redis_url, redis_key_prefix=f"t-{unique}a:")
-    first, second = build_backends(literal), build_backends(lookalike)
+    first, second = make_runtime(literal).backends, make_runtime(lookalike).backends
     try:
         first.cache.set("k", b"1")
         second.cache.set("k", b"2")

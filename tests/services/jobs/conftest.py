@@ -7,15 +7,15 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session
 
-from agentos.db.session import session_scope
 from agentos.services.context import Actor
 from agentos.services.jobs.catalog import ensure_default_agents
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 
 
 @pytest.fixture
-def session(settings: Settings) -> Iterator[Session]:
-    with session_scope(settings) as session:
+def session(settings: Settings, runtime: Runtime) -> Iterator[Session]:
+    with runtime.session() as session:
         ensure_default_agents(session)
         yield session
 

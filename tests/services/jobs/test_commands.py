@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from agentos.db.models import Clip, Job, ProcessingStep
-from agentos.db.session import session_scope
 from agentos.errors import ConflictError, ForbiddenError, NotFoundError
 from agentos.schemas.common import PageParams
 from agentos.schemas.jobs import JobFilters, JobStatus, JobStatusUpdate
 from agentos.services import jobs
 from agentos.services.context import Actor
 from agentos.services.pipeline import progress
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.support.jobs import make_actor, make_job, run_stage
 
@@ -85,8 +85,8 @@ def test_retry_after_cancel(session: Session) -> None:
     assert (retried.status, retried.current_stage, retried.attempts) == ("queued", "ingest", 2)
 
 
-def test_delete_removes_rows_and_files(settings: Settings) -> None:
-    with session_scope(settings) as session:
+def test_delete_removes_rows_and_files(settings: Settings, runtime: Runtime) -> None:
+    with runtime.session() as session:
         user = make_actor(session)
         job = make_job(session, user, "completed")
         job_dir = settings.clips_dir / str(job.id)
@@ -106,7 +106,7 @@ def test_delete_removes_rows_and_files(settings: Settings) -> None:
         assert clip_file.exists()  # files go only after the commit
     assert not job_dir.exists()
     assert outside.exists()
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         assert session.get(Job, job.id) is None
         count = select(func.count()).select_from(ProcessingStep)
         assert session.scalar(count.where(ProcessingStep.job_id == job.id)) == 0
@@ -171,7 +171,7 @@ def test_report_status_agent_and_operator(session: Session) -> None:
     user = make_actor(session)
     job = make_job(session, user)
     agent = Actor(name="ext", role="user", id=user.id, scopes=frozenset({"agent"}))
-    report = progress.report_status
+    report = progress.report_stage
     started = report(session, job_id=job.id, actor=agent,
                      update=JobStatusUpdate(stage="ingest", state="started"))  # fmt: skip
     assert started.status == "processing"
@@ -184,12 +184,13 @@ def test_report_status_agent_and_operator(session: Session) -> None:
         report(session, job_id=job.id, actor=user,
                update=JobStatusUpdate(stage="probe", state="started"))  # fmt: skip
     operator = Actor(name="op", role="operator")
-    failed = report(session, job_id=job.id, actor=operator,
-                    update=JobStatusUpdate(status=JobStatus.failed, error="bad input"))  # fmt: skip
+    force = progress.force_status
+    failed = force(session, job_id=job.id, actor=operator,
+                   update=JobStatusUpdate(status=JobStatus.failed, error="bad input"))  # fmt: skip
     assert (failed.status, failed.error) == ("failed", "bad input")
     with pytest.raises(ConflictError):
-        report(session, job_id=job.id, actor=operator,
-               update=JobStatusUpdate(status=JobStatus.completed))  # fmt: skip
+        force(session, job_id=job.id, actor=operator,
+              update=JobStatusUpdate(status=JobStatus.completed))  # fmt: skip
 
 
 def test_run_stage_failure_records_step_error(session: Session, tmp_path: Path) -> None:

@@ -9,16 +9,16 @@ import pytest
 from sqlalchemy import select
 
 from agentos.db.models import ProcessingStep
-from agentos.db.session import session_scope
 from agentos.schemas.work import QueuedStep
-from agentos.services import dispatch, jobs
+from agentos.services import jobs
 from agentos.services.context import SYSTEM_ACTOR
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 
 
 class Sender:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
         self.sent: list[tuple[QueuedStep, str, str | None]] = []
         self.woken: list[str] = []
 
@@ -27,7 +27,7 @@ class Sender:
 
     def send_step(self, step: QueuedStep, task_id: str) -> None:
         # What a worker would see at this moment: the row, committed, with this message id.
-        with session_scope(self.settings) as session:
+        with self.runtime.session() as session:
             stored = session.scalar(
                 select(ProcessingStep.task_id).where(ProcessingStep.id == step.step_id)
             )
@@ -43,17 +43,17 @@ class Waker:
 
 
 @pytest.fixture
-def sender(settings: Settings) -> Iterator[Sender]:
-    registered = Sender(settings)
-    dispatch.register_dispatcher(registered)
+def sender(runtime: Runtime) -> Iterator[Sender]:
+    registered = Sender(runtime)
+    runtime.dispatch.register(registered)
     yield registered
-    dispatch.unregister_dispatcher(registered)
+    runtime.dispatch.unregister(registered)
 
 
 def test_a_new_job_reserves_and_sends_its_first_message_after_the_commit(
-    settings: Settings, sender: Sender
+    settings: Settings, runtime: Runtime, sender: Sender
 ) -> None:
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         job = jobs.create(session, actor=SYSTEM_ACTOR, title="first", source_path=None)
         assert sender.sent == []  # nothing goes out before the commit
     assert len(sender.sent) == 1
@@ -65,8 +65,10 @@ def test_a_new_job_reserves_and_sends_its_first_message_after_the_commit(
     assert job.status.value == "queued"
 
 
-def test_a_rolled_back_job_sends_nothing(settings: Settings, sender: Sender) -> None:
-    with pytest.raises(RuntimeError), session_scope(settings) as session:  # noqa: PT012
+def test_a_rolled_back_job_sends_nothing(
+    settings: Settings, runtime: Runtime, sender: Sender
+) -> None:
+    with pytest.raises(RuntimeError), runtime.session() as session:  # noqa: PT012
         jobs.create(session, actor=SYSTEM_ACTOR, title="undone", source_path=None)
         raise RuntimeError("roll back")
     assert sender.sent == []
@@ -74,16 +76,17 @@ def test_a_rolled_back_job_sends_nothing(settings: Settings, sender: Sender) -> 
 
 def test_without_a_sender_the_runner_is_woken_and_no_message_is_reserved(
     settings: Settings,
+    runtime: Runtime,
 ) -> None:
     waker = Waker()
-    dispatch.register_dispatcher(waker)
+    runtime.dispatch.register(waker)
     try:
-        with session_scope(settings) as session:
+        with runtime.session() as session:
             job = jobs.create(session, actor=SYSTEM_ACTOR, title="embedded", source_path=None)
     finally:
-        dispatch.unregister_dispatcher(waker)
+        runtime.dispatch.unregister(waker)
     assert waker.woken == ["ingest"]
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         task_id = session.scalar(
             select(ProcessingStep.task_id).where(ProcessingStep.job_id == job.id)
         )

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from agentos.db.models import Clip, Job, JobStatusDelta, JobStatusRollup, ProcessingStep
 from agentos.db.models.rollups import StepStatusDelta, StepStatusRollup
-from agentos.db.session import session_scope
 from agentos.services import jobs
 from agentos.services.jobs import rollups
 from agentos.services.jobs.catalog import ensure_default_agents
 from agentos.services.pipeline import claims
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.support.jobs import make_actor, make_job
 
@@ -37,8 +37,8 @@ def _rolled(session: Session, basis: str) -> dict[tuple[datetime, str], int]:
     return {(hour, status): n for hour, counts in hours.items() for status, n in counts.items()}
 
 
-def _assert_consistent(settings: Settings) -> None:
-    with session_scope(settings) as session:
+def _assert_consistent(runtime: Runtime) -> None:
+    with runtime.session() as session:
         for basis in ("created", "finished"):
             assert _rolled(session, basis) == _direct(session, basis), basis
         grouped = session.execute(select(Job.status, func.count().label("n")).group_by(Job.status))
@@ -59,8 +59,8 @@ def _assert_consistent(settings: Settings) -> None:
         assert rollups.step_counts(session, statuses=(*statuses, "queued")) == direct_steps
 
 
-def _mixed_writes(settings: Settings) -> None:
-    with session_scope(settings) as session:
+def _mixed_writes(runtime: Runtime) -> None:
+    with runtime.session() as session:
         ensure_default_agents(session)
         actor = make_actor(session, role="admin")
         made = {
@@ -72,12 +72,12 @@ def _mixed_writes(settings: Settings) -> None:
             session.add_all(
                 Clip(job_id=job.id, ordinal=n, start=n, end=n + 1, duration=1) for n in range(3)
             )
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         jobs.retry(session, job_id=made["failed"].id, actor=actor)  # failed -> queued
         jobs.cancel(session, job_id=extra.id, actor=actor)
         jobs.delete(session, job_id=made["cancelled"].id, actor=actor)
         jobs.delete(session, job_id=made["completed"].id, actor=actor)  # its clips cascade
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         # Writes that bypass the services (bulk SQL, an old hour) are counted too.
         old = datetime.now(UTC) - timedelta(hours=30)
         session.add(Job(title="imported", status="completed", created_at=old, finished_at=old))
@@ -87,7 +87,7 @@ def _mixed_writes(settings: Settings) -> None:
                 job_id=made["queued"].id, agent="clipper", attempt=9, status="queued"
             )
         )
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         claimed = claims.claim_next(session, agents={"ingest", "clipper"}, worker_id="test")
         assert claimed is not None  # queued -> running
         session.execute(
@@ -97,33 +97,33 @@ def _mixed_writes(settings: Settings) -> None:
         )
 
 
-def test_rollup_follows_every_job_write(settings: Settings) -> None:
-    _assert_consistent(settings)
-    _mixed_writes(settings)
-    _assert_consistent(settings)
-    with session_scope(settings) as session:
+def test_rollup_follows_every_job_write(settings: Settings, runtime: Runtime) -> None:
+    _assert_consistent(runtime)
+    _mixed_writes(runtime)
+    _assert_consistent(runtime)
+    with runtime.session() as session:
         assert rollups.compact(session) > 0
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         assert session.scalar(select(func.count()).select_from(JobStatusDelta)) == 0
         assert session.scalar(select(func.min(JobStatusRollup.count))) > 0
         assert session.scalar(select(func.count()).select_from(StepStatusDelta)) == 0
         assert session.scalar(select(func.min(StepStatusRollup.count))) > 0
-    _assert_consistent(settings)
-    _mixed_writes(settings)  # deltas on top of a compacted rollup
-    _assert_consistent(settings)
+    _assert_consistent(runtime)
+    _mixed_writes(runtime)  # deltas on top of a compacted rollup
+    _assert_consistent(runtime)
 
 
-def test_rebuild_recomputes_from_jobs(settings: Settings) -> None:
-    _mixed_writes(settings)
-    with session_scope(settings) as session:
+def test_rebuild_recomputes_from_jobs(settings: Settings, runtime: Runtime) -> None:
+    _mixed_writes(runtime)
+    with runtime.session() as session:
         # Simulate drift: a rollup that lost track (e.g. rows loaded with triggers off).
         session.execute(update(JobStatusRollup).values(count=JobStatusRollup.count + 5))
         session.add(JobStatusRollup(basis="created", hour=EPOCH, status="queued", count=3))
         session.execute(update(StepStatusRollup).values(count=StepStatusRollup.count + 2))
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         rows = rollups.rebuild(session)
         assert rows > 0
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         assert session.scalar(select(func.count()).select_from(JobStatusDelta)) == 0
         assert session.scalar(select(func.count()).select_from(StepStatusDelta)) == 0
-    _assert_consistent(settings)
+    _assert_consistent(runtime)

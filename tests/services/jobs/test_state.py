@@ -11,6 +11,7 @@ from agentos.db.models import Job
 from agentos.errors import ConflictError
 from agentos.schemas.jobs import JOB_STATUSES
 from agentos.services.jobs.state import TRANSITIONS, can_transition, transition
+from agentos.services.runtime import Runtime
 
 PAIRS = list(itertools.product(JOB_STATUSES, JOB_STATUSES))
 
@@ -21,10 +22,8 @@ def test_every_status_has_an_entry() -> None:
 
 
 @pytest.mark.parametrize(("current", "to"), PAIRS)
-def test_transition_matrix(embedded_settings: object, current: str, to: str) -> None:
-    from agentos.db.session import session_scope
-
-    with session_scope(embedded_settings) as session:  # type: ignore[arg-type]
+def test_transition_matrix(embedded_runtime: Runtime, current: str, to: str) -> None:
+    with embedded_runtime.session() as session:
         job = Job(title="t", status=current)
         session.add(job)
         session.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +13,14 @@ from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from agentos.db.models import Agent, ProcessingStep
-from agentos.db.session import get_engine, session_scope
 from agentos.schemas.jobs import JobOptions
 from agentos.schemas.work import ClaimedStep, StepOutcome
 from agentos.services import jobs, queue
 from agentos.services.context import SYSTEM_ACTOR
 from agentos.services.jobs.catalog import PIPELINE
 from agentos.services.pipeline import claims, step_runner, workers
+from agentos.services.pipeline.monitor import StageMonitor
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.support.pipeline import (
     assert_completed_pipeline,
@@ -32,15 +34,17 @@ from tests.support.pipeline import (
 )
 
 
-def test_full_pipeline_makes_one_clip_per_scene(settings: Settings, tmp_path: Path) -> None:
-    job_id = submit(settings, make_video(tmp_path))
-    outcomes = drive(settings)
+def test_full_pipeline_makes_one_clip_per_scene(
+    settings: Settings, runtime: Runtime, tmp_path: Path
+) -> None:
+    job_id = submit(runtime, make_video(tmp_path))
+    outcomes = drive(runtime)
     assert outcomes == [
         f"{agent}:completed"
         for agent in ("ingest", "probe", "scenes", "clipper", "thumbs", "publish")
     ]
-    assert_completed_pipeline(settings, job_id)
-    job = job_row(settings, job_id)
+    assert_completed_pipeline(runtime, job_id)
+    job = job_row(runtime, job_id)
     assert job.media_info is not None
     assert job.media_info["fps"] == 25
     assert job.source_path is not None
@@ -48,90 +52,92 @@ def test_full_pipeline_makes_one_clip_per_scene(settings: Settings, tmp_path: Pa
 
 
 def test_corrupt_upload_fails_at_probe_with_a_clear_error(
-    settings: Settings, tmp_path: Path
+    settings: Settings, runtime: Runtime, tmp_path: Path
 ) -> None:
     bogus = tmp_path / "holiday.mp4"
     bogus.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
-    healthy = submit(settings, make_video(tmp_path))
-    broken = submit(settings, bogus)
-    drive(settings)
-    job = job_row(settings, broken)
+    healthy = submit(runtime, make_video(tmp_path))
+    broken = submit(runtime, bogus)
+    drive(runtime)
+    job = job_row(runtime, broken)
     assert job.status == "failed"
     assert job.error_code in {"CORRUPT_MEDIA", "UNSUPPORTED_MEDIA"}
     assert job.error
     assert "probe" in job.error
-    by_agent = {s.agent: s.status for s in steps(settings, broken)}
+    by_agent = {s.agent: s.status for s in steps(runtime, broken)}
     assert by_agent == {"ingest": "completed", "probe": "failed"}
-    assert_completed_pipeline(settings, healthy)
+    assert_completed_pipeline(runtime, healthy)
 
 
-def _set_clipper(settings: Settings, config: dict[str, float]) -> None:
-    with session_scope(settings) as session:
+def _set_clipper(runtime: Runtime, config: dict[str, float]) -> None:
+    with runtime.session() as session:
         session.execute(update(Agent).where(Agent.name == "clipper").values(config=config))
 
 
-def test_retry_resumes_at_the_failed_stage(settings: Settings, tmp_path: Path) -> None:
-    job_id = submit(settings, make_video(tmp_path), options=JobOptions())
-    _set_clipper(settings, {"min_clip_s": 5.0, "max_clip_s": 1.0})  # impossible bounds
-    drive(settings)
-    job = job_row(settings, job_id)
+def test_retry_resumes_at_the_failed_stage(
+    settings: Settings, runtime: Runtime, tmp_path: Path
+) -> None:
+    job_id = submit(runtime, make_video(tmp_path), options=JobOptions())
+    _set_clipper(runtime, {"min_clip_s": 5.0, "max_clip_s": 1.0})  # impossible bounds
+    drive(runtime)
+    job = job_row(runtime, job_id)
     assert job.status == "failed"
     assert job.error_code == "BAD_PARAMETER"
-    _set_clipper(settings, {"min_clip_s": 0.5, "max_clip_s": 30.0})
-    with session_scope(settings) as session:
+    _set_clipper(runtime, {"min_clip_s": 0.5, "max_clip_s": 30.0})
+    with runtime.session() as session:
         jobs.retry(session, job_id=job_id, actor=SYSTEM_ACTOR)
-    outcomes = drive(settings)
+    outcomes = drive(runtime)
     assert outcomes[0] == "clipper:completed"
-    assert_completed_pipeline(settings, job_id)
-    attempts = [(s.agent, s.status) for s in steps(settings, job_id)]
+    assert_completed_pipeline(runtime, job_id)
+    attempts = [(s.agent, s.status) for s in steps(runtime, job_id)]
     for agent in ("ingest", "probe", "scenes"):
         assert attempts.count((agent, "completed")) == 1
     assert ("clipper", "failed") in attempts
 
 
 def test_redelivered_and_resumed_steps_do_no_double_work(
-    settings: Settings, tmp_path: Path
+    settings: Settings, runtime: Runtime, tmp_path: Path
 ) -> None:
-    job_id = submit(settings, make_video(tmp_path))
+    job_id = submit(runtime, make_video(tmp_path))
     for _ in range(3):  # ingest, probe, scenes
-        drive(settings, limit=1)
-    with session_scope(settings) as session:
+        drive(runtime, limit=1)
+    with runtime.session() as session:
         claimed = claims.claim_next(session, agents={"clipper"}, worker_id="crashy")
     assert claimed is not None
     # The clipper writes every file, then its worker dies before recording anything.
     from agentos.services.pipeline.stage_functions import STAGES
 
-    context = step_runner._load_context(
-        settings, claimed, step_runner.StageMonitor(settings, claimed)
-    )
+    context = step_runner._load_context(runtime, claimed, StageMonitor(runtime, claimed))
     assert context is not None
     STAGES["clipper"](context)
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         workers.worker_heartbeat(session, name="crashy", kind="test", agents=[], concurrency=1)
         workers.worker_offline(session, name="crashy")
         taken = claims.take_over(session, step_id=claimed.step_id, worker_id="rescuer")
     assert taken is not None
-    assert step_runner.run_step(settings, claimed=taken).status == "completed"
-    drive(settings)
-    assert_completed_pipeline(settings, job_id)
+    assert step_runner.run_step(runtime, claimed=taken).status == "completed"
+    drive(runtime)
+    assert_completed_pipeline(runtime, job_id)
     # A late duplicate of a finished step's message claims nothing...
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         assert claims.claim_step(session, step_id=taken.step_id, worker_id="late") is None
         assert claims.take_over(session, step_id=taken.step_id, worker_id="late") is None
     # ...and a claim that is not (or no longer) this worker's records nothing.
     forged = taken.model_dump(exclude={"job", "config", "outputs"})
     again = ClaimedStep(**{**forged, "worker_id": "late"})
-    assert step_runner.run_step(settings, claimed=again).status == "skipped"
-    assert len(clips(settings, job_id)) == 3
-    assert_completed_pipeline(settings, job_id)
+    assert step_runner.run_step(runtime, claimed=again).status == "skipped"
+    assert len(clips(runtime, job_id)) == 3
+    assert_completed_pipeline(runtime, job_id)
 
 
 @pytest.mark.usefixtures("slow_scenes")
-def test_cancel_stops_a_running_stage_at_its_next_check(settings: Settings, tmp_path: Path) -> None:
-    quick = settings.model_copy(update={"cancel_check_interval_s": 0.05})
+def test_cancel_stops_a_running_stage_at_its_next_check(
+    settings: Settings, tmp_path: Path, make_runtime: Callable[[Settings], Runtime]
+) -> None:
+    quick = make_runtime(settings.model_copy(update={"cancel_check_interval_s": 0.05}))
     job_id = submit(quick, make_video(tmp_path, scenes=12, scene_s=4.0))
     drive(quick, limit=2)  # ingest, probe
-    with session_scope(quick) as session:
+    with quick.session() as session:
         claimed = claims.claim_next(session, agents={"scenes"}, worker_id="w")
     assert claimed is not None
     result: dict[str, str] = {}
@@ -141,12 +147,12 @@ def test_cancel_stops_a_running_stage_at_its_next_check(settings: Settings, tmp_
     runner.start()
 
     def progressed() -> bool:
-        with session_scope(quick) as session:
+        with quick.session() as session:
             step = session.get(ProcessingStep, claimed.step_id)
             return step is not None and step.progress > 0
 
     wait_for(progressed, timeout_s=30, what="scene analysis to report progress")
-    with session_scope(quick) as session:
+    with quick.session() as session:
         jobs.cancel(session, job_id=job_id, actor=SYSTEM_ACTOR)
     runner.join(30)
     assert result == {"status": "cancelled"}
@@ -154,10 +160,10 @@ def test_cancel_stops_a_running_stage_at_its_next_check(settings: Settings, tmp_
     assert job.status == "cancelled"
     by_agent = {s.agent: s.status for s in steps(quick, job_id)}
     assert by_agent["scenes"] == "cancelled"
-    with session_scope(quick) as session:
+    with quick.session() as session:
         assert claims.claim_next(session, agents={"clipper", "scenes"}, worker_id="w") is None
     # No half-written file is left behind (outputs are renamed into place when whole).
-    assert not list((quick.home_dir / "media" / str(job_id)).glob("*.part*"))
+    assert not list((quick.settings.home_dir / "media" / str(job_id)).glob("*.part*"))
 
 
 # The runner's own cost per stage -----------------------------------------------------------
@@ -194,30 +200,30 @@ def _empty_stages(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setitem(STAGES, name, lambda _context: step_runner.StageResult())
 
 
-def _hop(settings: Settings, step_id: uuid.UUID) -> StepOutcome:
-    with session_scope(settings) as session:
+def _hop(runtime: Runtime, step_id: uuid.UUID) -> StepOutcome:
+    with runtime.session() as session:
         claimed = claims.claim_step(session, step_id=step_id, worker_id="counted")
     assert claimed is not None
-    return step_runner.run_step(settings, claimed=claimed, reserve_next=True)
+    return step_runner.run_step(runtime, claimed=claimed, reserve_next=True)
 
 
 def test_an_empty_stage_costs_a_bounded_number_of_statements(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _empty_stages(monkeypatch)
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         job_id = jobs.create(session, actor=SYSTEM_ACTOR, title="empty", source_path=None).id
         first = session.scalar(select(ProcessingStep.id).where(ProcessingStep.job_id == job_id))
     assert first is not None
-    outcome = _hop(settings, first)  # ingest: warms the connection pool and statement caches
+    outcome = _hop(runtime, first)  # ingest: warms the connection pool and statement caches
     assert outcome.next_step is not None
     tally = _Tally()
-    engines = {get_engine(settings), get_engine(settings, relaxed=True)}
+    engines = {runtime.engine, runtime.relaxed_engine}
     for engine in engines:
         event.listen(engine, "before_cursor_execute", tally.statement)
     event.listen(Session, "after_commit", tally.commit)
     try:
-        probe = _hop(settings, outcome.next_step.step_id)
+        probe = _hop(runtime, outcome.next_step.step_id)
     finally:
         for engine in engines:
             event.remove(engine, "before_cursor_execute", tally.statement)
@@ -225,38 +231,38 @@ def test_an_empty_stage_costs_a_bounded_number_of_statements(
     assert probe.status == "completed"
     assert probe.next_step is not None
     assert probe.next_step.agent == "scenes"
-    limit = MAX_STATEMENTS_PER_EMPTY_STAGE[get_engine(settings).dialect.name]
+    limit = MAX_STATEMENTS_PER_EMPTY_STAGE[runtime.engine.dialect.name]
     assert len(tally.statements) <= limit, tally.statements
     assert tally.commits <= MAX_COMMITS_PER_EMPTY_STAGE
-    by_agent = {s.agent: s for s in steps(settings, job_id)}
+    by_agent = {s.agent: s for s in steps(runtime, job_id)}
     assert by_agent["probe"].status == "completed"
     assert by_agent["probe"].duration_ms is not None
     assert by_agent["probe"].duration_ms >= 0
     # The next stage's message was reserved in the completing commit: a sweep won't resend it.
     assert by_agent["scenes"].task_id == probe.next_task_id
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         assert claims.queued_unsent(session, agents=set(PIPELINE)) == []
 
 
 def test_a_reserved_step_is_claimed_once_and_only_while_runnable(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _empty_stages(monkeypatch)
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         job_id = jobs.create(session, actor=SYSTEM_ACTOR, title="empty", source_path=None).id
         step_id = session.scalar(select(ProcessingStep.id).where(ProcessingStep.job_id == job_id))
         session.execute(update(Agent).where(Agent.name == "ingest").values(enabled=False))
     assert step_id is not None
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         assert claims.claim_step(session, step_id=step_id, worker_id="w") is None
         session.execute(update(Agent).where(Agent.name == "ingest").values(enabled=True))
         queue.pause(session, actor=SYSTEM_ACTOR)
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         assert claims.claim_step(session, step_id=step_id, worker_id="w") is None
         queue.resume(session, actor=SYSTEM_ACTOR)
-    outcome = _hop(settings, step_id)
+    outcome = _hop(runtime, step_id)
     assert outcome.status == "completed"
-    with session_scope(settings) as session:  # a duplicate message claims nothing
+    with runtime.session() as session:  # a duplicate message claims nothing
         assert claims.claim_step(session, step_id=step_id, worker_id="late") is None
         assert claims.take_over(session, step_id=step_id, worker_id="late") is None
-    assert job_row(settings, job_id).current_stage == "probe"
+    assert job_row(runtime, job_id).current_stage == "probe"

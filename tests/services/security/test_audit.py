@@ -8,16 +8,17 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from agentos.db.session import build_engine, session_scope
+from agentos.db.session import build_engine
+from agentos.services.runtime import Runtime
 from agentos.services.security import audit
 from agentos.settings import Settings
 from tests.services.actions.helpers import ADMIN, audit_rows, prepare, run
 
 
-def _fill(settings: Settings, count: int = 4) -> None:
-    prepare(settings)
+def _fill(runtime: Runtime, count: int = 4) -> None:
+    prepare(runtime)
     for index in range(count):
-        run(settings, "queue.pause" if index % 2 == 0 else "queue.resume", {"reason": f"r{index}"})
+        run(runtime, "queue.pause" if index % 2 == 0 else "queue.resume", {"reason": f"r{index}"})
 
 
 def _tamper(settings: Settings, sql: str) -> None:
@@ -37,34 +38,34 @@ def _tamper(settings: Settings, sql: str) -> None:
     engine.dispose()
 
 
-def _verify(settings: Settings) -> dict[str, object]:
-    return run(settings, "audit.verify").result
+def _verify(runtime: Runtime) -> dict[str, object]:
+    return run(runtime, "audit.verify").result
 
 
-def test_intact_chain_verifies(settings: Settings) -> None:
-    _fill(settings)
-    result = _verify(settings)
+def test_intact_chain_verifies(settings: Settings, runtime: Runtime) -> None:
+    _fill(runtime)
+    result = _verify(runtime)
     assert result["ok"] is True
     assert result["checked"] == 4
     assert result["head_seq"] == 4
-    rows = audit_rows(settings)
+    rows = audit_rows(runtime)
     assert [row.seq for row in rows] == [1, 2, 3, 4, 5]
     assert all(rows[i].prev_hash == rows[i - 1].hash for i in range(1, len(rows)))
 
 
-def test_an_edited_record_is_named(settings: Settings) -> None:
-    _fill(settings)
+def test_an_edited_record_is_named(settings: Settings, runtime: Runtime) -> None:
+    _fill(runtime)
     _tamper(settings, "UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 2")
-    result = _verify(settings)
+    result = _verify(runtime)
     assert result["ok"] is False
     assert result["first_broken_seq"] == 2
     assert "edited" in str(result["problem"])
 
 
-def test_a_deleted_record_is_named(settings: Settings) -> None:
-    _fill(settings)
+def test_a_deleted_record_is_named(settings: Settings, runtime: Runtime) -> None:
+    _fill(runtime)
     _tamper(settings, "DELETE FROM audit_log WHERE seq = 3")
-    result = _verify(settings)
+    result = _verify(runtime)
     assert result["ok"] is False
     assert result["first_broken_seq"] == 4
     assert "missing" in str(result["problem"])
@@ -78,41 +79,47 @@ def test_a_deleted_record_is_named(settings: Settings) -> None:
         "TRUNCATE audit_log",
     ],
 )
-def test_the_database_refuses_to_change_history(settings: Settings, statement: str) -> None:
+def test_the_database_refuses_to_change_history(
+    settings: Settings, runtime: Runtime, statement: str
+) -> None:
     if settings.is_sqlite and statement.startswith("TRUNCATE"):
         pytest.skip("SQLite has no TRUNCATE")
-    _fill(settings, 1)
-    with pytest.raises(DBAPIError, match="append-only"), session_scope(settings) as session:
+    _fill(runtime, 1)
+    with pytest.raises(DBAPIError, match="append-only"), runtime.session() as session:
         session.execute(text(statement))
-    assert len(audit_rows(settings)) == 1
+    assert len(audit_rows(runtime)) == 1
 
 
-def test_payload_is_scrubbed_before_it_is_hashed_and_stored(settings: Settings) -> None:
-    prepare(settings)
-    run(settings, "queue.pause", {"reason": "call +31 6 1234 5678 or ann@example.com"})
-    [row] = audit_rows(settings)
+def test_payload_is_scrubbed_before_it_is_hashed_and_stored(
+    settings: Settings, runtime: Runtime
+) -> None:
+    prepare(runtime)
+    run(runtime, "queue.pause", {"reason": "call +31 6 1234 5678 or ann@example.com"})
+    [row] = audit_rows(runtime)
     assert row.reason == "call [Filtered phone] or [Filtered email]"
     assert row.payload == {"reason": "call [Filtered phone] or [Filtered email]"}
 
 
-def test_a_deleted_tail_is_named_once_the_chain_moves_on(settings: Settings) -> None:
-    _fill(settings, 3)
+def test_a_deleted_tail_is_named_once_the_chain_moves_on(
+    settings: Settings, runtime: Runtime
+) -> None:
+    _fill(runtime, 3)
     _tamper(settings, "DELETE FROM audit_log WHERE seq = 3")
-    run(settings, "queue.resume")
-    result = _verify(settings)
+    run(runtime, "queue.resume")
+    result = _verify(runtime)
     assert result["ok"] is False
     assert result["first_broken_seq"] == 4
     assert "missing" in str(result["problem"])
 
 
-def test_concurrent_appends_form_one_unbroken_chain(settings: Settings) -> None:
-    prepare(settings)
+def test_concurrent_appends_form_one_unbroken_chain(settings: Settings, runtime: Runtime) -> None:
+    prepare(runtime)
     with ThreadPoolExecutor(max_workers=6) as pool:
-        list(pool.map(lambda _: run(settings, "audit.verify"), range(12)))
-    rows = audit_rows(settings)
+        list(pool.map(lambda _: run(runtime, "audit.verify"), range(12)))
+    rows = audit_rows(runtime)
     assert [row.seq for row in rows] == list(range(1, 13))
     assert all(audit.hash_fields(audit.record_fields(row)) == row.hash for row in rows)
-    assert _verify(settings)["ok"] is True
+    assert _verify(runtime)["ok"] is True
 
 
 def test_the_split_canonical_form_hashes_like_the_whole(settings: Settings) -> None:

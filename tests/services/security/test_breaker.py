@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,6 +13,8 @@ from agentos.errors import InternalError, NotFoundError, UnavailableError
 from agentos.services.actions.views import dashboard
 from agentos.services.backends import breaker
 from agentos.services.backends.breaker import LocalBreakerStore, RedisBreakerStore
+from agentos.services.backends.redis import connect
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.services.actions.helpers import outcomes, prepare, run
 
@@ -24,19 +26,19 @@ FAST = {
 
 
 @pytest.fixture
-def fast(settings: Settings) -> Iterator[Settings]:
-    breaker.forget_stores()
-    yield settings.model_copy(update=FAST)
-    breaker.forget_stores()
+def fast(settings: Settings, make_runtime: Callable[[Settings], Runtime]) -> Runtime:
+    return make_runtime(settings.model_copy(update=FAST))
 
 
-def _store(settings: Settings) -> LocalBreakerStore | RedisBreakerStore:
+def _store(runtime: Runtime) -> LocalBreakerStore | RedisBreakerStore:
+    """A breaker store of its own (on Redis: its own connection, as another process has)."""
+    settings = runtime.settings
     if settings.is_embedded:
         return LocalBreakerStore(settings)
-    return RedisBreakerStore(settings)
+    return RedisBreakerStore(settings, connect(settings.redis_url_for("breaker")))
 
 
-def test_closed_open_half_open_closed(fast: Settings) -> None:
+def test_closed_open_half_open_closed(fast: Runtime) -> None:
     store = _store(fast)
     for _ in range(2):
         assert store.acquire(("database",)) in ((0,), (1,))
@@ -56,7 +58,7 @@ def test_closed_open_half_open_closed(fast: Settings) -> None:
     assert snapshot.failures == 0
 
 
-def test_failed_probe_opens_again_and_success_resets_the_count(fast: Settings) -> None:
+def test_failed_probe_opens_again_and_success_resets_the_count(fast: Runtime) -> None:
     store = _store(fast)
     store.record("cache", success=False)
     store.record("cache", success=True)
@@ -70,8 +72,8 @@ def test_failed_probe_opens_again_and_success_resets_the_count(fast: Settings) -
     assert store.snapshot("cache").state == "open"
 
 
-def test_only_the_configured_number_of_probes(fast: Settings) -> None:
-    stores = [_store(fast) for _ in range(1 if fast.is_embedded else 3)]
+def test_only_the_configured_number_of_probes(fast: Runtime) -> None:
+    stores = [_store(fast) for _ in range(1 if fast.settings.is_embedded else 3)]
     for _ in range(3):
         stores[0].record("broker", success=False)
     time.sleep(0.35)
@@ -80,27 +82,27 @@ def test_only_the_configured_number_of_probes(fast: Settings) -> None:
 
 
 @pytest.mark.parametrize("settings", ["distributed"], indirect=True)
-def test_state_is_shared_between_instances_on_redis(fast: Settings) -> None:
-    first, second = RedisBreakerStore(fast), RedisBreakerStore(fast)
+def test_state_is_shared_between_instances_on_redis(fast: Runtime) -> None:
+    first, second = _store(fast), _store(fast)
     for _ in range(3):
         first.record("storage", success=False)
     assert second.snapshot("storage").state == "open"
     assert second.acquire(("storage",))[0] == "storage"
-    assert breaker.trip(fast, "database").forced
-    assert RedisBreakerStore(fast).snapshot("database").state == "open"
+    assert breaker.trip(fast.backends.breakers, "database").forced
+    assert _store(fast).snapshot("database").state == "open"
     time.sleep(0.35)
     assert second.acquire(("database",))[0] == "database"  # a tripped breaker stays open
-    assert breaker.reset(fast, "database").state == "closed"
+    assert breaker.reset(fast.backends.breakers, "database").state == "closed"
 
 
 def test_pipeline_opens_on_dependency_failures_not_on_business_errors(
-    fast: Settings, monkeypatch: pytest.MonkeyPatch
+    fast: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     prepare(fast)
     for _ in range(5):
         with pytest.raises(NotFoundError):
             run(fast, "dashboard.alert.ack", {"event_id": "00000000-0000-0000-0000-000000000001"})
-    assert breaker.store_for(fast).snapshot("database").state == "closed"
+    assert fast.backends.breakers.snapshot("database").state == "closed"
 
     def broken(*_: Any, **__: Any) -> None:
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
@@ -117,5 +119,5 @@ def test_pipeline_opens_on_dependency_failures_not_on_business_errors(
     monkeypatch.undo()
     time.sleep(0.35)
     assert run(fast, "queue.pause", key="during-outage").replayed is False  # nothing was stored
-    assert breaker.store_for(fast).snapshot("database").state == "closed"
+    assert fast.backends.breakers.snapshot("database").state == "closed"
     assert outcomes(fast, "queue.pause") == ["failed"] * 3 + ["circuit_open", "success"]

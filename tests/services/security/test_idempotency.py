@@ -3,46 +3,49 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 
-from agentos.db.session import session_scope
 from agentos.errors import ConflictError, InvalidError
 from agentos.services.backends import idempotency
 from agentos.services.backends.idempotency import StoredResponse
+from agentos.services.runtime import Runtime, backends_of
 from agentos.settings import Settings
 
 
-def _claim(settings: Settings, key: str, fingerprint: str) -> StoredResponse | None:
-    with session_scope(settings) as session:
-        return idempotency.store_for(session).claim(
+def _claim(runtime: Runtime, key: str, fingerprint: str) -> StoredResponse | None:
+    with runtime.session() as session:
+        return backends_of(session).idempotency.claim(
             session, scope="user:1", key=key, fingerprint=fingerprint
         )
 
 
-def _complete(settings: Settings, key: str, fingerprint: str, response: StoredResponse) -> None:
-    with session_scope(settings) as session:
-        idempotency.store_for(session).complete(
+def _complete(runtime: Runtime, key: str, fingerprint: str, response: StoredResponse) -> None:
+    with runtime.session() as session:
+        backends_of(session).idempotency.complete(
             session, scope="user:1", key=key, fingerprint=fingerprint, response=response
         )
 
 
-def test_claim_conflict_complete_replay(settings: Settings) -> None:
-    assert _claim(settings, "k", "f1") is None
+def test_claim_conflict_complete_replay(settings: Settings, runtime: Runtime) -> None:
+    assert _claim(runtime, "k", "f1") is None
     with pytest.raises(ConflictError):
-        _claim(settings, "k", "f1")
+        _claim(runtime, "k", "f1")
     with pytest.raises(InvalidError):
-        _claim(settings, "k", "f2")
-    _complete(settings, "k", "f1", StoredResponse(ok=True, body={"result": {"n": 1}}))
-    assert _claim(settings, "k", "f1") == StoredResponse(ok=True, body={"result": {"n": 1}})
+        _claim(runtime, "k", "f2")
+    _complete(runtime, "k", "f1", StoredResponse(ok=True, body={"result": {"n": 1}}))
+    assert _claim(runtime, "k", "f1") == StoredResponse(ok=True, body={"result": {"n": 1}})
 
 
-def test_release_and_expiry_free_the_key(settings: Settings) -> None:
-    assert _claim(settings, "r", "f") is None
-    with session_scope(settings) as session:
-        idempotency.store_for(session).release(session, scope="user:1", key="r")
-    assert _claim(settings, "r", "f") is None
-    short = settings.model_copy(update={"idempotency_ttl_s": 1})
+def test_release_and_expiry_free_the_key(
+    settings: Settings, runtime: Runtime, make_runtime: Callable[[Settings], Runtime]
+) -> None:
+    assert _claim(runtime, "r", "f") is None
+    with runtime.session() as session:
+        backends_of(session).idempotency.release(session, scope="user:1", key="r")
+    assert _claim(runtime, "r", "f") is None
+    short = make_runtime(settings.model_copy(update={"idempotency_ttl_s": 1}))
     _complete(short, "r", "f", StoredResponse(ok=False, body={"kind": "conflict"}))
     assert _claim(short, "r", "f") is not None
     time.sleep(1.2)

@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from agentos.db.models import Clip, Job, ProcessingStep, SystemEvent, User
-from agentos.db.session import get_engine, session_scope
 from agentos.schemas.seed import SeedOptions
-from agentos.services.backends import get_backends
 from agentos.services.jobs.catalog import PIPELINE
+from agentos.services.runtime import Runtime
 from agentos.services.schema_check import compare
 from agentos.services.security.passwords import verify_password
 from agentos.services.seed import clean_files, is_empty, reset_and_seed
@@ -21,8 +20,8 @@ from agentos.settings import Settings
 STATUSES = {"pending", "queued", "processing", "completed", "failed", "cancelled"}
 
 
-def _seed(settings: Settings, **options: int) -> object:
-    return reset_and_seed(settings, options=SeedOptions(**options))
+def _seed(runtime: Runtime, **options: int) -> object:
+    return reset_and_seed(runtime, options=SeedOptions(**options))
 
 
 @pytest.mark.parametrize(
@@ -35,14 +34,14 @@ def _seed(settings: Settings, **options: int) -> object:
     ],
 )
 def test_reset_and_seed_writes_consistent_data_and_verifies(
-    settings: Settings, path: dict[str, int]
+    settings: Settings, runtime: Runtime, path: dict[str, int]
 ) -> None:
-    cache = get_backends(settings).cache
+    cache = runtime.backends.cache
     cache.set(settings.ssot_cache_key, b"stale dashboard")
     phases: list[str] = []
 
     result = reset_and_seed(
-        settings,
+        runtime,
         options=SeedOptions(jobs=40, events=30, seed=11, **path),
         progress=lambda phase, done, total: phases.append(phase),
     )
@@ -58,7 +57,7 @@ def test_reset_and_seed_writes_consistent_data_and_verifies(
     assert counts["system_events"] == 30
     assert counts["agents"] == 6
     assert result.total_rows == sum(counts.values())
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         jobs = list(session.scalars(select(Job)))
         steps = list(session.scalars(select(ProcessingStep)))
         clips = list(session.scalars(select(Clip)))
@@ -141,12 +140,12 @@ def _assert_clips_only_for_completed(jobs: list[Job], clips: list[Clip]) -> None
         assert clip.size_bytes
 
 
-def test_same_seed_same_data(embedded_settings: Settings) -> None:
+def test_same_seed_same_data(embedded_settings: Settings, embedded_runtime: Runtime) -> None:
     now = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
     def snapshot() -> list[tuple[object, ...]]:
-        reset_and_seed(embedded_settings, options=SeedOptions(jobs=15, events=5, seed=5), now=now)
-        with session_scope(embedded_settings) as session:
+        reset_and_seed(embedded_runtime, options=SeedOptions(jobs=15, events=5, seed=5), now=now)
+        with embedded_runtime.session() as session:
             rows = session.execute(
                 select(Job.id, Job.status, Job.priority, Job.created_at).order_by(Job.id)
             )
@@ -155,14 +154,16 @@ def test_same_seed_same_data(embedded_settings: Settings) -> None:
     assert snapshot() == snapshot()
 
 
-def test_server_side_path_is_deterministic_and_ignores_other_seeds(settings: Settings) -> None:
+def test_server_side_path_is_deterministic_and_ignores_other_seeds(
+    settings: Settings, runtime: Runtime
+) -> None:
     now = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
     def snapshot(seed: int) -> tuple[list[tuple[object, ...]], int, int]:
         options = SeedOptions(jobs=30, events=10, seed=seed, server_side_from=0, batch_size=8)
-        result = reset_and_seed(settings, options=options, now=now)
+        result = reset_and_seed(runtime, options=options, now=now)
         assert result.problems == []
-        with session_scope(settings) as session:
+        with runtime.session() as session:
             jobs = session.execute(
                 select(Job.id, Job.status, Job.priority, Job.created_at, Job.title).order_by(Job.id)
             )
@@ -175,15 +176,17 @@ def test_server_side_path_is_deterministic_and_ignores_other_seeds(settings: Set
     assert snapshot(6)[0] != first[0]
 
 
-def test_reset_replaces_previous_data_and_clean_removes_files(settings: Settings) -> None:
-    _seed(settings, jobs=8, events=3, seed=1)
-    assert not is_empty(settings)
+def test_reset_replaces_previous_data_and_clean_removes_files(
+    settings: Settings, runtime: Runtime
+) -> None:
+    _seed(runtime, jobs=8, events=3, seed=1)
+    assert not is_empty(runtime)
     for directory in (settings.uploads_dir, settings.clips_dir, settings.backups_dir):
         (directory / "nested").mkdir(parents=True, exist_ok=True)
         (directory / "nested" / "file.bin").write_bytes(b"x")
         (directory / "top.bin").write_bytes(b"y")
 
-    result = reset_and_seed(settings, options=SeedOptions(jobs=6, events=2, seed=2, clean=True))
+    result = reset_and_seed(runtime, options=SeedOptions(jobs=6, events=2, seed=2, clean=True))
 
     assert result.problems == []
     assert result.removed_files == 6
@@ -193,10 +196,10 @@ def test_reset_replaces_previous_data_and_clean_removes_files(settings: Settings
         for directory in (settings.uploads_dir, settings.clips_dir, settings.backups_dir)
     )
     assert clean_files(settings) == 0
-    assert compare(get_engine(settings)).differences == []
+    assert compare(runtime.engine).differences == []
 
 
-def test_zero_jobs_is_a_valid_seed(embedded_settings: Settings) -> None:
-    result = reset_and_seed(embedded_settings, options=SeedOptions(jobs=0, events=0, seed=9))
+def test_zero_jobs_is_a_valid_seed(embedded_runtime: Runtime) -> None:
+    result = reset_and_seed(embedded_runtime, options=SeedOptions(jobs=0, events=0, seed=9))
     assert result.problems == []
     assert {item.table: item.rows for item in result.tables}["users"] >= 2
