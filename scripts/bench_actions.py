@@ -4,8 +4,8 @@
 
 1. Creates a PostgreSQL database (dropped at the end, migrated through Alembic) and a Redis
    key prefix (flushed at the end); seeds one unacknowledged system event per request.
-2. Starts `agentos serve` on it (embedded workers off, rate-limit classes raised so the
-   load is not refused: the limiter still runs its Lua script on every request) and, in
+2. Starts `agentos serve` on it (embedded workers off, rate-limit classes and the
+   admin-action tier raised so the load is not refused: the limiters still run) and, in
    a separate uvicorn process, a bare FastAPI route that does one INSERT per request on
    the same database with the same engine settings.
 3. At each concurrency, alternating rounds: `POST /api/admin/action` with
@@ -47,8 +47,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from agentos.db.migrate import ensure_schema
-from agentos.db.session import dispose_engines, session_scope
-from agentos.services.backends import close_backends
+from agentos.services.runtime import Runtime
 from agentos.services.security import users
 from agentos.services.security.tokens import issue_access_token
 from agentos.settings import REDIS_DB_BY_ROLE, Settings
@@ -58,6 +57,7 @@ DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 STARTUP_S = 60.0
 CLIENT_PROCESSES = 2
 COUNTED = 25
+UNLIMITED = 1_000_000_000  # a rate limit the load never reaches
 
 BARE_APP = textwrap.dedent(
     """
@@ -100,9 +100,9 @@ def _admin(admin_url: str, sql: str) -> None:
         connection.execute(sql)  # type: ignore[arg-type]
 
 
-def _prepare(settings: Settings, events: int) -> tuple[str, list[str]]:
-    ensure_schema(settings)
-    with session_scope(settings) as session:
+def _prepare(runtime: Runtime, events: int) -> tuple[str, list[str]]:
+    ensure_schema(runtime.engine)
+    with runtime.session() as session:
         session.execute(
             text(
                 "CREATE TABLE bench_bare (id bigserial PRIMARY KEY, payload jsonb NOT NULL, "
@@ -120,7 +120,7 @@ def _prepare(settings: Settings, events: int) -> tuple[str, list[str]]:
             {"ids": ids},
         )
     token = issue_access_token(
-        settings, user_id=user.id, username=user.username, role="admin", token_version=0
+        runtime.settings, user_id=user.id, username=user.username, role="admin", token_version=0
     )
     return token, ids
 
@@ -222,15 +222,15 @@ def _cpu_s(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _count_round_trips(settings: Settings, token: str, ids: list[str]) -> None:
+def _count_round_trips(runtime: Runtime, token: str, ids: list[str]) -> None:
     """Per ack, in this process and through the real app: statements, commits, round trips."""
     from fastapi.testclient import TestClient
     from sqlalchemy import event
 
     from agentos.server.app import create_app
 
-    app = create_app(settings)  # lifespan not entered: no warmer or feed adds its own I/O
-    engine = app.state.engine
+    app = create_app(runtime)  # lifespan not entered: no warmer or feed adds its own I/O
+    engine = runtime.engine
     counts = {"statements": 0, "commits": 0, "checkouts": 0, "redis": 0}
 
     def count(name: str) -> Any:
@@ -322,14 +322,16 @@ def main() -> None:
         database_url=database_url,
         redis_url=redis_url,
         redis_key_prefix=f"bench-{uuid.uuid4().hex[:8]}:",
+        ratelimit_admin_action_per_min=UNLIMITED,
     )
     per_level = {level: options.requests * max(1, level // 4) for level in levels}
     needed = sum(per_level[level] * options.rounds for level in levels) + 50
     _admin(admin_url, f'CREATE DATABASE "{name}"')
+    runtime = Runtime(settings)
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        token, ids = _prepare(settings, needed + COUNTED)
-        _count_round_trips(settings, token, ids[-COUNTED:])
+        token, ids = _prepare(runtime, needed + COUNTED)
+        _count_round_trips(runtime, token, ids[-COUNTED:])
         settings.signing_key()
         env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTOS_")}
         env.update(
@@ -338,7 +340,8 @@ def main() -> None:
             AGENTOS_REDIS_URL=redis_url,
             AGENTOS_REDIS_KEY_PREFIX=settings.redis_key_prefix,
             AGENTOS_EMBEDDED_WORKERS="false",
-            AGENTOS_ACTION_RATE_LIMITS='{"standard": 1000000000}',
+            AGENTOS_ACTION_RATE_LIMITS=json.dumps({"standard": UNLIMITED}),
+            AGENTOS_RATELIMIT_ADMIN_ACTION_PER_MIN=str(UNLIMITED),
             AGENTOS_LOG_LEVEL="WARNING",
         )
         app_port, bare_port = _free_port(), _free_port()
@@ -387,7 +390,7 @@ def main() -> None:
                 )
             best = lambda runs: min(runs, key=lambda run: run["p50"])  # noqa: E731
             _report(level, best(pipeline_runs), best(bare_runs))
-        with session_scope(settings) as session:
+        with runtime.session() as session:
             acked = session.execute(
                 text("SELECT count(*) FROM system_events WHERE acknowledged_at IS NOT NULL")
             ).scalar_one()
@@ -396,8 +399,7 @@ def main() -> None:
     finally:
         for process in processes:
             _stop(process)
-        close_backends()
-        dispose_engines()
+        runtime.close()
         _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         for role, db in REDIS_DB_BY_ROLE.items():
             client = redis.Redis.from_url(settings.redis_url_for(role))  # type: ignore[arg-type]

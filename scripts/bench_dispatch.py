@@ -35,12 +35,16 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from agentos.services.runtime import Runtime
+    from agentos.settings import Settings
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
@@ -57,12 +61,10 @@ def _empty_stages() -> None:
 
 def _worker_main() -> None:
     """The worker process: our app with no-op stage bodies, plus the baseline task."""
-    from agentos.services.backends import get_backends
-    from agentos.settings import get_settings
-    from agentos.tasks.app import app
+    from agentos.tasks.app import app, process_runtime
 
     _empty_stages()
-    bus = get_backends(get_settings()).bus
+    bus = process_runtime().backends.bus
 
     @app.task(name="bench.noop", ignore_result=True)
     def noop(token: str, last: bool) -> None:
@@ -98,12 +100,11 @@ def _wait_event(subscription: Any, matches: Callable[[dict[str, Any]], bool]) ->
     raise SystemExit("timed out: is the bench worker running?")
 
 
-def _create(settings: Any, title: str) -> str:
-    from agentos.db.session import session_scope
+def _create(runtime: Runtime, title: str) -> str:
     from agentos.services import jobs
     from agentos.services.context import SYSTEM_ACTOR
 
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         return str(jobs.create(session, actor=SYSTEM_ACTOR, title=title, source_path=None).id)
 
 
@@ -115,15 +116,13 @@ def _completed(job_id: str) -> Callable[[dict[str, Any]], bool]:
     )
 
 
-def _ours(settings: Any, jobs_count: int, job_ids: list[str] | None = None) -> list[float]:
-    from agentos.services.backends import get_backends
-
-    subscription = get_backends(settings).bus.subscribe(CHANGES)
+def _ours(runtime: Runtime, jobs_count: int, job_ids: list[str] | None = None) -> list[float]:
+    subscription = runtime.backends.bus.subscribe(CHANGES)
     timings = []
     try:
         for n in range(jobs_count):
             start = time.perf_counter()
-            job_id = _create(settings, f"empty {n}")
+            job_id = _create(runtime, f"empty {n}")
             _wait_event(subscription, _completed(job_id))
             timings.append(time.perf_counter() - start)
             if job_ids is not None:
@@ -133,15 +132,14 @@ def _ours(settings: Any, jobs_count: int, job_ids: list[str] | None = None) -> l
     return timings
 
 
-def _timeline(settings: Any, job_ids: list[str]) -> str:
+def _timeline(runtime: Runtime, job_ids: list[str]) -> str:
     """Median ms from each job's creation to each step's start and end, from the rows."""
     from sqlalchemy import select
 
     from agentos.db.models import Job, ProcessingStep
-    from agentos.db.session import session_scope
 
     marks: dict[str, list[float]] = {}
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         for job_id in job_ids:
             job = session.get(Job, uuid.UUID(job_id))
             assert job is not None
@@ -160,14 +158,13 @@ def _timeline(settings: Any, job_ids: list[str]) -> str:
     return ", ".join(f"{name} {statistics.median(values):.1f}" for name, values in ordered)
 
 
-def _baseline(settings: Any, jobs_count: int, stages: int) -> list[float]:
+def _baseline(runtime: Runtime, jobs_count: int, stages: int) -> list[float]:
     from celery import chain
 
-    from agentos.services.backends import get_backends
     from agentos.tasks.app import app_for
 
-    app = app_for(settings)
-    subscription = get_backends(settings).bus.subscribe(DONE_CHANNEL)
+    app = app_for(runtime)
+    subscription = runtime.backends.bus.subscribe(DONE_CHANNEL)
     timings = []
     try:
         for _ in range(jobs_count):
@@ -194,15 +191,13 @@ def _baseline(settings: Any, jobs_count: int, stages: int) -> list[float]:
 class Tally:
     """SQL statements and session commits made in this process while `on`."""
 
-    def __init__(self, settings: Any) -> None:
-        from agentos.db.session import get_engine
-
+    def __init__(self, runtime: Runtime) -> None:
         self.on = False
         self.statements = 0
         self.commits = 0
         self.lines: list[str] = []
         # The runner's relaxed sessions have an engine of their own on PostgreSQL.
-        for engine in {get_engine(settings), get_engine(settings, relaxed=True)}:
+        for engine in {runtime.engine, runtime.relaxed_engine}:
             event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(Session, "after_commit", self._commit)
 
@@ -226,11 +221,10 @@ class Tally:
             self.on = False
 
 
-def _profile_celery_path(settings: Any) -> list[tuple[str, int, int]]:
+def _profile_celery_path(runtime: Runtime) -> list[tuple[str, int, int]]:
     """One empty job through the Celery task code in this process: per stage (agent,
     statements, commits). Messages are captured instead of sent."""
     import agentos.tasks.stages as task_module
-    from agentos.services import dispatch
     from agentos.tasks.dispatcher import CeleryDispatcher
 
     messages: list[tuple[str, str]] = []
@@ -240,14 +234,14 @@ def _profile_celery_path(settings: Any) -> list[tuple[str, int, int]]:
             messages.append((args[0], kwargs["agent"]))
 
     original_send = task_module.send_reserved
-    task_module.send_reserved = lambda _app, _settings, step, _task_id: messages.append(  # type: ignore[assignment]
+    task_module.send_reserved = lambda _app, _runtime, step, _task_id: messages.append(  # type: ignore[assignment]
         (str(step.step_id), step.agent)
     )
-    dispatcher = CeleryDispatcher(settings, Capture())  # type: ignore[arg-type]
-    dispatch.register_dispatcher(dispatcher)
-    tally = Tally(settings)
+    dispatcher = CeleryDispatcher(runtime, Capture())  # type: ignore[arg-type]
+    runtime.dispatch.register(dispatcher)
+    tally = Tally(runtime)
     try:
-        _create(settings, "profiled")
+        _create(runtime, "profiled")
         per_stage = []
         while messages:
             step_id, agent = messages.pop(0)
@@ -261,7 +255,7 @@ def _profile_celery_path(settings: Any) -> list[tuple[str, int, int]]:
         return per_stage
     finally:
         task_module.send_reserved = original_send  # type: ignore[assignment]
-        dispatch.unregister_dispatcher(dispatcher)
+        runtime.dispatch.unregister(dispatcher)
 
 
 def _print_profile(label: str, per_stage: list[tuple[str, int, int]]) -> None:
@@ -282,32 +276,32 @@ def _embedded(jobs_count: int) -> tuple[list[float], float, float]:
     """Median-able ms per empty job through the embedded runner (SQLite, in-process pools),
     and statements and commits per stage (everything this process did, claim loop included)."""
     from agentos.db.migrate import upgrade_to_head
-    from agentos.db.session import get_engine
-    from agentos.services.backends import get_backends
     from agentos.services.pipeline.embedded_runner import EmbeddedRunner
+    from agentos.services.runtime import Runtime
     from agentos.settings import Settings
 
     home = Path(tempfile.mkdtemp(prefix="agentos_bench_embedded_"))
-    settings = Settings(home=home)
-    upgrade_to_head(get_engine(settings))
-    runner = EmbeddedRunner(settings)
+    runtime = Runtime(Settings(home=home))
+    upgrade_to_head(runtime.engine)
+    runner = EmbeddedRunner(runtime)
     runner.start()
-    subscription = get_backends(settings).bus.subscribe(CHANGES)
-    tally = Tally(settings)
+    subscription = runtime.backends.bus.subscribe(CHANGES)
+    tally = Tally(runtime)
     timings: list[float] = []
     try:
         for n in range(3):  # warm
-            _wait_event(subscription, _completed(_create(settings, f"warm {n}")))
+            _wait_event(subscription, _completed(_create(runtime, f"warm {n}")))
         with tally.counting():
-            _wait_event(subscription, _completed(_create(settings, "profiled")))
+            _wait_event(subscription, _completed(_create(runtime, "profiled")))
             time.sleep(0.05)  # the last claim pass after completion
         for n in range(jobs_count):
             start = time.perf_counter()
-            _wait_event(subscription, _completed(_create(settings, f"empty {n}")))
+            _wait_event(subscription, _completed(_create(runtime, f"empty {n}")))
             timings.append(time.perf_counter() - start)
     finally:
         subscription.close()
         runner.stop()
+        runtime.close()
     return timings, tally.statements / 6, tally.commits / 6
 
 
@@ -330,11 +324,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from agentos.db.migrate import upgrade_to_head
-    from agentos.db.session import build_engine, dispose_engines
-    from agentos.services.backends import drop_backends
     from agentos.services.jobs.catalog import PIPELINE, ensure_default_agents
-    from agentos.services.pipeline.runner import install
-    from agentos.settings import Settings
+    from agentos.tasks.app import process_runtime
+    from agentos.tasks.control import CeleryRunner
 
     name = f"agentos_bench_{uuid.uuid4().hex[:8]}"
     _admin(args.database_url, f'CREATE DATABASE "{name}"')
@@ -346,49 +338,41 @@ def main() -> None:
         "AGENTOS_REDIS_URL": args.redis_url,
         "AGENTOS_REDIS_KEY_PREFIX": f"{name}:",
     }
-    # This process runs the task code too (the profile), so it reads the same settings.
+    # This process runs the task code too (the profile), on the process runtime built from
+    # these settings; the bench uses that same runtime, so it counts the tasks' statements.
     os.environ.update(env)
-    settings = Settings(
-        home=home, database_url=url, redis_url=args.redis_url, redis_key_prefix=f"{name}:"
-    )
-    engine = build_engine(url)
-    upgrade_to_head(engine)
-    engine.dispose()
+    runtime = process_runtime()
+    upgrade_to_head(runtime.engine)
     _empty_stages()
     worker: subprocess.Popen[bytes] | None = None
     sender = None
     try:
-        from agentos.db.session import session_scope
-        from agentos.tasks.control import CeleryRunner
-
-        with session_scope(settings) as session:
+        with runtime.session() as session:
             ensure_default_agents(session)
-        _profile_celery_path(settings)  # warm
-        celery_profile = _profile_celery_path(settings)
+        _profile_celery_path(runtime)  # warm
+        celery_profile = _profile_celery_path(runtime)
         worker = subprocess.Popen(
             [sys.executable, __file__, "--worker-process"], env={**os.environ, **env}
         )
-        sender = CeleryRunner(settings)
+        sender = CeleryRunner(runtime)
         sender.start()
-        _ours(settings, 3)  # warm both paths (connections, queues declared)
-        _baseline(settings, 3, len(PIPELINE))
+        _ours(runtime, 3)  # warm both paths (connections, queues declared)
+        _baseline(runtime, 3, len(PIPELINE))
         ours: list[float] = []
         base: list[float] = []
         job_ids: list[str] = []
         for _ in range(args.jobs):  # interleaved, so a drift in machine speed hits both
-            ours += _ours(settings, 1, job_ids)
-            base += _baseline(settings, 1, len(PIPELINE))
-        timeline = _timeline(settings, job_ids)
+            ours += _ours(runtime, 1, job_ids)
+            base += _baseline(runtime, 1, len(PIPELINE))
+        timeline = _timeline(runtime, job_ids)
     finally:
         if sender is not None:
             sender.stop()
-        install(None)
         if worker is not None:
             worker.terminate()
             worker.wait(30)
-        drop_backends(settings)
-        _flush_prefix(settings)
-        dispose_engines()
+        runtime.close()
+        _flush_prefix(runtime.settings)
         _admin(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         for key in env:
             os.environ.pop(key, None)
@@ -407,7 +391,7 @@ def main() -> None:
     )
 
 
-def _flush_prefix(settings: Any) -> None:
+def _flush_prefix(settings: Settings) -> None:
     import redis
 
     for role in ("cache", "broker"):

@@ -28,7 +28,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import httpx
@@ -36,9 +36,8 @@ import psycopg
 import redis
 from sqlalchemy.engine import make_url
 
-from agentos.db.session import dispose_engines, session_scope
 from agentos.schemas.seed import SeedOptions
-from agentos.services.backends import close_backends
+from agentos.services.runtime import Runtime
 from agentos.services.security import users
 from agentos.services.security.tokens import issue_access_token
 from agentos.services.seed import reset_and_seed
@@ -77,14 +76,12 @@ def scratch_database(server: str, keep: str | None) -> Iterator[tuple[str, bool]
     try:
         yield with_database(server, name), True
     finally:
-        close_backends()
-        dispose_engines()
         run_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def seed(settings: Settings, jobs: int) -> None:
+def seed(runtime: Runtime, jobs: int) -> None:
     started = time.perf_counter()
-    result = reset_and_seed(settings, options=SeedOptions(jobs=jobs, events=100, seed=1))
+    result = reset_and_seed(runtime, options=SeedOptions(jobs=jobs, events=100, seed=1))
     if result.problems:
         raise SystemExit(f"seed verification failed: {result.problems}")
     print(
@@ -92,17 +89,17 @@ def seed(settings: Settings, jobs: int) -> None:
     )
 
 
-def make_callers(settings: Settings, database: str) -> dict[str, str]:
+def make_callers(runtime: Runtime, database: str) -> dict[str, str]:
     """Tokens of a staff user and of a user owning USER_JOBS of the seeded jobs."""
     tag = uuid.uuid4().hex[:6]
     tokens: dict[str, str] = {}
     ids: dict[str, uuid.UUID] = {}
-    with session_scope(settings) as session:
+    with runtime.session() as session:
         for key, role in (("staff", "admin"), ("user", "user")):
             user, _ = users.create(session, username=f"bench-{key}-{tag}", role=role,
                                    password="bench-password-123")  # fmt: skip
             ids[key] = user.id
-            tokens[key] = issue_access_token(settings, user_id=user.id, username=user.username,
+            tokens[key] = issue_access_token(runtime.settings, user_id=user.id, username=user.username,
                                              role=user.role, token_version=0, ttl_s=3600)  # fmt: skip
     # Spread over the whole history (ids are random), not just the newest jobs.
     run_sql(
@@ -240,9 +237,10 @@ def main() -> None:
             redis_url=None if args.no_redis else args.redis,
             redis_key_prefix=f"agentos-bench-{uuid.uuid4().hex[:8]}:",
         )
-        if fresh:
-            seed(settings, args.jobs)
-        tokens = make_callers(settings, database)
+        with closing(Runtime(settings)) as runtime:
+            if fresh:
+                seed(runtime, args.jobs)
+            tokens = make_callers(runtime, database)
         if args.status_index:
             run_sql(database, f"CREATE INDEX IF NOT EXISTS {STATUS_INDEX} "
                               "ON jobs (status, created_at DESC, id DESC)")  # fmt: skip
@@ -255,8 +253,6 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
             clear_redis(settings)
-            close_backends()
-            dispose_engines()
             if args.status_index and not fresh:  # leave a kept database as it was
                 run_sql(database, f"DROP INDEX IF EXISTS {STATUS_INDEX}")
 

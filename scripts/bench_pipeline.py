@@ -33,9 +33,12 @@ import av
 
 from agentos.media.probe import probe
 from agentos.media.scenes import analyse, detect
-from agentos.media.synth import make_test_video, standard_scenes
-from agentos.schemas.media import SceneSpec
 from agentos.settings import Settings
+
+# Run as `python scripts/bench_pipeline.py`, sys.path[0] is scripts/: add the project root
+# so the synthetic test-video generator (tests/support/synth.py) can be imported.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.synth import SceneSpec, make_test_video, standard_scenes
 
 FPS = 25
 T = TypeVar("T")
@@ -116,21 +119,22 @@ def end_to_end(path: Path, home: Path, reencode_height: int | None) -> dict[str,
     """One job through the real embedded runner (its agents, database and files): the file
     uploaded as `agentos jobs submit` does it, then timed by the job's own clock, from its
     creation to `completed` (ingest, probe, scenes, clipper, thumbs, publish)."""
-    from agentos.client.connection import Connection
-    from agentos.client.submit import follow, submit
+    from agentos.client.local import LocalBackend
+    from agentos.client.uploading import follow, submit
     from agentos.db.migrate import upgrade_to_head
-    from agentos.db.session import dispose_engines, get_engine, session_scope
     from agentos.schemas.jobs import JobOptions
     from agentos.services import agents
     from agentos.services.context import SYSTEM_ACTOR
     from agentos.services.jobs.catalog import ensure_default_agents
     from agentos.services.pipeline.embedded_runner import EmbeddedRunner
+    from agentos.services.runtime import Runtime
 
     shutil.rmtree(home, ignore_errors=True)
     settings = Settings(home=home)
     settings.ensure_home()
-    upgrade_to_head(get_engine(settings))
-    with session_scope(settings) as session:
+    runtime = Runtime(settings)
+    upgrade_to_head(runtime.engine)
+    with runtime.session() as session:
         ensure_default_agents(session)
         agents.update_config(
             session,
@@ -138,17 +142,18 @@ def end_to_end(path: Path, home: Path, reencode_height: int | None) -> dict[str,
             config={"reencode_height": reencode_height},
             actor=SYSTEM_ACTOR,
         )
-    runner = EmbeddedRunner(settings)
+    runner = EmbeddedRunner(runtime)
     runner.start()
-    conn = Connection(settings)
+    # `agentos jobs submit` locally: a LocalBackend, here on the runner's runtime.
+    backend = LocalBackend(runtime, owns_runtime=False)
     try:
         upload_start = time.perf_counter()
-        job_id = submit(conn, path, options=JobOptions(min_clip_s=2.0, max_clip_s=60.0)).job_id
+        job_id = submit(backend, path, options=JobOptions(min_clip_s=2.0, max_clip_s=60.0)).job_id
         upload_s = time.perf_counter() - upload_start
-        detail = follow(conn, job_id, on_change=lambda _d: None, poll_s=0.05)
+        detail = follow(backend, job_id, on_change=lambda _d: None, poll_s=0.05)
     finally:
         runner.stop()
-        dispose_engines()
+        runtime.close()
     if detail.status.value != "completed":
         raise SystemExit(f"the job ended {detail.status.value}: {detail.error}")
     assert detail.finished_at is not None

@@ -22,9 +22,8 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
-from agentos.db.session import dispose_engines
 from agentos.schemas.seed import SeedOptions
-from agentos.services.backends import close_backends
+from agentos.services.runtime import Runtime
 from agentos.services.seed import reset_and_seed
 from agentos.settings import Settings
 
@@ -51,14 +50,18 @@ def seed_once(server: str, jobs: int, server_side_from: int | None) -> tuple[int
     try:
         with tempfile.TemporaryDirectory() as home:
             settings = Settings(home=Path(home), database_url=with_database(server, name))
-            options = SeedOptions(jobs=jobs, events=100, seed=1, server_side_from=server_side_from)
-            result = reset_and_seed(settings, options=options)
+            runtime = Runtime(settings)
+            try:
+                options = SeedOptions(
+                    jobs=jobs, events=100, seed=1, server_side_from=server_side_from
+                )
+                result = reset_and_seed(runtime, options=options)
+            finally:
+                runtime.close()
             if result.problems:
                 raise SystemExit(f"verification failed: {result.problems}")
             return result.total_rows, result.load_seconds, result.seconds
     finally:
-        close_backends()
-        dispose_engines()
         admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

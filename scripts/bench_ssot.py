@@ -41,12 +41,11 @@ from sqlalchemy.engine import make_url
 
 from agentos.db.migrate import ensure_schema
 from agentos.db.models import Agent, JobStatusRollup, ProcessingStep
-from agentos.db.session import dispose_engines, get_engine, session_scope
 from agentos.schemas.seed import SeedOptions
-from agentos.services import admin_data, seed
-from agentos.services.admin_data.build import build, read_session
+from agentos.services import seed
+from agentos.services.admin_data.build import build
 from agentos.services.admin_data.build import section_tasks as build_tasks
-from agentos.services.backends import close_backends
+from agentos.services.runtime import Runtime
 from agentos.services.security import users
 from agentos.services.security.tokens import issue_access_token
 from agentos.settings import REDIS_DB_BY_ROLE, Settings
@@ -70,7 +69,7 @@ BARE_APP = textwrap.dedent(
     async def bare() -> Response:
         return Response(BODY, media_type="application/json")
 
-    # The same uvicorn options as `agentos serve` (agentos/client/processes.py).
+    # The same uvicorn options as `agentos serve` (agentos/cli/processes.py).
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="info",
                 proxy_headers=False, server_header=False, http="httptools", loop="uvloop",
                 access_log=False)
@@ -147,13 +146,13 @@ def _load(
 # --- phases ---------------------------------------------------------------------------
 
 
-def _token(settings: Settings) -> str:
-    with session_scope(settings) as session:
+def _token(runtime: Runtime) -> str:
+    with runtime.session() as session:
         user, _ = users.create(
             session, username=f"bench-{uuid.uuid4().hex[:6]}", role="admin", password="x" * 16
         )
     return issue_access_token(
-        settings, user_id=user.id, username=user.username, role="admin", token_version=0
+        runtime.settings, user_id=user.id, username=user.username, role="admin", token_version=0
     )
 
 
@@ -178,7 +177,7 @@ def _serve(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def _wait_dispatched(settings: Settings, timeout_s: float = 180.0) -> None:
+def _wait_dispatched(runtime: Runtime, timeout_s: float = 180.0) -> None:
     """Until the server has sent a Celery message for every seeded waiting step: that
     one-off burst (thousands of publishes and commits) would otherwise share the CPU with
     the measured route, while the bare server has nothing of the kind."""
@@ -188,7 +187,7 @@ def _wait_dispatched(settings: Settings, timeout_s: float = 180.0) -> None:
     )
     left = -1
     while time.perf_counter() - started < timeout_s:
-        with session_scope(settings) as session:
+        with runtime.session() as session:
             left = int(session.scalar(unsent) or 0)
         if left == 0:
             break
@@ -198,15 +197,15 @@ def _wait_dispatched(settings: Settings, timeout_s: float = 180.0) -> None:
     )
 
 
-def http_phase(settings: Settings, args: argparse.Namespace, workdir: Path) -> None:
-    headers = {"Authorization": f"Bearer {_token(settings)}"}
+def http_phase(runtime: Runtime, args: argparse.Namespace, workdir: Path) -> None:
+    headers = {"Authorization": f"Bearer {_token(runtime)}"}
     ssot_port, bare_port = _free_port(), _free_port()
     ssot_log, bare_log = workdir / "serve.log", workdir / "bare.log"
-    server = _serve(settings, ssot_port, ssot_log)
+    server = _serve(runtime.settings, ssot_port, ssot_log)
     bare: subprocess.Popen[bytes] | None = None
     try:
         _wait_http(f"http://127.0.0.1:{ssot_port}/health", server, ssot_log)
-        _wait_dispatched(settings)
+        _wait_dispatched(runtime)
         sample = httpx.get(f"http://127.0.0.1:{ssot_port}/api/admin/ssot", headers=headers)
         sample.raise_for_status()
         body = workdir / "body.json"
@@ -253,13 +252,13 @@ def http_phase(settings: Settings, args: argparse.Namespace, workdir: Path) -> N
                 process.wait(timeout=20)
 
 
-def _explain(settings: Settings) -> None:
+def _explain(runtime: Runtime) -> None:
     """Each section alone (median of 3), then the plans of the queries that scan most."""
     now = datetime.now(UTC)
-    for name, task in build_tasks(settings, now).items():
+    for name, task in build_tasks(runtime.settings, now).items():
         times = []
         for _ in range(3):
-            with read_session(settings) as session:
+            with runtime.read_session() as session:
                 t0 = time.perf_counter()
                 task(session)
                 times.append((time.perf_counter() - t0) * 1000)
@@ -278,7 +277,7 @@ def _explain(settings: Settings) -> None:
             .scalar_subquery(),
         ),
     }
-    with get_engine(settings).connect() as connection:
+    with runtime.engine.connect() as connection:
         for name, query in queries.items():
             compiled = query.compile(connection, compile_kwargs={"literal_binds": True})
             plan = connection.execute(text(f"EXPLAIN (ANALYZE, COSTS OFF) {compiled}"))
@@ -287,18 +286,18 @@ def _explain(settings: Settings) -> None:
                 print(f"    {line}")
 
 
-def rebuild_phase(settings: Settings, size: int, rebuilds: int, *, explain: bool) -> None:
+def rebuild_phase(runtime: Runtime, size: int, rebuilds: int, *, explain: bool) -> None:
     started = time.perf_counter()
     options = SeedOptions(jobs=size, events=min(10_000, max(100, size // 100)), seed=7)
-    result = seed.reset_and_seed(settings, options=options)
+    result = seed.reset_and_seed(runtime, options=options)
     seeded = time.perf_counter() - started
-    with get_engine(settings).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
-    build(settings, source="miss")  # first run: connections, caches
+    build(runtime, source="miss")  # first run: connections, caches
     times = []
     for _ in range(rebuilds):
         t0 = time.perf_counter()
-        document = build(settings, source="miss")
+        document = build(runtime, source="miss")
         times.append((time.perf_counter() - t0) * 1000)
     print(
         f"\n{size:>9,} jobs (seeded in {seeded:.0f} s, {result.total_rows:,} rows): rebuild "
@@ -306,7 +305,7 @@ def rebuild_phase(settings: Settings, size: int, rebuilds: int, *, explain: bool
         f"max {max(times):.1f} ms over {rebuilds}; document {document.size_bytes:,} bytes"
     )
     if explain:
-        _explain(settings)
+        _explain(runtime)
 
 
 def main() -> None:
@@ -336,16 +335,15 @@ def main() -> None:
             redis_key_prefix=f"bench-ssot-{uuid.uuid4().hex[:8]}:",
         )
         settings.ensure_home()
+        runtime = Runtime(settings)
         try:
-            ensure_schema(settings)
+            ensure_schema(runtime.engine)
             for index, size in enumerate(sizes):
-                rebuild_phase(settings, size, args.rebuilds, explain=index == len(sizes) - 1)
+                rebuild_phase(runtime, size, args.rebuilds, explain=index == len(sizes) - 1)
                 if index == 0 and not args.skip_http:
-                    http_phase(settings, args, workdir)
+                    http_phase(runtime, args, workdir)
         finally:
-            admin_data.reset()
-            close_backends()
-            dispose_engines()
+            runtime.close()
             _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             for role in REDIS_DB_BY_ROLE:
                 client = redis.Redis.from_url(settings.redis_url_for(role))  # type: ignore[arg-type]

@@ -15,15 +15,15 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from contextlib import closing
 
 from sqlalchemy import select
 
-from agentos.client import admin
-from agentos.client import jobs as jobs_client
-from agentos.client.connection import Connection
+from agentos.client.local import LocalBackend
 from agentos.db.models import Job
 from agentos.schemas.jobs import JobStatus
 from agentos.services import admin_data
+from agentos.services.runtime import Runtime
 from agentos.settings import get_settings
 
 
@@ -41,41 +41,45 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    settings = get_settings()
-    conn = Connection(settings=settings, source="tui")
-    with conn.session() as session:
+    with closing(Runtime(get_settings())) as runtime:
+        run(runtime, args.repeat)
+
+
+def run(runtime: Runtime, repeat: int) -> None:
+    # The TUI's own backend, on the runtime the collect and the baseline use too.
+    backend = LocalBackend(runtime, source="tui", owns_runtime=False)
+    with runtime.session() as session:
         job_id = session.scalar(select(Job.id).limit(1))
-        total = jobs_client.list_jobs(conn, per_page=1).pagination.total
+    total = backend.list_jobs(per_page=1).pagination.total
 
     def baseline() -> None:
-        with conn.session() as session:
+        with runtime.session() as session:
             session.get(Job, job_id)
 
     cases: dict[str, Callable[[], object]] = {
         "baseline: one job by primary key": baseline,
-        "admin document, full collect (cache miss)": lambda: admin_data.collect(settings),
-        "admin document, cache hit": lambda: admin.snapshot(conn),
-        "jobs page 1 (100 rows + COUNT)": lambda: jobs_client.list_jobs(conn, per_page=100),
-        "jobs page 1, status=failed": lambda: jobs_client.list_jobs(
-            conn, status=[JobStatus.failed], per_page=100
+        "admin document, full collect (cache miss)": lambda: admin_data.collect(runtime),
+        "admin document, cache hit": backend.snapshot,
+        "jobs page 1 (100 rows + COUNT)": lambda: backend.list_jobs(per_page=100),
+        "jobs page 1, status=failed": lambda: backend.list_jobs(
+            status=[JobStatus.failed], per_page=100
         ),
-        "jobs page 100 (offset 9,900)": lambda: jobs_client.list_jobs(conn, page=100, per_page=100),
-        "jobs last page (offset ~total)": lambda: jobs_client.list_jobs(
-            conn, page=max(1, total // 100), per_page=100
+        "jobs page 100 (offset 9,900)": lambda: backend.list_jobs(page=100, per_page=100),
+        "jobs last page (offset ~total)": lambda: backend.list_jobs(
+            page=max(1, total // 100), per_page=100
         ),
     }
-    admin.snapshot(conn)  # warm the cache once
-    base = measure(baseline, args.repeat)
-    print(f"{total} jobs, {settings.resolved_database_url.split('@')[-1]}, median of {args.repeat}")
+    backend.snapshot()  # warm the cache once
+    base = measure(baseline, repeat)
+    database = runtime.settings.resolved_database_url.split("@")[-1]
+    print(f"{total} jobs, {database}, median of {repeat}")
     for name, fn in cases.items():
-        ms = measure(fn, args.repeat)
+        ms = measure(fn, repeat)
         print(f"{name:<45} {ms:9.1f} ms  {ms / base:8.1f}x baseline")
     refresh = measure(
-        lambda: (admin_data.collect(settings), jobs_client.list_jobs(conn, per_page=100)),
-        args.repeat,
+        lambda: (admin_data.collect(runtime), backend.list_jobs(per_page=100)), repeat
     )
     print(f"{'refresh on a change (collect + jobs page 1)':<45} {refresh:9.1f} ms")
-    admin_data.reset(settings)
 
 
 if __name__ == "__main__":

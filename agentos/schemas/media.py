@@ -101,18 +101,3 @@ class ThumbResult(BaseModel):
     height: int
     size_bytes: int
     at: float = Field(description="time of the chosen frame inside the clip, seconds")
-
-
-SceneKind = Literal["solid", "gradient", "noise", "pan", "hue_drift", "dark_noise"]
-
-
-class SceneSpec(BaseModel):
-    """One scene of a synthetic test video (agentos.media.synth)."""
-
-    kind: SceneKind
-    duration: float = Field(gt=0)
-    hue: float = Field(default=0.0, description="degrees")
-    hue_end: float | None = Field(default=None, description="hue_drift: final hue, degrees")
-    saturation: float = Field(default=0.8, ge=0, le=1)
-    value: float = Field(default=0.8, ge=0, le=1)
-    speed: float = Field(default=0.0, description="pan: frame widths per second")

@@ -22,7 +22,8 @@ holds (see that module for the exact tolerance; limits under 40 are never batche
 limiter itself is unreachable the request is let through and a warning logged: losing rate
 limiting for the length of an outage is better than losing the whole API.
 
-Attach with `dependencies=[PublicRateLimit]` (or the user / admin tiers). Successful
+Attach with `dependencies=[PublicRateLimit]` (or the user and upload tiers); the admin
+routes call `limit_actor` after their own authentication. Successful
 responses carry `RateLimit` and `RateLimit-Policy`; a refusal is a RateLimitedError, which
 server/errors.py turns into 429 with `Retry-After` and the same headers.
 """
@@ -119,6 +120,13 @@ def _actor_subject(actor: Actor) -> str:
     return str(actor.id) if actor.id is not None else f"name:{actor.name}"
 
 
+def limit_actor(request: Request, actor: Actor, tier: Tier) -> None:
+    """Count one request of an authenticated actor in `tier` (the admin routes authenticate
+    with their own cached path, so they call this instead of a dependency)."""
+    state = request.app.state
+    enforce(request, state.settings, state.backends, tier=tier, subject=_actor_subject(actor))
+
+
 def public_rate_limit(request: Request, settings: SettingsDep, backends: BackendsDep) -> None:
     enforce(request, settings, backends, tier="public", subject=client_ip(request))
 
@@ -135,20 +143,6 @@ def upload_rate_limit(
     enforce(request, settings, backends, tier="upload", subject=_actor_subject(actor))
 
 
-def admin_read_rate_limit(
-    request: Request, settings: SettingsDep, backends: BackendsDep, actor: CurrentActorDep
-) -> None:
-    enforce(request, settings, backends, tier="admin_read", subject=_actor_subject(actor))
-
-
-def admin_action_rate_limit(
-    request: Request, settings: SettingsDep, backends: BackendsDep, actor: CurrentActorDep
-) -> None:
-    enforce(request, settings, backends, tier="admin_action", subject=_actor_subject(actor))
-
-
 PublicRateLimit = Depends(public_rate_limit)
 UserRateLimit = Depends(user_rate_limit)
 UploadRateLimit = Depends(upload_rate_limit)
-AdminReadRateLimit = Depends(admin_read_rate_limit)
-AdminActionRateLimit = Depends(admin_action_rate_limit)

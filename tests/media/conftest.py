@@ -9,8 +9,8 @@ import pytest
 
 from agentos.media.probe import probe
 from agentos.media.scenes import analyse
-from agentos.media.synth import make_test_video, standard_scenes
 from agentos.schemas.media import FrameScores, MediaInfo
+from tests.support.synth import make_test_video, standard_scenes
 
 FPS = 25
 

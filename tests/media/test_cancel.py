@@ -14,8 +14,8 @@ from agentos.media.clipper import cut
 from agentos.media.ingest import ingest
 from agentos.media.probe import probe
 from agentos.media.scenes import analyse
-from agentos.media.synth import make_test_video
-from agentos.schemas.media import ClipPlan, SceneSpec
+from agentos.schemas.media import ClipPlan
+from tests.support.synth import SceneSpec, make_test_video
 
 
 class StopAfter:

@@ -19,9 +19,9 @@ from agentos.media.scenes import (
     load_scores,
     save_scores,
 )
-from agentos.media.synth import hsv_to_rgb
 from agentos.schemas.media import FrameScores
 from tests.media.conftest import FPS, Video
+from tests.support.synth import hsv_to_rgb
 
 FRAME = 1 / FPS
 

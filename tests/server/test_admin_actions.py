@@ -161,3 +161,34 @@ def test_rate_limit_is_shared_by_two_server_processes(
             for i in range(6)
         ]
     assert codes == [200, 200, 200, 200, 429, 429]
+
+
+def test_admin_tiers_are_enforced_with_headers(
+    settings: Settings, make_runtime: Callable[[Settings], Runtime]
+) -> None:
+    """The seed's admin tiers: actions 50/min per admin, admin reads (the status page
+    included) 500/min; both answer RateLimit headers, on success too."""
+    tight = make_runtime(
+        settings.model_copy(
+            update={
+                "ratelimit_admin_action_per_min": 3,
+                "ratelimit_admin_read_per_min": 2,
+                "ratelimit_burst_factor": 0,
+            }
+        )
+    )
+    headers = _headers(tight)
+    with _client(tight) as client:
+        status = [client.get(f"{ACTION}/status", headers=headers) for _ in range(3)]
+        actions = [
+            client.post(ACTION, json={"action": name, "payload": {}}, headers=headers)
+            for name in ("queue.pause", "queue.resume", "queue.pause", "queue.resume")
+        ]
+    assert [r.status_code for r in status] == [200, 200, 429]
+    assert status[0].headers["ratelimit-policy"] == "2;w=60"
+    assert status[2].json()["details"]["tier"] == "admin_read"
+    # Different actions, each far below its own class limit: the per-admin tier refuses.
+    assert [r.status_code for r in actions] == [200, 200, 200, 429]
+    assert actions[0].headers["ratelimit"].startswith("limit=3, remaining=2")
+    assert actions[3].json()["details"]["tier"] == "admin_action"
+    assert int(actions[3].headers["retry-after"]) >= 1

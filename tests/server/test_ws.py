@@ -6,10 +6,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +17,6 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import uvicorn
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -31,15 +28,9 @@ from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from tests.support.auth import create_user_and_token
 from tests.support.jobs import make_actor, make_job
+from tests.support.served import STARTUP_BUDGET_S, free_port, served
 
-STARTUP_BUDGET_S = 30.0
 EVENT_BUDGET_S = 10.0  # generous bound so a broken feed fails instead of hanging
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -47,25 +38,10 @@ def server(settings: Settings, runtime: Runtime) -> Iterator[str]:
     """The app on a real loopback socket (uvicorn in a thread); yields its ws:// base."""
     with runtime.session() as session:
         ensure_default_agents(session)
-    port = _free_port()
     # No in-process workers: the test cancels a job it expects to find still queued.
-    config = uvicorn.Config(
-        create_app(runtime.settings.model_copy(update={"embedded_workers": False})),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        ws="websockets-sansio",
-    )
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_BUDGET_S
-    while not instance.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert instance.started, "uvicorn did not start"
-    yield f"ws://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=20)
+    app = create_app(runtime.settings.model_copy(update={"embedded_workers": False}))
+    with served(app) as url:
+        yield url.replace("http://", "ws://")
 
 
 def _recv(ws: ClientConnection, *, until: Any, budget_s: float = EVENT_BUDGET_S) -> dict[str, Any]:
@@ -193,7 +169,7 @@ def test_two_server_processes_both_push_the_event(
     with runtime.session() as session:
         ensure_default_agents(session)
     _, token = create_user_and_token(runtime, role="admin")
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     logs = [tmp_path / f"serve-{port}.log" for port in ports]
     processes = [_serve(settings, port, log) for port, log in zip(ports, logs, strict=True)]
     try:

@@ -1,4 +1,4 @@
-"""Small real videos and jobs for the runner tests (agentos.media.synth)."""
+"""Small real videos and jobs for the runner tests (tests/support/synth.py)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 from agentos.db.models import Clip, Job, ProcessingStep
-from agentos.media import synth
 from agentos.schemas.jobs import JobOptions
-from agentos.schemas.media import SceneSpec
 from agentos.services import jobs
 from agentos.services.context import SYSTEM_ACTOR
 from agentos.services.jobs.catalog import PIPELINE
 from agentos.services.pipeline import claims, step_runner
 from agentos.services.runtime import Runtime
+from tests.support import synth
+from tests.support.synth import SceneSpec
 
 FPS = 25
 SCENE_S = 1.2

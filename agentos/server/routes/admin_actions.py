@@ -36,6 +36,7 @@ from agentos.server.errors import (
     error_body,
     rate_limit_headers,
 )
+from agentos.server.ratelimit import limit_actor
 from agentos.server.responses import ok
 from agentos.services.actions import pipeline, registry, status
 from agentos.services.context import Actor
@@ -99,6 +100,22 @@ async def action_actor(request: Request, runtime: RuntimeDep) -> Actor:
 
 
 ActionActorDep = Annotated[Actor, Depends(action_actor)]
+
+
+async def action_caller(request: Request, actor: ActionActorDep) -> Actor:
+    """An admin running an action, within the admin-action tier (50/min per admin)."""
+    limit_actor(request, actor, "admin_action")
+    return actor
+
+
+async def status_reader(request: Request, actor: ActionActorDep) -> Actor:
+    """An admin reading the action status page, within the admin-read tier (500/min)."""
+    limit_actor(request, actor, "admin_read")
+    return actor
+
+
+ActionCallerDep = Annotated[Actor, Depends(action_caller)]
+StatusReaderDep = Annotated[Actor, Depends(status_reader)]
 router = APIRouter(prefix="/api/admin", tags=["Admin Actions"], route_class=ActionRoute)
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
@@ -127,7 +144,7 @@ def run_action(
     response: Response,
     body: ActionBody,  # type: ignore[valid-type]
     session: SessionDep,
-    actor: ActionActorDep,
+    actor: ActionCallerDep,
     idempotency_key: IdempotencyKey = None,
     x_idempotency_key: XIdempotencyKey = None,
 ) -> dict[str, Any]:
@@ -152,7 +169,7 @@ def run_action(
 def action_status(
     request: Request,
     session: SessionDep,
-    actor: ActionActorDep,
+    actor: StatusReaderDep,
     recent: Annotated[int, Query(ge=1, le=200)] = 20,
     window_hours: Annotated[int, Query(ge=1, le=24 * 90)] = 24,
 ) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from agentos.schemas.admin import DashboardEnvelope, SsotEnvelope, SsotHealth
 from agentos.schemas.common import SuccessEnvelope
 from agentos.server.deps import client_ip, get_trace_id
 from agentos.server.errors import ERROR_RESPONSES
-from agentos.server.ratelimit import enforce
+from agentos.server.ratelimit import limit_actor
 from agentos.server.responses import elapsed_ms, ok
 from agentos.services import admin_data
 from agentos.services.admin_data import CachedDocument
@@ -44,15 +44,8 @@ def bearer_or_none(authorization: str | None) -> str | None:
 
 
 def _limit(request: Request, actor: Actor) -> None:
-    subject = str(actor.id) if actor.id is not None else f"name:{actor.name}"
     try:
-        enforce(
-            request,
-            request.app.state.settings,
-            request.app.state.backends,
-            tier="admin_read",
-            subject=subject,
-        )
+        limit_actor(request, actor, "admin_read")
     except UnavailableError:
         # Admin reads must keep working through a limiter outage.
         logger.warning("admin-read rate limit unavailable; request let through")

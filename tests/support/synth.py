@@ -12,15 +12,30 @@ import math
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import av
 import numpy as np
 from av.video.frame import PictureType
+from pydantic import BaseModel, Field
 
 from agentos.errors import InvalidError
 from agentos.media._common import Scaler, atomic_output
-from agentos.schemas.media import SceneSpec
+
+SceneKind = Literal["solid", "gradient", "noise", "pan", "hue_drift", "dark_noise"]
+
+
+class SceneSpec(BaseModel):
+    """One scene of a synthetic test video (tests/support/synth.py)."""
+
+    kind: SceneKind
+    duration: float = Field(gt=0)
+    hue: float = Field(default=0.0, description="degrees")
+    hue_end: float | None = Field(default=None, description="hue_drift: final hue, degrees")
+    saturation: float = Field(default=0.8, ge=0, le=1)
+    value: float = Field(default=0.8, ge=0, le=1)
+    speed: float = Field(default=0.0, description="pan: frame widths per second")
+
 
 _AUDIO_RATE = 48_000
 _AUDIO_FRAME = 1024
