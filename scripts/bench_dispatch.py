@@ -247,7 +247,7 @@ def _profile_celery_path(runtime: Runtime) -> list[tuple[str, int, int]]:
             step_id, agent = messages.pop(0)
             with tally.counting():
                 ran = task_module.run_step(step_id, agent=agent)
-            # One message may run several stages (handed over, services/handover.py).
+            # One message may run several stages (handed over, services/pipeline/handover.py).
             names = "+".join(item["agent"] for item in ran.get("stages", [])) or agent
             per_stage.append((names, tally.statements, tally.commits))
             if os.environ.get("BENCH_SHOW_SQL"):

@@ -37,14 +37,6 @@ def measure(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(samples)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-    with closing(Runtime(get_settings())) as runtime:
-        run(runtime, args.repeat)
-
-
 def run(runtime: Runtime, repeat: int) -> None:
     # The TUI's own backend, on the runtime the collect and the baseline use too.
     backend = LocalBackend(runtime, source="tui", owns_runtime=False)
@@ -80,6 +72,14 @@ def run(runtime: Runtime, repeat: int) -> None:
         lambda: (admin_data.collect(runtime), backend.list_jobs(per_page=100)), repeat
     )
     print(f"{'refresh on a change (collect + jobs page 1)':<45} {refresh:9.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with closing(Runtime(get_settings())) as runtime:
+        run(runtime, args.repeat)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from typing import Any
 
 from agentos.client.backend import Backend
 from agentos.errors import InvalidError, RateLimitedError, UnavailableError
-from agentos.schemas.jobs import JobDetail, JobOptions
+from agentos.schemas.jobs import JobDetail, JobOptions, JobStatus
 from agentos.schemas.uploads import (
     ChunkReceipt,
     UploadFinalize,
@@ -27,7 +27,6 @@ from agentos.schemas.uploads import (
 )
 
 DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
-TERMINAL = frozenset({"completed", "failed", "cancelled"})
 Progress = Callable[[int], None]
 
 
@@ -157,7 +156,7 @@ def follow(
             if key != last:
                 last = key
                 on_change(detail)
-            if detail.status.value in TERMINAL:
+            if detail.status in JobStatus.TERMINAL:
                 return detail
             if deadline is not None and time.monotonic() > deadline:
                 raise UnavailableError(

@@ -77,10 +77,6 @@ class AgentRef(BaseModel):
     dry_run: bool = False
 
 
-class ConcurrencyUpdate(BaseModel):
-    concurrency: int = Field(ge=CONCURRENCY_MIN, le=CONCURRENCY_MAX, examples=[4])
-
-
 class AgentPerformance(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

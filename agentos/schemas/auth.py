@@ -87,10 +87,3 @@ class ApiKeyRead(ReadModel):
     last_used_at: datetime | None = None
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
-
-
-class ApiKeyCreated(BaseModel):
-    """A new API key; `secret` is shown this once and never stored."""
-
-    key: ApiKeyRead
-    secret: str

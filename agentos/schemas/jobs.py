@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
+from enum import StrEnum, nonmember
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,6 +17,8 @@ PRIORITY_MAX = 100
 
 
 class JobStatus(StrEnum):
+    """A job's status; the groups of statuses the code asks about are defined here only."""
+
     pending = "pending"
     queued = "queued"
     processing = "processing"
@@ -24,10 +26,19 @@ class JobStatus(StrEnum):
     failed = "failed"
     cancelled = "cancelled"
 
+    # Finished for good: deletable, nothing runs for it any more.
+    TERMINAL = nonmember(frozenset({"completed", "failed", "cancelled"}))
+    # Not finished: what cancel applies to.
+    UNFINISHED = nonmember(frozenset({"pending", "queued", "processing"}))
+    # Waiting for or holding a worker: the dashboard's "active", what a running stage may end.
+    IN_FLIGHT = nonmember(frozenset({"queued", "processing"}))
+    # What retry applies to.
+    RETRYABLE = nonmember(frozenset({"failed", "cancelled"}))
+    # Runs that ended by themselves: throughput and error rate are counted over these.
+    OUTCOMES = nonmember(("completed", "failed"))
+
 
 JOB_STATUSES: tuple[str, ...] = tuple(status.value for status in JobStatus)
-TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
-ACTIVE_STATUSES: frozenset[str] = frozenset({"pending", "queued", "processing"})
 StepState = Literal["started", "progress", "completed", "failed"]
 
 
@@ -238,10 +249,6 @@ class JobStatusUpdate(BaseModel):
         if agent_form and (self.stage is None or self.state is None):
             raise ValueError("stage and state go together")
         return self
-
-
-class PriorityUpdate(BaseModel):
-    priority: int = Field(ge=PRIORITY_MIN, le=PRIORITY_MAX, examples=[10])
 
 
 class JobDeleted(BaseModel):

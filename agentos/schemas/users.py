@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from agentos.schemas.common import ReadModel
 
@@ -26,13 +26,6 @@ class UserRead(ReadModel):
     last_login_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
-
-
-class UserCreate(BaseModel):
-    username: str = Field(pattern=USERNAME_PATTERN, examples=["alice"])
-    role: Role = Field(examples=["operator"])
-    email: str | None = Field(default=None, max_length=255, examples=["alice@example.com"])
-    password: str | None = Field(default=None, min_length=8, max_length=1024)
 
 
 class UserCreated(BaseModel):

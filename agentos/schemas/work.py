@@ -52,7 +52,7 @@ class StepOutcome(BaseModel):
     # (only when the runner asked to send that message itself).
     next_step: QueuedStep | None = None
     next_task_id: str | None = None
-    # The next stage, already started under this worker (services/handover.py).
+    # The next stage, already started under this worker (pipeline/handover.py).
     next_claimed: ClaimedStep | None = None
 
 

@@ -14,7 +14,7 @@ ceil(per_min * 10/60 * 2) requests, but never more than per_min within the minut
 the public tier allows 4 requests in 10 s and 10 in a minute; the user tier 34 and 100.
 A burst factor of 0 turns the short window off.
 
-Both windows are sliding windows kept by `get_backends(settings).limiter`: atomic in Redis
+Both windows are sliding windows kept by `runtime.backends.limiter`: atomic in Redis
 (shared by every server process) or in-process when embedded. On Redis each process leases
 permits in small, adaptive batches and spends them locally (`backends/allowance.py`), so a
 busy client costs a round trip per batch instead of two per request; the shared limit still

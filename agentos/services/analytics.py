@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from agentos.db.base import utcnow
 from agentos.db.models import Job
 from agentos.schemas.analytics import AnalyticsMetrics, EndpointMetrics, HourlyPoint, JobMetrics
-from agentos.schemas.jobs import JOB_STATUSES
+from agentos.schemas.jobs import JOB_STATUSES, JobStatus
 from agentos.services.jobs.sqlstats import (
     as_utc_hour,
     hour_bucket,
@@ -71,7 +71,7 @@ def job_metrics(session: Session) -> JobMetrics:
     counts.update(
         dict(session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
     )
-    finished = [Job.finished_at >= since, Job.status.in_(("completed", "failed"))]
+    finished = [Job.finished_at >= since, Job.status.in_(JobStatus.OUTCOMES)]
     bucket = hour_bucket(session, Job.finished_at)
     hourly: dict[object, dict[str, int]] = defaultdict(lambda: {"completed": 0, "failed": 0})
     for hour, status, count in session.execute(

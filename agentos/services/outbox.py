@@ -21,6 +21,16 @@ def after_commit(session: Session, callback: Callable[[], object]) -> None:
     session.info.setdefault(_KEY, []).append(callback)
 
 
+def pending(session: Session) -> list[Callable[[], object]]:
+    """The callbacks waiting for this session's commit (a copy)."""
+    return list(session.info.get(_KEY, []))
+
+
+def replace_pending(session: Session, callbacks: list[Callable[[], object]]) -> None:
+    """Put back the waiting callbacks as they were (a dry run drops what it queued)."""
+    session.info[_KEY] = list(callbacks)
+
+
 @event.listens_for(Session, "after_commit")
 def _run_outbox(session: Session) -> None:
     callbacks: list[Callable[[], object]] = session.info.pop(_KEY, [])

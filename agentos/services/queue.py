@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from agentos.db.base import utcnow
 from agentos.db.models import Job, ProcessingStep, RuntimeSetting, RuntimeSettingChange
 from agentos.schemas.common import Page, PageParams, Pagination
+from agentos.schemas.jobs import JobStatus
 from agentos.schemas.queue import (
     AgentDepth,
     QueueClearResult,
@@ -225,7 +226,7 @@ def stats(session: Session) -> QueueStats:
     job_counts = dict(
         session.execute(
             select(Job.status, func.count())
-            .where(Job.finished_at >= since, Job.status.in_(("completed", "failed")))
+            .where(Job.finished_at >= since, Job.status.in_(JobStatus.OUTCOMES))
             .group_by(Job.status)
         ).all()
     )

@@ -38,10 +38,6 @@ T = TypeVar("T")
 RUNTIME_KEY = "runtime"
 
 
-class Closeable(Protocol):
-    def close(self) -> None: ...
-
-
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -17,9 +17,9 @@ The hot paths skip all of that:
   reserves its message id in its own INSERT and is sent right after the commit
   (`send_step`, see `dispatch.step_sender`);
 - a worker finishing a stage whose next agent it also consumes starts that stage itself,
-  with no message at all (services/handover.py), when the agent is idle;
+  with no message at all (pipeline/handover.py), when the agent is idle;
 - otherwise it reserves the next step's message id in the completing commit
-  (`stages.run_step(reserve_next=True)`) and sends it right after with `send_reserved`,
+  (`step_runner.run_step(reserve_next=True)`) and sends it right after with `send_reserved`,
   like the next link of a Celery chain.
 """
 

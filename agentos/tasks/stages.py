@@ -33,7 +33,7 @@ def run_step(self: AgentOSTask, step_id: str, agent: str | None = None) -> dict[
     outcome = step_runner.run_step(runtime, claimed=claimed, reserve_next=True, handover=handover)
     ran = [outcome]
     while outcome.next_claimed is not None:
-        # The next stage was started here by the completing commit (services/handover.py):
+        # The next stage was started here by the completing commit (pipeline/handover.py):
         # an idle pipeline runs a job straight through without a queue between step_runner.
         outcome = step_runner.run_step(
             runtime, claimed=outcome.next_claimed, reserve_next=True, handover=handover

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from agentos.db.models import Clip, Job, ProcessingStep
-from agentos.schemas.jobs import JobOptions
+from agentos.schemas.jobs import JobOptions, JobStatus
 from agentos.services import jobs
 from agentos.services.context import SYSTEM_ACTOR
 from agentos.services.jobs.catalog import PIPELINE
@@ -23,7 +23,6 @@ from tests.support.synth import SceneSpec
 
 FPS = 25
 SCENE_S = 1.2
-TERMINAL = ("completed", "failed", "cancelled")
 
 
 def make_video(directory: Path, *, scenes: int = 3, scene_s: float = SCENE_S) -> Path:
@@ -111,7 +110,7 @@ def wait_for(condition: Callable[[], bool], *, timeout_s: float = 60.0, what: st
 
 def wait_terminal(runtime: Runtime, job_id: uuid.UUID, timeout_s: float = 90.0) -> Job:
     wait_for(
-        lambda: job_row(runtime, job_id).status in TERMINAL,
+        lambda: job_row(runtime, job_id).status in JobStatus.TERMINAL,
         timeout_s=timeout_s,
         what=f"job {job_id} to end",
     )

@@ -18,10 +18,10 @@ T = TypeVar("T")
 
 
 def rehearse(session: Session, run: Callable[[], T]) -> T:
-    pending = list(session.info.get(outbox._KEY, []))
+    pending = outbox.pending(session)
     savepoint = session.begin_nested()
     try:
         return run()
     finally:
         savepoint.rollback()
-        session.info[outbox._KEY] = pending
+        outbox.replace_pending(session, pending)

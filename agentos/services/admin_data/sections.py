@@ -33,6 +33,7 @@ from agentos.schemas.admin import (
     QueueSection,
     WorkerStatus,
 )
+from agentos.schemas.jobs import JobStatus
 from agentos.services.jobs import rollups
 
 ANALYTICS_HOURS = 24
@@ -107,7 +108,7 @@ def recent_outcomes(session: Session, *, now: datetime) -> dict[str, int]:
         return sum(counts.get(status, 0) for hour, counts in hours.items() if hour >= since)
 
     last_hour = _finished_between(session, ("completed",), hour_ago, current)
-    last_day = _finished_between(session, ("completed", "failed"), day_ago, day_edge)
+    last_day = _finished_between(session, JobStatus.OUTCOMES, day_ago, day_edge)
     return {
         "completed_today": whole("completed", today),
         "failed_today": whole("failed", today),
@@ -285,7 +286,7 @@ def analytics(session: Session, *, now: datetime, hours: int = ANALYTICS_HOURS) 
     for hour in sorted(set(created) | set(finished)):
         bucket = buckets.setdefault(hour, {"created": 0, "completed": 0, "failed": 0})
         bucket["created"] += sum(created.get(hour, {}).values())
-        for status in ("completed", "failed"):
+        for status in JobStatus.OUTCOMES:
             bucket[status] += finished.get(hour, {}).get(status, 0)
     ordered = [AnalyticsBucket(hour=hour, **values) for hour, values in sorted(buckets.items())]
     return AnalyticsSection(
@@ -329,7 +330,7 @@ def queue(
 
 def _active_job_counts(session: Session) -> dict[str, int]:
     counts = rollups.status_counts(session)
-    return {status: counts.get(status, 0) for status in ("pending", "queued", "processing")}
+    return {status: counts.get(status, 0) for status in sorted(JobStatus.UNFINISHED)}
 
 
 def _age(now: datetime, then: Any) -> float | None:

@@ -21,10 +21,10 @@ from agentos.errors import ConflictError, InvalidError, NotFoundError
 from agentos.schemas.jobs import (
     PRIORITY_MAX,
     PRIORITY_MIN,
-    TERMINAL_STATUSES,
     JobDeleted,
     JobOptions,
     JobRead,
+    JobStatus,
 )
 from agentos.schemas.work import QueuedStep
 from agentos.services import dispatch, events
@@ -177,7 +177,7 @@ def cancel(session: Session, *, job_id: uuid.UUID, actor: Actor) -> JobRead:
 
 def retry_job(session: Session, job: Job) -> None:
     """Queue a failed or cancelled job again at the first stage it has not completed."""
-    if job.status not in ("failed", "cancelled"):
+    if job.status not in JobStatus.RETRYABLE:
         raise ConflictError(
             f"only failed or cancelled jobs can be retried; this one is {job.status}",
             code="INVALID_TRANSITION",
@@ -201,7 +201,7 @@ def retry(session: Session, *, job_id: uuid.UUID, actor: Actor) -> JobRead:
 def delete(session: Session, *, job_id: uuid.UUID, actor: Actor) -> JobDeleted:
     """Remove a finished job, its steps and clips (cascade) and, after commit, its files."""
     job = load(session, job_id=job_id, actor=actor, write=True)
-    if job.status not in TERMINAL_STATUSES:
+    if job.status not in JobStatus.TERMINAL:
         raise ConflictError(
             f"only finished jobs can be deleted; this one is {job.status}",
             code="JOB_NOT_TERMINAL",

@@ -132,7 +132,7 @@ def take_over(session: Session, *, step_id: uuid.UUID, worker_id: str) -> Claime
 
 
 def handed_over_after(session: Session, *, step_id: uuid.UUID) -> uuid.UUID | None:
-    """The running step of `step_id`'s job that was handed over (services/handover.py)
+    """The running step of `step_id`'s job that was handed over (pipeline/handover.py)
     rather than sent: it has no message, so only the message it followed can recover it."""
     job_id = select(ProcessingStep.job_id).where(ProcessingStep.id == step_id).scalar_subquery()
     return session.scalar(
@@ -306,7 +306,7 @@ def relaxed_commit(session: Session) -> None:
     with no runner. Any later durable commit makes all earlier ones durable (the WAL is one
     sequence), so nothing is ever lost out of order.
 
-    The runner's own sessions are relaxed by their connection (`session_scope(relaxed=True)`),
+    The runner's own sessions are relaxed by their connection (`runtime.session(relaxed=True)`),
     which saves this statement in every transaction; others get `SET LOCAL`.
     """
     if not is_relaxed(session) and session.get_bind().dialect.name == "postgresql":

@@ -182,7 +182,7 @@ class EmbeddedRunner:
                 self._active[claimed.agent] += 1
             self._pools[claimed.agent].submit(self._run, claimed)
 
-    # Handover (services/handover.py): the next stage of a job that just finished a stage
+    # Handover (pipeline/handover.py): the next stage of a job that just finished a stage
     # here starts at once in that agent's pool, holding one of its slots.
 
     def reserve(self, agent: str) -> bool:

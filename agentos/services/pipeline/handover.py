@@ -34,7 +34,7 @@ from agentos.services.pipeline import claims
 
 
 class Handover(Protocol):
-    """What a runner offers `stages.run_step` for the next stage of the job it ran."""
+    """What a runner offers `step_runner.run_step` for the next stage of the job it ran."""
 
     def reserve(self, agent: str) -> bool:
         """Hold a slot here for one `agent` step, if there is one now."""

@@ -3,7 +3,7 @@
 When a stage completes, the job row is locked (job first, then step: the order
 `jobs.cancel` takes them in) and moved on in the same statement, before the step is
 finished:
-- handing on: the next stage is the job's current stage (services/handover.py starts it
+- handing on: the next stage is the job's current stage (pipeline/handover.py starts it
   on this worker);
 - completing: the last stage finished, the job is `completed` (the state machine's
   processing -> completed, the only move the statement allows).

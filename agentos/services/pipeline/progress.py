@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from agentos.db.base import utcnow
 from agentos.db.models import Job, ProcessingStep
 from agentos.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
-from agentos.schemas.jobs import JobRead, JobStatusUpdate
+from agentos.schemas.jobs import JobRead, JobStatus, JobStatusUpdate
 from agentos.schemas.work import QueuedStep
 from agentos.services.context import Actor
 from agentos.services.jobs.catalog import PIPELINE, next_stage
@@ -170,7 +170,7 @@ def _force(session: Session, job: Job, update: JobStatusUpdate) -> None:
     to = update.status.value
     if to == "cancelled":
         cancel_job(session, job)
-    elif to == "queued" and job.status in ("failed", "cancelled"):
+    elif to == "queued" and job.status in JobStatus.RETRYABLE:
         retry_job(session, job)
     elif to == "failed":
         fail_job(job, error=update.error or "failed by an operator", code=update.error_code)

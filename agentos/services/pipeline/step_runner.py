@@ -5,8 +5,8 @@ holds a transaction while media work runs (SQLite writers are serialised, so a l
 transaction would stall every other process): the claim (`claims.claim_step`/`claim_next`)
 already loaded what the stage needs, the stage runs, and the outcome is recorded in one
 more short transaction. An empty stage costs two transactions and about eight statements,
-or, handed over to the worker that ran the stage before (services/handover.py), one
-transaction of three (`tests/services/test_stages.py` and `test_handover.py` hold the
+or, handed over to the worker that ran the stage before (pipeline/handover.py), one
+transaction of three (`tests/services/pipeline/test_stages.py` and `test_handover.py` hold the
 bounds; `scripts/bench_dispatch.py` measures). In between, the
 `StageMonitor` heartbeats the step and reads the job's `cancel_requested` from the
 database at most every `settings.cancel_check_interval_s`.
@@ -40,6 +40,7 @@ from agentos.db.base import utcnow
 from agentos.db.models import Agent, Job, ProcessingStep
 from agentos.errors import AgentOSError, InvalidError
 from agentos.media import MediaCancelled
+from agentos.schemas.jobs import JobStatus
 from agentos.schemas.work import ClaimedStep, StepOutcome
 from agentos.services import events, jobs
 from agentos.services.jobs.catalog import next_stage
@@ -67,7 +68,7 @@ def run_step(
     (`outcome.next_step`, `outcome.next_task_id`); the completing commit reserves it, so no
     separate "message sent" transaction and no dispatcher look-up are needed.
     `handover`: the caller may run the next stage itself; if the completing commit started
-    it here (services/handover.py), it is `outcome.next_claimed`, and nothing was queued.
+    it here (pipeline/handover.py), it is `outcome.next_claimed`, and nothing was queued.
     """
     monitor = StageMonitor(runtime, claimed, external_stop=should_stop)
     started = time.monotonic()
@@ -227,7 +228,7 @@ def _record_success(
             # Pure bookkeeping (the stage wrote no rows of its own): see `claims.relaxed_commit`.
             claims.relaxed_commit(session)
         # Job first, then step: the order `jobs.cancel` locks them in. Moved on at once
-        # when this worker starts the next stage or this was the last (jobs/moves.py).
+        # when this worker starts the next stage or this was the last (pipeline/moves.py).
         following, now = next_stage(claimed.agent), utcnow()
         fast = hand_to_self is not None or following is None
         locked = (
@@ -299,7 +300,7 @@ def _stopped(runtime: Runtime, claimed: ClaimedStep, reason: str) -> StepOutcome
             jobs.requeue_step(session, step=step, reason="its worker shut down")
             return _outcome(claimed, "requeued")
         _close(step, "cancelled")
-        if job.status in ("queued", "processing"):
+        if job.status in JobStatus.IN_FLIGHT:
             jobs.cancel_job(session, job)
     return _outcome(claimed, "cancelled")
 
@@ -321,7 +322,7 @@ def _fail(runtime: Runtime, claimed: ClaimedStep, exc: Exception, *, retry: bool
         if owned is None:
             return _outcome(claimed, "skipped", error=message)
         step, job = owned
-        if job.status not in ("queued", "processing"):
+        if job.status not in JobStatus.IN_FLIGHT:
             _close(step, "failed", message)
             return _outcome(claimed, "failed", error=message)
         if retry and job.attempts < job.max_attempts:

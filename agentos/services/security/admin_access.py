@@ -5,7 +5,7 @@ at most `USER_CACHE_S` seconds (never past the token's expiry), the access token
 verified (a verification costs ~0.3 ms: HMAC plus reading the key) and the users it has
 looked up; only a cache miss costs a verification or one primary-key query. The price:
 disabling a user, changing their role or revoking their tokens reaches admin reads in
-this process within `USER_CACHE_S` seconds (actions call `forget_user()` to make it
+this process within `USER_CACHE_S` seconds (actions call `forget_user(runtime)` to make it
 immediate here). API keys are checked against the database on every call. The IP
 allow-list is `ipallow`'s (table cached 5 s).
 """

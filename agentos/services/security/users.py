@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
-from agentos.db.models import ApiKey, RefreshToken, User
+from agentos.db.models import RefreshToken, User
 from agentos.errors import ConflictError, InvalidError, NotFoundError
 from agentos.schemas.common import Page, PageParams, Pagination
 from agentos.schemas.users import ROLES, USERNAME_PATTERN, UserRead
@@ -110,15 +110,6 @@ def get_by_username(session: Session, username: str) -> UserRead | None:
     return None if user is None else UserRead.model_validate(user)
 
 
-def require_by_username(session: Session, username: str) -> UserRead:
-    user = get_by_username(session, username)
-    if user is None:
-        raise NotFoundError(
-            f"user {normalize_username(username)!r} not found", code="USER_NOT_FOUND"
-        )
-    return user
-
-
 def find(
     session: Session,
     *,
@@ -168,36 +159,12 @@ def set_role(session: Session, *, user_id: uuid.UUID, role: str) -> UserRead:
     return UserRead.model_validate(user)
 
 
-def set_password(session: Session, *, user_id: uuid.UUID, password: str) -> UserRead:
-    user = row(session, user_id)
-    user.password_hash = hash_password(validate_password(password))
-    user.must_change_password = False
-    user.token_version += 1
-    _revoke_refresh_tokens(session, user_id)
-    session.flush()
-    return UserRead.model_validate(user)
-
-
 def unlock(session: Session, *, user_id: uuid.UUID) -> UserRead:
     """Lift a lockout after failed logins (the account's, not the IP's)."""
     user = row(session, user_id)
     lockout.unlock_user(session, username=user.username)
     session.flush()
     return UserRead.model_validate(user)
-
-
-def revoke_tokens(session: Session, *, user_id: uuid.UUID) -> int:
-    """Revoke every refresh token and API key of the user and invalidate its access tokens."""
-    user = row(session, user_id)
-    user.token_version += 1
-    count = _revoke_refresh_tokens(session, user_id)
-    result = session.execute(
-        update(ApiKey)
-        .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-    session.flush()
-    return count + int(getattr(result, "rowcount", 0) or 0)
 
 
 def _revoke_refresh_tokens(session: Session, user_id: uuid.UUID) -> int:

@@ -1,6 +1,6 @@
 """Set-based SQL that generates seed jobs, steps and clips inside PostgreSQL.
 
-The same rules as `seed_data.JobGenerator` (status mix, stage timelines, steps consistent
+The same rules as `seed.job_rows.JobGenerator` (status mix, stage timelines, steps consistent
 with each job's status, clips only for completed jobs), written as one INSERT ... SELECT per
 table over `generate_series`, so a million jobs never cross the wire. Randomness is
 `hashint8extended(key, salt)`: a pure function of the job number (or step/clip key) and a
@@ -102,7 +102,7 @@ class Draws:
         return self.uniform(f"(g * 8 + {stage})", 10, 0.05, 8.0)
 
     def span(self, stage: str) -> str:
-        """Seconds `stage` ran: its agent's (min, max) range, as `seed_data.STAGE_SECONDS`."""
+        """Seconds `stage` ran: its agent's (min, max) range, as `seed.rows.STAGE_SECONDS`."""
         low = number_array([STAGE_SECONDS[agent][0] for agent in PIPELINE], "float8")
         high = number_array([STAGE_SECONDS[agent][1] for agent in PIPELINE], "float8")
         unit = self.uniform(f"(g * 8 + {stage})", 20)
@@ -327,7 +327,7 @@ def clips_sql(draws: Draws) -> str:
         "%(clips_root)s || '/' || id || '/clip_' || to_char(ordinal, 'FM000') || '_'"
         " || round(clip_start * 1000.0)::bigint || '-' || round(clip_end * 1000.0)::bigint"
     )
-    # Highlights of 2-60 s, one per equal slot of the source, in order (as seed_data).
+    # Highlights of 2-60 s, one per equal slot of the source, in order (as seed.job_rows).
     return f"""
         INSERT INTO clips (id, job_id, ordinal, start, "end", duration, width, height, fps,
                            codec, size_bytes, path, thumbnail_path, status, created_at)

@@ -1,4 +1,4 @@
-"""`stages_media.each_clip`: the clipper's and thumbs' work on a job's clips, in parallel."""
+"""`stage_functions.each_clip`: the clipper's and thumbs' work on a job's clips, in parallel."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Handover: a finished stage starts the job's next stage on the same worker, when that
-agent is idle; otherwise the next stage is queued as before (services/handover.py)."""
+agent is idle; otherwise the next stage is queued as before (pipeline/handover.py)."""
 
 from __future__ import annotations
 
