@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from agentos.client import Backend, Snapshot, connect
@@ -23,8 +24,14 @@ from agentos.schemas.common import Page
 from agentos.schemas.jobs import JobDetail, JobRead, JobStatus
 from agentos.settings import Settings
 
-__all__ = ["BackendSource", "LocalSource", "RemoteSource", "Snapshot", "Source"]
+__all__ = ["BackendSource", "ConfigView", "LocalSource", "RemoteSource", "Snapshot", "Source"]
 DEFAULT_STALL_AFTER_S = 120.0
+
+
+@dataclass(frozen=True)
+class ConfigView:
+    summary: list[tuple[str, str]]
+    runtime: list[RuntimeSettingRead]
 
 
 class Source(ABC):
@@ -59,10 +66,8 @@ class Source(ABC):
     def run(self, action: str, payload: dict[str, Any] | None = None) -> ActionResponse: ...
 
     @abstractmethod
-    def runtime_settings(self) -> list[RuntimeSettingRead]: ...
-
-    @abstractmethod
-    def settings_summary(self) -> list[tuple[str, str]]: ...
+    def config(self) -> ConfigView:
+        """The configuration in use (secrets masked) and the runtime settings table."""
 
     @abstractmethod
     def start_live(self, on_event: EventCallback, on_state: StateCallback) -> None: ...
@@ -118,15 +123,13 @@ class BackendSource(Source):
     def run(self, action: str, payload: dict[str, Any] | None = None) -> ActionResponse:
         return self.backend.run_action(action, payload)
 
-    def runtime_settings(self) -> list[RuntimeSettingRead]:
-        return self.backend.config().runtime
-
-    def settings_summary(self) -> list[tuple[str, str]]:
+    def config(self) -> ConfigView:
         config = self.backend.config()
-        rows = [("deployment", config.deployment), ("backend", self.backend.label)]
-        return rows + [
+        summary = [("deployment", config.deployment), ("backend", self.backend.label)]
+        summary += [
             (item.name, "-" if item.value is None else str(item.value)) for item in config.effective
         ]
+        return ConfigView(summary=summary, runtime=config.runtime)
 
     def start_live(self, on_event: EventCallback, on_state: StateCallback) -> None:
         self.stop_live()

@@ -11,10 +11,9 @@ from agentos.client.backend import EventCallback, StateCallback
 from agentos.schemas.actions import ActionInfo, ActionResponse
 from agentos.schemas.admin import AdminDocument, CacheMeta
 from agentos.schemas.audit import AuditRecordRead
-from agentos.schemas.audit_read import RuntimeSettingRead
 from agentos.schemas.common import Page, Pagination
 from agentos.schemas.jobs import JobDetail, JobRead
-from agentos.tui.source import Source
+from agentos.tui.source import ConfigView, Source
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 STATUSES = ("completed", "failed", "processing", "queued", "cancelled", "pending")
@@ -165,11 +164,8 @@ class FakeSource(Source):
     def run(self, action: str, payload: dict[str, Any] | None = None) -> ActionResponse:
         return ActionResponse(action=action, result={})
 
-    def runtime_settings(self) -> list[RuntimeSettingRead]:
-        return []
-
-    def settings_summary(self) -> list[tuple[str, str]]:
-        return [("deployment", "embedded")]
+    def config(self) -> ConfigView:
+        return ConfigView(summary=[("deployment", "embedded")], runtime=[])
 
     def start_live(self, on_event: EventCallback, on_state: StateCallback) -> None:
         on_state("live", "fake")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on
@@ -46,6 +47,17 @@ class ViewScreen(Screen[None]):
         super().__init__()
         self.filter_text = ""
         self.ready = False
+        self._fetched_at: dict[str, float] = {}
+
+    def due(self, what: str, every_s: float, *, force: bool = False) -> bool:
+        """Whether `what` should be fetched again now (at most once per `every_s`). Reads
+        that go through the action pipeline are audited and rate-limited, so a view does not
+        repeat them on every refresh of the document."""
+        now = time.monotonic()
+        if not force and now - self._fetched_at.get(what, float("-inf")) < every_s:
+            return False
+        self._fetched_at[what] = now
+        return True
 
     @property
     def tui(self) -> AgentOSApp:

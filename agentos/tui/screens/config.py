@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.widgets import Label, Static
@@ -12,6 +13,11 @@ from agentos.schemas.audit_read import RuntimeSettingRead
 from agentos.tui.screens.base import ViewScreen
 from agentos.tui.widgets import health
 from agentos.tui.widgets.table import KeyedTable
+
+# `config.get` is an audited action: read it when the view opens, on a change, and at most
+# this often otherwise.
+CONFIG_REFRESH_S = 30.0
+CONFIG_CHANGES = frozenset({"queue.paused", "queue.resumed", "agent.config", "resync"})
 
 
 class ConfigScreen(ViewScreen):
@@ -32,18 +38,22 @@ class ConfigScreen(ViewScreen):
         yield KeyedTable(["setting", "value"], id="settings")
 
     def refresh_data(self) -> None:
-        self.run_worker(self._fetch, thread=True, group="config", exit_on_error=False)
+        if self.due("config", CONFIG_REFRESH_S):
+            self.run_worker(self._fetch, thread=True, group="config", exit_on_error=False)
+        else:
+            self._show(self.summary, self.runtime, self.runtime_error)
+
+    def on_change(self, payload: dict[str, Any]) -> None:
+        if payload.get("kind") in CONFIG_CHANGES and self.due("config", 0):
+            self.run_worker(self._fetch, thread=True, group="config", exit_on_error=False)
 
     def _fetch(self) -> None:
         try:
-            summary = self.tui.source.settings_summary()
+            config = self.tui.source.config()
         except AgentOSError as exc:
-            summary = [("error", exc.message)]
-        try:
-            runtime, error = self.tui.source.runtime_settings(), None
-        except AgentOSError as exc:
-            runtime, error = [], exc.message
-        self.app.call_from_thread(self._show, summary, runtime, error)
+            self.app.call_from_thread(self._show, [("error", exc.message)], [], exc.message)
+            return
+        self.app.call_from_thread(self._show, config.summary, config.runtime, None)
 
     def _show(
         self, summary: list[tuple[str, str]], runtime: list[RuntimeSettingRead], error: str | None

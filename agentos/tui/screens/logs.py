@@ -16,6 +16,9 @@ from agentos.tui.widgets.table import KeyedTable
 
 OUTCOME_STYLES = {"success": "green", "replayed": "cyan", "failed": "bold red", "denied": "red"}
 AUDIT_LIMIT = 100
+# `audit.search` is itself an audited action: repeat it at most this often while the view
+# refreshes (a new filter or a reconnection reads at once).
+AUDIT_REFRESH_S = 10.0
 
 
 class LogsScreen(ViewScreen):
@@ -37,10 +40,17 @@ class LogsScreen(ViewScreen):
 
     def refresh_data(self) -> None:
         self._events()
+        if self.due("audit", AUDIT_REFRESH_S):
+            self.run_worker(self._fetch_audit, thread=True, group="audit", exit_on_error=False)
+
+    def apply_filter(self) -> None:
+        """The audit trail is searched on the server: a new filter fetches at once."""
+        self._events()
+        self.due("audit", 0, force=True)
         self.run_worker(self._fetch_audit, thread=True, group="audit", exit_on_error=False)
 
     def on_change(self, payload: dict[str, Any]) -> None:
-        if payload.get("kind") in ("action", "resync") or "audit" in str(payload.get("kind")):
+        if payload.get("kind") == "resync" and self.due("audit", 0):
             self.run_worker(self._fetch_audit, thread=True, group="audit", exit_on_error=False)
 
     def _fetch_audit(self) -> None:
