@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_FILE_NAME = "secret_key"
+AUDIT_KEY_FILE_NAME = "audit_key"
 RedisRole = Literal["cache", "idempotency", "ratelimit", "breaker", "broker"]
 # The seed's Redis layout: one logical database per concern.
 REDIS_DB_BY_ROLE: dict[str, int] = {
@@ -38,6 +39,11 @@ class Settings(BaseSettings):
     redis_key_prefix: str = Field(default="", description="prefix for every Redis key")
 
     secret_key: SecretStr | None = Field(default=None, description="JWT signing key")
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="key of the audit chain's HMAC (kept outside the database; every "
+        "process of a deployment needs the same one)",
+    )
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_issuer: str = "agentos"
     jwt_audience: str = "agentos-api"
@@ -103,6 +109,9 @@ class Settings(BaseSettings):
         default=0.5, gt=0, description="embedded runner: look for queued work this often"
     )
     reclaim_interval_s: float = Field(default=30.0, gt=0)
+    audit_anchor_interval_s: float = Field(
+        default=60.0, gt=0, description="how often the audit chain head is exported to the home"
+    )
     upload_cleanup_interval_s: float = Field(default=300.0, gt=0)
     celery_visibility_timeout_s: int = Field(
         default=3600, ge=1, description="Redis broker: unacked messages come back after this"
@@ -180,20 +189,36 @@ class Settings(BaseSettings):
         return f"{scheme}://{host_part}/{REDIS_DB_BY_ROLE[role]}{query}"
 
     def ensure_home(self) -> Path:
+        """The home and its folders, private to this service (mode 0700)."""
         home = self.home_dir
         for directory in (home, self.uploads_dir, self.clips_dir, self.backups_dir):
-            directory.mkdir(parents=True, exist_ok=True)
+            if not directory.is_dir():
+                directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if directory.stat().st_mode & 0o077:
+                directory.chmod(0o700)
         return home
 
     def signing_key(self) -> str:
         """The JWT key: configured, or generated once and kept in the home with mode 0600."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
-        path = self.ensure_home() / SECRET_FILE_NAME
+        return self._home_secret(SECRET_FILE_NAME)
+
+    def audit_mac_key(self) -> bytes:
+        """The audit chain's HMAC key: configured, or generated once into the home (0600)."""
+        if self.audit_key is not None:
+            return self.audit_key.get_secret_value().encode()
+        return self._home_secret(AUDIT_KEY_FILE_NAME).encode()
+
+    def _home_secret(self, name: str) -> str:
+        path = self.ensure_home() / name
         if path.exists():
             return path.read_text().strip()
         key = secrets.token_urlsafe(48)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process wrote it first: use theirs
+            return path.read_text().strip()
         with os.fdopen(descriptor, "w") as handle:
             handle.write(key)
         return key

@@ -5,27 +5,49 @@ pipeline's answer, and the catalog. Later views add their payloads in their own 
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agentos.schemas.audit import ActionStats, AuditRecordRead
 from agentos.schemas.jobs import PRIORITY_MAX, PRIORITY_MIN, JobStatus
 
 RateClass = Literal["standard", "high_risk", "critical"]
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(value: Any) -> bool:
+    if isinstance(value, str):
+        return _UNSTORABLE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_unstorable(key) or _unstorable(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(_unstorable(item) for item in value)
+    return False
+
+
 EventSeverity = Literal["debug", "info", "warning", "error", "critical"]
 
 
 class ActionPayload(BaseModel):
-    """Base of every action payload: unknown fields are refused, `reason` is audited."""
+    """Base of every action payload: unknown fields are refused, `reason` is audited, and no
+    string anywhere in it may hold a NUL or a lone surrogate (no database stores them)."""
 
     model_config = ConfigDict(extra="forbid")
 
     reason: str | None = Field(
         default=None, max_length=500, description="Why; stored in the audit record"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_strings(cls, data: Any) -> Any:
+        if _unstorable(data):
+            raise ValueError("NUL characters and lone surrogates are not allowed in strings")
+        return data
 
 
 class DangerousPayload(ActionPayload):

@@ -54,6 +54,9 @@ class AuditVerifyResult(BaseModel):
     )
     first_broken_id: uuid.UUID | None = None
     problem: str | None = Field(default=None, description="What is wrong with that record")
+    anchor_seq: int | None = Field(
+        default=None, description="The exported chain head checked against, if any"
+    )
 
 
 class ActionOutcomeCount(BaseModel):

@@ -75,6 +75,9 @@ class AccessClaims(BaseModel):
     nbf: datetime
     exp: datetime
     jti: str
+    fam: uuid.UUID | None = Field(
+        default=None, description="The login (refresh-token family) the token belongs to"
+    )
 
 
 class ApiKeyRead(ReadModel):

@@ -7,20 +7,18 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import Scope
 
 from agentos import __version__
 from agentos.db.migrate import ensure_schema
 from agentos.server.errors import install_error_handlers
 from agentos.server.live import start_live
 from agentos.server.metrics import MetricsMiddleware, MetricsRecorder
-from agentos.server.middleware import (
-    BodyLimitMiddleware,
-    RateLimitHeadersMiddleware,
-    TraceMiddleware,
-)
+from agentos.server.middleware import BodyLimits, EdgeMiddleware
 from agentos.server.ratelimit import UserRateLimit
 from agentos.server.routes import admin_actions, admin_ssot, auth, system, uploads, ws
 from agentos.server.routes import agents as agents_routes
@@ -31,6 +29,7 @@ from agentos.server.routes import queue as queue_routes
 from agentos.services.pipeline.embedded_runner import EmbeddedRunner
 from agentos.services.pipeline.runner import Runner, RunnerFactory
 from agentos.services.runtime import Runtime
+from agentos.services.security import admin_access
 from agentos.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -75,6 +74,42 @@ The AgentOS control plane. Every response uses the envelope
 `{"success", "data", "timestamp", "response_time_ms"}`; errors use
 `{"success": false, "error", "error_code", "timestamp"}`. Send `X-Trace-Id` to correlate.
 """
+
+
+# Routes that take a body without a token: small bodies only (anyone may send one).
+ANONYMOUS_BODY_PATHS = frozenset({"/api/auth/login", "/api/auth/refresh"})
+ACTION_BODY_BYTES = 1024 * 1024
+CHUNK_OVERHEAD_BYTES = 4096
+
+
+def body_limits(settings: Settings) -> BodyLimits:
+    return BodyLimits(
+        by_path=(
+            ("/api/upload/chunk", settings.upload_chunk_max_bytes + CHUNK_OVERHEAD_BYTES),
+            ("/api/admin/action", ACTION_BODY_BYTES),
+        ),
+        anonymous_paths=ANONYMOUS_BODY_PATHS,
+        ceiling=settings.max_request_bytes,
+    )
+
+
+def _check_credential(scope: Scope, credential: str) -> None:
+    admin_access.verify_credential(scope["app"].state.runtime, credential)
+
+
+def _document_action_bodies(app: FastAPI) -> None:
+    """Add the per-action request models to the OpenAPI components (the action route takes
+    its body as sent, so FastAPI does not collect them itself)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(
+            admin_actions.ACTION_BODY_COMPONENTS
+        )
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def default_runner(runtime: Runtime) -> Runner | None:
@@ -124,13 +159,14 @@ def create_app(
     app.state.settings = settings
     app.state.backends = runtime.backends
     install_error_handlers(app)
+    _document_action_bodies(app)
     for router in ROUTERS:
         app.include_router(router)
     for router in USER_ROUTERS:
         app.include_router(router, dependencies=[UserRateLimit])
-    app.add_middleware(RateLimitHeadersMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
-    app.add_middleware(TraceMiddleware)
+    app.add_middleware(
+        EdgeMiddleware, limits=body_limits(settings), check_credential=_check_credential
+    )
     # Per-route request figures for /api/analytics/metrics (outside the limits: 413/429 count).
     app.state.metrics = MetricsRecorder(app.state.backends.counters)
     app.add_middleware(MetricsMiddleware, recorder=app.state.metrics)

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from agentos.services import admin_data
 from agentos.services.backends.base import BusEvent
 from agentos.services.runtime import Runtime
+from agentos.services.security import admin_access
 
 logger = logging.getLogger(__name__)
 
@@ -80,11 +81,17 @@ def get_hub(app: FastAPI) -> LiveHub:
 
 
 def start_live(app: FastAPI) -> Callable[[], None]:
-    """Startup hook: the hub, and the read model's change feed and warmer."""
-    stop_background = admin_data.start_background(app.state.runtime)
+    """Startup hook: the hub, the read model's change feed and warmer, and revocations
+    announced by any process reaching this process's token cache."""
+    runtime = app.state.runtime
+    stop_background = admin_data.start_background(runtime)
+    stop_revocations = admin_data.add_listener(
+        runtime, lambda event: admin_access.handle_change(runtime, event.payload)
+    )
     hub = get_hub(app)
 
     def stop() -> None:
+        stop_revocations()
         hub.close()
         app.state.live_hub = None
         stop_background()

@@ -1,162 +1,196 @@
-"""Pure ASGI middleware (no BaseHTTPMiddleware overhead on the hot path)."""
+"""The edge of every request: one pure ASGI pass (no BaseHTTPMiddleware on the hot path).
+
+On the way in:
+- the trace id (`X-Trace-Id`, or W3C `traceparent`, or a new one) and the start time;
+- the request guard: no NUL byte in the path or the query; a body limit that fits the
+  route (kilobytes for a login or an action, megabytes only for upload chunks), checked
+  from Content-Length at once and while a chunked body streams in; a request with a body
+  to a route that needs a token is refused (401) before its body is read; a JSON body must
+  parse, nest at most `MAX_JSON_DEPTH` deep and hold no NUL (lone surrogates do not parse).
+On the way out: `X-Trace-Id`, `X-Response-Time-Ms`, and the `RateLimit` headers a rate
+limit left in the request state. An unhandled error still answers the error envelope with
+the trace id.
+"""
 
 from __future__ import annotations
 
 import re
 import time
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_to_bytes
 
-from starlette.exceptions import HTTPException as StarletteHTTPException
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentos.server.errors import error_body
+from agentos.errors import UnauthenticatedError
+from agentos.server.errors import error_body, unexpected_error_response
 
 TRACE_HEADER = b"x-trace-id"
+TRACEPARENT_HEADER = b"traceparent"
 _VALID_TRACE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 current_trace_id: ContextVar[str | None] = ContextVar("current_trace_id", default=None)
+RATELIMIT_STATE_KEY = "ratelimit_headers"
+MAX_JSON_DEPTH = 32
+KIB = 1024
 
 
-def _incoming_trace_id(scope: Scope) -> str:
-    for name, value in scope.get("headers", ()):
-        if name == TRACE_HEADER:
-            text = value.decode("latin-1").strip()
-            if _VALID_TRACE.match(text):
-                return text
-            break
-    return uuid.uuid4().hex
+@dataclass(frozen=True)
+class BodyLimits:
+    """Bytes a request body may have, by route; `anonymous` are the routes that take a body
+    without a token (their limit is small because anyone may send one)."""
+
+    default: int = 64 * KIB
+    anonymous: int = 8 * KIB
+    by_path: tuple[tuple[str, int], ...] = ()
+    anonymous_paths: frozenset[str] = frozenset()
+    ceiling: int = 100 * 1024 * KIB
+
+    def of(self, path: str) -> int:
+        if path in self.anonymous_paths:
+            return min(self.anonymous, self.ceiling)
+        for prefix, limit in self.by_path:
+            if path == prefix:
+                return min(limit, self.ceiling)
+        return min(self.default, self.ceiling)
 
 
-class TraceMiddleware:
-    """Accepts or generates `X-Trace-Id`, times the request, returns both as headers."""
+class RefusedRequestError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
 
-    def __init__(self, app: ASGIApp) -> None:
+
+CredentialCheck = Callable[[Scope, str], None]
+
+
+class EdgeMiddleware:
+    def __init__(
+        self, app: ASGIApp, *, limits: BodyLimits, check_credential: CredentialCheck
+    ) -> None:
         self.app = app
+        self.limits = limits
+        self.check_credential = check_credential
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        trace_id = _incoming_trace_id(scope)
+        trace_id = incoming_trace_id(scope)
         started = time.perf_counter()
         state = scope.setdefault("state", {})
-        state["trace_id"] = trace_id
-        state["started"] = started
+        state["trace_id"], state["started"] = trace_id, started
         token = current_trace_id.set(trace_id)
-
         response_started = False
 
         async def send_with_headers(message: Message) -> None:
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
-                headers = list(message.get("headers", []))
-                headers.append((TRACE_HEADER, trace_id.encode("latin-1")))
-                elapsed = (time.perf_counter() - started) * 1000
-                headers.append((b"x-response-time-ms", f"{elapsed:.2f}".encode()))
-                message["headers"] = headers
+                message["headers"] = _response_headers(message, state, trace_id, started)
             await send(message)
 
         try:
+            receive = await self._guard(scope, receive)
             await self.app(scope, receive, send_with_headers)
+        except RefusedRequestError as refused:
+            if response_started or scope["type"] != "http":
+                raise
+            await _refuse(scope, receive, send_with_headers, refused)
         except Exception as exc:
             # Starlette answers unhandled errors outside every user middleware, which would
             # drop X-Trace-Id exactly when an operator needs it; answer here instead.
             if response_started or scope["type"] != "http":
                 raise
-            from agentos.server.errors import unexpected_error_response
-
             response = unexpected_error_response(Request(scope), exc)
             await response(scope, receive, send_with_headers)
         finally:
             current_trace_id.reset(token)
 
-
-RATELIMIT_STATE_KEY = "ratelimit_headers"
-
-
-class RateLimitHeadersMiddleware:
-    """Adds the `RateLimit`/`RateLimit-Policy` headers a rate-limit dependency left in the
-    request state, also when the route returns its own Response object."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _guard(self, scope: Scope, receive: Receive) -> Receive:
+        """The request as the app may see it, or RefusedRequestError."""
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        state = scope.setdefault("state", {})
-
-        async def send_with_headers(message: Message) -> None:
-            extra = state.get(RATELIMIT_STATE_KEY)
-            if message["type"] == "http.response.start" and extra:
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                for name, value in extra.items():
-                    if name.lower().encode("latin-1") not in present:
-                        headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class PayloadTooLarge(StarletteHTTPException):
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"Request body larger than {limit} bytes")
-
-
-class BodyLimitMiddleware:
-    """413 for bodies over `max_bytes`: at once from Content-Length, or while a chunked
-    body streams in (the app never holds more than the limit in memory)."""
-
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            return receive  # /ws checks its own token and reads no body
+        _check_target(scope)
+        if not _has_body(scope):
+            return receive
+        path = scope["path"]
+        limit = self.limits.of(path)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(scope, receive, send)
-            return
-        received = 0
-        started = False
+        if declared is not None and declared > limit:
+            raise _too_large(limit)
+        if path not in self.limits.anonymous_paths:
+            self._authenticate(scope)
+        if not _is_json(scope):
+            return _limited(receive, limit)
+        body = await _read_body(receive, limit)
+        _check_json(body)
+        return _replay(body, receive)
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise PayloadTooLarge(self.max_bytes)
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+    def _authenticate(self, scope: Scope) -> None:
+        credential = _bearer(scope)
+        if credential is None:
+            raise RefusedRequestError(
+                401, "AUTH_REQUIRED", "Authentication required: send Authorization: Bearer <token>"
+            )
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except PayloadTooLarge:
-            if started:
-                raise
-            await self._refuse(scope, receive, send)
+            self.check_credential(scope, credential)
+        except UnauthenticatedError as exc:
+            raise RefusedRequestError(401, exc.code, exc.message) from exc
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope)
-        body = error_body(
-            request, message=PayloadTooLarge(self.max_bytes).detail, code="PAYLOAD_TOO_LARGE"
+
+def incoming_trace_id(scope: Scope) -> str:
+    """`X-Trace-Id` if valid, else the trace id of a W3C `traceparent`, else a new one."""
+    parent = None
+    for name, value in scope.get("headers", ()):
+        if name == TRACE_HEADER:
+            text = value.decode("latin-1").strip()
+            if _VALID_TRACE.match(text):
+                return text
+        elif name == TRACEPARENT_HEADER:
+            match = _TRACEPARENT.match(value.decode("latin-1").strip().lower())
+            if match and match.group(1) != "0" * 32:
+                parent = match.group(1)
+    return parent or uuid.uuid4().hex
+
+
+def _response_headers(
+    message: Message, state: dict[str, Any], trace_id: str, started: float
+) -> list[tuple[bytes, bytes]]:
+    headers = list(message.get("headers", []))
+    headers.append((TRACE_HEADER, trace_id.encode("latin-1")))
+    elapsed = (time.perf_counter() - started) * 1000
+    headers.append((b"x-response-time-ms", f"{elapsed:.2f}".encode()))
+    extra: dict[str, str] | None = state.get(RATELIMIT_STATE_KEY)
+    if extra:
+        present = {name.lower() for name, _ in headers}
+        for name, value in extra.items():
+            key = name.lower().encode("latin-1")
+            if key not in present:
+                headers.append((key, value.encode("latin-1")))
+    return headers
+
+
+def _check_target(scope: Scope) -> None:
+    """No NUL byte in the path or in the query, percent-encoded or not."""
+    path: str = scope.get("path", "")
+    query: bytes = scope.get("query_string", b"")
+    if "\x00" in path or b"\x00" in unquote_to_bytes(query):
+        raise RefusedRequestError(
+            422, "INVALID_STRING", "NUL characters are not allowed in the path or the query"
         )
-        response = JSONResponse(body, status_code=413, headers={"Connection": "close"})
-        await response(scope, receive, send)
+
+
+def _has_body(scope: Scope) -> bool:
+    if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        return _content_length(scope) not in (None, 0)
+    return True
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -167,3 +201,116 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            kind = value.split(b";", 1)[0].strip().lower()
+            return kind == b"application/json" or kind.endswith(b"+json")
+    return False
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, credential = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and credential.strip():
+                return credential.strip()
+            return None
+    return None
+
+
+def _too_large(limit: int) -> RefusedRequestError:
+    return RefusedRequestError(
+        413, "PAYLOAD_TOO_LARGE", f"Request body larger than {limit} bytes for this route"
+    )
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    received = 0
+
+    async def limited_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _too_large(limit)
+        return message
+
+    return limited_receive
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _check_json(body: bytes) -> None:
+    if not body.strip():
+        return  # the route decides whether an empty body is fine
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise _json_refusal(str(exc)) from exc
+    _walk(value, 0)
+
+
+def _json_refusal(problem: str) -> RefusedRequestError:
+    if "UTF-8" in problem:  # not even text
+        return RefusedRequestError(400, "BAD_REQUEST", f"The body is not UTF-8: {problem}")
+    if "surrogate" in problem:  # an escaped lone surrogate: no database stores one
+        return RefusedRequestError(422, "INVALID_STRING", "Lone surrogates are not allowed")
+    return RefusedRequestError(422, "INVALID_JSON", f"The body is not valid JSON: {problem}")
+
+
+def _walk(value: Any, depth: int) -> None:
+    if depth > MAX_JSON_DEPTH:
+        raise RefusedRequestError(
+            422, "JSON_TOO_DEEP", f"The body nests deeper than {MAX_JSON_DEPTH} levels"
+        )
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise RefusedRequestError(422, "INVALID_STRING", "NUL characters are not allowed")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _walk(key, depth + 1)
+            _walk(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _walk(item, depth + 1)
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, refused: RefusedRequestError) -> None:
+    body = error_body(Request(scope), message=refused.message, code=refused.code)
+    headers = {"Connection": "close"} if refused.status == 413 else None
+    if refused.status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    response = JSONResponse(body, status_code=refused.status, headers=headers)
+    await response(scope, receive, send)

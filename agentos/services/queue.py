@@ -170,12 +170,24 @@ def _age(now: datetime, since: datetime | None) -> float | None:
     return max(0.0, (now - since).total_seconds())
 
 
-def details(session: Session, *, page: PageParams, agent: str | None = None) -> Page[QueuedWork]:
-    """Open work (running, then queued in dispatch order), with the job it belongs to."""
+def details(
+    session: Session, *, actor: Actor, page: PageParams, agent: str | None = None
+) -> Page[QueuedWork]:
+    """Open work (running, then queued in dispatch order), with the job it belongs to; a
+    user sees the work of their own jobs only."""
     where: list[ColumnElement[bool]] = [ProcessingStep.status.in_(("queued", "running"))]
     if agent is not None:
         where = [ProcessingStep.status == "queued", ProcessingStep.agent == agent]
-    total = session.scalar(select(func.count()).select_from(ProcessingStep).where(*where)) or 0
+    where += jobs.visible_to(actor)
+    total = (
+        session.scalar(
+            select(func.count())
+            .select_from(ProcessingStep)
+            .join(Job, Job.id == ProcessingStep.job_id)
+            .where(*where)
+        )
+        or 0
+    )
     rows = session.execute(
         select(ProcessingStep, Job.title, Job.owner_id)
         .join(Job, Job.id == ProcessingStep.job_id)

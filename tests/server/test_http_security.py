@@ -224,6 +224,7 @@ def test_streamed_oversized_body_is_413_before_it_is_read_whole(
     settings: Settings, runtime: Runtime
 ) -> None:
     app = _client(runtime, max_request_bytes=2048).app
+    token = create_user_and_token(runtime, role="user")[1]
     pulled: list[int] = []
     sent: list[Message] = []
     scope = {
@@ -236,7 +237,10 @@ def test_streamed_oversized_body_is_413_before_it_is_read_whole(
         "raw_path": b"/test/consume",
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"transfer-encoding", b"chunked")],
+        "headers": [
+            (b"transfer-encoding", b"chunked"),
+            (b"authorization", f"Bearer {token}".encode()),
+        ],
         "client": ("198.51.100.7", 40000),
         "server": ("testserver", 80),
     }

@@ -75,6 +75,23 @@ def test_ownership(client: TestClient, alice: Caller, bob: Caller, operator: Cal
     assert client.get(f"/api/jobs/{job}", headers=operator.headers).status_code == 200
 
 
+def test_queue_and_agent_reads_show_users_their_own_work_only(
+    client: TestClient, alice: Caller, bob: Caller, operator: Caller
+) -> None:
+    """`/api/queue/details`, `/api/agents/queue/{agent}` and `/api/agents/logs/{agent}`
+    showed every owner's jobs (id, title, owner) to any user."""
+    mine, theirs = alice.job(title="alice's"), bob.job(title="bob's")
+
+    def job_ids(caller: Caller, path: str) -> set[str]:
+        body = client.get(path, headers=caller.headers).json()
+        return {row["job_id"] for row in body["data"] if row.get("job_id")}
+
+    for path in ("/api/queue/details", "/api/agents/queue/ingest", "/api/agents/logs/ingest"):
+        assert job_ids(alice, path) == {str(mine)}, path
+        assert job_ids(bob, path) == {str(theirs)}, path
+        assert job_ids(operator, path) == {str(mine), str(theirs)}, path
+
+
 def test_cancel_retry(client: TestClient, alice: Caller, readonly: Caller) -> None:
     job = alice.job("processing")
     assert client.post(f"/api/jobs/{job}/cancel", headers=readonly.headers).status_code == 403

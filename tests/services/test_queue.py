@@ -96,7 +96,7 @@ def test_status_details_stats(session: Session) -> None:
     ingest = next(a for a in status.agents if a.agent == "ingest")
     assert (ingest.queued, ingest.running, status.processing) == (2, 1, 1)
     assert status.oldest_wait_s is not None
-    details = queue.details(session, page=PageParams())
+    details = queue.details(session, actor=OPERATOR, page=PageParams())
     assert [w.title for w in details.data] == ["busy", "high", "low"]
     assert details.pagination.total == 3
     stats = queue.stats(session)

@@ -73,6 +73,8 @@ class AuditChainHead(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The first seq hashed with the HMAC key (earlier records keep plain SHA-256 links).
+    keyed_from_seq: Mapped[int] = mapped_column(BigInteger, server_default="1")
 
 
 class IdempotencyRecord(UUIDPrimaryKey, Base):

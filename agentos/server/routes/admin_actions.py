@@ -14,10 +14,11 @@ from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from agentos.errors import AgentOSError, RateLimitedError
@@ -38,12 +39,25 @@ from agentos.server.errors import (
 )
 from agentos.server.ratelimit import limit_actor
 from agentos.server.responses import ok
+from agentos.server.routes._actions import REPLAY_HEADER
 from agentos.services.actions import pipeline, registry, status
 from agentos.services.context import Actor
 from agentos.services.security import admin_access
 
-REPLAY_HEADER = "Idempotent-Replayed"
-ActionBody = registry.request_union()
+UNKNOWN_ACTION = "UNKNOWN_ACTION"
+SCHEMA_REF = "#/components/schemas/{model}"
+
+
+def action_body_schemas() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The request body as documented (one model per action, discriminated on `action`)
+    and the component schemas it refers to; the route itself takes the body as sent."""
+    schema = TypeAdapter(registry.request_union()).json_schema(ref_template=SCHEMA_REF)
+    components = schema.pop("$defs", {})
+    body = {"required": True, "content": {"application/json": {"schema": schema}}}
+    return {"requestBody": body}, components
+
+
+ACTION_BODY_OPENAPI, ACTION_BODY_COMPONENTS = action_body_schemas()
 
 
 class ActionRoute(APIRoute):
@@ -55,31 +69,38 @@ class ActionRoute(APIRoute):
         async def route(request: Request) -> Response:
             try:
                 return await handler(request)
-            except RequestValidationError as exc:
-                unknown = [err for err in exc.errors() if err.get("type") == "union_tag_invalid"]
-                if not unknown:
-                    raise
-                tag = (unknown[0].get("ctx") or {}).get("tag")
-                body = error_body(
-                    request,
-                    message=f"unknown action {tag!r}; GET /api/admin/action/status lists them",
-                    code="UNKNOWN_ACTION",
-                    details={"action": tag},
-                )
-                return JSONResponse(body, status_code=400)
             except AgentOSError as exc:
-                if not getattr(exc, "replayed", False):
+                replayed = getattr(exc, "replayed", False)
+                if not replayed and exc.code != UNKNOWN_ACTION:
                     raise
-                return _replayed_error(request, exc)
+                return _error_response(request, exc, replayed=replayed)
 
         return route
 
 
-def _replayed_error(request: Request, exc: AgentOSError) -> JSONResponse:
+def _error_response(request: Request, exc: AgentOSError, *, replayed: bool) -> JSONResponse:
     headers = rate_limit_headers(exc) if isinstance(exc, RateLimitedError) else {}
-    headers[REPLAY_HEADER] = "true"
+    if replayed:
+        headers[REPLAY_HEADER] = "true"
+    status = 400 if exc.code == UNKNOWN_ACTION else HTTP_STATUS_BY_KIND[exc.kind]
     body = error_body(request, message=exc.message, code=exc.code, details=exc.details)
-    return JSONResponse(body, status_code=HTTP_STATUS_BY_KIND[exc.kind], headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def action_request(request: Request) -> tuple[str, dict[str, Any]]:
+    """`{"action": NAME, "payload": {...}}` as sent: the pipeline validates it against the
+    action's model and audits a refusal, so no attempt goes unrecorded."""
+    try:
+        body = orjson.loads(await request.body() or b"{}")
+    except orjson.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict):
+        return "(not an object)", {}
+    name, payload = body.get("action"), body.get("payload", {})
+    return (
+        name if isinstance(name, str) and name else "(no action)",
+        payload if isinstance(payload, dict) else {"payload": payload},
+    )
 
 
 async def action_actor(request: Request, runtime: RuntimeDep) -> Actor:
@@ -116,6 +137,7 @@ async def status_reader(request: Request, actor: ActionActorDep) -> Actor:
 
 ActionCallerDep = Annotated[Actor, Depends(action_caller)]
 StatusReaderDep = Annotated[Actor, Depends(status_reader)]
+ActionRequestDep = Annotated[tuple[str, dict[str, Any]], Depends(action_request)]
 router = APIRouter(prefix="/api/admin", tags=["Admin Actions"], route_class=ActionRoute)
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
@@ -138,21 +160,23 @@ XIdempotencyKey = Annotated[
     "the stored response with `Idempotent-Replayed: true`.",
     response_model=SuccessEnvelope[ActionResponse],
     responses=RESPONSES,
+    openapi_extra=ACTION_BODY_OPENAPI,
 )
 def run_action(
     request: Request,
     response: Response,
-    body: ActionBody,  # type: ignore[valid-type]
+    body: ActionRequestDep,
     session: SessionDep,
     actor: ActionCallerDep,
     idempotency_key: IdempotencyKey = None,
     x_idempotency_key: XIdempotencyKey = None,
 ) -> dict[str, Any]:
+    action, payload = body
     result = pipeline.execute(
         session,
         actor=actor,
-        action=body.action,  # type: ignore[attr-defined]
-        payload=body.payload,  # type: ignore[attr-defined]
+        action=action,
+        payload=payload,
         idempotency_key=idempotency_key or x_idempotency_key,
     )
     if result.replayed:

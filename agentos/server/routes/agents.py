@@ -88,14 +88,15 @@ def restart_agents(request: Request, write: AdminWriteDep) -> dict[str, Any]:
 @router.get(
     "/logs/{agent_id}",
     summary="The agent's own records: its steps and events",
-    description="Newest first. An unknown agent answers 404 AGENT_NOT_FOUND.",
+    description="Newest first; users see the records of their own jobs only. An unknown "
+    "agent answers 404 AGENT_NOT_FOUND.",
     response_model=PageEnvelope[AgentLogEntry],
     responses=documented(AgentLogEntry, 404, 422, paged=True),
 )
 def agent_logs(
-    request: Request, agent_id: AgentId, session: SessionDep, _: CurrentActorDep, page: Paging
+    request: Request, agent_id: AgentId, session: SessionDep, actor: CurrentActorDep, page: Paging
 ) -> dict[str, Any]:
-    return paged(request, agents.logs(session, agent=agent_id, page=page))
+    return paged(request, agents.logs(session, agent=agent_id, actor=actor, page=page))
 
 
 @router.get(
@@ -133,14 +134,14 @@ def update_agent_config(
 @router.get(
     "/queue/{agent_id}",
     summary="The agent's queued work in dispatch order",
-    description="Priority first, then age.",
+    description="Priority first, then age; users see their own jobs' work only.",
     response_model=PageEnvelope[QueuedWork],
     responses=documented(QueuedWork, 404, 422, paged=True),
 )
 def agent_queue(
-    request: Request, agent_id: AgentId, session: SessionDep, _: CurrentActorDep, page: Paging
+    request: Request, agent_id: AgentId, session: SessionDep, actor: CurrentActorDep, page: Paging
 ) -> dict[str, Any]:
-    return paged(request, agents.queue(session, agent=agent_id, page=page))
+    return paged(request, agents.queue(session, agent=agent_id, actor=actor, page=page))
 
 
 @router.post(

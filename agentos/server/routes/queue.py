@@ -29,16 +29,17 @@ def queue_status(request: Request, session: SessionDep, _: CurrentActorDep) -> d
 @router.get(
     "/details",
     summary="Open work: running, then queued in dispatch order",
+    description="Users see the work of their own jobs only; staff roles see all of it.",
     response_model=PageEnvelope[QueuedWork],
     responses=documented(QueuedWork, 422, paged=True),
 )
 def queue_details(
     request: Request,
     session: SessionDep,
-    _: CurrentActorDep,
+    actor: CurrentActorDep,
     page: Annotated[PageParams, Depends()],
 ) -> dict[str, Any]:
-    return paged(request, queue.details(session, page=page))
+    return paged(request, queue.details(session, actor=actor, page=page))
 
 
 @router.get(

@@ -17,14 +17,17 @@ import functools
 import logging
 import time
 import uuid
+from collections.abc import Callable
+from functools import partial
 from typing import Any, NoReturn
 
+from pydantic_core import to_jsonable_python
 from sqlalchemy.orm import Session
 
 from agentos.errors import AgentOSError, InternalError, RateLimitedError, error_from_kind
 from agentos.schemas.actions import ActionPayload, ActionResponse
 from agentos.services import events
-from agentos.services.actions import registry
+from agentos.services.actions import denials, registry
 from agentos.services.actions.registry import ActionContext, ActionSpec
 from agentos.services.backends import breaker, idempotency
 from agentos.services.backends.idempotency import StoredResponse
@@ -35,27 +38,41 @@ from agentos.services.security.audit import AuditEntry
 
 logger = logging.getLogger(__name__)
 USERS_AREA = "users:"
+MAX_NAME = 100
 
 
 @dataclasses.dataclass
 class _Run:
     session: Session
-    spec: ActionSpec
-    payload: Any
+    name: str
+    given: ActionPayload | dict[str, Any] | None
+    raw: dict[str, Any]
     actor: Actor
     started: float
     key: str | None = None
     fingerprint: str = ""
+    # Set by validate(): the declared action and its payload model.
+    found: ActionSpec | None = None
+    payload: Any = None
+
+    @property
+    def spec(self) -> ActionSpec:
+        assert self.found is not None, "validate() first"
+        return self.found
 
     @functools.cached_property
     def payload_json(self) -> dict[str, Any]:
+        if self.payload is None:
+            return self.raw  # refused before it was a model: audited as sent (scrubbed)
         data: dict[str, Any] = self.payload.model_dump(mode="json")
         return data
 
     @property
     def reason(self) -> str | None:
-        reason: str | None = getattr(self.payload, "reason", None)
-        return reason
+        reason = getattr(self.payload, "reason", None)
+        if self.payload is None and isinstance(self.raw.get("reason"), str):
+            reason = self.raw["reason"][:500]
+        return reason if isinstance(reason, str) else None
 
     @property
     def dry_run(self) -> bool:
@@ -64,7 +81,7 @@ class _Run:
     def entry(self, outcome: str, **fields: Any) -> AuditEntry:
         return AuditEntry(
             actor=self.actor,
-            action=self.spec.name,
+            action=self.name,
             outcome=outcome,
             payload=self.payload_json,
             reason=self.reason,
@@ -72,25 +89,43 @@ class _Run:
             **fields,
         )
 
-    def refuse(self, error: AgentOSError, outcome: str, *, security: bool = False) -> NoReturn:
-        """Commit the refusal's audit record (and security event), then raise."""
+    def refuse(
+        self, error: AgentOSError, outcome: str, *, event: Callable[[], object] | None = None
+    ) -> NoReturn:
+        """Commit the refusal's audit record (and its security event), then raise."""
         self.session.rollback()
         try:
+            if event is not None:
+                event()
+            # Last before the commit: from here on this transaction holds the chain head.
             audit.append(self.session, self.entry(outcome, error_code=error.code))
-            if security:
-                _security_event(self.session, self.actor, self.spec, error)
             self.session.commit()
         except Exception:
             self.session.rollback()
-            logger.exception("could not audit the refused action %s", self.spec.name)
+            logger.exception("could not audit the refused action %s", self.name)
         raise error
+
+    def find(self) -> None:
+        """The action must exist; else a `rejected` record."""
+        try:
+            self.found = registry.require(self.name)
+        except AgentOSError as error:
+            self.refuse(error, "rejected")
 
     def authorize(self) -> None:
         try:
-            ipallow.require_allowed(self.session, self.actor)
+            ipallow.require_allowed(runtime_of(self.session), self.actor, session=self.session)
             roles.require(self.actor.role, permission=self.spec.permission, action=self.spec.name)
         except AgentOSError as error:
-            self.refuse(error, "denied", security=True)
+            self.refuse_denied(error)
+
+    def validate(self) -> None:
+        """The payload must fit the action's model, and a destructive action be confirmed;
+        else a `rejected` record."""
+        try:
+            self.payload = registry.validate_payload(self.spec, self.given)
+        except AgentOSError as error:
+            self.refuse(error, "rejected")
         if self.spec.dangerous and not self.dry_run and not getattr(self.payload, "confirm", 0):
             self.refuse(
                 _invalid(
@@ -100,16 +135,34 @@ class _Run:
                 "rejected",
             )
 
+    def refuse_denied(self, error: AgentOSError) -> NoReturn:
+        """A denial, counted per actor and per IP: within the limits it is audited with a
+        security event on the first one of a window; past them the attempt is refused as
+        rate-limited (still audited), and one event sums the burst up."""
+        try:
+            burst = denials.count(self.session, self.actor)
+        except AgentOSError:  # the limiter is down: the denial itself still stands
+            burst = denials.Burst(first=True, refusal=None, announce=False)
+        if burst.refusal is None:
+            announce_denial = partial(_security_event, self.session, self.actor, self.name, error)
+            self.refuse(error, "denied", event=announce_denial if burst.first else None)
+        refusal = burst.refusal
+        announce_burst = partial(denials.announce, self.session, self.actor, self.name, refusal)
+        self.refuse(refusal, "rate_limited", event=announce_burst if burst.announce else None)
+
     def rate_limit(self) -> None:
         settings = settings_of(self.session)
         limit = registry.rate_limit_of(self.spec, settings)
         window = settings.action_rate_window_s
-        decision = backends_of(self.session).limiter.hit(
-            f"action:{idempotency.scope_of(self.actor)}:{self.spec.name}",
-            limit=limit,
-            window_s=window,
-            algorithm=settings.action_rate_algorithm,
-        )
+        try:
+            decision = backends_of(self.session).limiter.hit(
+                f"action:{idempotency.scope_of(self.actor)}:{self.spec.name}",
+                limit=limit,
+                window_s=window,
+                algorithm=settings.action_rate_algorithm,
+            )
+        except AgentOSError as outage:  # the limiter is down: fail fast, audited
+            self.refuse(outage, "rejected")
         if not decision.allowed:
             error = RateLimitedError(
                 f"rate limit of {limit} {self.spec.name} per {window} s reached",
@@ -246,12 +299,21 @@ def execute(
 ) -> ActionResponse:
     """Run one admin action through the whole pipeline; commits what it did."""
     started = time.perf_counter()
-    spec = registry.require(action)
-    model = registry.validate_payload(spec, payload)
     if actor.trace_id is None:
         actor = dataclasses.replace(actor, trace_id=uuid.uuid4().hex)
-    run = _Run(session=session, spec=spec, payload=model, actor=actor, started=started)
+    # JSON-safe for the audit record of an attempt refused before its payload is a model.
+    raw = to_jsonable_python(payload, fallback=str)
+    run = _Run(
+        session=session,
+        name=action[:MAX_NAME],
+        given=payload,
+        raw=dict(raw or {}) if isinstance(raw, dict) else {"payload": str(raw)[:200]},
+        actor=actor,
+        started=started,
+    )
+    run.find()
     run.authorize()
+    run.validate()
     run.rate_limit()
     if idempotency_key:
         replayed = run.claim(idempotency_key)
@@ -288,15 +350,15 @@ def _invalid(message: str, code: str) -> AgentOSError:
     return error_from_kind("invalid", message, code=code)
 
 
-def _security_event(session: Session, actor: Actor, spec: ActionSpec, error: AgentOSError) -> None:
+def _security_event(session: Session, actor: Actor, action: str, error: AgentOSError) -> None:
     events.emit(
         session,
         severity="warning",
         source="security",
         kind="action_denied",
-        message=f"{actor.name} ({actor.role}) was denied {spec.name}: {error.message}",
+        message=f"{actor.name} ({actor.role}) was denied {action}: {error.message}",
         details={
-            "action": spec.name,
+            "action": action,
             "actor": actor.name,
             "role": actor.role,
             "ip": actor.ip,

@@ -10,7 +10,7 @@ from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
-from agentos.db.models import Agent, ProcessingStep, SystemEvent
+from agentos.db.models import Agent, Job, ProcessingStep, SystemEvent
 from agentos.schemas.agents import (
     AgentHealth,
     AgentLogEntry,
@@ -20,6 +20,7 @@ from agentos.schemas.agents import (
 )
 from agentos.schemas.common import Page, PageParams, Pagination
 from agentos.schemas.queue import QueueClearResult, QueuedWork
+from agentos.services import jobs
 from agentos.services import queue as queue_service
 from agentos.services.agents.status import list_status, load_row
 from agentos.services.context import Actor
@@ -117,9 +118,17 @@ def _health_of(session: Session, status: AgentStatus, stalled: int) -> AgentHeal
     )
 
 
-def logs(session: Session, *, agent: str, page: PageParams) -> Page[AgentLogEntry]:
-    """The agent's own records, newest first: its processing steps and its system events."""
+def logs(session: Session, *, agent: str, actor: Actor, page: PageParams) -> Page[AgentLogEntry]:
+    """The agent's own records, newest first: its processing steps and its system events (a
+    user sees only those of their own jobs)."""
     name = load_row(session, agent).name
+    visible = jobs.visible_to(actor)
+    own_jobs = select(Job.id).where(*visible)
+    step_where = [ProcessingStep.agent == name]
+    event_where = [SystemEvent.source == name]
+    if visible:
+        step_where.append(ProcessingStep.job_id.in_(own_jobs))
+        event_where.append(SystemEvent.job_id.in_(own_jobs))
     step_at = func.coalesce(
         ProcessingStep.finished_at, ProcessingStep.started_at, ProcessingStep.created_at
     )
@@ -132,7 +141,7 @@ def logs(session: Session, *, agent: str, page: PageParams) -> Page[AgentLogEntr
         ProcessingStep.id.label("ref_id"),
         ProcessingStep.attempt.label("attempt"),
         ProcessingStep.duration_ms.label("duration_ms"),
-    ).where(ProcessingStep.agent == name)
+    ).where(*step_where)
     evts = select(
         SystemEvent.created_at,
         literal("event"),
@@ -142,19 +151,11 @@ def logs(session: Session, *, agent: str, page: PageParams) -> Page[AgentLogEntr
         SystemEvent.id,
         literal(None),
         literal(None),
-    ).where(SystemEvent.source == name)
+    ).where(*event_where)
     merged = union_all(steps, evts).subquery()
     total = (
-        session.scalar(
-            select(func.count()).select_from(ProcessingStep).where(ProcessingStep.agent == name)
-        )
-        or 0
-    ) + (
-        session.scalar(
-            select(func.count()).select_from(SystemEvent).where(SystemEvent.source == name)
-        )
-        or 0
-    )
+        session.scalar(select(func.count()).select_from(ProcessingStep).where(*step_where)) or 0
+    ) + (session.scalar(select(func.count()).select_from(SystemEvent).where(*event_where)) or 0)
     rows = session.execute(
         select(merged)
         .order_by(merged.c.at.desc(), merged.c.ref_id)
@@ -195,9 +196,10 @@ def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-def queue(session: Session, *, agent: str, page: PageParams) -> Page[QueuedWork]:
-    """The agent's queued steps in dispatch order, with their jobs."""
-    return queue_service.details(session, page=page, agent=load_row(session, agent).name)
+def queue(session: Session, *, agent: str, actor: Actor, page: PageParams) -> Page[QueuedWork]:
+    """The agent's queued steps in dispatch order, with their jobs (a user's own only)."""
+    name = load_row(session, agent).name
+    return queue_service.details(session, actor=actor, page=page, agent=name)
 
 
 def clear_queue(

@@ -25,15 +25,17 @@ from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 import redis
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from agentos.errors import AgentOSError, InvalidError, UnavailableError
+from agentos.services.backends.outage import guarded
 from agentos.settings import Settings
 
 DEPENDENCIES: tuple[str, ...] = ("database", "cache", "broker", "storage")
 State = Literal["closed", "open", "half_open"]
 CLEAN, DIRTY, PROBE = 0, 1, 2  # admission per breaker: closed, closed with failures, trial
 CLEAN_CACHE_S = 1.0
+UNAVAILABLE = "BREAKER_UNAVAILABLE"
 
 
 @dataclass(frozen=True)
@@ -149,10 +151,11 @@ class RedisBreakerStore:
             if all(self._clean_until.get(name, 0.0) > now for name in names):
                 return (CLEAN,) * len(names)
         cooldown_ms = int(self.settings.breaker_cooldown_s * 1000)
-        reply = self._acquire(
-            keys=[self._key(name) for name in names],
-            args=[cooldown_ms, self.settings.breaker_half_open_max_calls],
-        )
+        with guarded(UNAVAILABLE, "circuit breakers"):
+            reply = self._acquire(
+                keys=[self._key(name) for name in names],
+                args=[cooldown_ms, self.settings.breaker_half_open_max_calls],
+            )
         if _text(reply[0]) == "deny":
             return names[int(reply[1]) - 1], max(0.0, float(_text(reply[2])) / 1000)
         admissions = tuple(int(item) for item in reply[1:])
@@ -164,13 +167,16 @@ class RedisBreakerStore:
 
     def record(self, name: str, *, success: bool) -> None:
         self._forget(name)
-        self._record(
-            keys=[self._key(name)],
-            args=["1" if success else "0", self.settings.breaker_failure_threshold],
-        )
+        with guarded(UNAVAILABLE, "circuit breakers"):
+            self._record(
+                keys=[self._key(name)],
+                args=["1" if success else "0", self.settings.breaker_failure_threshold],
+            )
 
     def snapshot(self, name: str) -> BreakerState:
-        raw = {_text(k): _text(v) for k, v in self.client.hgetall(self._key(name)).items()}
+        with guarded(UNAVAILABLE, "circuit breakers"):
+            stored = self.client.hgetall(self._key(name))
+        raw = {_text(k): _text(v) for k, v in stored.items()}
         opened = raw.get("opened_at")
         state = raw.get("state", "closed")
         return BreakerState(
@@ -188,12 +194,13 @@ class RedisBreakerStore:
     def force(self, name: str, state: Literal["closed", "open"]) -> None:
         key = self._key(name)
         self._forget(name)
-        if state == "closed":
-            self.client.delete(key)
-            return
-        seconds, micros = self.client.time()
-        now_ms = int(seconds) * 1000 + int(micros) // 1000
-        self.client.hset(key, mapping={"state": "open", "opened_at": now_ms, "forced": "1"})
+        with guarded(UNAVAILABLE, "circuit breakers"):
+            if state == "closed":
+                self.client.delete(key)
+                return
+            seconds, micros = self.client.time()
+            now_ms = int(seconds) * 1000 + int(micros) // 1000
+            self.client.hset(key, mapping={"state": "open", "opened_at": now_ms, "forced": "1"})
 
 
 @dataclass
@@ -348,11 +355,18 @@ def _from_ms(value: float) -> datetime:
 
 
 def counts_as_failure(exc: BaseException) -> bool:
-    """Business errors (the 4xx family) say the dependency worked; everything else counts."""
+    """Only a dependency failing counts: it did not answer (connection, timeout) or said it
+    is unavailable. An error the request itself caused (bad data, a constraint, any 4xx of
+    ours) says the dependency works, so a caller cannot open a breaker for everyone."""
     if isinstance(exc, AgentOSError):
-        return exc.kind in ("unavailable", "internal")
-    # A constraint violation is the database answering, not the database failing.
-    return not isinstance(exc, IntegrityError)
+        return exc.kind == "unavailable"
+    if isinstance(exc, DBAPIError):
+        return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return True
+    if type(exc).__module__.startswith(("kombu", "amqp")):
+        return "OperationalError" in type(exc).__name__ or isinstance(exc, OSError)
+    return isinstance(exc, OSError | TimeoutError)
 
 
 def dependency_of(exc: BaseException, declared: tuple[str, ...]) -> str | None:

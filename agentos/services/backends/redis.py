@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from importlib.resources import files
 from typing import Any, cast
 
@@ -35,6 +35,7 @@ from agentos.services.backends.base import (
 from agentos.services.backends.breaker import RedisBreakerStore
 from agentos.services.backends.embedded_bus import plain_payload
 from agentos.services.backends.idempotency import RedisIdempotencyStore
+from agentos.services.backends.outage import guarded
 from agentos.settings import Settings
 
 SOCKET_TIMEOUT_S = 2.0
@@ -55,14 +56,6 @@ def connect(url: str) -> redis.Redis:
         retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
         health_check_interval=30,
     )
-
-
-@contextmanager
-def guarded(code: str, what: str) -> Iterator[None]:
-    try:
-        yield
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        raise UnavailableError(f"Redis is unavailable ({what}): {exc}", code=code) from exc
 
 
 def glob_escape(text: str) -> str:

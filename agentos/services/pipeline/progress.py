@@ -24,9 +24,7 @@ from agentos.services.jobs.catalog import PIPELINE, next_stage
 from agentos.services.jobs.commands import OPEN_STEP_STATUSES, cancel_job, enqueue_stage, retry_job
 from agentos.services.jobs.queries import load
 from agentos.services.jobs.state import transition
-from agentos.services.security import roles
-
-AGENT_SCOPE = "agent"
+from agentos.services.security import apikeys, roles
 
 
 def current_step(session: Session, job: Job, stage: str) -> ProcessingStep:
@@ -130,7 +128,7 @@ def report_stage(
     session: Session, *, job_id: uuid.UUID, actor: Actor, update: JobStatusUpdate
 ) -> JobRead:
     """An external agent's report on a stage (API key with the `agent` scope)."""
-    if AGENT_SCOPE not in actor.scopes and not roles.allows(actor.role, "jobs:write"):
+    if apikeys.AGENT_SCOPE not in actor.scopes and not roles.allows(actor.role, "jobs:write"):
         raise ForbiddenError(
             "stage reports need an API key with the agent scope", code="AGENT_SCOPE_REQUIRED"
         )

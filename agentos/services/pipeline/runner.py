@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from agentos.services import admin_data
 from agentos.services.pipeline import workers
 from agentos.services.runtime import Runtime
+from agentos.services.security import audit_verify
 from agentos.services.uploads import abort_stale
 from agentos.settings import Settings
 
@@ -82,9 +83,14 @@ def _clean_uploads(runtime: Runtime) -> object:
         return abort_stale(session, older_than_s=float(runtime.settings.upload_session_ttl_s))
 
 
+def _anchor_audit(runtime: Runtime) -> object:
+    return audit_verify.write_anchor(runtime).seq
+
+
 def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
     """What the embedded scheduler thread and Celery beat both run, and how often."""
     return [
+        PeriodicJob("anchor_audit", settings.audit_anchor_interval_s, _anchor_audit),
         PeriodicJob("warm_ssot", settings.ssot_warm_interval_s, _warm_ssot),
         PeriodicJob("reclaim_stale", settings.reclaim_interval_s, _reclaim),
         PeriodicJob("clean_uploads", settings.upload_cleanup_interval_s, _clean_uploads),

@@ -15,11 +15,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from sqlalchemy import select
-
-from agentos.db.models import User
 from agentos.errors import UnauthenticatedError
 from agentos.schemas.auth import AccessClaims
 from agentos.services.context import Actor
@@ -31,20 +28,14 @@ USER_CACHE_S = 5.0
 MAX_CACHED_TOKENS = 10_000
 
 
-@dataclass(frozen=True)
-class _CachedUser:
-    expires: float
-    username: str
-    role: str
-    is_active: bool
-    token_version: int
+AccountKey = tuple[uuid.UUID, uuid.UUID | None]  # (user, login)
 
 
 class AccessCache:
-    """Verified access tokens and user rows of one runtime."""
+    """Verified access tokens and the accounts behind them, for one runtime."""
 
     def __init__(self) -> None:
-        self.users: dict[uuid.UUID, _CachedUser] = {}
+        self.accounts: dict[AccountKey, tuple[float, authn.Account | None]] = {}
         self.claims: dict[str, tuple[float, AccessClaims]] = {}
         self.lock = threading.Lock()
 
@@ -52,9 +43,10 @@ class AccessCache:
         with self.lock:
             self.claims.clear()
             if user_id is None:
-                self.users.clear()
+                self.accounts.clear()
             else:
-                self.users.pop(user_id, None)
+                for key in [key for key in self.accounts if key[0] == user_id]:
+                    del self.accounts[key]
 
 
 def _cache(runtime: Runtime) -> AccessCache:
@@ -75,29 +67,44 @@ def _verified(runtime: Runtime, token: str) -> AccessClaims:
     return claims
 
 
+def verify_credential(runtime: Runtime, credential: str) -> None:
+    """UnauthenticatedError unless `credential` is a well-formed API key or an access token
+    with a valid signature that has not expired. No I/O once the token has been seen: the
+    edge of the server asks this before it reads a request body."""
+    if apikeys.looks_like_key(credential):
+        if not apikeys.well_formed(credential):
+            raise UnauthenticatedError("Invalid API key", code="INVALID_API_KEY")
+        return
+    _verified(runtime, credential)
+
+
 def forget_user(runtime: Runtime, user_id: uuid.UUID | None = None) -> None:
     _cache(runtime).forget(user_id)
 
 
-def _user(runtime: Runtime, user_id: uuid.UUID) -> _CachedUser | None:
+def handle_change(runtime: Runtime, change: dict[str, object]) -> None:
+    """A change announced by any process: a revoked login or user drops what this runtime
+    cached of them, so the next request is checked against the database."""
+    if change.get("kind") != authn.REVOKED_EVENT:
+        return
+    user_id = change.get("user_id")
+    try:
+        forget_user(runtime, uuid.UUID(str(user_id)) if user_id else None)
+    except ValueError:
+        forget_user(runtime)
+
+
+def _account(runtime: Runtime, claims: AccessClaims) -> authn.Account | None:
     cache, now = _cache(runtime), time.monotonic()
-    cached = cache.users.get(user_id)
-    if cached is not None and cached.expires > now:
-        return cached
+    key = (claims.sub, claims.fam)
+    cached = cache.accounts.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
     with runtime.read_session() as session:
-        row = session.execute(
-            select(User.username, User.role, User.is_active, User.token_version).where(
-                User.id == user_id
-            )
-        ).first()
-    if row is None:
-        return None
-    cached = _CachedUser(
-        now + USER_CACHE_S, row.username, row.role, row.is_active, row.token_version
-    )
+        found = authn.account(session, claims)
     with cache.lock:
-        cache.users[user_id] = cached
-    return cached
+        cache.accounts[key] = (now + USER_CACHE_S, found)
+    return found
 
 
 def cached_actor(runtime: Runtime, credential: str) -> Actor | None:
@@ -112,11 +119,14 @@ def cached_actor(runtime: Runtime, credential: str) -> Actor | None:
     if cached is None or cached[0] <= time.time():
         return None
     claims = cached[1]
-    user = cache.users.get(claims.sub)
-    if user is None or user.expires <= time.monotonic():
+    entry = cache.accounts.get((claims.sub, claims.fam))
+    if entry is None or entry[0] <= time.monotonic():
         return None
-    if not user.is_active or user.token_version != claims.ver:
+    user = entry[1]
+    if user is None or not user.is_active or user.token_version != claims.ver:
         return None  # the slow path raises the precise error
+    if user.login_revoked:
+        return None
     return Actor(
         name=user.username,
         role=user.role,
@@ -129,8 +139,7 @@ def cached_actor(runtime: Runtime, credential: str) -> Actor | None:
 def check_reader(runtime: Runtime, actor: Actor) -> None:
     """Role and IP of an already authenticated actor (the allow-list table is cached 5 s)."""
     roles.require_permission(actor.role, roles.ADMIN_READ)
-    with runtime.read_session() as session:
-        ipallow.require_allowed(session, actor)
+    ipallow.require_allowed(runtime, actor)
 
 
 def authenticate(runtime: Runtime, credential: str) -> Actor:
@@ -139,7 +148,7 @@ def authenticate(runtime: Runtime, credential: str) -> Actor:
         with runtime.session() as session:
             return apikeys.authenticate(session, credential)
     claims = _verified(runtime, credential)
-    return authn.actor_for(_user(runtime, claims.sub), claims)
+    return authn.actor_for(_account(runtime, claims), claims)
 
 
 def authorize_reader(

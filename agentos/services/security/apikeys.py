@@ -38,6 +38,11 @@ def looks_like_key(raw: str) -> bool:
     return raw.startswith(KEY_PREFIX)
 
 
+def well_formed(raw: str) -> bool:
+    """The shape of a key this server issues (its validity needs the database)."""
+    return _KEY.match(raw) is not None
+
+
 def create(
     session: Session,
     *,

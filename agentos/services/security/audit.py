@@ -1,9 +1,12 @@
 """The append-only, hash-chained audit trail of admin actions.
 
-`hash` = SHA-256 over the canonical JSON of the record's fields and `prev_hash`, so an
-edited record no longer matches its hash and a deleted one breaks the next link (and
-leaves a gap in `seq`). The record is written in the caller's transaction, so it commits
-with the action's effect or not at all.
+`hash` = HMAC-SHA256, keyed with the deployment's audit key (kept outside the database:
+`settings.audit_mac_key`), over the canonical JSON of the record's fields and `prev_hash`,
+so an edited record no longer matches its hash, a deleted one breaks the next link (and
+leaves a gap in `seq`), and whoever can write the database still cannot forge a record.
+Records written before the chain was keyed (`keyed_from_seq`) keep plain SHA-256 links.
+The record is written in the caller's transaction, so it commits with the action's effect
+or not at all. Verification and the exported head are in `audit_verify`.
 
 Appending, and why it is built this way. Each link needs the previous record's hash, and
 that record may still be uncommitted; if its transaction then rolled back, a link made to
@@ -21,7 +24,7 @@ short as it can be instead:
   data-modifying CTE advances the head (`UPDATE ... RETURNING`, which under READ
   COMMITTED re-reads the newest committed head after waiting for the lock, unlike a
   snapshot read after an advisory lock taken in the same statement) and inserts the
-  record, the hash computed by PostgreSQL's sha256() over the canonical JSON that Python
+  record, the hash computed by pgcrypto's hmac() over the canonical JSON that Python
   built with the two values it cannot know yet (`seq`, `prev_hash`) left as splice points.
   The lock is held for that one round trip plus the COMMIT; before, it also covered
   taking an advisory lock and reading the head (three round trips plus the COMMIT).
@@ -40,11 +43,11 @@ already; the same row is advanced with the hash computed in Python.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -64,16 +67,12 @@ from sqlalchemy.orm import Session
 
 from agentos.db.models import AuditChainHead, AuditRecord
 from agentos.errors import InternalError
-from agentos.schemas.audit import (
-    ActionOutcomeCount,
-    ActionStats,
-    AuditRecordRead,
-    AuditVerifyResult,
-)
 from agentos.services.context import Actor
-from agentos.services.security.pii import scrub, scrub_text
+from agentos.services.runtime import component_of
+from agentos.services.security.pii import scrub, scrub_text, storable
 
 GENESIS_HASH = "0" * 64
+AUDIT_KEY = "audit.mac_key"
 HEAD_ID = 1
 HASHED_FIELDS: tuple[str, ...] = (
     "seq",
@@ -99,7 +98,7 @@ VERIFY_BATCH = 1000
 _INSERTED: tuple[str, ...] = ("id", *HASHED_FIELDS, "hash")
 _CHAINED: tuple[str, ...] = ("seq", "prev_hash", "hash")
 # The models' tables, typed as the Core tables they are.
-_HEAD: Table = AuditChainHead.__table__  # type: ignore[assignment]
+HEAD_TABLE: Table = AuditChainHead.__table__  # type: ignore[assignment]
 _LOG: Table = AuditRecord.__table__  # type: ignore[assignment]
 
 
@@ -140,8 +139,18 @@ def _timestamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def hash_fields(values: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(values).encode()).hexdigest()
+def hash_fields(values: dict[str, Any], key: bytes | None) -> str:
+    """The record's hash: HMAC-SHA256 with the deployment's audit key, or (records written
+    before the chain was keyed, `key=None`) plain SHA-256."""
+    data = canonical_json(values).encode()
+    if key is None:
+        return hashlib.sha256(data).hexdigest()
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+def mac_key(session: Session) -> bytes:
+    """The audit key of the session's deployment (read once per runtime)."""
+    return component_of(session, AUDIT_KEY, lambda runtime: runtime.settings.audit_mac_key())
 
 
 def record_fields(record: AuditRecord | _Draft) -> dict[str, Any]:
@@ -182,17 +191,17 @@ def _new_record(entry: AuditEntry) -> _Draft:
         id=uuid.uuid4(),
         created_at=entry.created_at,
         actor_id=actor.id,
-        actor_name=actor.name[:64],
+        actor_name=storable(actor.name[:64]),
         role=actor.role,
         source=actor.source,
-        action=entry.action[:64],
+        action=storable(entry.action[:64]),
         payload=scrub(entry.payload) if entry.payload is not None else None,
         result=scrub(entry.result) if entry.result is not None else None,
         outcome=entry.outcome,
-        error_code=entry.error_code,
+        error_code=storable(entry.error_code[:64]) if entry.error_code else None,
         trace_id=actor.trace_id,
         ip=actor.ip,
-        user_agent=actor.user_agent[:255] if actor.user_agent else None,
+        user_agent=storable(actor.user_agent[:255]) if actor.user_agent else None,
         reason=scrub_text(entry.reason) if entry.reason else None,
         duration_ms=None if entry.duration_ms is None else round(entry.duration_ms, 3),
     )
@@ -201,8 +210,9 @@ def _new_record(entry: AuditEntry) -> _Draft:
 def canonical_parts(record: _Draft) -> tuple[bytes, bytes, bytes]:
     """The record's canonical JSON, UTF-8, split where `prev_hash` and `seq` go.
 
-    sha256(parts[0] + prev_hash + parts[1] + str(seq) + parts[2]) is exactly
-    `hash_fields(record_fields(record))` once both are set, which is what verify computes.
+    hmac(key, parts[0] + prev_hash + parts[1] + str(seq) + parts[2]) is exactly
+    `hash_fields(record_fields(record), key)` once both are set, which is what verify
+    computes.
     """
     marker = uuid.uuid4().hex  # cannot occur in the scrubbed fields
     prev_marker, seq_marker = f"prev-{marker}", f"seq-{marker}"
@@ -214,7 +224,7 @@ def canonical_parts(record: _Draft) -> tuple[bytes, bytes, bytes]:
     return head.encode(), middle.encode(), tail.encode()
 
 
-def _head_row_missing() -> InternalError:
+def head_row_missing() -> InternalError:
     return InternalError(
         "the audit chain head row is missing; run `agentos db upgrade` or restore it",
         code="AUDIT_HEAD_MISSING",
@@ -224,13 +234,16 @@ def _head_row_missing() -> InternalError:
 @lru_cache(maxsize=1)
 def _advance_and_insert() -> Insert:
     """The one-statement append, built once; parameters: the columns and the three parts."""
-    chain = _HEAD
-    digest = func.sha256(
+    chain = HEAD_TABLE
+    # pgcrypto's hmac(): the key comes with the statement and is never stored.
+    digest = func.hmac(
         bindparam("part_head", type_=LargeBinary)
         .op("||")(func.convert_to(chain.c.hash, "UTF8"))
         .op("||")(bindparam("part_middle", type_=LargeBinary))
         .op("||")(func.convert_to(cast(chain.c.seq + 1, Text), "UTF8"))
-        .op("||")(bindparam("part_tail", type_=LargeBinary))
+        .op("||")(bindparam("part_tail", type_=LargeBinary)),
+        bindparam("mac_key", type_=LargeBinary),
+        "sha256",
     )
     advanced = (
         update(chain)
@@ -252,21 +265,21 @@ def _append_postgresql(session: Session, record: _Draft) -> int:
     """Advance the head and insert the record in one statement, hashed by PostgreSQL."""
     head, middle, tail = canonical_parts(record)
     params = {f"v_{name}": getattr(record, name) for name in _INSERTED if name not in _CHAINED}
-    params.update(part_head=head, part_middle=middle, part_tail=tail)
+    params.update(part_head=head, part_middle=middle, part_tail=tail, mac_key=mac_key(session))
     inserted = session.connection().execute(_advance_and_insert(), params).first()
     if inserted is None:
-        raise _head_row_missing()
+        raise head_row_missing()
     return int(inserted[0])
 
 
 def _append_serialised(session: Session, record: _Draft) -> int:
     """Writers already serialised by the database (SQLite): the hash is computed here."""
-    chain = _HEAD
+    chain = HEAD_TABLE
     head = session.execute(select(chain.c.seq, chain.c.hash).where(chain.c.id == HEAD_ID)).first()
     if head is None:
-        raise _head_row_missing()
+        raise head_row_missing()
     record.seq, record.prev_hash = int(head[0]) + 1, str(head[1])
-    record.hash = hash_fields(record_fields(record))
+    record.hash = hash_fields(record_fields(record), mac_key(session))
     session.execute(
         update(chain)
         .where(chain.c.id == HEAD_ID)
@@ -290,108 +303,3 @@ def append(session: Session, entry: AuditEntry) -> int:
     if session.get_bind().dialect.name == "postgresql":
         return _append_postgresql(session, record)
     return _append_serialised(session, record)
-
-
-def _batches(session: Session) -> Iterator[list[AuditRecord]]:
-    after = 0
-    while True:
-        rows = list(
-            session.scalars(
-                select(AuditRecord)
-                .where(AuditRecord.seq > after)
-                .order_by(AuditRecord.seq)
-                .limit(VERIFY_BATCH)
-            )
-        )
-        if not rows:
-            return
-        yield rows
-        after = rows[-1].seq
-        session.expunge_all()
-
-
-def _problem(record: AuditRecord, expected_seq: int, prev_hash: str) -> str | None:
-    if record.seq != expected_seq:
-        missing = f"{expected_seq}" if record.seq == expected_seq + 1 else f"{expected_seq}.."
-        return f"record(s) missing before seq {record.seq} (expected seq {missing})"
-    if record.prev_hash != prev_hash:
-        return "prev_hash does not match the previous record's hash"
-    if hash_fields(record_fields(record)) != record.hash:
-        return "record content does not match its hash (edited)"
-    return None
-
-
-def verify(session: Session) -> AuditVerifyResult:
-    """Recompute the chain end to end; name the first record that does not verify."""
-    checked, expected_seq, prev_hash = 0, 1, GENESIS_HASH
-    for batch in _batches(session):
-        for record in batch:
-            checked += 1
-            problem = _problem(record, expected_seq, prev_hash)
-            if problem is not None:
-                return AuditVerifyResult(
-                    ok=False,
-                    checked=checked,
-                    head_seq=record.seq,
-                    head_hash=record.hash,
-                    first_broken_seq=record.seq,
-                    first_broken_id=record.id,
-                    problem=problem,
-                )
-            expected_seq, prev_hash = record.seq + 1, record.hash
-    head_seq = expected_seq - 1 if checked else None
-    return AuditVerifyResult(
-        ok=True, checked=checked, head_seq=head_seq, head_hash=prev_hash if checked else None
-    )
-
-
-def recent(session: Session, *, limit: int = 20) -> list[AuditRecordRead]:
-    rows = session.scalars(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(limit))
-    return [AuditRecordRead.model_validate(row) for row in rows]
-
-
-def stats(session: Session, *, since_hours: int = 24) -> list[ActionStats]:
-    """Per-action counts by outcome and latency, from two aggregate queries."""
-    since = datetime.now(UTC) - timedelta(hours=since_hours)
-    window = AuditRecord.created_at >= since
-    latency = session.execute(
-        select(
-            AuditRecord.action,
-            func.count(),
-            func.avg(AuditRecord.duration_ms),
-            func.max(AuditRecord.duration_ms),
-            func.max(AuditRecord.created_at),
-        )
-        .where(window)
-        .group_by(AuditRecord.action)
-    ).all()
-    by_outcome = session.execute(
-        select(AuditRecord.action, AuditRecord.outcome, func.count())
-        .where(window)
-        .group_by(AuditRecord.action, AuditRecord.outcome)
-    ).all()
-    outcomes: dict[str, list[ActionOutcomeCount]] = {}
-    for action, outcome, count in by_outcome:
-        outcomes.setdefault(action, []).append(ActionOutcomeCount(outcome=outcome, count=count))
-    return [
-        ActionStats(
-            action=action,
-            count=count,
-            outcomes=sorted(outcomes.get(action, []), key=lambda item: item.outcome),
-            mean_ms=None if mean is None else round(float(mean), 3),
-            max_ms=None if peak is None else round(float(peak), 3),
-            last_at=_aware(last),
-        )
-        for action, count, mean, peak, last in sorted(latency)
-    ]
-
-
-def _aware(value: Any) -> datetime | None:
-    # func.max() over the column loses the UTCDateTime type on SQLite: it comes back as text.
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value if isinstance(value, datetime) else None

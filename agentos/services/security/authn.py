@@ -14,10 +14,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, literal, select, update
 from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
@@ -39,6 +39,9 @@ from agentos.services.security.tokens import decode_access_token, issue_access_t
 KEEP_ON_ERROR = "agentos.keep_on_error"
 REFRESH_PREFIX = "rt_"
 INVALID_CREDENTIALS = "Invalid username or password"
+# Announced when tokens stop being valid before they expire (a revoked login, a disabled
+# user): every process drops its cached verifications of them.
+REVOKED_EVENT = "auth.revoked"
 
 
 def keep_on_error(session: Session) -> None:
@@ -103,27 +106,41 @@ def authenticate(session: Session, raw: str) -> Actor:
     if apikeys.looks_like_key(raw):
         return apikeys.authenticate(session, raw)
     claims = decode_access_token(settings_of(session), raw)
-    return actor_for(session.get(User, claims.sub), claims)
+    return actor_for(account(session, claims), claims)
 
 
-class AccountState(Protocol):
-    """What a token is checked against: a User row or a cached copy of these fields."""
+@dataclass(frozen=True)
+class Account:
+    """What a token is checked against, read in one statement."""
 
-    @property
-    def username(self) -> str: ...
-    @property
-    def role(self) -> str: ...
-    @property
-    def is_active(self) -> bool: ...
-    @property
-    def token_version(self) -> int: ...
+    username: str
+    role: str
+    is_active: bool
+    token_version: int
+    login_revoked: bool
 
 
-def actor_for(user: AccountState | None, claims: AccessClaims) -> Actor:
-    """The actor of a verified access token, if its user is still active and not revoked."""
+def account(session: Session, claims: AccessClaims) -> Account | None:
+    """The token's user, and whether the login the token came from was revoked."""
+    revoked = (
+        exists().where(RefreshToken.family_id == claims.fam, RefreshToken.revoked_at.is_not(None))
+        if claims.fam is not None
+        else literal(False)
+    )
+    row = session.execute(
+        select(User.username, User.role, User.is_active, User.token_version, revoked).where(
+            User.id == claims.sub
+        )
+    ).first()
+    return None if row is None else Account(*row)
+
+
+def actor_for(user: Account | None, claims: AccessClaims) -> Actor:
+    """The actor of a verified access token, if its user is still active and neither the
+    user's tokens nor the token's login were revoked."""
     if user is None or not user.is_active:
         raise UnauthenticatedError("User is disabled or gone", code="USER_DISABLED")
-    if user.token_version != claims.ver:
+    if user.token_version != claims.ver or user.login_revoked:
         raise UnauthenticatedError("Access token revoked; log in again", code="TOKEN_REVOKED")
     return Actor(
         name=user.username,
@@ -184,6 +201,7 @@ def _issue_pair(session: Session, user: User, *, family_id: uuid.UUID) -> TokenP
         username=user.username,
         role=user.role,
         token_version=user.token_version,
+        family_id=family_id,
     )
     return TokenPair(
         access_token=access,
@@ -211,6 +229,10 @@ def _revoke_family(session: Session, token: RefreshToken, *, reason: str) -> Non
             "family_id": str(token.family_id),
             "revoked": int(getattr(result, "rowcount", 0) or 0),
         },
+    )
+    # Every process drops what it cached of this login's tokens (admin_access).
+    events.announce(
+        session, REVOKED_EVENT, user_id=str(token.user_id), family_id=str(token.family_id)
     )
     keep_on_error(session)
 

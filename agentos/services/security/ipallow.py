@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from agentos.db.models import IpAllowEntry
 from agentos.errors import ForbiddenError
 from agentos.services.context import Actor
-from agentos.services.runtime import component_of, settings_of
+from agentos.services.runtime import Runtime, runtime_of
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 REFRESH_S = 5.0
@@ -38,18 +38,23 @@ def parse_networks(cidrs: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
 
 
-def _cache(session: Session) -> _TableCache:
-    return component_of(session, _TableCache, lambda _runtime: _TableCache())
+def _cache(runtime: Runtime) -> _TableCache:
+    return runtime.component(_TableCache, _TableCache)
 
 
-def _table_networks(session: Session) -> tuple[IPNetwork, ...]:
-    cache, now = _cache(session), time.monotonic()
+def _table_networks(runtime: Runtime, session: Session | None) -> tuple[IPNetwork, ...]:
+    cache, now = _cache(runtime), time.monotonic()
     with cache.lock:
         cached, read_at = cache.networks, cache.read_at
     if cached is not None and now - read_at < REFRESH_S:
         return cached
+    if session is None:
+        with runtime.read_session() as reader:
+            rows = reader.scalars(select(IpAllowEntry.cidr)).all()
+    else:
+        rows = session.scalars(select(IpAllowEntry.cidr)).all()
     found: list[IPNetwork] = []
-    for cidr in session.scalars(select(IpAllowEntry.cidr)).all():
+    for cidr in rows:
         try:
             found.append(ipaddress.ip_network(cidr, strict=False))
         except ValueError:
@@ -60,28 +65,31 @@ def _table_networks(session: Session) -> tuple[IPNetwork, ...]:
 
 
 def invalidate(session: Session) -> None:
-    cache = _cache(session)
+    cache = _cache(runtime_of(session))
     with cache.lock:
         cache.networks = None
 
 
-def is_allowed(session: Session, ip: str | None) -> bool:
+def is_allowed(runtime: Runtime, ip: str | None, *, session: Session | None = None) -> bool:
+    """Whether `ip` may use the admin endpoints; reads the table (through `session`, else a
+    session of its own) only when the configured networks do not admit it and the cached
+    table is stale."""
     if not ip:
         return False
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return False
-    configured = parse_networks(tuple(settings_of(session).admin_ip_allowlist))
+    configured = parse_networks(tuple(runtime.settings.admin_ip_allowlist))
     if any(address in network for network in configured):
         return True
-    return any(address in network for network in _table_networks(session))
+    return any(address in network for network in _table_networks(runtime, session))
 
 
-def require_allowed(session: Session, actor: Actor) -> None:
+def require_allowed(runtime: Runtime, actor: Actor, *, session: Session | None = None) -> None:
     if actor.source in EXEMPT_SOURCES:
         return
-    if not is_allowed(session, actor.ip):
+    if not is_allowed(runtime, actor.ip, session=session):
         raise ForbiddenError(
             f"admin actions are not allowed from {actor.ip or 'an unknown address'}",
             code="IP_NOT_ALLOWED",

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
 FILTERED = "[Filtered]"
 
 # sentry_sdk.scrubber.DEFAULT_DENYLIST + DEFAULT_PII_DENYLIST, normalised to lower snake.
@@ -116,7 +118,15 @@ def _card(match: re.Match[str]) -> str:
     return match.group(0)
 
 
+def storable(text: str) -> str:
+    """Text every database can store: NUL and lone surrogates become U+FFFD."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 def scrub_text(text: str) -> str:
+    text = storable(text)
     text = EMAIL_RE.sub("[Filtered email]", text)
     text = CARD_RE.sub(_card, text)
     return PHONE_RE.sub("[Filtered phone]", text)

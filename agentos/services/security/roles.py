@@ -17,6 +17,7 @@ routes, admin actions, the SSOT reads and `/ws`, the CLI and the TUI all decide 
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
+from functools import cache
 
 from agentos.errors import ForbiddenError
 
@@ -51,8 +52,10 @@ def is_read_permission(permission: str) -> bool:
     return permission.endswith(":read")
 
 
+@cache
 def allows(role: str, permission: str) -> bool:
-    """Whether `role` holds `permission` through one of its pattern grants."""
+    """Whether `role` holds `permission` through one of its pattern grants (the table never
+    changes while the process runs, so each answer is remembered)."""
     return any(
         not grant.startswith("action:") and fnmatchcase(permission, grant)
         for grant in ROLE_GRANTS.get(role, ())

@@ -33,7 +33,10 @@ def issue_access_token(
     token_version: int,
     ttl_s: int | None = None,
     scopes: list[str] | None = None,
+    family_id: uuid.UUID | None = None,
 ) -> str:
+    """A signed access token; `family_id` ties it to the login (refresh-token family) it
+    came from, so revoking that family refuses the token at once."""
     ttl = settings.access_token_ttl_s if ttl_s is None else ttl_s
     if ttl <= 0:
         raise ValueError("token ttl must be positive")
@@ -52,6 +55,8 @@ def issue_access_token(
         "exp": now + timedelta(seconds=ttl),
         "jti": secrets.token_hex(8),
     }
+    if family_id is not None:
+        claims["fam"] = str(family_id)
     return jwt.encode(claims, settings.signing_key(), algorithm=settings.jwt_algorithm)
 
 

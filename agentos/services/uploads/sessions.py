@@ -135,12 +135,13 @@ def finalize(session: Session, *, actor: Actor, request: UploadFinalize) -> Uplo
     if missing:
         raise ConflictError(f"{missing} chunk(s) still missing", code="UPLOAD_INCOMPLETE")
     settings = settings_of(session)
-    actual = storage.file_sha256(storage.part_path(settings, upload.id))
+    actual = storage.file_sha256(storage.assembled(settings, upload.id, upload.filename))
     if actual != upload.sha256:
         raise InvalidError(
             "file checksum does not match the declared sha256", code="CHECKSUM_MISMATCH"
         )
     upload.path = str(storage.promote(settings, upload.id, upload.filename))
+    after_commit(session, lambda: storage.discard_part(settings, upload.id))
     upload.status = "finalized"
     upload.updated_at = utcnow()
     session.flush()

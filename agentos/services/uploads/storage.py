@@ -48,9 +48,13 @@ def require_free_space(settings: Settings, needed: int) -> None:
 
 def create_part(settings: Settings, upload_id: uuid.UUID, total_size: int) -> None:
     directory = session_dir(settings, upload_id)
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / PART_NAME, "wb") as handle:
-        handle.truncate(total_size)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Uploads are the users' files: readable by this service only.
+    descriptor = os.open(directory / PART_NAME, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.ftruncate(descriptor, total_size)
+    finally:
+        os.close(descriptor)
 
 
 def write_chunk(settings: Settings, upload_id: uuid.UUID, *, offset: int, data: bytes) -> None:
@@ -70,11 +74,31 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def promote(settings: Settings, upload_id: uuid.UUID, filename: str) -> Path:
-    """Give the verified part its final name (atomic rename in the same directory)."""
+def assembled(settings: Settings, upload_id: uuid.UUID, filename: str) -> Path:
+    """The file holding the upload's bytes: the part while it is open, or (a finalize that
+    stopped between its commit and its clean-up) the final name."""
+    part = part_path(settings, upload_id)
     final = session_dir(settings, upload_id) / filename
-    os.replace(part_path(settings, upload_id), final)
+    return part if part.exists() or not final.exists() else final
+
+
+def promote(settings: Settings, upload_id: uuid.UUID, filename: str) -> Path:
+    """Give the verified bytes their final name as a second link to the part, so a finalize
+    whose transaction fails leaves the part in place and can simply run again; the part
+    goes once the transaction has committed (`discard_part`)."""
+    final = session_dir(settings, upload_id) / filename
+    part = part_path(settings, upload_id)
+    if not part.exists():
+        return final  # already promoted by a finalize that committed
+    if final.exists() and not os.path.samefile(part, final):
+        final.unlink()
+    if not final.exists():
+        os.link(part, final)
     return final
+
+
+def discard_part(settings: Settings, upload_id: uuid.UUID) -> None:
+    part_path(settings, upload_id).unlink(missing_ok=True)
 
 
 def remove_session_files(settings: Settings, upload_id: uuid.UUID) -> None:

@@ -152,8 +152,8 @@ def test_set_concurrency_is_stored_and_bounded(ready: Runtime) -> None:
         run(ready, "agent.set_concurrency", {"agent_id": "scenes", "concurrency": 0})
     assert refused.value.code == "VALIDATION_ERROR"
     assert _agent(ready, "scenes").concurrency == 4
-    # A payload that fails validation never reaches the pipeline's stages (nor the audit).
-    assert outcomes(ready, "agent.set_concurrency") == ["success"]
+    # A payload that fails validation changes nothing and is audited as rejected.
+    assert outcomes(ready, "agent.set_concurrency") == ["success", "rejected"]
 
 
 def test_config_update_is_validated_and_reset_restores_defaults(ready: Runtime) -> None:

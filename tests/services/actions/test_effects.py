@@ -153,4 +153,5 @@ def test_audit_verify_reads_the_chain(ready: Runtime) -> None:
         "first_broken_seq": None,
         "first_broken_id": None,
         "problem": None,
+        "anchor_seq": None,
     }

@@ -8,10 +8,11 @@ import pytest
 from agentos.errors import ForbiddenError
 from agentos.services.actions import registry
 from agentos.services.actions.registry import ActionSpec
+from agentos.services.context import Actor
 from agentos.services.runtime import Runtime
 from agentos.services.security import roles
 from agentos.settings import Settings
-from tests.services.actions.helpers import actor, outcomes, run
+from tests.services.actions.helpers import outcomes, run
 
 OPERATOR_AREAS = {"jobs", "queue", "agents", "workers"}
 
@@ -48,8 +49,11 @@ def test_denied_roles_are_stopped_by_the_pipeline_and_audited(
     for role, name in denied:
         spec = registry.require(name)
         payload = spec.payload.model_construct(confirm=True)  # never reaches validation or dispatch
+        # One actor per attempt: the denial limiter (services/actions/denials.py) is not
+        # what this test is about.
+        who = Actor(name=f"{role}-{name}", role=role, source="cli")
         with pytest.raises(ForbiddenError) as refused:
-            run(runtime, name, payload, who=actor(role))  # type: ignore[arg-type]
+            run(runtime, name, payload, who=who)  # type: ignore[arg-type]
         assert refused.value.code == "PERMISSION_DENIED", (role, name)
     assert outcomes(runtime) == ["denied"] * len(denied)
 

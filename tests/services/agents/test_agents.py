@@ -165,19 +165,24 @@ def test_logs_queue_and_clear_queue(session: Session) -> None:
     waiting = [make_job(session, user).id for _ in range(2)]
     make_job(session, user, "failed")
     agents.stop(session, agent="ingest", actor=OPERATOR)
-    logs = agents.logs(session, agent="ingest", page=PageParams(per_page=50))
+    logs = agents.logs(session, agent="ingest", actor=OPERATOR, page=PageParams(per_page=50))
     kinds = [entry.kind for entry in logs.data]
     assert kinds.count("event") == 1
     assert kinds.count("step") == 3
     assert logs.pagination.total == 4
     assert any("failed" in e.message and "boom" in e.message for e in logs.data)
-    assert agents.logs(session, agent="probe", page=PageParams()).pagination.total == 0
-    queued = agents.queue(session, agent="ingest", page=PageParams())
+    assert (
+        agents.logs(session, agent="probe", actor=OPERATOR, page=PageParams()).pagination.total == 0
+    )
+    queued = agents.queue(session, agent="ingest", actor=OPERATOR, page=PageParams())
     assert {w.job_id for w in queued.data} == set(waiting)
     dry = agents.clear_queue(session, agent="ingest", actor=OPERATOR, dry_run=True)
     assert dry.count == 2
     result = agents.clear_queue(session, agent="ingest", actor=OPERATOR)
     assert set(result.job_ids) == set(waiting)
-    assert agents.queue(session, agent="ingest", page=PageParams()).pagination.total == 0
+    assert (
+        agents.queue(session, agent="ingest", actor=OPERATOR, page=PageParams()).pagination.total
+        == 0
+    )
     statuses = session.scalars(select(Job.status).where(Job.id.in_(waiting))).all()
     assert set(statuses) == {"cancelled"}

@@ -9,8 +9,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from agentos.db.session import build_engine
+from agentos.schemas.audit import AuditVerifyResult
 from agentos.services.runtime import Runtime
-from agentos.services.security import audit
+from agentos.services.security import audit, audit_verify
 from agentos.settings import Settings
 from tests.services.actions.helpers import ADMIN, audit_rows, prepare, run
 
@@ -118,7 +119,8 @@ def test_concurrent_appends_form_one_unbroken_chain(settings: Settings, runtime:
         list(pool.map(lambda _: run(runtime, "audit.verify"), range(12)))
     rows = audit_rows(runtime)
     assert [row.seq for row in rows] == list(range(1, 13))
-    assert all(audit.hash_fields(audit.record_fields(row)) == row.hash for row in rows)
+    key = runtime.settings.audit_mac_key()
+    assert all(audit.hash_fields(audit.record_fields(row), key) == row.hash for row in rows)
     assert _verify(runtime)["ok"] is True
 
 
@@ -135,3 +137,77 @@ def test_the_split_canonical_form_hashes_like_the_whole(settings: Settings) -> N
     record.seq, record.prev_hash = 42, "ab" * 32
     spliced = head + record.prev_hash.encode() + middle + b"42" + tail
     assert spliced.decode() == audit.canonical_json(audit.record_fields(record))
+
+
+# The chain is keyed: whoever can write the database still cannot forge it -------------
+
+
+def _check(runtime: Runtime, *, anchored: bool = True) -> AuditVerifyResult:
+    anchor = audit_verify.read_anchor(runtime.settings) if anchored else None
+    with runtime.session() as session:
+        return audit_verify.verify(session, anchor=anchor)
+
+
+def _rewrite_tail_without_the_key(settings: Settings, runtime: Runtime) -> None:
+    """The attack: edit the last record, recompute its hash as anyone could (no key), and
+    move the head along with it."""
+    [last] = audit_rows(runtime)[-1:]
+    last.reason = "nothing to see"
+    forged = audit.hash_fields(audit.record_fields(last), None)
+    _tamper(
+        settings,
+        f"UPDATE audit_log SET reason = 'nothing to see', hash = '{forged}' WHERE seq = {last.seq}",
+    )
+    _tamper(settings, f"UPDATE audit_chain_head SET hash = '{forged}' WHERE id = 1")
+
+
+def test_a_record_rewritten_without_the_key_is_named(settings: Settings, runtime: Runtime) -> None:
+    _fill(runtime, 3)
+    if settings.is_sqlite:
+        engine = build_engine(settings.resolved_database_url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP TRIGGER IF EXISTS audit_chain_head_guard"))
+        engine.dispose()
+    _rewrite_tail_without_the_key(settings, runtime)
+    result = _check(runtime)
+    assert result.ok is False
+    assert result.first_broken_seq == 3
+    assert "edited" in str(result.problem)
+
+
+def test_the_chain_head_only_advances(settings: Settings, runtime: Runtime) -> None:
+    _fill(runtime, 2)
+    for statement in (
+        "UPDATE audit_chain_head SET seq = 1 WHERE id = 1",
+        "UPDATE audit_chain_head SET hash = 'x' WHERE id = 1",
+        "DELETE FROM audit_chain_head",
+    ):
+        with pytest.raises(DBAPIError), runtime.session() as session:
+            session.execute(text(statement))
+    assert _check(runtime).ok is True
+
+
+def test_the_exported_head_catches_a_removed_tail(settings: Settings, runtime: Runtime) -> None:
+    _fill(runtime, 4)
+    anchored = audit_verify.write_anchor(runtime)
+    assert audit_verify.read_anchor(settings) == anchored
+    # Remove the last two records and rewind the head as a superuser would.
+    rows = audit_rows(runtime)
+    keep = rows[-3]
+    if settings.is_sqlite:
+        engine = build_engine(settings.resolved_database_url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP TRIGGER IF EXISTS audit_chain_head_guard"))
+        engine.dispose()
+    _tamper(settings, f"DELETE FROM audit_log WHERE seq > {keep.seq}")
+    _tamper(
+        settings,
+        f"UPDATE audit_chain_head SET seq = {keep.seq}, hash = '{keep.hash}', "
+        f"prev_hash = '{keep.prev_hash}' WHERE id = 1",
+    )
+    plain = _check(runtime, anchored=False)
+    assert plain.ok is True  # on its own the shortened chain is consistent...
+    result = _verify(runtime)  # ...but audit.verify checks it against the exported head
+    assert result["ok"] is False
+    assert "records were removed" in str(result["problem"])
+    assert result["anchor_seq"] == anchored.seq

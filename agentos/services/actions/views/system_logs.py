@@ -8,7 +8,7 @@ from agentos.schemas.actions import NoPayload
 from agentos.schemas.actions_reads import AuditSearchPayload, AuditSearchResult
 from agentos.schemas.audit import AuditVerifyResult
 from agentos.services.actions.registry import ActionContext, action
-from agentos.services.security import audit, audit_read
+from agentos.services.security import audit_read, audit_verify
 
 VIEW = "SystemLogs"
 
@@ -16,13 +16,15 @@ VIEW = "SystemLogs"
 @action(
     "audit.verify",
     view=VIEW,
-    summary="Recompute the audit hash chain end to end; name the first broken record",
+    summary="Recompute the audit hash chain end to end (keyed, and against the exported "
+    "head); name the first broken record",
     payload=NoPayload,
     result=AuditVerifyResult,
     permission="audit:read",
 )
-def audit_verify(session: Session, payload: NoPayload, ctx: ActionContext) -> AuditVerifyResult:
-    return audit.verify(session)
+def verify_chain(session: Session, payload: NoPayload, ctx: ActionContext) -> AuditVerifyResult:
+    anchor = audit_verify.read_anchor(ctx.settings)
+    return audit_verify.verify(session, anchor=anchor)
 
 
 @action(
