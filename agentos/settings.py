@@ -73,7 +73,10 @@ class Settings(BaseSettings):
     ratelimit_burst_window_s: int = Field(default=10, ge=1, le=60)
     idempotency_ttl_s: int = Field(default=3600, ge=1)
     idempotency_lock_ttl_s: int = Field(
-        default=300, ge=1, description="how long an unfinished idempotent request holds its key"
+        default=60,
+        ge=1,
+        description="lease of an unfinished idempotent request on its key (taken over at "
+        "once when its process is gone from this host)",
     )
     # Admin action rate classes (per user and per action), seed: 50/10/5 per minute.
     action_rate_limits: dict[str, int] = Field(

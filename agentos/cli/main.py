@@ -53,7 +53,9 @@ def serve(
     ] = False,
 ) -> None:
     """Run the API server (and, when embedded, the in-process workers and scheduler)."""
-    processes.serve(host=host, port=port, reload=reload, access_log=access_log)
+    from agentos.cli._output import handle_errors
+
+    handle_errors(processes.serve)(host=host, port=port, reload=reload, access_log=access_log)
 
 
 @app.command()

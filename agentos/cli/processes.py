@@ -47,8 +47,9 @@ def serve(
     """The API server. The C HTTP parser and event loop, and no per-request access log
     line unless asked (request figures are in the metrics; the log line cost a
     formatted write per request on the hot path)."""
-    settings = get_settings()
-    settings.ensure_home()
+    from agentos.server.logs import uvicorn_log_config
+
+    _prepare_database()
     uvicorn.run(
         "agentos.cli.processes:server_app",
         factory=True,
@@ -56,12 +57,33 @@ def serve(
         port=port,
         reload=reload,
         log_level=log_level,
+        log_config=uvicorn_log_config(),
         proxy_headers=False,
         server_header=False,
         http="httptools",
         loop="uvloop",
         access_log=access_log,
     )
+
+
+def _prepare_database() -> None:
+    """Reach and migrate the database before the server starts, so an outage is one line
+    (exit 7) instead of a traceback from inside uvicorn."""
+    from agentos.db.migrate import ensure_schema
+    from agentos.services import outages
+    from agentos.services.runtime import Runtime
+
+    runtime = Runtime(get_settings())
+    try:
+        runtime.settings.ensure_home()
+        ensure_schema(runtime.engine)
+    except Exception as exc:
+        outage = outages.as_unavailable(exc)
+        if outage is None or outage is exc:
+            raise
+        raise outage from exc
+    finally:
+        runtime.close()
 
 
 def _celery_app() -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import connect
@@ -25,11 +25,10 @@ FIRST_RETRY_S = 0.5
 REFUSED_CODES = frozenset({4401, 4403})
 
 
-def ws_url(server: str, token: str | None) -> str:
+def ws_url(server: str) -> str:
     parts = urlsplit(server.rstrip("/"))
     scheme = "wss" if parts.scheme == "https" else "ws"
-    query = f"token={quote(token)}" if token else ""
-    return urlunsplit((scheme, parts.netloc, parts.path + "/ws", query, ""))
+    return urlunsplit((scheme, parts.netloc, parts.path + "/ws", "", ""))
 
 
 class RemoteFeed:
@@ -42,7 +41,9 @@ class RemoteFeed:
         *,
         max_backoff_s: float,
     ) -> None:
-        self.url = ws_url(server, token)
+        self.url = ws_url(server)
+        # In a header, not the URL: URLs end up in access logs.
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.on_event = on_event
         self.on_state = on_state
         self.max_backoff_s = max_backoff_s
@@ -84,7 +85,9 @@ class RemoteFeed:
             delay = min(delay * 2, self.max_backoff_s)
 
     def _session(self) -> None:
-        with connect(self.url, open_timeout=5, close_timeout=1) as socket:
+        with connect(
+            self.url, additional_headers=self.headers, open_timeout=5, close_timeout=1
+        ) as socket:
             self.on_state("live", "")
             self.on_event({"kind": "resync"})
             while not self._stop.is_set():

@@ -6,12 +6,13 @@ Every call is one unit of work on the backend's runtime, as the configured local
 
 from __future__ import annotations
 
+import functools
 import getpass
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from agentos.client.backend import (
     Backend,
@@ -40,14 +41,50 @@ from agentos.schemas.uploads import (
     UploadStatusRead,
 )
 from agentos.schemas.users import UserCreated, UserRead
-from agentos.services import admin_data, events, jobs, queue, schema_check, seed, uploads
+from agentos.services import (
+    admin_data,
+    events,
+    jobs,
+    outages,
+    queue,
+    schema_check,
+    seed,
+    uploads,
+)
 from agentos.services.actions import pipeline, registry, status
 from agentos.services.backends.base import BusEvent, Subscription
 from agentos.services.context import Actor
 from agentos.services.runtime import Runtime
 from agentos.services.security import authn, users
 
+B = TypeVar("B", bound=Backend)
 
+
+def _outages_as_errors(cls: type[B]) -> type[B]:
+    """Every call of the backend answers a database or Redis that stopped answering (or a
+    database never migrated) with UnavailableError, so front ends print one line."""
+    for name in Backend.__abstractmethods__:
+        method = cls.__dict__.get(name)
+        if callable(method):
+            setattr(cls, name, _translated(method))
+    return cls
+
+
+def _translated(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except Exception as exc:
+            outage = outages.as_unavailable(exc)
+            if outage is None or outage is exc:
+                raise
+            raise outage from exc
+
+    return call
+
+
+@_outages_as_errors
 class LocalBackend(Backend):
     kind = "local"
 

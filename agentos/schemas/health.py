@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 PartStatus = Literal["up", "down", "embedded"]
 
@@ -10,9 +10,9 @@ PartStatus = Literal["up", "down", "embedded"]
 class HealthPart(BaseModel):
     status: PartStatus
     required: bool
-    latency_ms: float | None = None
-    backend: str
-    detail: str | None = None
+    latency_ms: float | None = Field(default=None, description="Admin readers only")
+    backend: str | None = Field(default=None, description="Admin readers only")
+    detail: str | None = Field(default=None, description="Why it is down (admin readers only)")
 
 
 class HealthReport(BaseModel):
@@ -20,3 +20,11 @@ class HealthReport(BaseModel):
     version: str
     deployment: Literal["embedded", "distributed"]
     parts: dict[str, HealthPart]
+
+    def public(self) -> HealthReport:
+        """What anyone may see: each part's name and state, nothing about the machinery."""
+        parts = {
+            name: HealthPart(status=part.status, required=part.required)
+            for name, part in self.parts.items()
+        }
+        return self.model_copy(update={"parts": parts})

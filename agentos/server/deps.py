@@ -107,14 +107,18 @@ def client_ip(request: Request) -> str:
     )
 
 
+def bearer_or_none(authorization: str | None) -> str | None:
+    scheme, _, credential = (authorization or "").partition(" ")
+    return credential.strip() if scheme.lower() == "bearer" and credential.strip() else None
+
+
 def bearer_credential(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, credential = header.partition(" ")
-    if scheme.lower() != "bearer" or not credential.strip():
+    credential = bearer_or_none(request.headers.get("authorization"))
+    if credential is None:
         raise UnauthenticatedError(
             "Authentication required: send Authorization: Bearer <token>", code="AUTH_REQUIRED"
         )
-    return credential.strip()
+    return credential
 
 
 def current_actor(request: Request, session: SessionDep) -> Actor:

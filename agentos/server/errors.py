@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentos.errors import AgentOSError, RateLimitedError
+from agentos.services import outages
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +118,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def unexpected_error_response(request: Request, exc: BaseException) -> JSONResponse:
+    """503 when a dependency stopped answering (with its code), else 500; never a trace."""
+    outage = outages.as_unavailable(exc)
+    if outage is not None:
+        logger.warning("%s %s: %s", request.method, request.url.path, outage.message)
+        body = error_body(request, message=outage.message, code=outage.code)
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     body = error_body(request, message="Internal server error", code="INTERNAL_ERROR")
     return JSONResponse(body, status_code=500)

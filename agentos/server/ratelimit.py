@@ -19,8 +19,9 @@ Both windows are sliding windows kept by `runtime.backends.limiter`: atomic in R
 permits in small, adaptive batches and spends them locally (`backends/allowance.py`), so a
 busy client costs a round trip per batch instead of two per request; the shared limit still
 holds (see that module for the exact tolerance; limits under 40 are never batched). If the
-limiter itself is unreachable the request is let through and a warning logged: losing rate
-limiting for the length of an outage is better than losing the whole API.
+limiter itself is unreachable each process limits by itself (an in-process limiter with
+the same windows), so an outage degrades the limits to per-process ones, never to none;
+`/health` reports the shared limiter's state.
 
 Attach with `dependencies=[PublicRateLimit]` (or the user and upload tiers); the admin
 routes call `limit_actor` after their own authentication. Successful
@@ -41,6 +42,7 @@ from agentos.errors import RateLimitedError, UnavailableError
 from agentos.server.deps import BackendsDep, CurrentActorDep, SettingsDep, client_ip
 from agentos.services.backends.allowance import Allowance
 from agentos.services.backends.base import Backends, RateDecision
+from agentos.services.backends.embedded_limiter import EmbeddedRateLimiter
 from agentos.services.context import Actor
 from agentos.settings import Settings
 
@@ -50,6 +52,7 @@ Tier = Literal["public", "user", "upload", "admin_read", "admin_action"]
 MINUTE_S = 60
 STATE_KEY = "ratelimit_headers"
 ALLOWANCE_KEY = "http_allowance"
+FALLBACK_KEY = "http_fallback_limiter"
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,9 @@ def enforce(
         try:
             decision = allowance(backends).hit(key, limit=window.limit, window_s=window.window_s)
         except UnavailableError:
-            logger.warning("rate limiter unavailable; letting %s through", key, exc_info=True)
-            return
+            # The shared limiter is down: degrade to limits per process, never to none.
+            logger.warning("shared rate limiter unavailable; limiting %s in this process", key)
+            decision = fallback(backends).hit(key, limit=window.limit, window_s=window.window_s)
         if not decision.allowed:
             raise RateLimitedError(
                 f"Rate limit exceeded: {window.limit} requests per {window.window_s} s",
@@ -95,6 +99,14 @@ def enforce(
             )
         decisions.insert(0, (window, decision))
     request.state.ratelimit_headers = _headers(decisions)
+
+
+def fallback(backends: Backends) -> EmbeddedRateLimiter:
+    """This process's own limiter, used while the shared one is unreachable."""
+    found = backends.extras.get(FALLBACK_KEY)
+    if not isinstance(found, EmbeddedRateLimiter):
+        found = backends.extras[FALLBACK_KEY] = EmbeddedRateLimiter()
+    return found
 
 
 def allowance(backends: Backends) -> Allowance:

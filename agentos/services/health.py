@@ -48,15 +48,19 @@ def check(*, settings: Settings, engine: Engine, backends: Backends) -> HealthRe
     broker_ping = backends.extras.get("broker_ping")
     if distributed and callable(broker_ping):
         calls["broker"] = (broker_ping, True, "redis")
+    if distributed:
+        # Down, HTTP rate limits fall back to per-process ones (degraded, not open).
+        calls["ratelimit"] = (backends.limiter.ping, False, "redis")
     futures = {
         name: _probes.submit(_probe, call, required=required, backend=backend)
         for name, (call, required, backend) in calls.items()
     }
     parts = {name: future.result() for name, future in futures.items()}
-    if "broker" not in parts:
-        parts["broker"] = HealthPart(
-            status="embedded", required=False, backend="in-process", latency_ms=0.0
-        )
+    for name in ("broker", "ratelimit"):
+        if name not in parts:
+            parts[name] = HealthPart(
+                status="embedded", required=False, backend="in-process", latency_ms=0.0
+            )
     if any(part.required and part.status == "down" for part in parts.values()):
         status = "unhealthy"
     elif any(part.status == "down" for part in parts.values()):

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from agentos.server.app import create_app
 from agentos.services.runtime import Runtime
 from agentos.settings import Settings
+from tests.support.auth import auth_headers, create_user_and_token
 
 PARTS = ("database", "cache", "bus", "broker")
 
@@ -61,8 +62,17 @@ def test_root_answers_the_envelope(client: TestClient, settings: Settings) -> No
     assert body["data"]["health"] == "/health"
 
 
-def test_health_lists_every_part_with_latency(client: TestClient, settings: Settings) -> None:
-    response = client.get("/health")
+def test_health_lists_every_part_with_latency(
+    settings: Settings, runtime: Runtime, client: TestClient
+) -> None:
+    """Latency and backends are for admin readers; anyone sees each part's state."""
+    public = client.get("/health").json()["data"]["parts"]
+    assert set(PARTS) <= set(public)
+    hidden = ("latency_ms", "backend", "detail")
+    assert all(part[name] is None for part in public.values() for name in hidden)
+    admin = auth_headers(create_user_and_token(runtime, role="admin")[1])
+    with TestClient(create_app(runtime), client=("127.0.0.1", 5)) as local:
+        response = local.get("/health", headers=admin)
     assert response.status_code == 200, response.text
     body = response.json()
     assert_success_envelope(body)
@@ -78,19 +88,37 @@ def test_health_lists_every_part_with_latency(client: TestClient, settings: Sett
     assert report["parts"]["broker"]["status"] == expected_broker
 
 
-def test_health_is_503_when_the_broker_is_down(dead_redis_settings: Settings) -> None:
-    with TestClient(create_app(dead_redis_settings), raise_server_exceptions=False) as client:
-        response = client.get("/health")
+def test_health_is_503_when_the_broker_is_down(
+    dead_redis_settings: Settings, runtime: Runtime
+) -> None:
+    admin = auth_headers(create_user_and_token(runtime, role="admin")[1])
+    with TestClient(
+        create_app(dead_redis_settings), raise_server_exceptions=False, client=("127.0.0.1", 5)
+    ) as client:
+        response = client.get("/health", headers=admin)
+        public = client.get("/health").json()
     assert response.status_code == 503
     body = response.json()
-    assert_success_envelope(body)
+    assert body["success"] is False
+    assert body["error_code"] == "UNHEALTHY"
+    assert "broker" in body["error"]
     report = body["data"]
     assert report["status"] == "unhealthy"
     assert report["parts"]["database"]["status"] == "up"
-    for name in ("cache", "bus", "broker"):
+    for name in ("cache", "bus", "broker", "ratelimit"):
         assert report["parts"][name]["status"] == "down"
         assert report["parts"][name]["detail"]
     assert report["parts"]["broker"]["required"] is True
+    # Anyone else learns which part is down, not where it lives or why.
+    assert public["data"]["parts"]["broker"] == {
+        "status": "down",
+        "required": True,
+        "latency_ms": None,
+        "backend": None,
+        "detail": None,
+    }
+    assert "6379" not in str(public)
+    assert "127.0.0.1:" not in str(public)
 
 
 def test_trace_id_is_echoed_or_generated(client: TestClient) -> None:

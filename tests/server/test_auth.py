@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -200,3 +201,33 @@ def test_actor_carries_request_context(cfg: Runtime) -> None:
     actor = seen[0]
     assert (actor.source, actor.user_agent, actor.trace_id) == ("api", "pytest-ua", "t-1")
     assert actor.ip == "testclient"
+
+
+def test_a_revoked_login_refuses_its_access_tokens_at_once_everywhere(
+    cfg: Runtime, client: TestClient, make_runtime: Callable[[Settings], Runtime]
+) -> None:
+    """Revoking a refresh-token family (reuse detected) left its access tokens working for
+    up to 15 minutes, in this process and in others."""
+    create_user_and_token(cfg, role="operator", username="olga")
+    first = _login(client, "olga")
+    access = auth_headers(first["access_token"])
+    other_process = make_runtime(cfg.settings)
+    with TestClient(create_app(other_process), client=("127.0.0.1", 5)) as other:
+        assert other.get("/api/admin/ssot/dashboard", headers=access).status_code == 200
+        assert client.get(WHOAMI, headers=access).status_code == 200
+        rotated = client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
+        assert rotated.status_code == 200
+        reused = client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
+        assert reused.json()["error_code"] == "REFRESH_TOKEN_REUSED"
+        refused = client.get(WHOAMI, headers=access)
+        assert (refused.status_code, refused.json()["error_code"]) == (401, "TOKEN_REVOKED")
+        # The other process had the token cached; the announcement drops it there too.
+        deadline = time.monotonic() + 1.0
+        while other.get("/api/admin/ssot/dashboard", headers=access).status_code == 200:
+            assert time.monotonic() < deadline, "the other process still accepts the token"
+            time.sleep(0.05)
+    # A new login is a new family: it works.
+    assert (
+        client.get(WHOAMI, headers=auth_headers(_login(client, "olga")["access_token"])).status_code
+        == 200
+    )

@@ -10,24 +10,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.types import Message
+from typer.testing import CliRunner
 
-from agentos.db.models import AuditRecord, SystemEvent
-from agentos.errors import ForbiddenError, RateLimitedError, UnavailableError
+from agentos.cli.main import app as cli
+from agentos.db.models import AuditRecord, IdempotencyRecord, SystemEvent
+from agentos.db.session import build_engine
+from agentos.errors import ConflictError, ForbiddenError, RateLimitedError, UnavailableError
 from agentos.server.app import create_app
 from agentos.services.actions import denials
 from agentos.services.backends import breaker
 from agentos.services.context import Actor
 from agentos.services.jobs.catalog import ensure_default_agents
 from agentos.services.runtime import Runtime
+from agentos.settings import Settings, reset_settings_cache
 from tests.services.actions.helpers import run
 from tests.support.auth import auth_headers, create_user_and_token
 
@@ -237,3 +243,102 @@ def test_http_denials_are_held_by_the_admin_tier(client: TestClient, runtime: Ru
     assert len(_audit(runtime, action="queue.pause")) == statuses.count(403) + sum(
         1 for response in codes if response.json()["error_code"] == "TOO_MANY_DENIALS"
     )
+
+
+# --- 10. rate limits with the shared limiter down: per process, never open ---------------
+
+
+def test_http_limits_degrade_to_per_process_when_redis_is_down(settings: Settings) -> None:
+    if settings.is_embedded:
+        pytest.skip("the embedded limiter is in the process already")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dead = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"})
+    with TestClient(create_app(dead, runner=lambda _r: None), client=("198.51.100.9", 1)) as client:
+        codes = [client.get("/").status_code for _ in range(12)]
+    # Public tier: 10 a minute, 4 in any 10 s: limited here, as it would be in Redis.
+    assert codes[:4] == [200] * 4
+    assert 429 in codes
+
+
+# --- 11. a database outage is 503, and one line with exit 7 in the CLI --------------------
+
+
+def test_a_database_stopped_mid_run_answers_503(client: TestClient, runtime: Runtime) -> None:
+    headers = auth_headers(create_user_and_token(runtime, role="user")[1])
+    assert client.get("/api/jobs/history", headers=headers).status_code == 200
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    stopped = build_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/gone")
+    runtime.__dict__["engine"] = stopped  # the database goes away under the running server
+    try:
+        for path in ("/api/jobs/history", "/api/queue/status"):
+            response = client.get(path, headers=headers)
+            assert response.status_code == 503, response.text
+            assert response.json()["error_code"] == "DATABASE_UNAVAILABLE"
+        login = client.post("/api/auth/login", json={"username": "x", "password": "y"})
+        assert (login.status_code, login.json()["error_code"]) == (503, "DATABASE_UNAVAILABLE")
+    finally:
+        stopped.dispose()
+
+
+@pytest.mark.parametrize(
+    "command", [["jobs", "list"], ["users", "list"], ["db", "check"], ["db", "migrate"]]
+)
+def test_the_cli_says_the_database_is_down_in_one_line(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AGENTOS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("AGENTOS_DATABASE_URL", f"postgresql+psycopg://postgres@127.0.0.1:{port}/x")
+    reset_settings_cache()
+    result = CliRunner().invoke(cli, command)
+    assert result.exit_code == 7, result.output
+    assert "Traceback" not in result.output
+    assert "DATABASE_UNAVAILABLE" in result.output
+    reset_settings_cache()
+
+
+def test_an_unmigrated_home_says_how_to_fix_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AGENTOS_HOME", str(tmp_path / "fresh-home"))
+    reset_settings_cache()
+    result = CliRunner().invoke(cli, ["jobs", "list"])
+    assert result.exit_code == 7, result.output
+    assert "agentos db migrate" in result.output
+    assert "Traceback" not in result.output
+    reset_settings_cache()
+
+
+# --- 14. an idempotency key whose owner died is taken over --------------------------------
+
+
+def test_a_key_left_in_progress_by_a_dead_process_is_taken_over(runtime: Runtime) -> None:
+    dead = {"host": socket.gethostname(), "pid": 2**22 + 7, "started": 0.0}
+    store = runtime.backends.idempotency
+    with runtime.session() as session:
+        assert store.claim(session, scope="user:x", key="k", fingerprint="f") is None
+    # A second request while the first one runs: in progress.
+    with runtime.session() as session, pytest.raises(ConflictError):
+        store.claim(session, scope="user:x", key="k", fingerprint="f")
+    _pretend_owner(runtime, dead)  # ... and then the first one is killed (-9)
+    with runtime.session() as session:
+        assert store.claim(session, scope="user:x", key="k", fingerprint="f") is None
+
+
+def _pretend_owner(runtime: Runtime, holder: dict[str, Any]) -> None:
+    """Rewrite the in-progress marker's owner, as if another process had claimed it."""
+    if runtime.settings.is_embedded:
+        with runtime.session() as session:
+            session.execute(update(IdempotencyRecord).values(response={"owner": holder}))
+        return
+    store = runtime.backends.idempotency
+    client = store.client  # type: ignore[attr-defined]
+    for name in client.scan_iter(match=f"{runtime.settings.redis_key_prefix}idem:*"):
+        marker = json.loads(client.get(name))
+        client.set(name, json.dumps({**marker, "owner": holder}), keepttl=True)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from agentos.db.models import Job, UploadChunk
 from agentos.server.app import create_app
 from agentos.services.runtime import Runtime
+from agentos.services.uploads import storage
 from agentos.settings import Settings
 from tests.support.auth import auth_headers, create_user_and_token
 
@@ -193,3 +194,33 @@ def test_sizes_are_validated(client: TestClient, user: dict[str, str]) -> None:
     )
     bad_hash = {"filename": "a.mp4", "total_size": 10, "sha256": "xyz", "chunk_size": CHUNK}
     assert client.post("/api/upload/init", json=bad_hash, headers=user).status_code == 422
+
+
+def test_a_finalize_that_fails_after_promoting_can_run_again(
+    client: TestClient, user: dict[str, str], runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its transaction failed after the file got its final name: the upload was left
+    `open` with its part gone, and every later finalize answered 500."""
+    data = os.urandom(CHUNK + 10)
+    upload = _init(client, user, data)
+    for index in (0, 1):
+        assert _send(client, user, upload["id"], data, index).status_code == 200
+    real_promote = storage.promote
+
+    def promote_then_fail(*args: object, **kwargs: object) -> object:
+        real_promote(*args, **kwargs)  # type: ignore[arg-type]
+        raise OSError("the disk went away right after the link")
+
+    monkeypatch.setattr(storage, "promote", promote_then_fail)
+    body = {"upload_id": upload["id"], "create_job": False}
+    failed = client.post("/api/upload/finalize", json=body, headers=user)
+    assert failed.status_code == 500
+    monkeypatch.setattr(storage, "promote", real_promote)
+    done = client.post("/api/upload/finalize", json=body, headers=user)
+    assert done.status_code == 200, done.text
+    upload_id = uuid.UUID(upload["id"])
+    final = storage.session_dir(runtime.settings, upload_id) / "clip.mp4"
+    assert hashlib.sha256(final.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
+    assert not storage.part_path(runtime.settings, upload_id).exists()
+    assert final.stat().st_mode & 0o777 == 0o600  # the users' files: this service only
+    assert runtime.settings.home_dir.stat().st_mode & 0o777 == 0o700

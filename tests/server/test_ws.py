@@ -4,6 +4,7 @@ process delivers every event."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -21,6 +22,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from agentos.server.app import create_app
+from agentos.server.logs import RedactTokens, redact
 from agentos.services import jobs
 from agentos.services.context import Actor
 from agentos.services.jobs.catalog import ensure_default_agents
@@ -127,6 +129,25 @@ def test_bearer_header_and_ping(server: str, settings: Settings, runtime: Runtim
         _recv(ws, until=lambda message: message["type"] == "pong")
         ws.send("nonsense")
         assert "error" in _recv(ws, until=lambda message: message["type"] == "error")
+
+
+def test_browsers_send_the_token_as_a_subprotocol(server: str, runtime: Runtime) -> None:
+    """No token in the URL (it would reach access logs and history)."""
+    _, token = create_user_and_token(runtime, role="readonly")
+    with connect(f"{server}/ws", subprotocols=["bearer", token], open_timeout=10) as ws:  # type: ignore[list-item]
+        assert ws.subprotocol == "bearer"
+        assert _recv(ws, until=lambda message: message["type"] == "hello")["role"] == "readonly"
+
+
+def test_tokens_in_urls_never_reach_the_access_log() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/ws?token=eyJhbGci.secret.sig&x=1", "1.1", 101), None,
+    )  # fmt: skip
+    assert RedactTokens().filter(record)
+    assert "eyJ" not in record.getMessage()
+    assert "/ws?token=[redacted]&x=1" in record.getMessage()
+    assert redact("/a?access_token=abc") == "/a?access_token=[redacted]"
 
 
 def _serve(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:

@@ -19,10 +19,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from agentos.errors import UnavailableError
 from agentos.schemas.admin import DashboardEnvelope, SsotEnvelope, SsotHealth
 from agentos.schemas.common import SuccessEnvelope
-from agentos.server.deps import client_ip, get_trace_id
+from agentos.server.deps import bearer_or_none, client_ip, get_trace_id
 from agentos.server.errors import ERROR_RESPONSES
 from agentos.server.ratelimit import limit_actor
 from agentos.server.responses import elapsed_ms, ok
@@ -38,19 +37,6 @@ READ_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def bearer_or_none(authorization: str | None) -> str | None:
-    scheme, _, credential = (authorization or "").partition(" ")
-    return credential.strip() if scheme.lower() == "bearer" and credential.strip() else None
-
-
-def _limit(request: Request, actor: Actor) -> None:
-    try:
-        limit_actor(request, actor, "admin_read")
-    except UnavailableError:
-        # Admin reads must keep working through a limiter outage.
-        logger.warning("admin-read rate limit unavailable; request let through")
-
-
 def _reader(request: Request) -> Actor:
     actor = authorize_reader(
         request.app.state.runtime,
@@ -59,7 +45,7 @@ def _reader(request: Request) -> Actor:
         user_agent=request.headers.get("user-agent"),
         trace_id=get_trace_id(request),
     )
-    _limit(request, actor)
+    limit_actor(request, actor, "admin_read")
     return actor
 
 
@@ -83,7 +69,7 @@ async def admin_reader(request: Request) -> Actor:
         trace_id=get_trace_id(request),
     )
     check_reader(runtime, actor)
-    _limit(request, actor)
+    limit_actor(request, actor, "admin_read")
     return actor
 
 

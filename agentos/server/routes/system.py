@@ -9,13 +9,15 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from agentos import __version__
+from agentos.errors import AgentOSError
 from agentos.schemas.common import SuccessEnvelope
 from agentos.schemas.health import HealthReport
-from agentos.server.deps import BackendsDep, SettingsDep
+from agentos.server.deps import BackendsDep, SettingsDep, bearer_or_none, client_ip
 from agentos.server.ratelimit import PublicRateLimit
 from agentos.server.responses import ok
 from agentos.server.routes._docs import TIMESTAMP_EXAMPLE, errors
 from agentos.services import health
+from agentos.services.security import admin_access
 
 # Public tier (10/min per IP by default); the 429 is documented on every operation.
 router = APIRouter(tags=["System"], dependencies=[PublicRateLimit], responses=errors(429))
@@ -66,7 +68,9 @@ async def root(request: Request, settings: SettingsDep) -> dict[str, Any]:
     "/health",
     summary="Database, cache and broker status with latency per part",
     description="200 while every required part is up (degraded when an optional one is "
-    "down); 503, with the same body, when a required part is down.",
+    "down); 503 when a required part is down (`success: false`, `error_code: UNHEALTHY`, "
+    "the report in `data`). Anyone sees each part's state; latency, backends and error "
+    "details only with an admin-read token from an allowed address.",
     response_model=SuccessEnvelope[HealthReport],
     responses={
         200: {"description": "Healthy or degraded", "content": _example(HEALTH_EXAMPLE)},
@@ -76,11 +80,34 @@ async def root(request: Request, settings: SettingsDep) -> dict[str, Any]:
 async def get_health(
     request: Request, settings: SettingsDep, backends: BackendsDep
 ) -> JSONResponse:
-    engine = request.app.state.runtime.engine
+    runtime = request.app.state.runtime
     report = await run_in_threadpool(
-        health.check, settings=settings, engine=engine, backends=backends
+        health.check, settings=settings, engine=runtime.engine, backends=backends
     )
-    body = ok(request, report.model_dump(mode="json"))
+    shown = report if await _is_admin_reader(request) else report.public()
+    body = ok(request, shown.model_dump(mode="json"))
     body["timestamp"] = body["timestamp"].isoformat()
-    status = 503 if report.status == "unhealthy" else 200
-    return JSONResponse(body, status_code=status)
+    if report.status != "unhealthy":
+        return JSONResponse(body, status_code=200)
+    down = sorted(
+        name for name, part in report.parts.items() if part.required and part.status == "down"
+    )
+    body.update(success=False, error=f"unhealthy: {', '.join(down)} down", error_code="UNHEALTHY")
+    return JSONResponse(body, status_code=503)
+
+
+async def _is_admin_reader(request: Request) -> bool:
+    """Details (latency, backends, errors) only for an admin reader from an allowed IP."""
+    credential = bearer_or_none(request.headers.get("authorization"))
+    if credential is None:
+        return False
+    try:
+        await run_in_threadpool(
+            admin_access.authorize_reader,
+            request.app.state.runtime,
+            credential,
+            ip=client_ip(request),
+        )
+    except AgentOSError:
+        return False
+    return True

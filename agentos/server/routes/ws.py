@@ -19,9 +19,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from agentos.errors import AgentOSError, ForbiddenError, UnauthenticatedError
-from agentos.server.deps import resolve_client_ip
+from agentos.server.deps import bearer_or_none, resolve_client_ip
 from agentos.server.live import get_hub
-from agentos.server.routes.admin_ssot import bearer_or_none
 from agentos.services import admin_data
 from agentos.services.context import Actor
 from agentos.services.runtime import Runtime
@@ -31,12 +30,24 @@ router = APIRouter(tags=["Live"])
 HEARTBEAT_S = 15.0
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+BEARER_PROTOCOL = "bearer"
 
 
-async def _authorize(websocket: WebSocket, runtime: Runtime) -> Actor | None:
-    credential = websocket.query_params.get("token") or bearer_or_none(
-        websocket.headers.get("authorization")
-    )
+def offered_token(websocket: WebSocket) -> tuple[str | None, str | None]:
+    """(token, subprotocol to accept): `?token=` (scripts), the Authorization header, or
+    for browsers, which can set neither safely, `Sec-WebSocket-Protocol: bearer, <token>`."""
+    protocols: list[str] = list(websocket.scope.get("subprotocols") or [])
+    if BEARER_PROTOCOL in protocols:
+        at = protocols.index(BEARER_PROTOCOL)
+        if at + 1 < len(protocols):
+            return protocols[at + 1], BEARER_PROTOCOL
+    header = bearer_or_none(websocket.headers.get("authorization"))
+    return websocket.query_params.get("token") or header, None
+
+
+async def _authorize(
+    websocket: WebSocket, runtime: Runtime, credential: str | None, subprotocol: str | None
+) -> Actor | None:
     peer = websocket.client.host if websocket.client else "unknown"
     ip = resolve_client_ip(
         peer, websocket.headers.getlist("x-forwarded-for"), runtime.settings.trusted_proxies
@@ -51,7 +62,7 @@ async def _authorize(websocket: WebSocket, runtime: Runtime) -> Actor | None:
         )
     except (UnauthenticatedError, ForbiddenError) as exc:
         code = CLOSE_FORBIDDEN if isinstance(exc, ForbiddenError) else CLOSE_UNAUTHENTICATED
-        await websocket.accept()
+        await websocket.accept(subprotocol=subprotocol)
         await websocket.close(code=code, reason=f"{exc.code}: {exc.message}"[:120])
         return None
 
@@ -96,12 +107,13 @@ async def _answer(websocket: WebSocket, runtime: Runtime, raw: str) -> None:
 @router.websocket("/ws", name="live_updates")
 async def live_updates(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
-    actor = await _authorize(websocket, runtime)
+    credential, subprotocol = offered_token(websocket)
+    actor = await _authorize(websocket, runtime, credential, subprotocol)
     if actor is None:
         return
     hub = get_hub(websocket.app)
     queue = hub.register()
-    await websocket.accept()
+    await websocket.accept(subprotocol=subprotocol)
     hello = {"type": "hello", "actor": actor.name, "role": actor.role, "heartbeat_s": HEARTBEAT_S}
     await websocket.send_text(orjson.dumps(hello).decode())
     sender = asyncio.create_task(_send_events(websocket, queue))

@@ -93,6 +93,8 @@ class RateDecision:
 class RateLimiter(Protocol):
     """One atomic decision per call (a Lua script on Redis, a lock in-process)."""
 
+    def ping(self) -> None: ...
+
     def hit(
         self,
         key: str,

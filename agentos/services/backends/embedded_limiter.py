@@ -21,6 +21,9 @@ SWEEP_INTERVAL_S = 60.0
 
 
 class EmbeddedRateLimiter(LimiterBase):
+    def ping(self) -> None:
+        """In this process: always there."""
+
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()

@@ -5,19 +5,29 @@ A key is scoped to the actor. The first request that reaches dispatch claims it 
 database); its response, success or error, is kept for `settings.idempotency_ttl_s` and
 replayed to any retry with the same key and the same fingerprint (SHA-256 over the
 canonical action + payload). A retry with another payload is refused (422), one that
-arrives while the first is still running gets 409. A claim that is never completed (the
-process died) expires after `settings.idempotency_lock_ttl_s`.
+arrives while the first is still running gets 409.
+
+The in-progress marker is a lease held by its process (host, pid, start time). A claim
+whose process died (kill -9) is taken over by the next request with the same key at once
+when that process ran on the same host, else when its lease runs out
+(`settings.idempotency_lock_ttl_s`, 60 s by default): that is the longest a retry can
+see 409 after a crash. The owner's own transaction rolled back with it, so running the
+action again is safe; on Redis the one exception is a process killed between the commit
+of the action and the write of its response, which a retry after the lease runs again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+import psutil
 import redis
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,11 +35,15 @@ from sqlalchemy.orm import Session
 
 from agentos.db.models import IdempotencyRecord
 from agentos.errors import ConflictError, InvalidError
+from agentos.services.backends.outage import guarded
 from agentos.services.context import Actor
 from agentos.services.outbox import after_commit
 from agentos.settings import Settings
 
 HEADERS: tuple[str, ...] = ("Idempotency-Key", "X-Idempotency-Key")
+UNAVAILABLE = "IDEMPOTENCY_UNAVAILABLE"
+_HOST = socket.gethostname()
+_STARTED = psutil.Process().create_time()
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -64,6 +78,26 @@ def fingerprint(action: str, payload: dict[str, Any]) -> str:
 
 def scope_of(actor: Actor) -> str:
     return f"user:{actor.id}" if actor.id else f"name:{actor.name}"
+
+
+def owner() -> dict[str, Any]:
+    """Who holds an in-progress key: this host and process (with its start time, so a
+    reused pid is not mistaken for the owner)."""
+    return {"host": _HOST, "pid": os.getpid(), "started": _STARTED}
+
+
+def owner_gone(holder: Any) -> bool:
+    """True when the holder was a process on this host that no longer runs. A holder on
+    another host is only given up when its lease expires."""
+    if not isinstance(holder, dict) or holder.get("host") != _HOST:
+        return False
+    try:
+        process = psutil.Process(int(holder["pid"]))
+        return abs(process.create_time() - float(holder["started"])) > 1.0
+    except (psutil.NoSuchProcess, KeyError, TypeError, ValueError):
+        return True
+    except psutil.Error:
+        return False
 
 
 def _judge(state: str, stored_fingerprint: str, wanted: str, response: Any) -> StoredResponse:
@@ -115,14 +149,19 @@ class DatabaseIdempotencyStore:
         for _ in range(3):
             now = datetime.now(UTC)
             row = self._row(session, scope, key)
-            if row is not None and row.expires_at > now:
+            abandoned = (
+                row is not None
+                and row.state == "in_progress"
+                and owner_gone((row.response or {}).get("owner"))
+            )
+            if row is not None and row.expires_at > now and not abandoned:
                 result = _judge(row.state, row.fingerprint, fingerprint, row.response)
                 session.commit()
                 return result
             if row is not None:
                 session.execute(
                     delete(IdempotencyRecord).where(
-                        IdempotencyRecord.id == row.id, IdempotencyRecord.expires_at <= now
+                        IdempotencyRecord.id == row.id, IdempotencyRecord.state == row.state
                     )
                 )
             session.add(
@@ -131,6 +170,7 @@ class DatabaseIdempotencyStore:
                     key=key,
                     fingerprint=fingerprint,
                     state="in_progress",
+                    response={"owner": owner()},
                     expires_at=now + timedelta(seconds=self.settings.idempotency_lock_ttl_s),
                 )
             )
@@ -183,14 +223,20 @@ class RedisIdempotencyStore:
         self, session: Session, *, scope: str, key: str, fingerprint: str
     ) -> StoredResponse | None:
         name = self._name(scope, key)
-        marker = json.dumps({"state": "in_progress", "fingerprint": fingerprint})
+        marker = json.dumps({"state": "in_progress", "fingerprint": fingerprint, "owner": owner()})
+        lease = self.settings.idempotency_lock_ttl_s
         for _ in range(3):
-            if self.client.set(name, marker, nx=True, ex=self.settings.idempotency_lock_ttl_s):
-                return None
-            raw = self.client.get(name)
+            with guarded(UNAVAILABLE, "idempotency keys"):
+                if self.client.set(name, marker, nx=True, ex=lease):
+                    return None
+                raw = self.client.get(name)
             if raw is None:
                 continue  # expired between the SET and the GET: try to claim again
             stored = json.loads(raw)
+            if stored.get("state") == "in_progress" and owner_gone(stored.get("owner")):
+                with guarded(UNAVAILABLE, "idempotency keys"):
+                    self.client.set(name, marker, ex=lease, xx=True)  # take the lease over
+                return None
             return _judge(
                 stored.get("state", ""), stored.get("fingerprint", ""), fingerprint, stored
             )
@@ -215,4 +261,5 @@ class RedisIdempotencyStore:
         after_commit(session, lambda: self.client.set(name, value, ex=ttl))
 
     def release(self, session: Session, *, scope: str, key: str) -> None:
-        self.client.delete(self._name(scope, key))
+        with guarded(UNAVAILABLE, "idempotency keys"):
+            self.client.delete(self._name(scope, key))

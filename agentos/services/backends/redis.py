@@ -331,6 +331,10 @@ class RedisRateLimiter(LimiterBase):
     def close(self) -> None:
         self._client.close()
 
+    def ping(self) -> None:
+        with guarded("RATELIMIT_UNAVAILABLE", "rate limiter"):
+            self._client.ping()
+
     def reset(self, pattern: str) -> int:
         """Delete the limiter state of every key matching the glob, in all algorithms."""
         reset: set[bytes] = set()
