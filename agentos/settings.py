@@ -122,6 +122,11 @@ class Settings(BaseSettings):
     celery_dispatch_sweep_s: float = Field(
         default=2.0, gt=0, description="Celery workers send messages for unsent steps this often"
     )
+    pg_bin_dir: Path | None = Field(
+        default=None,
+        description="where pg_dump/pg_restore/psql of the server's major version live "
+        "(default: /usr/lib/postgresql/<major>/bin, then PATH)",
+    )
     log_level: str = "INFO"
 
     @field_validator("database_url", "redis_url", mode="before")

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from agentos.schemas.health import MaintenanceState
+
 CacheSource = Literal["hit", "miss", "direct"]
 JOB_STATUSES: tuple[str, ...] = (
     "pending",
@@ -33,6 +35,10 @@ class DashboardSection(BaseModel):
     workers_online: int
     unacknowledged_errors: int = Field(description="error/critical events not yet acknowledged")
     queue_paused: bool
+    maintenance: MaintenanceState = Field(
+        default_factory=lambda: MaintenanceState(enabled=False),
+        description="maintenance mode: user writes answer 503 while it is on",
+    )
 
 
 class CurrentWork(BaseModel):

@@ -23,6 +23,11 @@ DifferenceKind = Literal[
     "missing_foreign_key",
     "extra_foreign_key",
     "foreign_key_changed",
+    "missing_trigger",
+    "extra_trigger",
+    "disabled_trigger",
+    "missing_function",
+    "extra_function",
 ]
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -15,11 +16,22 @@ class HealthPart(BaseModel):
     detail: str | None = Field(default=None, description="Why it is down (admin readers only)")
 
 
+class MaintenanceState(BaseModel):
+    """Maintenance mode (system.maintenance.enable): user writes answer 503 while on."""
+
+    enabled: bool
+    message: str | None = None
+    retry_after_s: int | None = None
+    since: datetime | None = None
+    by: str | None = None
+
+
 class HealthReport(BaseModel):
     status: Literal["healthy", "degraded", "unhealthy"]
     version: str
     deployment: Literal["embedded", "distributed"]
     parts: dict[str, HealthPart]
+    maintenance: MaintenanceState = Field(default_factory=lambda: MaintenanceState(enabled=False))
 
     def public(self) -> HealthReport:
         """What anyone may see: each part's name and state, nothing about the machinery."""
@@ -27,4 +39,5 @@ class HealthReport(BaseModel):
             name: HealthPart(status=part.status, required=part.required)
             for name, part in self.parts.items()
         }
-        return self.model_copy(update={"parts": parts})
+        shown = MaintenanceState(enabled=self.maintenance.enabled, message=self.maintenance.message)
+        return self.model_copy(update={"parts": parts, "maintenance": shown})

@@ -15,6 +15,7 @@ from starlette.types import Scope
 
 from agentos import __version__
 from agentos.db.migrate import ensure_schema
+from agentos.server.deps import MaintenanceGuard
 from agentos.server.errors import install_error_handlers
 from agentos.server.live import start_live
 from agentos.server.metrics import MetricsMiddleware, MetricsRecorder
@@ -41,8 +42,9 @@ ROUTERS: list[APIRouter] = [
     admin_ssot.router,
     admin_actions.router,
     ws.router,
-    uploads.chunk_router,
 ]
+# The user API's writes (and upload chunks) answer 503 while maintenance mode is on.
+MAINTAINED_ROUTERS: list[APIRouter] = [uploads.chunk_router]
 # The seed's user API, counted in the user rate-limit tier (100/min per user).
 USER_ROUTERS: list[APIRouter] = [
     jobs_routes.router,
@@ -162,8 +164,10 @@ def create_app(
     _document_action_bodies(app)
     for router in ROUTERS:
         app.include_router(router)
+    for router in MAINTAINED_ROUTERS:
+        app.include_router(router, dependencies=[MaintenanceGuard])
     for router in USER_ROUTERS:
-        app.include_router(router, dependencies=[UserRateLimit])
+        app.include_router(router, dependencies=[UserRateLimit, MaintenanceGuard])
     app.add_middleware(
         EdgeMiddleware, limits=body_limits(settings), check_credential=_check_credential
     )

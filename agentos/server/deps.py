@@ -10,12 +10,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from agentos.errors import UnauthenticatedError
 from agentos.services.backends.base import Backends
 from agentos.services.context import Actor
 from agentos.services.runtime import Runtime
 from agentos.services.security import authn
+from agentos.services.system import maintenance
 from agentos.settings import Settings
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -134,3 +136,20 @@ def current_actor(request: Request, session: SessionDep) -> Actor:
 
 CurrentActorDep = Annotated[Actor, Depends(current_actor)]
 ClientIpDep = Annotated[str, Depends(client_ip)]
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def refuse_writes_in_maintenance(request: Request) -> None:
+    """User writes answer 503 MAINTENANCE (with Retry-After) while maintenance is on."""
+    if request.method in SAFE_METHODS:
+        return
+    runtime = get_runtime(request)
+    state = maintenance.known_fresh(runtime)
+    if state is None:
+        state = await run_in_threadpool(maintenance.current, runtime)
+    maintenance.refuse_writes(state)
+
+
+MaintenanceGuard = Depends(refuse_writes_in_maintenance)

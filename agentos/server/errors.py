@@ -89,6 +89,8 @@ async def _agentos_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AgentOSError)
     status = HTTP_STATUS_BY_KIND[exc.kind]
     headers = rate_limit_headers(exc) if isinstance(exc, RateLimitedError) else None
+    if headers is None and isinstance(exc.details.get("retry_after_s"), int | float):
+        headers = {"Retry-After": str(max(1, math.ceil(exc.details["retry_after_s"])))}
     if status >= 500:
         logger.warning("request failed: %s (%s)", exc.message, exc.code)
     body = error_body(request, message=exc.message, code=exc.code, details=exc.details)

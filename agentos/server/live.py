@@ -21,6 +21,7 @@ from agentos.services import admin_data
 from agentos.services.backends.base import BusEvent
 from agentos.services.runtime import Runtime
 from agentos.services.security import admin_access
+from agentos.services.system import controls
 
 logger = logging.getLogger(__name__)
 
@@ -81,16 +82,21 @@ def get_hub(app: FastAPI) -> LiveHub:
 
 
 def start_live(app: FastAPI) -> Callable[[], None]:
-    """Startup hook: the hub, the read model's change feed and warmer, and revocations
-    announced by any process reaching this process's token cache."""
+    """Startup hook: the hub, the read model's change feed and warmer; revocations and
+    system controls (breakers, limits, cache) announced by any process reach this one."""
     runtime = app.state.runtime
+    controls.apply_forced_breakers(runtime)
     stop_background = admin_data.start_background(runtime)
     stop_revocations = admin_data.add_listener(
         runtime, lambda event: admin_access.handle_change(runtime, event.payload)
     )
+    stop_controls = admin_data.add_listener(
+        runtime, lambda event: controls.handle_change(runtime, event.payload)
+    )
     hub = get_hub(app)
 
     def stop() -> None:
+        stop_controls()
         stop_revocations()
         hub.close()
         app.state.live_hub = None

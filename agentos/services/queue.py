@@ -11,12 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
-from agentos.db.models import Job, ProcessingStep, RuntimeSetting, RuntimeSettingChange
+from agentos.db.models import Job, ProcessingStep, RuntimeSetting
 from agentos.schemas.common import Page, PageParams, Pagination
 from agentos.schemas.jobs import JobStatus
 from agentos.schemas.queue import (
@@ -28,7 +26,7 @@ from agentos.schemas.queue import (
     QueueStats,
     QueueStatus,
 )
-from agentos.services import dispatch, events, jobs
+from agentos.services import config, dispatch, events, jobs
 from agentos.services.context import Actor
 from agentos.services.jobs.catalog import PIPELINE
 from agentos.services.jobs.sqlstats import seconds_between
@@ -49,26 +47,8 @@ def state(session: Session) -> QueueState:
     return QueueState(paused=bool(row.value), changed_by=row.updated_by, changed_at=row.updated_at)
 
 
-def _ensure_paused_row(session: Session) -> None:
-    """Create the flag row if missing; concurrent first pauses must not collide on its key."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(RuntimeSetting).values(key=PAUSED_KEY, value=False, updated_at=utcnow())
-    session.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
-
-
 def _set_paused(session: Session, *, paused: bool, actor: Actor) -> QueueState:
-    _ensure_paused_row(session)
-    row = session.get(RuntimeSetting, PAUSED_KEY, with_for_update=True, populate_existing=True)
-    assert row is not None
-    old = row.value
-    row.value = paused
-    row.updated_by = actor.name
-    row.updated_at = utcnow()
-    session.add(
-        RuntimeSettingChange(key=PAUSED_KEY, old_value=old, new_value=paused, changed_by=actor.name)
-    )
-    session.flush()
+    config.put(session, key=PAUSED_KEY, value=paused, actor=actor)
     events.announce(session, "queue.paused" if paused else "queue.resumed", by=actor.name)
     return state(session)
 

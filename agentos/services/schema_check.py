@@ -12,10 +12,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, ForeignKeyConstraint, Index, Table, UniqueConstraint, inspect
+from sqlalchemy import (
+    Engine,
+    ForeignKeyConstraint,
+    Index,
+    Table,
+    UniqueConstraint,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import Inspector
 
-from agentos.db import models  # noqa: F401  (registers every table)
+from agentos.db import (
+    models,  # noqa: F401  (registers every table)
+    programs,
+)
 from agentos.db.base import Base
 from agentos.db.migrate import VERSION_TABLE, current_revision, head_revision
 from agentos.schemas.db import DifferenceKind, SchemaDifference, SchemaReport
@@ -42,6 +53,7 @@ def compare(engine: Engine) -> SchemaReport:
         differences.append(_diff("extra_table", name, None, "table is not in the models"))
     for name in sorted(live_tables & set(model_tables)):
         differences.extend(_compare_table(inspector, model_tables[name]))
+    differences.extend(_compare_programs(engine))
     return SchemaReport(
         dialect=engine.dialect.name,
         revision=revision,
@@ -289,3 +301,44 @@ def _fk(shape: ForeignKeyShape) -> str:
     if onupdate:
         text += f" ON UPDATE {onupdate}"
     return text
+
+
+_PG_TRIGGERS = text(
+    "SELECT t.tgname, c.relname, t.tgenabled FROM pg_trigger t "
+    "JOIN pg_class c ON c.oid = t.tgrelid "
+    "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace"
+)
+# Functions of the schema, not those an extension (pgcrypto) brings along.
+_PG_FUNCTIONS = text(
+    "SELECT p.proname FROM pg_proc p WHERE p.pronamespace = current_schema()::regnamespace "
+    "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"
+)
+_SQLITE_TRIGGERS = text("SELECT name, tbl_name, 'O' FROM sqlite_master WHERE type = 'trigger'")
+
+
+def _compare_programs(engine: Engine) -> list[SchemaDifference]:
+    """Triggers (present, on their table, enabled) and functions, as the migrations made them."""
+    dialect = engine.dialect.name
+    expected = programs.TRIGGERS.get(dialect, {})
+    with engine.connect() as connection:
+        query = _PG_TRIGGERS if dialect == "postgresql" else _SQLITE_TRIGGERS
+        live = {str(row[0]): (str(row[1]), str(row[2])) for row in connection.execute(query)}
+        functions = (
+            {str(row[0]) for row in connection.execute(_PG_FUNCTIONS)}
+            if dialect == "postgresql"
+            else set()
+        )
+    found: list[SchemaDifference] = []
+    for name, table in sorted(expected.items()):
+        if name not in live or live[name][0] != table:
+            found.append(_diff("missing_trigger", table, name, "trigger does not exist"))
+        elif live[name][1] == "D":
+            found.append(_diff("disabled_trigger", table, name, "trigger is disabled"))
+    for name in sorted(set(live) - set(expected)):
+        found.append(_diff("extra_trigger", live[name][0], name, "trigger is not in the schema"))
+    wanted = programs.FUNCTIONS.get(dialect, frozenset())
+    for name in sorted(wanted - functions):
+        found.append(_diff("missing_function", None, name, "function does not exist"))
+    for name in sorted(functions - wanted):
+        found.append(_diff("extra_function", None, name, "function is not in the schema"))
+    return found

@@ -48,6 +48,33 @@ def test_check_names_a_dropped_index_and_column(cli_runtime: Runtime) -> None:
     }
 
 
+def test_check_names_dropped_audit_triggers_and_a_disabled_one(cli_runtime: Runtime) -> None:
+    """Dropping the audit log's append-only triggers is a difference (it used to pass)."""
+    postgres = cli_runtime.engine.dialect.name == "postgresql"
+    dropped = (
+        ["audit_log_no_update_delete", "audit_log_no_truncate"]
+        if postgres
+        else ["audit_log_no_update", "audit_log_no_delete"]
+    )
+    with cli_runtime.engine.begin() as connection:
+        for name in dropped:
+            connection.execute(text(f"DROP TRIGGER {name}" + (" ON audit_log" if postgres else "")))
+        if postgres:
+            connection.execute(text("ALTER TABLE jobs DISABLE TRIGGER job_rollup_insert"))
+            connection.execute(text("DROP FUNCTION audit_log_append_only()"))
+
+    code, out, _ = _run("db", "check", "--json")
+    assert code == 1
+    found = {(d["kind"], d["name"]) for d in json.loads(out)["differences"]}
+    expected = {("missing_trigger", name) for name in dropped}
+    if postgres:
+        expected |= {
+            ("disabled_trigger", "job_rollup_insert"),
+            ("missing_function", "audit_log_append_only"),
+        }
+    assert found == expected
+
+
 def test_reset_and_seed_json_verifies_and_prints_the_password(
     cli_settings: Settings, cli_runtime: Runtime
 ) -> None:

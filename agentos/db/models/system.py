@@ -112,11 +112,19 @@ class RuntimeSettingChange(UUIDPrimaryKey, Base):
 
 
 class Backup(UUIDPrimaryKey, Base):
+    """One backup file under the home's backups/ (services/system/backups.py)."""
+
     __tablename__ = "backups"
 
     label: Mapped[str | None] = mapped_column(String(128))
     path: Mapped[str] = mapped_column(String(1024))
     engine: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str | None] = mapped_column(String(32))
+    schema_revision: Mapped[str | None] = mapped_column(String(64))
+    # The audit chain's head inside the backup: a restore exports every later record.
+    audit_seq: Mapped[int | None] = mapped_column(BigInteger)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[str | None] = mapped_column(String(64))

@@ -18,6 +18,7 @@ from agentos.server.responses import ok
 from agentos.server.routes._docs import TIMESTAMP_EXAMPLE, errors
 from agentos.services import health
 from agentos.services.security import admin_access
+from agentos.services.system import maintenance
 
 # Public tier (10/min per IP by default); the 429 is documented on every operation.
 router = APIRouter(tags=["System"], dependencies=[PublicRateLimit], responses=errors(429))
@@ -66,7 +67,7 @@ async def root(request: Request, settings: SettingsDep) -> dict[str, Any]:
 
 @router.get(
     "/health",
-    summary="Database, cache and broker status with latency per part",
+    summary="Database, cache and broker status with latency per part, and maintenance mode",
     description="200 while every required part is up (degraded when an optional one is "
     "down); 503 when a required part is down (`success: false`, `error_code: UNHEALTHY`, "
     "the report in `data`). Anyone sees each part's state; latency, backends and error "
@@ -84,6 +85,7 @@ async def get_health(
     report = await run_in_threadpool(
         health.check, settings=settings, engine=runtime.engine, backends=backends
     )
+    report.maintenance = await run_in_threadpool(maintenance.current, runtime)
     shown = report if await _is_admin_reader(request) else report.public()
     body = ok(request, shown.model_dump(mode="json"))
     body["timestamp"] = body["timestamp"].isoformat()

@@ -28,6 +28,7 @@ from agentos.schemas.admin import (
 )
 from agentos.services.admin_data import sections
 from agentos.services.runtime import Runtime
+from agentos.services.system import maintenance
 from agentos.settings import Settings
 
 HEADER_MAGIC = b"AOS4 "
@@ -121,6 +122,7 @@ def section_tasks(settings: Settings, now: datetime) -> dict[str, Callable[[Sess
         "analytics": lambda session: sections.analytics(session, now=now),
         "queue": lambda session: sections.queue(session, now=now),
         "logs": sections.logs,
+        "maintenance": maintenance.read,
     }
 
 
@@ -159,6 +161,7 @@ def collect(runtime: Runtime) -> AdminDocument:
         agents_enabled=sum(1 for agent in agents if agent.enabled),
         workers_online=online,
         queue_paused=queue.paused,
+        maintenance=parts["maintenance"],
         **parts["totals"],
     )
     return AdminDocument(

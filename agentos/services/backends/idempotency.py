@@ -23,6 +23,7 @@ import json
 import os
 import re
 import socket
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -35,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from agentos.db.models import IdempotencyRecord
 from agentos.errors import ConflictError, InvalidError
-from agentos.services.backends.outage import guarded
+from agentos.services.backends.outage import glob_escape, guarded
 from agentos.services.context import Actor
 from agentos.services.outbox import after_commit
 from agentos.settings import Settings
@@ -128,6 +129,9 @@ class IdempotencyStore(Protocol):
     def release(self, session: Session, *, scope: str, key: str) -> None:
         """Give the key up (refused before dispatch: nothing is stored)."""
 
+    def purge(self, session: Session, *, older_than_s: int | None) -> int:
+        """Forget stored records (all, or those stored at least `older_than_s` ago)."""
+
 
 class DatabaseIdempotencyStore:
     """Embedded deployments: the table, so every local process on the home agrees."""
@@ -206,6 +210,13 @@ class DatabaseIdempotencyStore:
             )
         )
 
+    def purge(self, session: Session, *, older_than_s: int | None) -> int:
+        statement = delete(IdempotencyRecord)
+        if older_than_s is not None:
+            cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+            statement = statement.where(IdempotencyRecord.created_at <= cutoff)
+        return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+
 
 class RedisIdempotencyStore:
     """Distributed deployments: Redis DB1, one JSON value per key."""
@@ -223,7 +234,14 @@ class RedisIdempotencyStore:
         self, session: Session, *, scope: str, key: str, fingerprint: str
     ) -> StoredResponse | None:
         name = self._name(scope, key)
-        marker = json.dumps({"state": "in_progress", "fingerprint": fingerprint, "owner": owner()})
+        marker = json.dumps(
+            {
+                "state": "in_progress",
+                "fingerprint": fingerprint,
+                "owner": owner(),
+                "stored_at": time.time(),
+            }
+        )
         lease = self.settings.idempotency_lock_ttl_s
         for _ in range(3):
             with guarded(UNAVAILABLE, "idempotency keys"):
@@ -253,6 +271,7 @@ class RedisIdempotencyStore:
                 "fingerprint": fingerprint,
                 "ok": response.ok,
                 "body": response.body,
+                "stored_at": time.time(),
             },
             default=str,
         )
@@ -263,3 +282,22 @@ class RedisIdempotencyStore:
     def release(self, session: Session, *, scope: str, key: str) -> None:
         with guarded(UNAVAILABLE, "idempotency keys"):
             self.client.delete(self._name(scope, key))
+
+    def purge(self, session: Session, *, older_than_s: int | None) -> int:
+        """Redis keys of this deployment (and rows a former embedded life left behind)."""
+        purged = DatabaseIdempotencyStore(self.settings).purge(session, older_than_s=older_than_s)
+        cutoff = None if older_than_s is None else time.time() - older_than_s
+        with guarded(UNAVAILABLE, "idempotency keys"):
+            for name in self.client.scan_iter(match=glob_escape(self.prefix) + "*", count=500):
+                if cutoff is not None and not _stored_before(self.client.get(name), cutoff):
+                    continue
+                purged += int(self.client.delete(name))
+        return purged
+
+
+def _stored_before(raw: bytes | str | None, cutoff: float) -> bool:
+    try:
+        stored_at = float(json.loads(raw or "{}").get("stored_at", 0.0))
+    except (ValueError, TypeError, AttributeError):
+        return True
+    return stored_at <= cutoff

@@ -3,6 +3,7 @@ code, raised about a second after Redis stops answering (short timeouts, one ret
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,3 +19,11 @@ def guarded(code: str, what: str) -> Iterator[None]:
         yield
     except (RedisConnectionError, RedisTimeoutError) as exc:
         raise UnavailableError(f"Redis is unavailable ({what}): {exc}", code=code) from exc
+
+
+_GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+
+
+def glob_escape(text: str) -> str:
+    """`text` matched literally in a Redis glob (SCAN MATCH)."""
+    return _GLOB_SPECIAL.sub(r"\\\1", text)

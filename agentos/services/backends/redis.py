@@ -7,7 +7,6 @@ Every key and channel starts with `settings.redis_key_prefix`.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import uuid
@@ -35,7 +34,7 @@ from agentos.services.backends.base import (
 from agentos.services.backends.breaker import RedisBreakerStore
 from agentos.services.backends.embedded_bus import plain_payload
 from agentos.services.backends.idempotency import RedisIdempotencyStore
-from agentos.services.backends.outage import guarded
+from agentos.services.backends.outage import glob_escape, guarded
 from agentos.settings import Settings
 
 SOCKET_TIMEOUT_S = 2.0
@@ -43,7 +42,6 @@ CONNECT_TIMEOUT_S = 1.0
 SCAN_COUNT = 1000
 COUNTER_NAMESPACE = "counters:"
 LIMIT_NAMESPACE = "rl:"
-_GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 
 
 def connect(url: str) -> redis.Redis:
@@ -56,10 +54,6 @@ def connect(url: str) -> redis.Redis:
         retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
         health_check_interval=30,
     )
-
-
-def glob_escape(text: str) -> str:
-    return _GLOB_SPECIAL.sub(r"\\\1", text)
 
 
 def _milliseconds(ttl_s: float) -> int:

@@ -7,12 +7,16 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from agentos.db.models import RuntimeSetting
+from agentos.db.base import utcnow
+from agentos.db.models import RuntimeSetting, RuntimeSettingChange
 from agentos.errors import NotFoundError
 from agentos.schemas.actions_reads import ConfigGetResult, EffectiveSetting
 from agentos.schemas.audit_read import RuntimeSettingRead
+from agentos.services.context import Actor
 from agentos.settings import Settings
 
 SECRET_SUFFIXES = ("secret", "password", "secret_key", "token")
@@ -64,3 +68,24 @@ def get(session: Session, *, settings: Settings, key: str | None = None) -> Conf
     if not result.effective and not result.runtime:
         raise NotFoundError(f"no setting named {key!r}", code="SETTING_NOT_FOUND")
     return result
+
+
+def put(session: Session, *, key: str, value: Any, actor: Actor) -> Any:
+    """Set a runtime setting (shared by every process of the deployment) and record the
+    change in its history; returns the old value. Concurrent first writes of a key do not
+    collide: the row is created if missing, then locked."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(RuntimeSetting).values(key=key, value=None, updated_at=utcnow())
+    session.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
+    row = session.get(RuntimeSetting, key, with_for_update=True, populate_existing=True)
+    assert row is not None
+    old = row.value
+    row.value = value
+    row.updated_by = actor.name
+    row.updated_at = utcnow()
+    session.add(
+        RuntimeSettingChange(key=key, old_value=old, new_value=value, changed_by=actor.name)
+    )
+    session.flush()
+    return old

@@ -32,8 +32,8 @@ from agentos.settings import Settings
 ANCHOR_FILE = Path("audit") / "chain-head.json"
 
 
-def _batches(session: Session) -> Iterator[list[AuditRecord]]:
-    after = 0
+def batches(session: Session, *, after: int = 0) -> Iterator[list[AuditRecord]]:
+    """Every record with seq > `after`, in order, a batch at a time."""
     while True:
         rows = list(
             session.scalars(
@@ -80,7 +80,7 @@ def verify(session: Session, *, anchor: ChainAnchor | None = None) -> AuditVerif
         session.scalar(select(HEAD_TABLE.c.keyed_from_seq).where(HEAD_TABLE.c.id == HEAD_ID)) or 1
     )
     checked, expected_seq, prev_hash = 0, 1, GENESIS_HASH
-    for batch in _batches(session):
+    for batch in batches(session):
         for record in batch:
             checked += 1
             problem = _problem(
