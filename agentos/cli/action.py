@@ -90,9 +90,11 @@ def _render_response(response: ActionResponse) -> None:
     console.print_json(json.dumps(response.result, default=str))
 
 
-def _run(
-    backend: Backend, name: str, payload: dict[str, Any], key: str | None, yes: bool
+def run_named(
+    backend: Backend, name: str, payload: dict[str, Any], *, key: str | None, yes: bool
 ) -> ActionResponse:
+    """Run `name` as `agentos action` does: ask before a destructive one, record the OS
+    user as the reason unless one is given."""
     info = backend.describe(name)
     if info is None:
         fail(f"unknown action {name!r}; `agentos action --list` shows the catalog")
@@ -131,5 +133,5 @@ def action(
         if not name:
             fail("give an action name, or --list for the catalog")
         body = parse_params(params or [], payload)
-        response = _run(backend, name, body, idempotency_key, yes)
+        response = run_named(backend, name, body, key=idempotency_key, yes=yes)
         emit(response, as_json=as_json, render=_render_response)

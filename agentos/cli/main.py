@@ -11,6 +11,7 @@ from agentos.cli import action as action_cli
 from agentos.cli import db as db_cli
 from agentos.cli import jobs as jobs_cli
 from agentos.cli import processes
+from agentos.cli import system as system_cli
 from agentos.cli import users as users_cli
 from agentos.cli._options import ServerOption, TokenOption
 
@@ -24,6 +25,8 @@ app = typer.Typer(
 app.add_typer(users_cli.app, name="users")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(jobs_cli.app, name="jobs")
+app.add_typer(system_cli.backup_app, name="backup")
+app.add_typer(system_cli.maintenance_app, name="maintenance")
 app.command("token")(users_cli.mint)
 app.command("action")(action_cli.action)
 

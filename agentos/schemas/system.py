@@ -137,7 +137,7 @@ class StorageItem(BaseModel):
 
 class StorageCleanupResult(BaseModel):
     files: list[StorageItem]
-    sessions_expired: int
+    expired_uploads: int
     bytes_freed: int
     dry_run: bool = False
 

@@ -43,8 +43,9 @@ ROUTERS: list[APIRouter] = [
     admin_actions.router,
     ws.router,
 ]
-# The user API's writes (and upload chunks) answer 503 while maintenance mode is on.
-MAINTAINED_ROUTERS: list[APIRouter] = [uploads.chunk_router]
+# Users' writes (jobs, uploads and their chunks) answer 503 while maintenance mode is on;
+# admin-grade writes (agents, the action endpoint) keep working.
+MAINTAINED_ROUTERS: tuple[APIRouter, ...] = (jobs_routes.router, uploads.router)
 # The seed's user API, counted in the user rate-limit tier (100/min per user).
 USER_ROUTERS: list[APIRouter] = [
     jobs_routes.router,
@@ -164,10 +165,11 @@ def create_app(
     _document_action_bodies(app)
     for router in ROUTERS:
         app.include_router(router)
-    for router in MAINTAINED_ROUTERS:
-        app.include_router(router, dependencies=[MaintenanceGuard])
+    app.include_router(uploads.chunk_router, dependencies=[MaintenanceGuard])
     for router in USER_ROUTERS:
-        app.include_router(router, dependencies=[UserRateLimit, MaintenanceGuard])
+        maintained = router in MAINTAINED_ROUTERS
+        guards = [UserRateLimit, MaintenanceGuard] if maintained else [UserRateLimit]
+        app.include_router(router, dependencies=guards)
     app.add_middleware(
         EdgeMiddleware, limits=body_limits(settings), check_credential=_check_credential
     )

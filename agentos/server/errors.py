@@ -91,7 +91,7 @@ async def _agentos_error(request: Request, exc: Exception) -> JSONResponse:
     headers = rate_limit_headers(exc) if isinstance(exc, RateLimitedError) else None
     if headers is None and isinstance(exc.details.get("retry_after_s"), int | float):
         headers = {"Retry-After": str(max(1, math.ceil(exc.details["retry_after_s"])))}
-    if status >= 500:
+    if status >= 500 and exc.code != "MAINTENANCE":  # maintenance answers are expected
         logger.warning("request failed: %s (%s)", exc.message, exc.code)
     body = error_body(request, message=exc.message, code=exc.code, details=exc.details)
     return JSONResponse(body, status_code=status, headers=headers)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from agentos.errors import AgentOSError, InternalError, RateLimitedError, error_from_kind
 from agentos.schemas.actions import ActionPayload, ActionResponse
-from agentos.services import events
+from agentos.services import events, outages
 from agentos.services.actions import denials, registry
 from agentos.services.actions.registry import ActionContext, ActionSpec
 from agentos.services.backends import breaker, idempotency
@@ -100,9 +100,9 @@ class _Run:
             # Last before the commit: from here on this transaction holds the chain head.
             audit.append(self.session, self.entry(outcome, error_code=error.code))
             self.session.commit()
-        except Exception:
+        except Exception as failure:
             self.session.rollback()
-            logger.exception("could not audit the refused action %s", self.name)
+            _log_unaudited(self.name, failure)
         raise error
 
     def find(self) -> None:
@@ -225,9 +225,9 @@ class _Run:
         try:
             audit.append(self.session, self.entry(outcome, error_code=error.code))
             self.session.commit()
-        except Exception:
+        except Exception as failure:
             self.session.rollback()
-            logger.exception("could not audit the refused action %s", self.spec.name)
+            _log_unaudited(self.spec.name, failure)
         raise error
 
     def store(self, response: StoredResponse) -> None:
@@ -270,10 +270,12 @@ class _Run:
 
     def fail(self, permit: breaker.Permit, exc: Exception) -> NoReturn:
         self.session.rollback()
-        error = exc if isinstance(exc, AgentOSError) else None
+        error = exc if isinstance(exc, AgentOSError) else outages.as_unavailable(exc)
         if error is None:
             logger.exception("admin action %s failed", self.spec.name)
             error = InternalError(f"{self.spec.name} failed unexpectedly", code="ACTION_FAILED")
+        elif error is not exc:
+            logger.warning("admin action %s failed: %s", self.spec.name, error.message)
         failed = None
         if breaker.counts_as_failure(exc):
             failed = breaker.dependency_of(exc, self.spec.dependencies)
@@ -282,10 +284,10 @@ class _Run:
             audit.append(self.session, self.entry("failed", error_code=error.code))
             self.store(StoredResponse(ok=False, body=_error_body(error)))
             self.session.commit()
-        except Exception:
+        except Exception as failure:
             self.session.rollback()
             self.release()
-            logger.exception("could not audit the failed action %s", self.spec.name)
+            _log_unaudited(self.spec.name, failure)
         raise error from (None if error is exc else exc)
 
 
@@ -325,6 +327,15 @@ def execute(
         # lock, which a handler that opens its own session would otherwise wait for.
         session.commit()
     return run.dispatch(permit)
+
+
+def _log_unaudited(action: str, failure: Exception) -> None:
+    """An outage in one line; anything else with its traceback."""
+    outage = outages.as_unavailable(failure)
+    if outage is not None:
+        logger.warning("could not audit the action %s: %s", action, outage.message)
+    else:
+        logger.exception("could not audit the action %s", action)
 
 
 def _as_result(spec: ActionSpec, raw: Any) -> dict[str, Any]:

@@ -194,7 +194,7 @@ def cleanup(
         after_commit(session, lambda: _remove(paths))
     return StorageCleanupResult(
         files=items,
-        sessions_expired=expired,
+        expired_uploads=expired,
         bytes_freed=sum(item.bytes for item in items),
         dry_run=dry_run,
     )
