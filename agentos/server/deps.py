@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from agentos.errors import UnauthenticatedError
+from agentos.services import maintenance
 from agentos.services.backends.base import Backends
 from agentos.services.context import Actor
 from agentos.services.runtime import Runtime
 from agentos.services.security import authn
-from agentos.services.system import maintenance
 from agentos.settings import Settings
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

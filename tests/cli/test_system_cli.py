@@ -8,8 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from agentos.cli.main import app
+from agentos.services import maintenance
 from agentos.services.runtime import Runtime
-from agentos.services.system import maintenance
 from agentos.settings import Settings
 
 runner = CliRunner()

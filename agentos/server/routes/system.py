@@ -16,9 +16,8 @@ from agentos.server.deps import BackendsDep, SettingsDep, bearer_or_none, client
 from agentos.server.ratelimit import PublicRateLimit
 from agentos.server.responses import ok
 from agentos.server.routes._docs import TIMESTAMP_EXAMPLE, errors
-from agentos.services import health
+from agentos.services import health, maintenance
 from agentos.services.security import admin_access
-from agentos.services.system import maintenance
 
 # Public tier (10/min per IP by default); the 429 is documented on every operation.
 router = APIRouter(tags=["System"], dependencies=[PublicRateLimit], responses=errors(429))

@@ -26,9 +26,9 @@ from agentos.schemas.admin import (
     CacheSource,
     DashboardSection,
 )
+from agentos.services import maintenance
 from agentos.services.admin_data import sections
 from agentos.services.runtime import Runtime
-from agentos.services.system import maintenance
 from agentos.settings import Settings
 
 HEADER_MAGIC = b"AOS4 "

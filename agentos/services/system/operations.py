@@ -30,10 +30,9 @@ from agentos.schemas.system import (
     SystemInfo,
     VacuumResult,
 )
-from agentos.services import config, health, queue
+from agentos.services import config, health, maintenance, queue
 from agentos.services.context import Actor
 from agentos.services.runtime import Runtime
-from agentos.services.system import maintenance
 
 DRAIN_POLL_S = 0.25
 LIBRARIES = ("fastapi", "sqlalchemy", "pydantic", "alembic", "celery", "redis", "psycopg", "av")

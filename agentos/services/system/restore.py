@@ -29,13 +29,13 @@ from agentos.db.models import AuditRecord
 from agentos.errors import ConflictError, InvalidError
 from agentos.schemas.health import MaintenanceState
 from agentos.schemas.system import BackupRead, RestoreResult
-from agentos.services import admin_data, events
+from agentos.services import admin_data, events, maintenance
 from agentos.services.context import Actor
 from agentos.services.jobs import rollups
 from agentos.services.runtime import Runtime
 from agentos.services.security import admin_access, audit_export, audit_verify
 from agentos.services.security.audit import HEAD_ID, HEAD_TABLE, head_row_missing
-from agentos.services.system import backups, maintenance, pg_tools
+from agentos.services.system import backups, pg_tools
 
 LOCK_TIMEOUT = "60s"
 # One transaction for the preamble and the whole archive; the first error rolls it back.

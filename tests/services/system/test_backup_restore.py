@@ -13,9 +13,10 @@ from sqlalchemy import func, select, text, update
 from agentos.db.base import Base
 from agentos.db.models import AuditRecord, Backup, Job
 from agentos.errors import InvalidError, NotFoundError, UnavailableError
+from agentos.services import maintenance
 from agentos.services.jobs import rollups
 from agentos.services.runtime import Runtime
-from agentos.services.system import backups, maintenance, pg_tools
+from agentos.services.system import backups, pg_tools
 from tests.services.actions.helpers import prepare, run
 from tests.support.jobs import make_actor, make_job
 

@@ -32,9 +32,9 @@ from agentos.schemas.system import (
     RestoreResult,
     VacuumResult,
 )
-from agentos.services import schema_check, seed
+from agentos.services import maintenance, schema_check, seed
 from agentos.services.actions.registry import ActionContext, action
-from agentos.services.system import backups, maintenance, operations, restore
+from agentos.services.system import backups, operations, restore
 
 VIEW = "SystemControls"
 FILES = ("database", "storage")
