@@ -112,6 +112,11 @@ def _watch(runtime: Runtime) -> _Watch:
     return runtime.component(_Watch, lambda: _Watch(runtime))
 
 
+def forget(runtime: Runtime) -> None:
+    """Read the flag again on the next request (after a restore replaced it)."""
+    _watch(runtime).forget()
+
+
 def current(runtime: Runtime) -> MaintenanceState:
     """The flag as this process knows it (at most CHECK_INTERVAL_S old)."""
     return _watch(runtime).current()

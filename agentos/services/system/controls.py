@@ -23,17 +23,18 @@ from agentos.schemas.system import (
     LockoutClearResult,
     RateLimitResetResult,
 )
-from agentos.services import admin_data, config, events
+from agentos.services import admin_data, config, events, maintenance
 from agentos.services.backends import breaker
 from agentos.services.context import Actor
 from agentos.services.runtime import Runtime, runtime_of
-from agentos.services.security import lockout
+from agentos.services.security import admin_access, lockout
 
 logger = logging.getLogger(__name__)
 FORCED_BREAKERS_KEY = "system.breakers.forced"
 BREAKER_FORCED = "system.breaker_forced"
 LIMITS_RESET = "system.limits_reset"
 CACHE_CLEARED = "system.cache_cleared"
+RESTORED = "system.restored"
 
 
 # --- breakers ------------------------------------------------------------------------------
@@ -174,3 +175,7 @@ def handle_change(runtime: Runtime, change: dict[str, Any]) -> None:
         runtime.backends.limiter.reset(str(change.get("pattern") or "*"))
     elif kind == CACHE_CLEARED and runtime.settings.is_embedded:
         _clear_here(runtime, str(change.get("pattern") or runtime.settings.ssot_cache_key))
+    elif kind == RESTORED:  # users, tokens and settings may all differ now
+        admin_access.forget_user(runtime)
+        maintenance.forget(runtime)
+        _clear_here(runtime, runtime.settings.ssot_cache_key)

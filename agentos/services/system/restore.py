@@ -25,7 +25,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from agentos.db.migrate import current_revision, head_revision, known_revisions, upgrade_to_head
-from agentos.db.models import AuditRecord
+from agentos.db.models import AuditRecord, BusMessage
 from agentos.errors import ConflictError, InvalidError
 from agentos.schemas.health import MaintenanceState
 from agentos.schemas.system import BackupRead, RestoreResult
@@ -35,7 +35,7 @@ from agentos.services.jobs import rollups
 from agentos.services.runtime import Runtime
 from agentos.services.security import admin_access, audit_export, audit_verify
 from agentos.services.security.audit import HEAD_ID, HEAD_TABLE, head_row_missing
-from agentos.services.system import backups, pg_tools
+from agentos.services.system import backups, controls, pg_tools
 
 LOCK_TIMEOUT = "60s"
 # One transaction for the preamble and the whole archive; the first error rolls it back.
@@ -64,6 +64,7 @@ def restore(
         )
     before = maintenance.read(session)
     catalog = backups.find(session, settings=settings).backups
+    bus_max = int(session.scalar(select(func.max(BusMessage.id))) or 0)
     label = backup.label or str(backup.id)
     maintenance.write(
         session,
@@ -87,6 +88,7 @@ def restore(
         raise
     runtime.engine.dispose()
     migrated_to = _migrate_forward(runtime)
+    _continue_bus_ids(session, bus_max)
     rollups.rebuild(session)
     backups.adopt(session, settings=settings, backups=catalog)
     maintenance.write(session, state=before, actor=actor)
@@ -214,6 +216,22 @@ def _restore_failed(program: str, stderr: bytes, code: int) -> Exception:
     return error
 
 
+def _continue_bus_ids(session: Session, before: int) -> None:
+    """The database bus (embedded) numbers its rows; the restored table numbers from the
+    backup's, lower than what every follower has read. Continue above the old numbers so
+    they see what comes next."""
+    if before <= int(session.scalar(select(func.max(BusMessage.id))) or 0):
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT setval(pg_get_serial_sequence('bus_messages', 'id'), :value)"),
+            {"value": before},
+        )
+    else:  # rowids continue from the largest one
+        session.add(BusMessage(id=before, channel="system", payload={"kind": "restored"}))
+        session.flush()
+
+
 def _migrate_forward(runtime: Runtime) -> str | None:
     if current_revision(runtime.engine) != head_revision():
         upgrade_to_head(runtime.engine)
@@ -243,4 +261,4 @@ def _forget_caches(session: Session, runtime: Runtime, backup: BackupRead, expor
         message=f"database restored from backup {backup.label or backup.id}",
         details={"backup_id": str(backup.id), "audit_export": str(export)},
     )
-    events.announce(session, "system.restored", backup_id=str(backup.id))
+    events.announce(session, controls.RESTORED, backup_id=str(backup.id))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,10 +15,11 @@ from sqlalchemy import func, select, text, update
 from agentos.db.base import Base
 from agentos.db.models import AuditRecord, Backup, Job
 from agentos.errors import InvalidError, NotFoundError, UnavailableError
-from agentos.services import maintenance
+from agentos.services import events, maintenance
 from agentos.services.jobs import rollups
 from agentos.services.runtime import Runtime
 from agentos.services.system import backups, pg_tools
+from agentos.settings import Settings
 from tests.services.actions.helpers import prepare, run
 from tests.support.jobs import make_actor, make_job
 
@@ -300,3 +303,31 @@ def test_a_restore_blocked_by_a_lock_changes_nothing(
         blocker.rollback()
         blocker.close()
     assert _job_count(runtime) == 3
+
+
+def test_bus_followers_hear_what_comes_after_an_embedded_restore(
+    embedded_settings: Settings, make_runtime: Callable[[Settings], Runtime]
+) -> None:
+    """The database bus numbers its rows; a restore must not send the numbers back below
+    what a follower (the server) has already read."""
+    runtime = make_runtime(embedded_settings)
+    prepare(runtime)
+    taken = run(runtime, "system.backup").result
+    for _ in range(5):
+        run(runtime, "queue.pause")
+    follower = make_runtime(embedded_settings)
+    subscription = follower.backends.bus.subscribe(events.CHANGES_CHANNEL)
+    try:
+        while subscription.get(timeout_s=0.5) is not None:
+            pass
+        run(runtime, "system.restore", {"backup_id": taken["id"], "confirm": True})
+        run(runtime, "queue.resume")
+        heard = []
+        deadline = time.monotonic() + 10
+        while "queue.resumed" not in heard and time.monotonic() < deadline:
+            event = subscription.get(timeout_s=0.5)
+            if event is not None:
+                heard.append(event.payload.get("kind"))
+        assert "queue.resumed" in heard
+    finally:
+        subscription.close()
