@@ -1,7 +1,7 @@
 """`agentos tui`: the live operator dashboard.
 
 The app owns the data source, the latest admin document and the live connection; views
-(one Textual mode each, number keys 1-6) render what the app holds and ask it to run
+(one Textual mode each, number keys 1-7) render what the app holds and ask it to run
 actions. Every fetch runs in a thread worker; every action goes through the admin action
 pipeline (`Source.run`), with a confirmation dialog for dangerous ones.
 """
@@ -29,11 +29,18 @@ from agentos.tui.screens.dashboard import DashboardScreen
 from agentos.tui.screens.jobs import JobsScreen
 from agentos.tui.screens.logs import LogsScreen
 from agentos.tui.screens.modals import ActionFormScreen, ConfirmScreen, HelpScreen, PromptScreen
+from agentos.tui.screens.system import SystemScreen
 from agentos.tui.source import Snapshot, Source
 from agentos.tui.widgets.header import HeaderState
 
 CHANGE_DEBOUNCE_S = 0.1
 MIN_INTERVAL_S = 0.5
+
+
+def maintenance_of(snapshot: Snapshot) -> str | None:
+    """The maintenance message for the header while maintenance mode is on."""
+    state = snapshot.document.dashboard.maintenance
+    return (state.message or "on") if state.enabled else None
 
 
 class AgentOSApp(App[None]):
@@ -46,6 +53,7 @@ class AgentOSApp(App[None]):
         "logs": LogsScreen,
         "analytics": AnalyticsScreen,
         "config": ConfigScreen,
+        "system": SystemScreen,
     }
     COMMANDS = App.COMMANDS | {commands.ViewCommands, commands.ActionCommands}
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
@@ -130,8 +138,9 @@ class AgentOSApp(App[None]):
             self.snapshot = snapshot
             self.fetched_at = self.clock()
             self.header.deployment = snapshot.document.deployment
+            self.header.maintenance = maintenance_of(snapshot)
             screen = self.screen
-            if isinstance(screen, ViewScreen) and screen.ready:
+            if isinstance(screen, ViewScreen) and screen.live:
                 screen.refresh_data()
         self.update_header()
         if self._fetch_again:
@@ -191,7 +200,7 @@ class AgentOSApp(App[None]):
         if self.header.paused:
             return
         screen = self.screen
-        if isinstance(screen, ViewScreen) and screen.ready:
+        if isinstance(screen, ViewScreen) and screen.live:
             screen.on_change(payload)
         if not self._change_pending:
             self._change_pending = True

@@ -26,6 +26,10 @@ VIEW_ALIASES: dict[str, str] = {
     "audit": "logs",
     "settings": "config",
     "configuration": "config",
+    "backups": "system",
+    "breakers": "system",
+    "maintenance": "system",
+    "storage": "system",
 }
 
 

@@ -13,6 +13,7 @@ VIEWS: tuple[tuple[str, str, str], ...] = (
     ("4", "logs", "System Logs"),
     ("5", "analytics", "Analytics"),
     ("6", "config", "Configuration"),
+    ("7", "system", "System"),
 )
 
 
@@ -76,6 +77,22 @@ VIEW_KEYS: dict[str, tuple[Key, ...]] = {
     ),
     "analytics": (),
     "config": (),
+    # Backup keys act on the backups table's row, breaker keys on the breakers table's (tab
+    # moves between them). R, D, T and L are dangerous and ask first (L after a dry run
+    # listing what would go); M and C undo m and T. The lists are `critical`-rate actions:
+    # read on open, after a change, on ^r, and at most every 30 s otherwise.
+    "system": (
+        Key("b", "backup", "Backup", write=True),
+        Key("v", "verify", "Verify", write=True),
+        Key("R", "restore", "Restore", write=True),
+        Key("D", "delete_backup", "Del backup", write=True),
+        Key("m", "maintenance_on", "Maint on", write=True),
+        Key("M", "maintenance_off", "Maint off", write=True),
+        Key("T", "trip", "Trip breaker", write=True),
+        Key("C", "reset_breaker", "Reset breaker", write=True),
+        Key("L", "cleanup", "Clean up", write=True),
+        Key("ctrl+r", "reload", "Reload", display="^r"),
+    ),
 }
 
 

@@ -13,19 +13,24 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from agentos.client import Backend, Snapshot, connect
 from agentos.client.backend import EventCallback, StateCallback
+from agentos.errors import AgentOSError
 from agentos.schemas.actions import ActionInfo, ActionResponse
 from agentos.schemas.audit import AuditRecordRead
 from agentos.schemas.audit_read import RuntimeSettingRead
 from agentos.schemas.common import Page
 from agentos.schemas.jobs import JobDetail, JobRead, JobStatus
+from agentos.schemas.system import BackupList, BreakerList, StorageCleanupResult, StorageUsage
 from agentos.settings import Settings
 
 __all__ = ["BackendSource", "ConfigView", "LocalSource", "RemoteSource", "Snapshot", "Source"]
 DEFAULT_STALL_AFTER_S = 120.0
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,21 @@ class Source(ABC):
     def config(self) -> ConfigView:
         """The configuration in use (secrets masked) and the runtime settings table."""
 
+    # The System view's reads: audited, `critical`-rate (5/min) actions; use them sparingly.
+    def backups(self) -> BackupList:
+        return _answer(BackupList, self.run("system.backup.list"))
+
+    def breakers(self) -> BreakerList:
+        return _answer(BreakerList, self.run("system.circuit.list"))
+
+    def storage(self) -> StorageUsage:
+        return _answer(StorageUsage, self.run("system.storage.usage"))
+
+    def cleanup_preview(self, older_than_days: int) -> StorageCleanupResult:
+        """What `system.storage.cleanup` would remove (its dry run: nothing changes)."""
+        payload = {"older_than_days": older_than_days, "dry_run": True}
+        return _answer(StorageCleanupResult, self.run("system.storage.cleanup", payload))
+
     @abstractmethod
     def start_live(self, on_event: EventCallback, on_state: StateCallback) -> None: ...
 
@@ -78,6 +98,18 @@ class Source(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+
+def _answer(model: type[M], response: ActionResponse) -> M:
+    """An action's result as its model; an answer this TUI cannot read is one error line."""
+    try:
+        return model.model_validate(response.result)
+    except ValidationError as exc:
+        raise AgentOSError(
+            f"{response.action} answered in a form this TUI does not know "
+            f"({exc.error_count()} problems); is the server another version?",
+            code="UNEXPECTED_ANSWER",
+        ) from None
 
 
 class BackendSource(Source):

@@ -14,6 +14,7 @@ from agentos.schemas.audit import AuditRecordRead
 from agentos.schemas.common import Page, Pagination
 from agentos.schemas.jobs import JobDetail, JobRead
 from agentos.tui.source import ConfigView, Source
+from tests.tui.fake_system import FakeSystem, system_catalog
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 STATUSES = ("completed", "failed", "processing", "queued", "cancelled", "pending")
@@ -133,6 +134,9 @@ class FakeSource(Source):
     def __init__(self) -> None:
         self.document = fake_document()
         self.job_list = fake_jobs()
+        self.system = FakeSystem(self.document)
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.on_event: EventCallback | None = None
 
     @property
     def label(self) -> str:
@@ -159,15 +163,23 @@ class FakeSource(Source):
         return []
 
     def catalog(self) -> list[ActionInfo]:
-        return []
+        return system_catalog()
 
     def run(self, action: str, payload: dict[str, Any] | None = None) -> ActionResponse:
-        return ActionResponse(action=action, result={})
+        payload = dict(payload or {})
+        self.calls.append((action, payload))
+        result = self.system.answer(action, payload) if action.startswith("system.") else {}
+        return ActionResponse(action=action, result=result, dry_run=bool(payload.get("dry_run")))
+
+    def runs(self, action: str) -> list[dict[str, Any]]:
+        """The payloads `action` was run with, in order."""
+        return [payload for name, payload in self.calls if name == action]
 
     def config(self) -> ConfigView:
         return ConfigView(summary=[("deployment", "embedded")], runtime=[])
 
     def start_live(self, on_event: EventCallback, on_state: StateCallback) -> None:
+        self.on_event = on_event  # tests deliver "live" changes through it, from a thread
         on_state("live", "fake")
 
     def stop_live(self) -> None:

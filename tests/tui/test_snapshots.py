@@ -32,3 +32,12 @@ def test_jobs_snapshot(snap_compare: Any) -> None:
         await _settle(pilot)
 
     assert snap_compare(_app(), terminal_size=SIZE, run_before=jobs)
+
+
+def test_system_snapshot(snap_compare: Any) -> None:
+    async def system(pilot: Pilot[None]) -> None:
+        await _settle(pilot)  # the catalog: the System keys need it
+        await pilot.press("7")
+        await _settle(pilot)
+
+    assert snap_compare(_app(), terminal_size=SIZE, run_before=system)

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.widgets import Label, Static
 
 from agentos.tui.screens.base import ViewScreen
-from agentos.tui.screens.modals import PromptScreen
+from agentos.tui.screens.modals import ask_whole_number
 from agentos.tui.widgets import health
 from agentos.tui.widgets.table import KeyedTable
 
@@ -129,17 +129,11 @@ class AgentsScreen(ViewScreen):
         key = self._agent("agent.set_concurrency")
         if key is None:
             return
-
-        def chosen(value: str | None) -> None:
-            if value is None:
-                return
-            try:
-                concurrency = int(value)
-            except ValueError:
-                self.notify(f"not a whole number: {value!r}", severity="error")
-                return
-            self.tui.run_admin_action(
+        ask_whole_number(
+            self.app,
+            f"Concurrency of {key}",
+            lambda concurrency: self.tui.run_admin_action(
                 "agent.set_concurrency", {"agent_id": key, "concurrency": concurrency}
-            )
-
-        self.app.push_screen(PromptScreen(f"Concurrency of {key}", placeholder="2"), chosen)
+            ),
+            placeholder="2",
+        )

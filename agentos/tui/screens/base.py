@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from agentos.tui.source import Snapshot
 
 
+def now() -> float:
+    """The clock `ViewScreen.due` runs on (monotonic; tests move it)."""
+    return time.monotonic()
+
+
 class FilterInput(Input):
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("escape", "close", "Close filter")
@@ -53,11 +58,16 @@ class ViewScreen(Screen[None]):
         """Whether `what` should be fetched again now (at most once per `every_s`). Reads
         that go through the action pipeline are audited and rate-limited, so a view does not
         repeat them on every refresh of the document."""
-        now = time.monotonic()
-        if not force and now - self._fetched_at.get(what, float("-inf")) < every_s:
+        moment = now()
+        if not force and moment - self._fetched_at.get(what, float("-inf")) < every_s:
             return False
-        self._fetched_at[what] = now
+        self._fetched_at[what] = moment
         return True
+
+    def due_again_in(self, what: str, seconds: float, every_s: float) -> None:
+        """Make `what` (read at most once per `every_s`) due `seconds` from now, e.g. when
+        a 429 says when to come back."""
+        self._fetched_at[what] = now() - every_s + max(0.0, seconds)
 
     @property
     def tui(self) -> AgentOSApp:
@@ -88,8 +98,13 @@ class ViewScreen(Screen[None]):
             self.tui.update_header()
             self.refresh_data()
 
+    @property
+    def live(self) -> bool:
+        """Mounted and the app not shutting down (timers and workers outlive the widgets)."""
+        return self.ready and self.app.is_running
+
     def show_header(self, state: HeaderState) -> None:
-        if self.ready:
+        if self.live:
             self.query_one(StatusHeader).show(state)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -16,6 +16,7 @@ from agentos.schemas.common import Page
 from agentos.schemas.jobs import JOB_STATUSES, JobRead
 from agentos.tui.screens.base import ViewScreen
 from agentos.tui.screens.job_detail import JobDetailScreen
+from agentos.tui.screens.modals import ask_whole_number
 from agentos.tui.widgets import health
 from agentos.tui.widgets.table import KeyedTable
 
@@ -245,19 +246,14 @@ class JobsScreen(ViewScreen):
         key = self._selected()
         if key is None:
             return
-        from agentos.tui.screens.modals import PromptScreen
-
-        def chosen(value: str | None) -> None:
-            if value is None:
-                return
-            try:
-                priority = int(value)
-            except ValueError:
-                self.notify(f"not a whole number: {value!r}", severity="error")
-                return
-            self.tui.run_admin_action("job.set_priority", {"job_id": key, "priority": priority})
-
-        self.app.push_screen(PromptScreen("Priority (-100..100)", placeholder="10"), chosen)
+        ask_whole_number(
+            self.app,
+            "Priority (-100..100)",
+            lambda priority: self.tui.run_admin_action(
+                "job.set_priority", {"job_id": key, "priority": priority}
+            ),
+            placeholder="10",
+        )
 
     def action_pause_queue(self) -> None:
         self.tui.run_admin_action("queue.pause")

@@ -3,10 +3,11 @@ forms built from payload models, the help screen and the `:` command line."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
@@ -34,7 +35,8 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog danger"):
             yield Label(self.title_text, classes="dialog-title")
-            yield Static(self.message, id="confirm-message")
+            # Plain text: messages quote paths, labels and payloads, never markup.
+            yield Static(self.message, id="confirm-message", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Yes, run it (y)", variant="error", id="yes")
                 yield Button("No (n)", variant="primary", id="no")
@@ -73,6 +75,30 @@ class PromptScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def ask_whole_number(
+    app: App[Any],
+    question: str,
+    then: Callable[[int], None],
+    *,
+    value: str = "",
+    placeholder: str = "",
+) -> None:
+    """Prompt for a whole number; `then(number)` runs only when one was typed (anything else
+    is an error notification, Escape does nothing)."""
+
+    def answered(text: str | None) -> None:
+        if text is None:
+            return
+        try:
+            number = int(text)
+        except ValueError:
+            app.notify(f"not a whole number: {text!r}", severity="error")
+            return
+        then(number)
+
+    app.push_screen(PromptScreen(question, value=value, placeholder=placeholder), answered)
 
 
 class ActionFormScreen(ModalScreen[dict[str, Any] | None]):

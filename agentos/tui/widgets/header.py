@@ -13,6 +13,7 @@ STATE_STYLES = {
     "disconnected": ("✖", "bold red"),
     "refused": ("✖", "bold red"),
 }
+MAINTENANCE_SHOWN = 60
 
 
 @dataclass
@@ -28,11 +29,16 @@ class HeaderState:
     paused: bool = False
     read_only: bool = False
     error: str | None = None
+    maintenance: str | None = None  # the message while maintenance mode is on
 
 
 def render_header(state: HeaderState) -> Text:
     mark, style = STATE_STYLES.get(state.connection, ("?", "yellow"))
     text = Text.assemble(("AgentOS ", "bold"), (f"{state.view} ", "bold cyan"), "│ ")
+    if state.maintenance is not None:
+        message = state.maintenance[:MAINTENANCE_SHOWN]
+        text.append(f"MAINTENANCE: {message}", style="bold white on red")
+        text.append(" │ ")
     text.append(f"{mark} {state.connection}", style=style)
     if state.detail:
         text.append(f" ({state.detail})", style=style if state.connection != "live" else "dim")
