@@ -19,6 +19,7 @@ from agentos.schemas.seed import SeedOptions, SeedResult
 app = typer.Typer(help="Database schema and data maintenance (local only).", no_args_is_help=True)
 PHASE_LABELS = {
     "reset": "reset schema",
+    "demo": "demo video",
     "jobs": "jobs, steps, clips",
     "steps": "processing steps",
     "indexes": "rebuild indexes",
@@ -142,6 +143,8 @@ def _render_seed(result: SeedResult) -> None:
     if result.removed_files:
         console.print(f"removed {result.removed_files} file(s) under the home")
     console.print(f"cache key {result.cache_key!r} cleared", highlight=False)
+    if result.queue_paused:
+        console.print(f"[yellow]queue paused:[/yellow] {result.queue_message}", highlight=False)
     state = "[green]verified[/green]" if result.verified else "[red]verification failed[/red]"
     console.print(f"schema and row counts: {state}")
     console.print(

@@ -57,7 +57,7 @@ def serve(
         port=port,
         reload=reload,
         log_level=log_level,
-        log_config=uvicorn_log_config(),
+        log_config=uvicorn_log_config(get_settings().log_level),
         proxy_headers=False,
         server_header=False,
         http="httptools",

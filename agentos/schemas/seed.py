@@ -18,6 +18,13 @@ class SeedOptions(BaseModel):
     seed: int | None = Field(default=None, ge=0, description="random seed; None picks one")
     clean: bool = Field(default=False, description="also remove files under uploads/clips/backups")
     batch_size: int = Field(default=20_000, ge=1, le=1_000_000)
+    pause_queue_from: int | None = Field(
+        default=1_000,
+        ge=0,
+        description="pause the queue when the seed makes at least this many jobs to run "
+        "(queued or processing), so a large seed does not start them all at once; None "
+        "never pauses",
+    )
     server_side_from: int | None = Field(
         default=20_000,
         ge=0,
@@ -49,6 +56,12 @@ class SeedResult(BaseModel):
     admin_password: str = Field(description="one-time password; shown once, never stored")
     cache_key: str
     removed_files: int = 0
+    queue_paused: bool = Field(
+        default=False, description="the seed paused the queue (see queue_message)"
+    )
+    queue_message: str | None = Field(
+        default=None, description="why the queue was paused and how to resume it"
+    )
     schema_report: SchemaReport
     problems: list[str] = Field(default_factory=list)
 

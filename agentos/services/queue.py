@@ -193,7 +193,7 @@ def details(
             attempt=step.attempt,
             queued_at=step.created_at,
             started_at=step.started_at,
-            wait_s=((step.started_at or now) - step.created_at).total_seconds(),
+            wait_s=max(0.0, ((step.started_at or now) - step.created_at).total_seconds()),
         )
         for step, title, owner_id in rows
     ]

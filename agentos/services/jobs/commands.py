@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select, update
@@ -47,6 +48,7 @@ def enqueue_stage(
     agent: str,
     job: Job | None = None,
     task_id: str | None = None,
+    not_before: datetime | None = None,
 ) -> QueuedStep | None:
     """Queue `job_id` at stage `agent` for its current attempt and wake that agent's runner.
 
@@ -55,7 +57,9 @@ def enqueue_stage(
     the caller already holds the job row locked. `task_id`: the caller reserves the step's
     Celery message in this transaction and sends it after the commit, so no runner is woken;
     without one, a Celery sender registered in this process (`dispatch.step_sender`) gets
-    the same treatment, and any other runner is woken.
+    the same treatment, and any other runner is woken. `not_before` (a retry's backoff):
+    the step joins the queue then (its `created_at`; claims skip steps not yet due), and
+    nobody is woken now: the embedded runner's poll and the Celery sweep find it when due.
     """
     if agent not in PIPELINE:
         raise InvalidError(f"unknown stage {agent!r}", code="UNKNOWN_AGENT")
@@ -65,7 +69,8 @@ def enqueue_stage(
         raise NotFoundError(f"job {job_id} not found", code="JOB_NOT_FOUND")
     attempt = max(job.attempts, 1)
     now = utcnow()
-    sender = dispatch.step_sender(session) if task_id is None else None
+    later = not_before is not None and not_before > now
+    sender = dispatch.step_sender(session) if task_id is None and not later else None
     if sender is not None:
         task_id = str(uuid.uuid4())
     step_id = _insert_step(
@@ -75,8 +80,8 @@ def enqueue_stage(
         attempt=attempt,
         status="queued",
         priority=job.priority,
-        created_at=now,
-        task_id=task_id,
+        created_at=not_before if later and not_before is not None else now,
+        task_id=None if later else task_id,
     )
     if step_id is None:
         return None
@@ -87,6 +92,8 @@ def enqueue_stage(
     job.current_stage = agent
     session.flush()
     queued = QueuedStep(step_id=step_id, job_id=job.id, agent=agent, priority=job.priority)
+    if later:
+        return queued
     if sender is not None and task_id is not None:
         dispatch.send_after_commit(session, sender=sender, step=queued, task_id=task_id)
     elif task_id is None:

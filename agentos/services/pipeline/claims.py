@@ -38,18 +38,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from agentos.db.models import (
-    Agent,
-    Job,
-    ProcessingStep,
-    RuntimeSetting,
-)
+from agentos.db.models import Agent, Job, ProcessingStep, RuntimeSetting
 from agentos.db.session import is_relaxed
-from agentos.schemas.work import (
-    ClaimedStep,
-    QueuedStep,
-    StepControl,
-)
+from agentos.schemas.work import ClaimedStep, QueuedStep, StepControl
 from agentos.services import agents as agents_service
 from agentos.services import events, queue
 from agentos.services.jobs.catalog import PIPELINE, default_config
@@ -73,12 +64,19 @@ def runnable(agent: Any) -> ColumnElement[bool]:
     return and_(enabled, ~paused)
 
 
+def due() -> ColumnElement[bool]:
+    """The step is due: a retry waits out its backoff (`enqueue_stage(not_before=...)`
+    queues it with a later `created_at`); `p_now` is the claim's own clock."""
+    return ProcessingStep.created_at <= bindparam("p_now", type_=ProcessingStep.created_at.type)
+
+
 def _candidates(agents: set[str]) -> Select[Any]:
     return (
         select(ProcessingStep.id)
         .where(
             ProcessingStep.status == "queued",
             ProcessingStep.agent.in_(sorted(agents)),
+            due(),
             runnable(ProcessingStep.agent),
         )
         .order_by(ProcessingStep.priority.desc(), ProcessingStep.created_at.asc())
@@ -112,7 +110,7 @@ def claim_step(session: Session, *, step_id: uuid.UUID, worker_id: str) -> Claim
 @functools.cache
 def _claim_step_statement() -> Any:
     # Built once: a Celery worker runs it for every message.
-    where = and_(ProcessingStep.id == bindparam("p_step_id"), runnable(ProcessingStep.agent))
+    where = and_(ProcessingStep.id == bindparam("p_step_id"), due(), runnable(ProcessingStep.agent))
     return _claim_update(where, "queued")
 
 
@@ -206,6 +204,7 @@ def _take(
 
 _SNAPSHOT_FIELDS = (
     "id",
+    "upload_id",
     "title",
     "source_path",
     "source_sha256",
@@ -257,6 +256,7 @@ def job_snapshot(job: Job | Row[Any], options: dict[str, Any]) -> dict[str, Any]
     """The job fields a stage reads (a plain dict: it outlives the claiming session)."""
     return {
         "id": job.id,
+        "upload_id": job.upload_id,
         "title": job.title,
         "source_path": job.source_path,
         "source_sha256": job.source_sha256,
@@ -346,7 +346,7 @@ def heartbeat(
 
 
 def queued_unsent(session: Session, *, agents: set[str], limit: int = 200) -> list[QueuedStep]:
-    """Queued steps no Celery message was sent for yet (dispatch order)."""
+    """Due queued steps no Celery message was sent for yet (dispatch order)."""
     rows = session.execute(
         select(
             ProcessingStep.id, ProcessingStep.job_id, ProcessingStep.agent, ProcessingStep.priority
@@ -355,9 +355,11 @@ def queued_unsent(session: Session, *, agents: set[str], limit: int = 200) -> li
             ProcessingStep.status == "queued",
             ProcessingStep.agent.in_(sorted(agents)),
             ProcessingStep.task_id.is_(None),
+            due(),
         )
         .order_by(ProcessingStep.priority.desc(), ProcessingStep.created_at.asc())
-        .limit(limit)
+        .limit(limit),
+        {"p_now": _now()},
     )
     return [
         QueuedStep(step_id=row.id, job_id=row.job_id, agent=row.agent, priority=row.priority)

@@ -28,6 +28,7 @@ from agentos.services import events
 
 _RETURNED = (
     "id",
+    "upload_id",
     "priority",
     "attempts",
     "options",

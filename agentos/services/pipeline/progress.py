@@ -24,6 +24,7 @@ from agentos.services.jobs.catalog import PIPELINE, next_stage
 from agentos.services.jobs.commands import OPEN_STEP_STATUSES, cancel_job, enqueue_stage, retry_job
 from agentos.services.jobs.queries import load
 from agentos.services.jobs.state import transition
+from agentos.services.pipeline.failures import one_line
 from agentos.services.security import apikeys, roles
 
 
@@ -103,14 +104,16 @@ def advance(
 
 def fail_stage(job: Job, step: ProcessingStep, *, error: str, code: str | None) -> None:
     _finish_step(step, "failed")
-    step.error = error
+    step.error = one_line(error)
     fail_job(job, error=error, code=code)
 
 
 def fail_job(job: Job, *, error: str, code: str | None) -> None:
+    """The job's `error` is one readable line whoever reports it (an external agent's text
+    included); details belong in the log."""
     transition(job, "failed")
-    job.error = error
-    job.error_code = code or "STAGE_FAILED"
+    job.error = one_line(error) or "stage failed"
+    job.error_code = one_line(code, limit=64) if code else "STAGE_FAILED"
     job.finished_at = utcnow()
 
 

@@ -24,12 +24,17 @@ from sqlalchemy.orm import Session
 from agentos.db.models import Clip, Job
 from agentos.errors import InvalidError
 from agentos.media import clipper, ingest, probe, scenes, thumbs
-from agentos.schemas.media import ClipPlan, ClipResult, MediaInfo, Scene
+from agentos.schemas.media import ClipPlan, ClipResult, FrameScores, MediaInfo, Scene
+from agentos.services.pipeline.monitor import StopCheck, never
 from agentos.services.pipeline.stage import StageContext, StageFunction, StageResult
 from agentos.settings import Settings
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def _ignore_progress(_fraction: float) -> None:
+    return None
 
 
 def media_dir(settings: Settings, job_id: uuid.UUID) -> Path:
@@ -56,6 +61,9 @@ def _media_info(context: StageContext) -> MediaInfo:
 
 
 def run_ingest(context: StageContext) -> StageResult:
+    """Verify the source and put it in the job's storage: an upload's file is the job's own
+    and is moved; a file the job was only pointed at (the seed's demo video, which many
+    jobs share; a path given at creation) is copied and left where it was."""
     source = _source(context)
     result = ingest.ingest(
         source,
@@ -64,6 +72,7 @@ def run_ingest(context: StageContext) -> StageResult:
         should_stop=context.should_stop,
         on_progress=context.on_progress,
         dest_name=f"source{source.suffix.lower()}",
+        move=context.job.get("upload_id") is not None,
     )
 
     def apply(_session: Session, job: Job) -> None:
@@ -82,9 +91,14 @@ def run_probe(context: StageContext) -> StageResult:
     def apply(_session: Session, job: Job) -> None:
         job.media_info = info.model_dump(mode="json")
 
+    return StageResult(output=probe_summary(info), apply=apply)
+
+
+def probe_summary(info: MediaInfo) -> dict[str, Any]:
+    """The probe step's output: the media info without its (long) keyframe list."""
     summary = info.model_dump(mode="json", exclude={"keyframes"})
     summary["keyframe_count"] = len(info.keyframes)
-    return StageResult(output=summary, apply=apply)
+    return summary
 
 
 def run_scenes(context: StageContext) -> StageResult:
@@ -113,18 +127,31 @@ def run_scenes(context: StageContext) -> StageResult:
         min_scene_s=float(config["min_scene_s"]),
     )
     return StageResult(
-        output={
-            "scenes": [scene.model_dump(mode="json") for scene in found],
-            "threshold": float(config["threshold"]),
-            "min_scene_s": float(config["min_scene_s"]),
-            "scores_path": str(scores_path),
-            "scores_reused": reused,
-            "frames": len(frame_scores.scores),
-        }
+        output=scenes_summary(found, config, scores_path, frame_scores, reused=reused)
     )
 
 
-def _clip_path(directory: Path, plan: ClipPlan) -> Path:
+def scenes_summary(
+    found: list[Scene],
+    config: dict[str, Any],
+    scores_path: Path,
+    frame_scores: FrameScores,
+    *,
+    reused: bool,
+) -> dict[str, Any]:
+    """The scenes step's output; its `scenes` list is what the clipper cuts by."""
+    return {
+        "scenes": [scene.model_dump(mode="json") for scene in found],
+        "threshold": float(config["threshold"]),
+        "min_scene_s": float(config["min_scene_s"]),
+        "scores_path": str(scores_path),
+        "scores_reused": reused,
+        "frames": len(frame_scores.scores),
+    }
+
+
+def clip_path(directory: Path, plan: ClipPlan) -> Path:
+    """A clip's file: named by its ordinal and bounds, so a re-run overwrites it."""
     return directory / (
         f"clip_{plan.ordinal:03d}_{round(plan.start * 1000)}-{round(plan.end * 1000)}.mp4"
     )
@@ -167,27 +194,15 @@ def run_clipper(context: StageContext) -> StageResult:
     found = [Scene.model_validate(s) for s in context.outputs.get("scenes", {}).get("scenes", [])]
     if not found:
         raise InvalidError("no scenes were detected for this job", code="NO_SCENES")
-    plan = clipper.plan_clips(
+    directory = clips_dir(context.settings, context.job_id)
+    results = cut_clips(
+        _source(context),
+        info,
         found,
-        duration=info.duration,
-        min_clip_s=float(config["min_clip_s"]),
-        max_clip_s=float(config["max_clip_s"]),
-        fps=info.fps,
-    )
-    directory, source = clips_dir(context.settings, context.job_id), _source(context)
-
-    def cut(item: ClipPlan) -> ClipResult:
-        return clipper.cut(
-            source,
-            item,
-            dest=_clip_path(directory, item),
-            keyframes=info.keyframes,
-            reencode_height=config.get("reencode_height"),
-            should_stop=context.should_stop,
-        )
-
-    results = each_clip(
-        plan, cut, parallel=int(config.get("parallel") or 0), on_progress=context.on_progress
+        config,
+        directory,
+        should_stop=context.should_stop,
+        on_progress=context.on_progress,
     )
     keep = {Path(result.path).name for result in results}
 
@@ -198,14 +213,49 @@ def run_clipper(context: StageContext) -> StageResult:
                 stray.unlink(missing_ok=True)
                 stray.with_suffix(".jpg").unlink(missing_ok=True)
 
-    return StageResult(
-        output={
-            "clips": len(results),
-            "copied": sum(1 for r in results if r.method == "copy"),
-            "reencoded": sum(1 for r in results if r.method == "reencode"),
-        },
-        apply=apply,
+    return StageResult(output=clips_summary(results), apply=apply)
+
+
+def cut_clips(
+    source: Path,
+    info: MediaInfo,
+    found: list[Scene],
+    config: dict[str, Any],
+    directory: Path,
+    *,
+    should_stop: StopCheck = never,
+    on_progress: Callable[[float], None] = _ignore_progress,
+) -> list[ClipResult]:
+    """The clipper's media work: clips planned at `found` within the configured bounds,
+    each cut from `source` into `directory`."""
+    plan = clipper.plan_clips(
+        found,
+        duration=info.duration,
+        min_clip_s=float(config["min_clip_s"]),
+        max_clip_s=float(config["max_clip_s"]),
+        fps=info.fps,
     )
+
+    def cut(item: ClipPlan) -> ClipResult:
+        return clipper.cut(
+            source,
+            item,
+            dest=clip_path(directory, item),
+            keyframes=info.keyframes,
+            reencode_height=config.get("reencode_height"),
+            should_stop=should_stop,
+        )
+
+    return each_clip(plan, cut, parallel=int(config.get("parallel") or 0), on_progress=on_progress)
+
+
+def clips_summary(results: list[ClipResult]) -> dict[str, Any]:
+    """The clipper step's output."""
+    return {
+        "clips": len(results),
+        "copied": sum(1 for r in results if r.method == "copy"),
+        "reencoded": sum(1 for r in results if r.method == "reencode"),
+    }
 
 
 def _store_clips(session: Session, job: Job, results: list[ClipResult]) -> None:
@@ -243,19 +293,10 @@ def _store_clips(session: Session, job: Job, results: list[ClipResult]) -> None:
 
 def run_thumbs(context: StageContext) -> StageResult:
     with_paths = _clip_paths(context)
-    config = context.config
-    width, quality = int(config["width"]), int(config["quality"])
-
-    def thumbnail(path: str) -> str:
-        dest = Path(path).with_suffix(".jpg")
-        return thumbs.thumbnail(
-            Path(path), dest=dest, width=width, quality=quality, should_stop=context.should_stop
-        ).path
-
-    made = each_clip(
+    made = make_thumbnails(
         [path for _id, path in with_paths],
-        thumbnail,
-        parallel=int(config.get("parallel") or 0),
+        context.config,
+        should_stop=context.should_stop,
         on_progress=context.on_progress,
     )
     done = {clip_id: path for (clip_id, _clip), path in zip(with_paths, made, strict=True)}
@@ -266,6 +307,27 @@ def run_thumbs(context: StageContext) -> StageResult:
                 clip.thumbnail_path = done[clip.id]
 
     return StageResult(output={"thumbnails": len(done)}, apply=apply)
+
+
+def make_thumbnails(
+    paths: list[str],
+    config: dict[str, Any],
+    *,
+    should_stop: StopCheck = never,
+    on_progress: Callable[[float], None] = _ignore_progress,
+) -> list[str]:
+    """The thumbs stage's media work: a JPEG next to each clip; their paths, in order."""
+    width, quality = int(config["width"]), int(config["quality"])
+
+    def thumbnail(path: str) -> str:
+        dest = Path(path).with_suffix(".jpg")
+        return thumbs.thumbnail(
+            Path(path), dest=dest, width=width, quality=quality, should_stop=should_stop
+        ).path
+
+    return each_clip(
+        paths, thumbnail, parallel=int(config.get("parallel") or 0), on_progress=on_progress
+    )
 
 
 def _clip_paths(context: StageContext) -> list[tuple[uuid.UUID, str]]:

@@ -14,11 +14,13 @@ database at most every `settings.cancel_check_interval_s`.
 Outcomes:
 - success: the stage's own rows (media info, clips, ...) and `progress.complete_stage` in one
   transaction, which queues the next stage or completes the job;
-- `InvalidError` (bad input): the job fails with that message and code, nothing retried;
 - cancelled: the step is already `cancelled` by `jobs.cancel`; the stage just stops;
 - the runner shutting down: the step goes back to its queue for another worker;
-- anything else: the step fails and the stage is queued again (a new attempt) until
-  `job.max_attempts`, then the job fails.
+- a failure: `failures.classify` gives it a code, one readable line and whether a retry
+  can help. An input the pipeline cannot process (invalid or missing media, ...) fails the
+  job at once; anything else fails the step and queues the stage again (a new attempt)
+  after a backoff (`failures.retry_delay_s`) until `job.max_attempts`, then the job fails.
+  The traceback goes to the log (`failures.log`), never to the job.
 
 Every write is guarded by `status = 'running' AND worker_id = me`, so a worker that lost
 its step (reclaimed after it was presumed dead) cannot record a second result.
@@ -30,7 +32,7 @@ import functools
 import logging
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
@@ -38,13 +40,13 @@ from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
 from agentos.db.models import Agent, Job, ProcessingStep
-from agentos.errors import AgentOSError, InvalidError
 from agentos.media import MediaCancelled
 from agentos.schemas.jobs import JobStatus
 from agentos.schemas.work import ClaimedStep, StepOutcome
 from agentos.services import events, jobs
 from agentos.services.jobs.catalog import next_stage
-from agentos.services.pipeline import claims, moves, progress
+from agentos.services.pipeline import claims, failures, moves, progress
+from agentos.services.pipeline.failures import Failure
 from agentos.services.pipeline.handover import Handover, take_next
 from agentos.services.pipeline.monitor import StageMonitor, StopCheck, never
 from agentos.services.pipeline.stage import StageContext, StageResult
@@ -84,11 +86,8 @@ def run_step(
         return _complete(runtime, claimed, result, reserve_next=reserve_next, handover=handover)
     except MediaCancelled:
         return _stopped(runtime, claimed, monitor.reason or "cancelled")
-    except InvalidError as exc:
-        return _fail(runtime, claimed, exc, retry=False)
     except Exception as exc:
-        logger.exception("%s step %s failed", claimed.agent, claimed.step_id)
-        return _fail(runtime, claimed, exc, retry=not isinstance(exc, AgentOSError))
+        return _fail(runtime, claimed, exc)
     finally:
         logger.debug(
             "%s step %s took %.3fs", claimed.agent, claimed.step_id, time.monotonic() - started
@@ -314,39 +313,77 @@ def _close(step: ProcessingStep, status: str, error: str | None = None) -> None:
         step.duration_ms = (now - step.started_at).total_seconds() * 1000
 
 
-def _fail(runtime: Runtime, claimed: ClaimedStep, exc: Exception, *, retry: bool) -> StepOutcome:
-    message = str(exc) or type(exc).__name__
-    code = exc.code if isinstance(exc, AgentOSError) else "STAGE_ERROR"
+def _fail(runtime: Runtime, claimed: ClaimedStep, exc: Exception) -> StepOutcome:
+    failure = failures.classify(exc, step_id=claimed.step_id)
+    outcome = "not recorded"
+    try:
+        outcome = _record_failure(runtime, claimed, failure)
+    finally:
+        failures.log(
+            failure,
+            exc,
+            agent=claimed.agent,
+            job_id=claimed.job_id,
+            step_id=claimed.step_id,
+            attempt=claimed.attempt,
+            outcome=outcome,
+        )
+    return _outcome(claimed, outcome, error=failure.message)
+
+
+def _record_failure(runtime: Runtime, claimed: ClaimedStep, failure: Failure) -> str:
+    """Fail the step; retry the stage later or fail the job. Returns the outcome."""
     with runtime.session() as session:
         owned = _owned_step(session, claimed)
         if owned is None:
-            return _outcome(claimed, "skipped", error=message)
+            return "skipped"
         step, job = owned
         if job.status not in JobStatus.IN_FLIGHT:
-            _close(step, "failed", message)
-            return _outcome(claimed, "failed", error=message)
-        if retry and job.attempts < job.max_attempts:
-            _close(step, "failed", message)
-            job.attempts += 1
-            events.emit(
-                session,
-                severity="warning",
-                source=f"agent.{claimed.agent}",
-                kind="step.retry",
-                message=f"{claimed.agent} failed on job {job.id} ({message}); "
-                f"attempt {job.attempts} of {job.max_attempts}",
-                job_id=job.id,
-            )
-            jobs.enqueue_stage(session, job_id=job.id, agent=claimed.agent)
-            return _outcome(claimed, "retrying", error=message)
-        progress.fail_stage(job, step, error=f"{claimed.agent}: {message}", code=code)
-        events.emit(
-            session,
-            severity="error",
-            source=f"agent.{claimed.agent}",
-            kind="job.failed",
-            message=f"job {job.id} failed at {claimed.agent}: {message}",
-            details={"error_code": code},
-            job_id=job.id,
-        )
-    return _outcome(claimed, "failed", error=message)
+            _close(step, "failed", failure.message)
+            return "failed"
+        if failure.retryable and job.attempts < job.max_attempts:
+            _retry(session, claimed, step, job, failure)
+            return "retrying"
+        _fail_job(session, claimed, step, job, failure)
+        return "failed"
+
+
+def _retry(
+    session: Session, claimed: ClaimedStep, step: ProcessingStep, job: Job, failure: Failure
+) -> None:
+    """Close the failed attempt; queue the next one to start after the backoff."""
+    _close(step, "failed", failure.message)
+    delay = failures.retry_delay_s(job.attempts)
+    job.attempts += 1
+    events.emit(
+        session,
+        severity="warning",
+        source=f"agent.{claimed.agent}",
+        kind="step.retry",
+        message=f"{claimed.agent} failed on job {job.id} ({failure.message}); "
+        f"attempt {job.attempts} of {job.max_attempts} in {delay:.0f} s",
+        details={"error_code": failure.code, "retry_in_s": delay},
+        job_id=job.id,
+    )
+    jobs.enqueue_stage(
+        session,
+        job_id=job.id,
+        agent=claimed.agent,
+        job=job,
+        not_before=utcnow() + timedelta(seconds=delay),
+    )
+
+
+def _fail_job(
+    session: Session, claimed: ClaimedStep, step: ProcessingStep, job: Job, failure: Failure
+) -> None:
+    progress.fail_stage(job, step, error=f"{claimed.agent}: {failure.message}", code=failure.code)
+    events.emit(
+        session,
+        severity="error",
+        source=f"agent.{claimed.agent}",
+        kind="job.failed",
+        message=f"job {job.id} failed at {claimed.agent}: {failure.message}",
+        details={"error_code": failure.code, "step_id": str(claimed.step_id)},
+        job_id=job.id,
+    )

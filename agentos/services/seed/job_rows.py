@@ -1,4 +1,9 @@
-"""Generating seed jobs: each with its steps and clips, consistent with its status (see rows)."""
+"""Generating seed jobs: each with its steps and clips, consistent with its status (see rows).
+
+Unfinished jobs (pending, queued, processing) are made to run: their source is the demo
+video (seed/demo.py), and what their completed stages left behind is the demo's (media
+info, step outputs, clips), so a worker started on seeded data completes them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 
 from agentos.schemas.jobs import JobStatus
 from agentos.services.jobs.catalog import PIPELINE
+from agentos.services.seed.demo import DemoMedia
 from agentos.services.seed.rows import (
     CODECS,
     DAY_S,
@@ -32,10 +38,17 @@ class JobGenerator:
     """Jobs with their processing steps and clips, consistent with each job's status."""
 
     def __init__(
-        self, *, seed: int, now: datetime, owners: list[uuid.UUID], clips_root: str
+        self,
+        *,
+        seed: int,
+        now: datetime,
+        owners: list[uuid.UUID],
+        clips_root: str,
+        demo: DemoMedia,
     ) -> None:
         self.rng = stream(seed, "jobs")
         self.clips_root = clips_root.rstrip("/")
+        self.demo = demo
         self.now = now
         self.now_s = now.timestamp()
         self.owners = owners
@@ -71,10 +84,16 @@ class JobGenerator:
             job.clip_count = 1 + int(media["duration"] // 240)
         else:
             job.size = rng.randrange(5_000_000, 2_000_000_000)
+        if status in JobStatus.UNFINISHED:
+            job.demo = True
+            job.size = self.demo.size
+            job.media = self.demo.media_info if stage > PIPELINE.index("probe") else None
         if status != "pending":
             self._steps(batch, job, waits, spans)
         if status == "completed":
             self._clips(batch, job)
+        elif job.demo and stage > PIPELINE.index("clipper"):
+            self._demo_clips(batch, job)
         batch.jobs.append(self._job_row(job, index))
         self.tally.jobs_by_status[status] += 1
         if status == "failed" and len(self.tally.failed_job_ids) < 500:
@@ -195,6 +214,8 @@ class JobGenerator:
         return None if offset_s is None else self.at(offset_s)
 
     def _output(self, agent: str, job: _JobShape) -> dict[str, Any]:
+        if job.demo:
+            return self.demo.output(agent)
         media = job.media or {}
         if agent == "ingest":
             return {"bytes": job.size}
@@ -233,6 +254,19 @@ class JobGenerator:
             )  # fmt: skip
         self.tally.clips += job.clip_count
 
+    def _demo_clips(self, batch: Batch, job: _JobShape) -> None:
+        """The demo's clips, as the clipper left them (thumbnailed once thumbs is done)."""
+        created = self.at(job.last_change)
+        thumbed = job.stage > PIPELINE.index("thumbs")
+        for *values, thumbnail in self.demo.clips:
+            batch.clips.append(
+                (
+                    new_uuid(self.rng), job.id, *values, thumbnail if thumbed else None,
+                    "pending", created,
+                )
+            )  # fmt: skip
+        self.tally.clips += len(self.demo.clips)
+
     def _job_row(self, job: _JobShape, index: int) -> tuple[Any, ...]:
         rng = self.rng
         status, stage = job.status, job.stage
@@ -243,9 +277,11 @@ class JobGenerator:
         if status == "pending":
             job.last_change = created
         title = f"{pick(rng, TOPICS)}-{index + 1:07d}.mp4"
+        source, sha256 = f"uploads/{job.id}/{title}", f"{rng.getrandbits(256):064x}"
+        if job.demo:
+            source, sha256 = self.demo.path, self.demo.sha256
         return (
-            job.id, self.owners[index % len(self.owners)], title,
-            f"uploads/{job.id}/{title}", f"{rng.getrandbits(256):064x}", job.size, status,
+            job.id, self.owners[index % len(self.owners)], title, source, sha256, job.size, status,
             job.priority, job.attempts if status != "pending" else 0, 3,
             None if status in {"pending", "completed"} else PIPELINE[stage],
             round(done / len(PIPELINE), 4), status == "cancelled", {}, job.media,
@@ -261,6 +297,7 @@ class _JobShape:
     __slots__ = (
         "attempts",
         "clip_count",
+        "demo",
         "first_started",
         "id",
         "last_change",
@@ -279,6 +316,7 @@ class _JobShape:
         self.priority = priority
         self.start = start
         self.attempts = 1
+        self.demo = False
         self.first_started: float | None = None
         self.last_change = start
         self.media: dict[str, Any] | None = None

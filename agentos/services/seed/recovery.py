@@ -3,7 +3,9 @@
 1. reset the schema through the migrations (so indexes, constraints and anything a later
    revision adds come back exactly as migrated);
 2. generate realistic, deterministic data (see `rows` and `job_rows`) and write it in bulk
-   (`bulk`);
+   (`bulk`); unfinished jobs run on the demo video (`demo`), so a worker started on the
+   seeded home completes them; with at least `SeedOptions.pause_queue_from` of them to
+   run, the queue is paused instead (the result says so) until an operator resumes it;
 3. clear the SSOT cache key, so no dashboard serves the old database;
 4. verify: row counts equal what was generated, `db check` finds nothing, the cache key is
    gone.
@@ -31,18 +33,20 @@ from agentos.db.migrate import database_is_empty, reset_schema
 from agentos.db.models import Agent, Clip, Job, ProcessingStep, SystemEvent, User
 from agentos.schemas.db import SchemaReport
 from agentos.schemas.seed import SeedOptions, SeedProgress, SeedResult, SeedTableCount
-from agentos.services import schema_check
+from agentos.services import queue, schema_check
+from agentos.services.context import Actor
 from agentos.services.jobs import rollups
 from agentos.services.jobs.catalog import ensure_default_agents
 from agentos.services.runtime import Runtime
 from agentos.services.security.passwords import generate_password, hash_password
-from agentos.services.seed import bulk, server_side
+from agentos.services.seed import bulk, demo, server_side
 from agentos.services.seed.event_rows import EVENT_COLUMNS, make_events
 from agentos.services.seed.job_rows import JobGenerator
 from agentos.services.seed.rows import JOB_OWNER_ROLES, SeedUser, Tally, make_users
 from agentos.settings import Settings
 
 ADMIN_USERNAME = "admin"
+SEED_ACTOR = Actor(name="db reset-and-seed", role="admin", source="system")
 USER_COLUMNS = ("id", "username", "email", "role", "password_hash", "must_change_password")
 
 
@@ -74,12 +78,19 @@ def reset_and_seed(
     phases["reset"] = time.perf_counter() - started
     report("reset", 1, 1)
 
+    report("demo", 0, 1)
+    demo_started = time.perf_counter()
+    media = demo.prepare(settings)
+    phases["demo"] = time.perf_counter() - demo_started
+    report("demo", 1, 1)
+
     password = generate_password()
     # argon2 is slow on purpose; hashed before the load so rows/s measures the load alone.
     password_hash = hash_password(password)
     load_started = time.perf_counter()
-    tally, written = _load(runtime, options, random_seed, now, password_hash, report)
+    tally, written = _load(runtime, options, random_seed, now, password_hash, media, report)
     phases["load"] = time.perf_counter() - load_started
+    paused = _pause_if_too_many(runtime, options, tally)
 
     report("verify", 0, 1)
     verify_started = time.perf_counter()
@@ -99,6 +110,22 @@ def reset_and_seed(
         seconds=time.perf_counter() - started,
         password=password,
         removed=removed,
+        queue_message=paused,
+    )
+
+
+def _pause_if_too_many(runtime: Runtime, options: SeedOptions, tally: Tally) -> str | None:
+    """Pause the queue when the seed made more work than a demo should start on its own;
+    the message for the result, or None (the queue runs)."""
+    runnable = tally.jobs_by_status["queued"] + tally.jobs_by_status["processing"]
+    limit = options.pause_queue_from
+    if limit is None or runnable < limit:
+        return None
+    with runtime.session() as session:
+        queue.pause(session, actor=SEED_ACTOR)
+    return (
+        f"queue paused: {runnable:,} seeded jobs are queued or processing (pausing from "
+        f"{limit:,}); resume it to run them (agentos action queue.resume)"
     )
 
 
@@ -114,6 +141,7 @@ def _result(
     seconds: float,
     password: str,
     removed: int,
+    queue_message: str | None,
 ) -> SeedResult:
     problems, tables, schema_report = verification
     total_rows = sum(written.values())
@@ -136,6 +164,8 @@ def _result(
         admin_password=password,
         cache_key=settings.ssot_cache_key,
         removed_files=removed,
+        queue_paused=queue_message is not None,
+        queue_message=queue_message,
         schema_report=schema_report,
         problems=problems,
     )
@@ -147,6 +177,7 @@ def _load(
     random_seed: int,
     now: datetime,
     password_hash: str,
+    media: demo.DemoMedia,
     report: SeedProgress,
 ) -> tuple[Tally, dict[str, int]]:
     """Every row in one transaction, on a connection of its own (the bulk path tunes it)."""
@@ -155,7 +186,7 @@ def _load(
     admin = users[0]
     owners = [user.id for user in users if user.role in JOB_OWNER_ROLES]
     generator = JobGenerator(
-        seed=random_seed, now=now, owners=owners, clips_root=str(settings.clips_dir)
+        seed=random_seed, now=now, owners=owners, clips_root=str(settings.clips_dir), demo=media
     )
     engine = _private_engine(runtime)
     private = engine is not runtime.engine
@@ -172,6 +203,7 @@ def _load(
                     total_jobs=options.jobs,
                     chunk_jobs=options.batch_size,
                     progress=report,
+                    demo=media,
                 )
             else:
                 batches = generator.batches(options.jobs, options.batch_size)

@@ -14,22 +14,27 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.engine import Connection
 
 from agentos.schemas.seed import SeedProgress
 from agentos.services.jobs.catalog import PIPELINE
 from agentos.services.seed import bulk
+from agentos.services.seed.demo import DemoMedia
 from agentos.services.seed.rows import JOB_STATUSES, Tally
 from agentos.services.seed.sql import (
     CANCELLED,
+    CLIPPED,
     COMPLETED,
     FAILED,
     PENDING,
     PROCESSING,
     QUEUED,
+    RUNNABLE,
     STAGES,
     Draws,
     clips_sql,
+    demo_clips_sql,
     jobs_sql,
     keep_plan_sql,
     plan_sql,
@@ -49,7 +54,8 @@ def chunk_sql(draws: Draws) -> str:
         WITH plan AS MATERIALIZED ({plan_sql(draws)}),
              kept AS ({keep_plan_sql()}),
              inserted_jobs AS ({jobs_sql(draws)}),
-             inserted_clips AS ({clips_sql(draws)})
+             inserted_clips AS ({clips_sql(draws)}),
+             inserted_demo_clips AS ({demo_clips_sql(draws)})
         SELECT ARRAY[{statuses}],
                coalesce(sum(CASE sc WHEN {COMPLETED} THEN {STAGES} WHEN {PENDING} THEN 0
                                     ELSE stage END), 0),
@@ -57,7 +63,9 @@ def chunk_sql(draws: Draws) -> str:
                count(*) FILTER (WHERE sc = {PROCESSING}),
                count(*) FILTER (WHERE sc = {CANCELLED}),
                coalesce(sum(attempts) FILTER (WHERE sc = {FAILED}), 0),
-               coalesce(sum(clip_count) FILTER (WHERE sc = {COMPLETED}), 0),
+               coalesce(sum(clip_count) FILTER (WHERE sc = {COMPLETED}), 0)
+               + count(*) FILTER (WHERE {RUNNABLE} AND stage >= {CLIPPED})
+                 * jsonb_array_length(%(demo_clips)s::jsonb),
                (array_agg(id ORDER BY g) FILTER (WHERE sc = {FAILED}))[1:{FAILED_IDS_KEPT}]
           FROM plan
     """
@@ -73,6 +81,7 @@ def load(
     total_jobs: int,
     chunk_jobs: int,
     progress: SeedProgress,
+    demo: DemoMedia,
 ) -> tuple[Tally, dict[str, int]]:
     """Write `total_jobs` jobs with their steps and clips; the caller owns the transaction."""
     draws = Draws(seed)
@@ -80,7 +89,13 @@ def load(
         "now": now,
         "owners": owners,
         "clips_root": clips_root.rstrip("/"),
+        "demo_path": demo.path,
+        "demo_sha256": demo.sha256,
+        "demo_size": demo.size,
+        "demo_media": orjson.dumps(demo.media_info).decode(),
+        "demo_clips": orjson.dumps(demo.clips_json()).decode(),
     }
+    outputs = orjson.dumps(list(demo.outputs)).decode()
     tally = Tally()
     # The plan of a chunk and the sort of a stage's steps stay in memory, so does the plan
     # table (temp_buffers counts only before the session's first temporary table); no JIT:
@@ -104,7 +119,9 @@ def load(
         # (agent, status, priority, created_at) index from its first row to its last.
         for done, agent in enumerate(sorted(PIPELINE)):
             progress("steps", done, STAGES)
-            connection.exec_driver_sql(statement, {"now": now, "pos": PIPELINE.index(agent)})
+            connection.exec_driver_sql(
+                statement, {"now": now, "pos": PIPELINE.index(agent), "demo_outputs": outputs}
+            )
         progress("steps", STAGES, STAGES)
     written = {
         "jobs": sum(tally.jobs_by_status.values()),

@@ -46,6 +46,11 @@ STEP_PLAN_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 PENDING, QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED = range(len(JOB_STATUSES))
 STAGES = len(PIPELINE)
+# Unfinished jobs run on the demo video (seed/demo.py, passed as the %(demo_*)s parameters),
+# and those with a step to run (queued, processing) carry what their finished stages made.
+UNFINISHED = f"sc IN ({PENDING}, {QUEUED}, {PROCESSING})"
+RUNNABLE = f"sc IN ({QUEUED}, {PROCESSING})"
+PROBED, CLIPPED, THUMBED = (PIPELINE.index(agent) + 1 for agent in ("probe", "clipper", "thumbs"))
 _MASK53 = (1 << 53) - 1
 
 
@@ -217,15 +222,22 @@ def jobs_sql(draws: Draws) -> str:
                           cancel_requested, options, media_info, error, error_code, queued_at,
                           started_at, finished_at, created_at, updated_at)
         SELECT id, (%(owners)s::uuid[])[1 + mod(g - 1, cardinality(%(owners)s::uuid[]))],
-               title, 'uploads/' || id || '/' || title,
-               encode(int8send({draws.hash("g", 42)}) || int8send({draws.hash("g", 43)})
-                      || int8send({draws.hash("g", 44)}) || int8send({draws.hash("g", 45)}),
-                      'hex'),
-               size, {text_array(JOB_STATUSES)}[sc + 1], priority, attempts, 3,
+               title,
+               CASE WHEN {UNFINISHED} THEN %(demo_path)s ELSE 'uploads/' || id || '/' || title
+               END,
+               CASE WHEN {UNFINISHED} THEN %(demo_sha256)s
+                    ELSE encode(int8send({draws.hash("g", 42)}) || int8send({draws.hash("g", 43)})
+                                || int8send({draws.hash("g", 44)})
+                                || int8send({draws.hash("g", 45)}), 'hex') END,
+               CASE WHEN {UNFINISHED} THEN %(demo_size)s::bigint ELSE size END,
+               {text_array(JOB_STATUSES)}[sc + 1], priority, attempts, 3,
                CASE WHEN sc NOT IN ({PENDING}, {COMPLETED}) THEN {text_array(PIPELINE)}[stage + 1]
                END,
                {progress}[CASE WHEN sc = {COMPLETED} THEN {STAGES} ELSE stage END + 1],
-               sc = {CANCELLED}, '{{}}'::jsonb, CASE WHEN has_media THEN {media} END,
+               sc = {CANCELLED}, '{{}}'::jsonb,
+               CASE WHEN {UNFINISHED} THEN
+                      CASE WHEN stage >= {PROBED} THEN %(demo_media)s::jsonb END
+                    WHEN has_media THEN {media} END,
                CASE WHEN sc = {FAILED} THEN {text_array([m for _, m in errors])}[stage + 1] END,
                CASE WHEN sc = {FAILED} THEN {text_array([c for c, _ in errors])}[stage + 1] END,
                CASE WHEN sc <> {PENDING} THEN {at("t_start")} END,
@@ -313,7 +325,8 @@ def steps_sql(draws: Draws) -> str:
                CASE WHEN has_finished THEN {at("t_step + wait + span")} END,
                CASE WHEN has_started AND has_finished THEN round(span * 1000000.0) / 1000.0 END,
                CASE WHEN ss = {S_FAILED} THEN {text_array(errors)}[pos + 1] END,
-               CASE WHEN ss = {S_COMPLETED} THEN {output} END
+               CASE WHEN ss = {S_COMPLETED} AND {RUNNABLE} THEN (%(demo_outputs)s::jsonb) -> pos
+                    WHEN ss = {S_COMPLETED} THEN {output} END
           FROM ({_step_layer(draws)} OFFSET 0) AS s
          ORDER BY (ss * 16 + priority)::bigint * 100000000000
                   + round((t_step + 100000.0) * 1000000.0)::bigint,
@@ -350,4 +363,23 @@ def clips_sql(draws: Draws) -> str:
                                 OFFSET 0) AS a
                         OFFSET 0) AS b
                 OFFSET 0) AS clip
+    """
+
+
+def demo_clips_sql(draws: Draws) -> str:
+    """The demo's clips for every queued or processing job past the clipper, as the clipper
+    left them (thumbnailed once thumbs is done), as `seed.job_rows` does."""
+    key = "(g * 8 + c.ordinal)"
+    return f"""
+        INSERT INTO clips (id, job_id, ordinal, start, "end", duration, width, height, fps,
+                           codec, size_bytes, path, thumbnail_path, status, created_at)
+        SELECT {draws.uuid(key, 210)}, id, c.ordinal, c.start, c."end", c.duration, c.width,
+               c.height, c.fps, c.codec, c.size_bytes, c.path,
+               CASE WHEN stage >= {THUMBED} THEN c.thumbnail_path END, 'pending', {at("t_last")}
+          FROM plan
+         CROSS JOIN jsonb_to_recordset(%(demo_clips)s::jsonb) AS c(
+                    ordinal int, start float8, "end" float8, duration float8, width int,
+                    height int, fps float8, codec text, size_bytes bigint, path text,
+                    thumbnail_path text)
+         WHERE {RUNNABLE} AND stage >= {CLIPPED}
     """

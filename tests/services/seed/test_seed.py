@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -15,6 +16,7 @@ from agentos.services.runtime import Runtime
 from agentos.services.schema_check import compare
 from agentos.services.security.passwords import verify_password
 from agentos.services.seed import clean_files, is_empty, reset_and_seed
+from agentos.services.seed.demo import demo_dir
 from agentos.settings import Settings
 
 STATUSES = {"pending", "queued", "processing", "completed", "failed", "cancelled"}
@@ -67,7 +69,7 @@ def test_reset_and_seed_writes_consistent_data_and_verifies(
     assert Counter(job.status for job in jobs) == Counter(result.jobs_by_status)
     assert {job.owner_id for job in jobs} <= owners
     _assert_steps_match_status(jobs, steps)
-    _assert_clips_only_for_completed(jobs, clips)
+    _assert_clips_match_status(jobs, clips)
     assert {event.severity for event in events} == {"debug", "info", "warning", "error", "critical"}
     acknowledged = [event for event in events if event.acknowledged_at is not None]
     assert acknowledged
@@ -124,13 +126,26 @@ def _assert_steps_match_status(jobs: list[Job], steps: list[ProcessingStep]) -> 
             assert job.cancel_requested
 
 
-def _assert_clips_only_for_completed(jobs: list[Job], clips: list[Clip]) -> None:
-    status = {job.id: job.status for job in jobs}
+def _assert_clips_match_status(jobs: list[Job], clips: list[Clip]) -> None:
+    """Completed jobs have their (ready) clips; a queued or processing job past the clipper
+    has the demo video's (pending) clips; no other job has any."""
+    by_id = {job.id: job for job in jobs}
     assert clips
-    assert {status[clip.job_id] for clip in clips} == {"completed"}
+    cut = PIPELINE.index("clipper")
     completed = {job.id for job in jobs if job.status == "completed"}
-    assert {clip.job_id for clip in clips} == completed
+    waiting = {
+        job.id
+        for job in jobs
+        if job.status in {"queued", "processing"} and PIPELINE.index(job.current_stage or "") > cut
+    }
+    assert {clip.job_id for clip in clips} == completed | waiting
     for clip in clips:
+        assert clip.status == ("ready" if clip.job_id in completed else "pending")
+        job = by_id[clip.job_id]
+        if clip.job_id in waiting:
+            assert clip.path is not None
+            assert Path(clip.path).is_file()
+            assert (clip.thumbnail_path is not None) == (job.current_stage == "publish")
         assert 0 <= clip.start < clip.end
         assert abs(clip.duration - (clip.end - clip.start)) < 0.01
         assert clip.width
@@ -181,6 +196,8 @@ def test_reset_replaces_previous_data_and_clean_removes_files(
 ) -> None:
     _seed(runtime, jobs=8, events=3, seed=1)
     assert not is_empty(runtime)
+    demo_files = {path for path in demo_dir(settings).rglob("*") if path.is_file()}
+    assert demo_files  # the demo video and what the stages made of it
     for directory in (settings.uploads_dir, settings.clips_dir, settings.backups_dir):
         (directory / "nested").mkdir(parents=True, exist_ok=True)
         (directory / "nested" / "file.bin").write_bytes(b"x")
@@ -189,13 +206,16 @@ def test_reset_replaces_previous_data_and_clean_removes_files(
     result = reset_and_seed(runtime, options=SeedOptions(jobs=6, events=2, seed=2, clean=True))
 
     assert result.problems == []
-    assert result.removed_files == 6
+    assert result.removed_files == 6 + len(demo_files)
     assert {item.table: item.rows for item in result.tables}["jobs"] == 6
+    # Only the new seed's demo media is left.
+    assert [path.name for path in settings.uploads_dir.iterdir()] == [demo_dir(settings).name]
+    assert {path for path in demo_dir(settings).rglob("*") if path.is_file()} == demo_files
     assert all(
         directory.is_dir() and not any(directory.iterdir())
-        for directory in (settings.uploads_dir, settings.clips_dir, settings.backups_dir)
+        for directory in (settings.clips_dir, settings.backups_dir)
     )
-    assert clean_files(settings) == 0
+    assert clean_files(settings) == len(demo_files)
     assert compare(runtime.engine).differences == []
 
 
