@@ -6,13 +6,14 @@ and the CLI can point `AGENTOS_*` variables at another home before anything star
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_FILE_NAME = "secret_key"
@@ -26,6 +27,17 @@ REDIS_DB_BY_ROLE: dict[str, int] = {
     "breaker": 3,
     "broker": 4,
 }
+
+
+RateAlgorithm = Literal["sliding_window", "token_bucket", "fixed_window"]
+
+
+class RatePolicy(BaseModel):
+    """A rate limit for one scope (see `Settings.rate_limit_policies`)."""
+
+    limit: int = Field(ge=1, le=1_000_000)
+    window_s: int = Field(ge=1, le=86_400)
+    algorithm: RateAlgorithm = "sliding_window"
 
 
 class Settings(BaseSettings):
@@ -83,8 +95,17 @@ class Settings(BaseSettings):
         default_factory=lambda: {"standard": 50, "high_risk": 10, "critical": 5}
     )
     action_rate_window_s: int = Field(default=60, ge=1)
-    action_rate_algorithm: Literal["sliding_window", "token_bucket", "fixed_window"] = (
-        "sliding_window"
+    action_rate_algorithm: RateAlgorithm = "sliding_window"
+    rate_limit_policies: dict[str, RatePolicy] = Field(
+        default_factory=dict,
+        description="limits by scope, over the defaults: an HTTP tier (public, user, upload, "
+        "admin_read, admin_action), an action rate class (standard, high_risk, critical) or "
+        "one action (job.retry); each with its own algorithm (ratelimit.policy.set)",
+    )
+    action_ip_restrictions: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="action name -> the CIDRs it may be run from, on top of the admin "
+        "IP allow-list",
     )
     breaker_failure_threshold: int = Field(default=5, ge=1)
     breaker_cooldown_s: float = Field(default=30.0, gt=0)
@@ -128,6 +149,19 @@ class Settings(BaseSettings):
         "(default: /usr/lib/postgresql/<major>/bin, then PATH)",
     )
     log_level: str = "INFO"
+
+    @field_validator("action_ip_restrictions")
+    @classmethod
+    def _networks(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        cleaned = {}
+        for action, cidrs in value.items():
+            try:
+                cleaned[action] = [
+                    str(ipaddress.ip_network(c.strip(), strict=False)) for c in cidrs
+                ]
+            except ValueError as exc:
+                raise ValueError(f"{action}: {exc}") from None
+        return cleaned
 
     @field_validator("database_url", "redis_url", mode="before")
     @classmethod

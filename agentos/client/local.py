@@ -53,6 +53,7 @@ from agentos.services import (
 )
 from agentos.services.actions import pipeline, registry, status
 from agentos.services.backends.base import BusEvent, Subscription
+from agentos.services.config import live as config_live
 from agentos.services.context import Actor
 from agentos.services.runtime import Runtime
 from agentos.services.security import authn, users
@@ -92,6 +93,7 @@ class LocalBackend(Backend):
         self.runtime = runtime
         self.source = source
         self._owns_runtime = owns_runtime
+        self._configured = False
 
     @property
     def label(self) -> str:
@@ -169,6 +171,9 @@ class LocalBackend(Backend):
         *,
         idempotency_key: str | None = None,
     ) -> ActionResponse:
+        if not self._configured:  # the deployment's runtime configuration, read once
+            config_live.load(self.runtime)
+            self._configured = True
         with self.runtime.session() as session:
             return pipeline.execute(
                 session,

@@ -46,6 +46,7 @@ class EffectiveSetting(BaseModel):
     name: str
     value: Any = Field(description="Secrets and URL passwords masked")
     source: Literal["default", "environment", "runtime"]
+    settable: bool = Field(default=False, description="config.set may change it live")
 
 
 class ConfigGetResult(BaseModel):

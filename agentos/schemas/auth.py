@@ -48,6 +48,22 @@ class TokenPair(BaseModel):
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="seconds until the access token expires")
     refresh_expires_in: int = Field(description="seconds until the refresh token expires")
+    must_change_password: bool = Field(
+        default=False,
+        description="a one-time password was used: these tokens do nothing but "
+        "POST /api/auth/password until it is changed",
+    )
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"current_password": "one-time-pw", "new_password": "a long new one"}]
+        }
+    )
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
 
 
 class AccessToken(BaseModel):

@@ -19,8 +19,9 @@ from fastapi import FastAPI
 
 from agentos.services import admin_data
 from agentos.services.backends.base import BusEvent
+from agentos.services.config import live as config_live
 from agentos.services.runtime import Runtime
-from agentos.services.security import admin_access
+from agentos.services.security import admin_access, ipallow
 from agentos.services.system import controls
 
 logger = logging.getLogger(__name__)
@@ -81,23 +82,27 @@ def get_hub(app: FastAPI) -> LiveHub:
     return hub
 
 
+def follow(runtime: Runtime, event: BusEvent) -> None:
+    """What another process changed that this one keeps in memory: revoked logins, the IP
+    allow-list, configuration, breakers, limits and the cache."""
+    admin_access.handle_change(runtime, event.payload)
+    ipallow.handle_change(runtime, event.payload)
+    config_live.handle_change(runtime, event.payload)
+    controls.handle_change(runtime, event.payload)
+
+
 def start_live(app: FastAPI) -> Callable[[], None]:
     """Startup hook: the hub, the read model's change feed and warmer; revocations and
     system controls (breakers, limits, cache) announced by any process reach this one."""
     runtime = app.state.runtime
+    config_live.load(runtime)
     controls.apply_forced_breakers(runtime)
     stop_background = admin_data.start_background(runtime)
-    stop_revocations = admin_data.add_listener(
-        runtime, lambda event: admin_access.handle_change(runtime, event.payload)
-    )
-    stop_controls = admin_data.add_listener(
-        runtime, lambda event: controls.handle_change(runtime, event.payload)
-    )
+    stop_following = admin_data.add_listener(runtime, lambda event: follow(runtime, event))
     hub = get_hub(app)
 
     def stop() -> None:
-        stop_controls()
-        stop_revocations()
+        stop_following()
         hub.close()
         app.state.live_hub = None
         stop_background()

@@ -44,7 +44,7 @@ from agentos.services.backends.allowance import Allowance
 from agentos.services.backends.base import Backends, RateDecision
 from agentos.services.backends.embedded_limiter import EmbeddedRateLimiter
 from agentos.services.context import Actor
-from agentos.settings import Settings
+from agentos.settings import RateAlgorithm, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +60,15 @@ class Window:
     limit: int
     window_s: int
     suffix: str
+    algorithm: RateAlgorithm = "sliding_window"
 
 
 def windows(settings: Settings, tier: Tier) -> list[Window]:
-    """The limits one request of `tier` is checked against (minute, then burst)."""
+    """The limits one request of `tier` is checked against: the tier's policy when one is
+    set (ratelimit.policy.set), else the minute and the burst windows."""
+    policy = settings.rate_limit_policies.get(tier)
+    if policy is not None:
+        return [Window(policy.limit, policy.window_s, ":policy", policy.algorithm)]
     per_min: int = getattr(settings, f"ratelimit_{tier}_per_min")
     result = [Window(per_min, MINUTE_S, "")]
     if settings.ratelimit_burst_factor > 0:
@@ -84,7 +89,7 @@ def enforce(
     for window in reversed(windows(settings, tier)):
         key = f"http:{tier}:{subject}{window.suffix}"
         try:
-            decision = allowance(backends).hit(key, limit=window.limit, window_s=window.window_s)
+            decision = _hit(backends, key, window)
         except UnavailableError:
             # The shared limiter is down: degrade to limits per process, never to none.
             logger.warning("shared rate limiter unavailable; limiting %s in this process", key)
@@ -99,6 +104,15 @@ def enforce(
             )
         decisions.insert(0, (window, decision))
     request.state.ratelimit_headers = _headers(decisions)
+
+
+def _hit(backends: Backends, key: str, window: Window) -> RateDecision:
+    """Sliding windows go through the leased allowance; other algorithms ask the limiter."""
+    if window.algorithm == "sliding_window":
+        return allowance(backends).hit(key, limit=window.limit, window_s=window.window_s)
+    return backends.limiter.hit(
+        key, limit=window.limit, window_s=window.window_s, algorithm=window.algorithm
+    )
 
 
 def fallback(backends: Backends) -> EmbeddedRateLimiter:

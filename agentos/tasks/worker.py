@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from agentos.db.models import Agent
 from agentos.services import events
+from agentos.services.config import live as config_live
 from agentos.services.jobs.catalog import PIPELINE, ensure_default_agents
 from agentos.services.pipeline import workers
 from agentos.services.runtime import Runtime
@@ -95,6 +96,7 @@ class WorkerHeartbeat(threading.Thread):
         self._listener = threading.Thread(target=self.listen, name="agentos-switches", daemon=True)
 
     def start(self) -> None:
+        config_live.load(self.runtime)  # runtime configuration before the first task
         super().start()
         self._listener.start()
 
@@ -166,7 +168,8 @@ class WorkerHeartbeat(threading.Thread):
                     self.consuming.add(agent)
 
     def listen(self) -> None:
-        """Apply agent switches as their changes are announced; reconnect if the bus drops."""
+        """Apply agent switches and runtime configuration as their changes are announced;
+        reconnect if the bus drops."""
         while not self._stop_event.is_set():
             try:
                 subscription = self.runtime.backends.bus.subscribe(events.CHANGES_CHANNEL)
@@ -185,6 +188,7 @@ class WorkerHeartbeat(threading.Thread):
                 subscription.close()
 
     def on_change(self, change: dict[str, Any]) -> None:
+        config_live.handle_change(self.runtime, change)
         kind = change.get("kind")
         named = {change.get("agent"), *(change.get("agents") or [])}
         if kind not in ("agent.state", "agent.restart") or not named & set(self.agents):

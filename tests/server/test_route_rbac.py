@@ -36,6 +36,7 @@ OWNER_WRITES = {
     ("POST", "/api/upload/finalize"),
     ("POST", "/api/auth/login"),
     ("POST", "/api/auth/refresh"),
+    ("POST", "/api/auth/password"),
     ("POST", "/api/admin/action"),
 }
 

@@ -109,6 +109,7 @@ class RuntimeSettingChange(UUIDPrimaryKey, Base):
     new_value: Mapped[Any] = mapped_column(JSONType, nullable=True)
     changed_by: Mapped[str | None] = mapped_column(String(64))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Backup(UUIDPrimaryKey, Base):

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from agentos.errors import AgentOSError, RateLimitedError
 from agentos.schemas.actions import ActionResponse, ActionStatusRead
+from agentos.schemas.actions_managers import ManagersView
 from agentos.schemas.common import SuccessEnvelope
 from agentos.server.deps import (
     RuntimeDep,
@@ -40,7 +41,7 @@ from agentos.server.errors import (
 from agentos.server.ratelimit import limit_actor
 from agentos.server.responses import ok
 from agentos.server.routes._actions import REPLAY_HEADER
-from agentos.services.actions import pipeline, registry, status
+from agentos.services.actions import managers_read, pipeline, registry, status
 from agentos.services.context import Actor
 from agentos.services.security import admin_access
 
@@ -199,3 +200,13 @@ def action_status(
 ) -> dict[str, Any]:
     data = status.status(session, actor=actor, recent=recent, window_hours=window_hours)
     return ok(request, data)
+
+
+@router.get(
+    "/managers",
+    summary="Users, API keys (no secrets), the IP allow-list and lockouts (the Managers view)",
+    response_model=SuccessEnvelope[ManagersView],
+    responses=ERROR_RESPONSES,
+)
+def managers(request: Request, session: SessionDep, actor: StatusReaderDep) -> dict[str, Any]:
+    return ok(request, managers_read.overview(session, actor=actor))

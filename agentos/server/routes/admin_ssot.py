@@ -26,9 +26,15 @@ from agentos.server.errors import ERROR_RESPONSES
 from agentos.server.ratelimit import limit_actor
 from agentos.server.responses import elapsed_ms, ok
 from agentos.services import admin_data
+from agentos.services.actions import denials
 from agentos.services.admin_data import CachedDocument
 from agentos.services.context import Actor
-from agentos.services.security.admin_access import authorize_reader, cached_actor, check_reader
+from agentos.services.security.admin_access import (
+    ReadForbiddenError,
+    authorize_reader,
+    cached_actor,
+    check_reader,
+)
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/admin/ssot", tags=["Admin SSOT"])
@@ -38,13 +44,17 @@ READ_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _reader(request: Request) -> Actor:
-    actor = authorize_reader(
-        request.app.state.runtime,
-        bearer_or_none(request.headers.get("authorization")),
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent"),
-        trace_id=get_trace_id(request),
-    )
+    runtime = request.app.state.runtime
+    try:
+        actor = authorize_reader(
+            runtime,
+            bearer_or_none(request.headers.get("authorization")),
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+            trace_id=get_trace_id(request),
+        )
+    except ReadForbiddenError as denied:
+        raise denials.audit_read(runtime, denied.actor, "ssot", denied) from None
     limit_actor(request, actor, "admin_read")
     return actor
 
@@ -68,7 +78,12 @@ async def admin_reader(request: Request) -> Actor:
         user_agent=request.headers.get("user-agent"),
         trace_id=get_trace_id(request),
     )
-    check_reader(runtime, actor)
+    try:
+        check_reader(runtime, actor)
+    except ReadForbiddenError as denied:
+        raise await run_in_threadpool(
+            denials.audit_read, runtime, denied.actor, "ssot", denied
+        ) from None
     limit_actor(request, actor, "admin_read")
     return actor
 

@@ -22,9 +22,10 @@ from agentos.errors import AgentOSError, ForbiddenError, UnauthenticatedError
 from agentos.server.deps import bearer_or_none, resolve_client_ip
 from agentos.server.live import get_hub
 from agentos.services import admin_data
+from agentos.services.actions import denials
 from agentos.services.context import Actor
 from agentos.services.runtime import Runtime
-from agentos.services.security.admin_access import authorize_reader
+from agentos.services.security.admin_access import ReadForbiddenError, authorize_reader
 
 router = APIRouter(tags=["Live"])
 HEARTBEAT_S = 15.0
@@ -60,8 +61,11 @@ async def _authorize(
             ip=ip,
             user_agent=websocket.headers.get("user-agent"),
         )
-    except (UnauthenticatedError, ForbiddenError) as exc:
-        code = CLOSE_FORBIDDEN if isinstance(exc, ForbiddenError) else CLOSE_UNAUTHENTICATED
+    except (UnauthenticatedError, ForbiddenError) as refused:
+        exc: AgentOSError = refused
+        if isinstance(refused, ReadForbiddenError):
+            exc = await run_in_threadpool(denials.audit_read, runtime, refused.actor, "ws", refused)
+        code = CLOSE_UNAUTHENTICATED if isinstance(exc, UnauthenticatedError) else CLOSE_FORBIDDEN
         await websocket.accept(subprotocol=subprotocol)
         await websocket.close(code=code, reason=f"{exc.code}: {exc.message}"[:120])
         return None

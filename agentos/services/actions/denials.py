@@ -14,11 +14,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from agentos.errors import RateLimitedError
+from agentos.errors import AgentOSError, RateLimitedError
 from agentos.services import events
 from agentos.services.backends.idempotency import scope_of
 from agentos.services.context import Actor
-from agentos.services.runtime import backends_of
+from agentos.services.runtime import Runtime, backends_of
+from agentos.services.security import audit
+from agentos.services.security.audit import AuditEntry
 
 WINDOW_S = 60
 PER_ACTOR = 20
@@ -78,3 +80,43 @@ def announce(session: Session, actor: Actor, action: str, refusal: RateLimitedEr
             "trace_id": actor.trace_id,
         },
     )
+
+
+def denied_event(session: Session, actor: Actor, action: str, error: AgentOSError) -> None:
+    """The security event of the first denial of a window."""
+    events.emit(
+        session,
+        severity="warning",
+        source="security",
+        kind="action_denied",
+        message=f"{actor.name} ({actor.role}) was denied {action}: {error.message}",
+        details={
+            "action": action,
+            "actor": actor.name,
+            "role": actor.role,
+            "ip": actor.ip,
+            "code": error.code,
+            "trace_id": actor.trace_id,
+        },
+    )
+
+
+def audit_read(runtime: Runtime, actor: Actor, what: str, error: AgentOSError) -> AgentOSError:
+    """A denied admin read (SSOT, /ws, action status), audited and limited like a denied
+    action; returns the error to answer (TOO_MANY_DENIALS past the limits)."""
+    action = f"read:{what}"
+    with runtime.session() as session:
+        try:
+            burst = count(session, actor)
+        except AgentOSError:  # the limiter is down: the denial itself still stands
+            burst = Burst(first=True, refusal=None, announce=False)
+        answer: AgentOSError = error if burst.refusal is None else burst.refusal
+        if burst.refusal is None and burst.first:
+            denied_event(session, actor, action, error)
+        elif burst.refusal is not None and burst.announce:
+            announce(session, actor, action, burst.refusal)
+        outcome = "denied" if burst.refusal is None else "rate_limited"
+        audit.append(
+            session, AuditEntry(actor=actor, action=action, outcome=outcome, error_code=answer.code)
+        )
+    return answer

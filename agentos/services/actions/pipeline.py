@@ -26,14 +26,14 @@ from sqlalchemy.orm import Session
 
 from agentos.errors import AgentOSError, InternalError, RateLimitedError, error_from_kind
 from agentos.schemas.actions import ActionPayload, ActionResponse
-from agentos.services import events, outages
+from agentos.services import outages
 from agentos.services.actions import denials, registry
 from agentos.services.actions.registry import ActionContext, ActionSpec
 from agentos.services.backends import breaker, idempotency
 from agentos.services.backends.idempotency import StoredResponse
 from agentos.services.context import Actor
 from agentos.services.runtime import backends_of, runtime_of, settings_of
-from agentos.services.security import admin_access, audit, ipallow, roles
+from agentos.services.security import admin_access, audit, ipallow, pii, roles
 from agentos.services.security.audit import AuditEntry
 
 logger = logging.getLogger(__name__)
@@ -114,7 +114,9 @@ class _Run:
 
     def authorize(self) -> None:
         try:
-            ipallow.require_allowed(runtime_of(self.session), self.actor, session=self.session)
+            runtime = runtime_of(self.session)
+            ipallow.require_allowed(runtime, self.actor, session=self.session)
+            ipallow.require_action_allowed(runtime, self.actor, self.spec.name)
             roles.require(self.actor.role, permission=self.spec.permission, action=self.spec.name)
         except AgentOSError as error:
             self.refuse_denied(error)
@@ -144,22 +146,23 @@ class _Run:
         except AgentOSError:  # the limiter is down: the denial itself still stands
             burst = denials.Burst(first=True, refusal=None, announce=False)
         if burst.refusal is None:
-            announce_denial = partial(_security_event, self.session, self.actor, self.name, error)
+            announce_denial = partial(
+                denials.denied_event, self.session, self.actor, self.name, error
+            )
             self.refuse(error, "denied", event=announce_denial if burst.first else None)
         refusal = burst.refusal
         announce_burst = partial(denials.announce, self.session, self.actor, self.name, refusal)
         self.refuse(refusal, "rate_limited", event=announce_burst if burst.announce else None)
 
     def rate_limit(self) -> None:
-        settings = settings_of(self.session)
-        limit = registry.rate_limit_of(self.spec, settings)
-        window = settings.action_rate_window_s
+        policy = registry.rate_policy_of(self.spec, settings_of(self.session))
+        limit, window = policy.limit, policy.window_s
         try:
             decision = backends_of(self.session).limiter.hit(
                 f"action:{idempotency.scope_of(self.actor)}:{self.spec.name}",
                 limit=limit,
                 window_s=window,
-                algorithm=settings.action_rate_algorithm,
+                algorithm=policy.algorithm,
             )
         except AgentOSError as outage:  # the limiter is down: fail fast, audited
             self.refuse(outage, "rejected")
@@ -257,7 +260,9 @@ class _Run:
             entry = self.entry("success", result=result)
             response.duration_ms = round(entry.duration_ms or 0.0, 3)
             response.audit_seq = audit.append(self.session, entry)
-            self.store(StoredResponse(ok=True, body=response.model_dump(mode="json")))
+            # Kept scrubbed: a secret (an API key, a one-time password) is shown once only.
+            stored = {**response.model_dump(mode="json"), "result": pii.scrub(result)}
+            self.store(StoredResponse(ok=True, body=stored))
             self.session.commit()
         except Exception as exc:
             self.fail(permit, exc)
@@ -359,21 +364,3 @@ def _jsonable(value: Any) -> bool:
 
 def _invalid(message: str, code: str) -> AgentOSError:
     return error_from_kind("invalid", message, code=code)
-
-
-def _security_event(session: Session, actor: Actor, action: str, error: AgentOSError) -> None:
-    events.emit(
-        session,
-        severity="warning",
-        source="security",
-        kind="action_denied",
-        message=f"{actor.name} ({actor.role}) was denied {action}: {error.message}",
-        details={
-            "action": action,
-            "actor": actor.name,
-            "role": actor.role,
-            "ip": actor.ip,
-            "code": error.code,
-            "trace_id": actor.trace_id,
-        },
-    )

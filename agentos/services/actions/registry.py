@@ -26,7 +26,7 @@ from agentos.services.backends import breaker
 from agentos.services.context import Actor
 from agentos.services.runtime import Runtime
 from agentos.services.security import roles
-from agentos.settings import Settings
+from agentos.settings import RatePolicy, Settings
 
 VIEWS: tuple[str, ...] = (
     "Dashboard",
@@ -220,7 +220,7 @@ def info(spec: ActionSpec, settings: Settings) -> ActionInfo:
         read_only=spec.read_only,
         rate_class=spec.rate_class,
         rate_limit=rate_limit_of(spec, settings),
-        rate_window_s=settings.action_rate_window_s,
+        rate_window_s=rate_policy_of(spec, settings).window_s,
         dangerous=spec.dangerous,
         dependencies=list(spec.dependencies),
         payload_schema=spec.payload.model_json_schema(),
@@ -231,6 +231,20 @@ def catalog(settings: Settings) -> list[ActionInfo]:
     return [info(spec, settings) for spec in all_actions()]
 
 
-def rate_limit_of(spec: ActionSpec, settings: Settings) -> int:
+def rate_policy_of(spec: ActionSpec, settings: Settings) -> RatePolicy:
+    """The action's own policy, else its rate class's, else the class limit per
+    `action_rate_window_s` with `action_rate_algorithm` (ratelimit.policy.set sets them)."""
+    policies = settings.rate_limit_policies
+    found = policies.get(spec.name) or policies.get(spec.rate_class)
+    if found is not None:
+        return found
     defaults = {"standard": 50, "high_risk": 10, "critical": 5}
-    return int(settings.action_rate_limits.get(spec.rate_class, defaults[spec.rate_class]))
+    return RatePolicy(
+        limit=int(settings.action_rate_limits.get(spec.rate_class, defaults[spec.rate_class])),
+        window_s=settings.action_rate_window_s,
+        algorithm=settings.action_rate_algorithm,
+    )
+
+
+def rate_limit_of(spec: ActionSpec, settings: Settings) -> int:
+    return rate_policy_of(spec, settings).limit

@@ -16,8 +16,9 @@ from agentos.db.models import RuntimeSetting, RuntimeSettingChange
 from agentos.errors import NotFoundError
 from agentos.schemas.actions_reads import ConfigGetResult, EffectiveSetting
 from agentos.schemas.audit_read import RuntimeSettingRead
+from agentos.services.config import catalog, live
 from agentos.services.context import Actor
-from agentos.settings import Settings
+from agentos.services.runtime import Runtime
 
 SECRET_SUFFIXES = ("secret", "password", "secret_key", "token")
 MASK = "****"
@@ -39,13 +40,23 @@ def masked(name: str, value: Any) -> Any:
     return str(value)
 
 
-def effective(settings: Settings) -> list[EffectiveSetting]:
-    explicit = settings.model_fields_set
+def effective(runtime: Runtime) -> list[EffectiveSetting]:
+    """Every setting in force, masked, with where its value comes from."""
+    settings, state = runtime.settings, live.applied(runtime)
     items = []
     for name in type(settings).model_fields:
-        source: Literal["default", "environment"] = "environment" if name in explicit else "default"
+        source: Literal["default", "environment", "runtime"] = "default"
+        if name in state.names:
+            source = "runtime"
+        elif name in state.started.model_fields_set:
+            source = "environment"
         items.append(
-            EffectiveSetting(name=name, value=masked(name, getattr(settings, name)), source=source)
+            EffectiveSetting(
+                name=name,
+                value=masked(name, getattr(settings, name)),
+                source=source,
+                settable=name in catalog.RUNTIME_SETTABLE,
+            )
         )
     return items
 
@@ -55,10 +66,11 @@ def runtime_rows(session: Session) -> list[RuntimeSettingRead]:
     return [RuntimeSettingRead.model_validate(row) for row in rows]
 
 
-def get(session: Session, *, settings: Settings, key: str | None = None) -> ConfigGetResult:
+def get(session: Session, *, runtime: Runtime, key: str | None = None) -> ConfigGetResult:
+    settings = runtime.settings
     result = ConfigGetResult(
         deployment="embedded" if settings.is_embedded else "distributed",
-        effective=effective(settings),
+        effective=effective(runtime),
         runtime=runtime_rows(session),
     )
     if key is None:
@@ -70,7 +82,7 @@ def get(session: Session, *, settings: Settings, key: str | None = None) -> Conf
     return result
 
 
-def put(session: Session, *, key: str, value: Any, actor: Actor) -> Any:
+def put(session: Session, *, key: str, value: Any, actor: Actor, reason: str | None = None) -> Any:
     """Set a runtime setting (shared by every process of the deployment) and record the
     change in its history; returns the old value. Concurrent first writes of a key do not
     collide: the row is created if missing, then locked."""
@@ -85,7 +97,9 @@ def put(session: Session, *, key: str, value: Any, actor: Actor) -> Any:
     row.updated_by = actor.name
     row.updated_at = utcnow()
     session.add(
-        RuntimeSettingChange(key=key, old_value=old, new_value=value, changed_by=actor.name)
+        RuntimeSettingChange(
+            key=key, old_value=old, new_value=value, changed_by=actor.name, reason=reason
+        )
     )
     session.flush()
     return old

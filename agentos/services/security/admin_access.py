@@ -17,7 +17,7 @@ import time
 import uuid
 from dataclasses import replace
 
-from agentos.errors import UnauthenticatedError
+from agentos.errors import ForbiddenError, UnauthenticatedError
 from agentos.schemas.auth import AccessClaims
 from agentos.services.context import Actor
 from agentos.services.runtime import Runtime
@@ -125,7 +125,7 @@ def cached_actor(runtime: Runtime, credential: str) -> Actor | None:
     user = entry[1]
     if user is None or not user.is_active or user.token_version != claims.ver:
         return None  # the slow path raises the precise error
-    if user.login_revoked:
+    if user.login_revoked or (user.must_change_password and claims.fam is not None):
         return None
     return Actor(
         name=user.username,
@@ -136,10 +136,21 @@ def cached_actor(runtime: Runtime, credential: str) -> Actor | None:
     )
 
 
+class ReadForbiddenError(ForbiddenError):
+    """An authenticated caller refused an admin read; carries who, so it can be audited."""
+
+    def __init__(self, error: ForbiddenError, actor: Actor) -> None:
+        super().__init__(error.message, code=error.code, details=error.details)
+        self.actor = actor
+
+
 def check_reader(runtime: Runtime, actor: Actor) -> None:
     """Role and IP of an already authenticated actor (the allow-list table is cached 5 s)."""
-    roles.require_permission(actor.role, roles.ADMIN_READ)
-    ipallow.require_allowed(runtime, actor)
+    try:
+        roles.require_permission(actor.role, roles.ADMIN_READ)
+        ipallow.require_allowed(runtime, actor)
+    except ForbiddenError as error:
+        raise ReadForbiddenError(error, actor) from None
 
 
 def authenticate(runtime: Runtime, credential: str) -> Actor:

@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
 from agentos.db.models import RefreshToken, User
-from agentos.errors import ConflictError, InvalidError, NotFoundError, UnauthenticatedError
+from agentos.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+    UnauthenticatedError,
+)
 from agentos.schemas.auth import AccessClaims, AccessToken, TokenPair
 from agentos.services import events
 from agentos.services.context import Actor
@@ -41,7 +47,7 @@ REFRESH_PREFIX = "rt_"
 INVALID_CREDENTIALS = "Invalid username or password"
 # Announced when tokens stop being valid before they expire (a revoked login, a disabled
 # user): every process drops its cached verifications of them.
-REVOKED_EVENT = "auth.revoked"
+REVOKED_EVENT = users.REVOKED_EVENT
 
 
 def keep_on_error(session: Session) -> None:
@@ -117,6 +123,7 @@ class Account:
     role: str
     is_active: bool
     token_version: int
+    must_change_password: bool
     login_revoked: bool
 
 
@@ -128,9 +135,14 @@ def account(session: Session, claims: AccessClaims) -> Account | None:
         else literal(False)
     )
     row = session.execute(
-        select(User.username, User.role, User.is_active, User.token_version, revoked).where(
-            User.id == claims.sub
-        )
+        select(
+            User.username,
+            User.role,
+            User.is_active,
+            User.token_version,
+            User.must_change_password,
+            revoked,
+        ).where(User.id == claims.sub)
     ).first()
     return None if row is None else Account(*row)
 
@@ -142,6 +154,12 @@ def actor_for(user: Account | None, claims: AccessClaims) -> Actor:
         raise UnauthenticatedError("User is disabled or gone", code="USER_DISABLED")
     if user.token_version != claims.ver or user.login_revoked:
         raise UnauthenticatedError("Access token revoked; log in again", code="TOKEN_REVOKED")
+    if user.must_change_password and claims.fam is not None:  # a login's tokens, not minted ones
+        raise ForbiddenError(
+            "this login used a one-time password: change it first (POST /api/auth/password, "
+            "or `agentos users passwd`)",
+            code="PASSWORD_CHANGE_REQUIRED",
+        )
     return Actor(
         name=user.username,
         role=user.role,
@@ -149,6 +167,29 @@ def actor_for(user: Account | None, claims: AccessClaims) -> Actor:
         source="api",
         scopes=frozenset(claims.scopes),
     )
+
+
+def change_password(session: Session, *, access_token: str, current: str, new: str) -> TokenPair:
+    """The holder of an access token (even one issued for a one-time password) replaces the
+    password: every other session and token of the user ends, and a new login begins."""
+    claims = decode_access_token(settings_of(session), access_token)
+    user = session.get(User, claims.sub, with_for_update=True)
+    if user is None or not user.is_active or user.token_version != claims.ver:
+        raise UnauthenticatedError("Access token revoked; log in again", code="TOKEN_REVOKED")
+    if user.password_hash is None or not verify_password(user.password_hash, current):
+        raise UnauthenticatedError("The current password is wrong", code="INVALID_CREDENTIALS")
+    if new == current:
+        raise InvalidError("the new password must differ from the old", code="WEAK_PASSWORD")
+    user.password_hash = hash_password(users.validate_password(new))
+    user.must_change_password = False
+    user.token_version += 1
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    users.announce_revoked(session, user.id)
+    return _issue_pair(session, user, family_id=uuid.uuid4())
 
 
 def mint_token(
@@ -208,6 +249,7 @@ def _issue_pair(session: Session, user: User, *, family_id: uuid.UUID) -> TokenP
         refresh_token=raw,
         expires_in=settings.access_token_ttl_s,
         refresh_expires_in=settings.refresh_token_ttl_s,
+        must_change_password=user.must_change_password,
     )
 
 

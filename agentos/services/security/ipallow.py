@@ -2,7 +2,8 @@
 
 The table is read at most every `REFRESH_S` seconds per runtime, so the check costs no
 query on the hot path; `invalidate(session)` makes this runtime see a change at once (the
-ipallow.* actions call it), other processes within `REFRESH_S`.
+ipallow.* actions call it) and announces it, so the other processes read it again when
+they hear of it (and within `REFRESH_S` regardless).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import threading
 import time
 from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from agentos.db.models import IpAllowEntry
 from agentos.errors import ForbiddenError
+from agentos.schemas.actions_managers import IpAllowEntryRead, IpAllowRemoved
+from agentos.services import events
 from agentos.services.context import Actor
 from agentos.services.runtime import Runtime, runtime_of
 
@@ -64,10 +67,57 @@ def _table_networks(runtime: Runtime, session: Session | None) -> tuple[IPNetwor
     return tuple(found)
 
 
-def invalidate(session: Session) -> None:
-    cache = _cache(runtime_of(session))
+CHANGED_EVENT = "ipallow.changed"
+
+
+def forget(runtime: Runtime) -> None:
+    cache = _cache(runtime)
     with cache.lock:
         cache.networks = None
+
+
+def invalidate(session: Session) -> None:
+    """This process reads the table again at once; the others when they hear the change."""
+    forget(runtime_of(session))
+    events.announce(session, CHANGED_EVENT)
+
+
+def entries(session: Session) -> list[IpAllowEntryRead]:
+    rows = session.scalars(select(IpAllowEntry).order_by(IpAllowEntry.cidr))
+    return [
+        IpAllowEntryRead(
+            cidr=row.cidr, note=row.note, created_by=row.created_by, created_at=row.created_at
+        )
+        for row in rows
+    ]
+
+
+def add(session: Session, *, cidr: str, note: str | None, actor: Actor) -> IpAllowEntryRead:
+    network = str(ipaddress.ip_network(cidr, strict=False))
+    row = session.scalars(select(IpAllowEntry).where(IpAllowEntry.cidr == network)).first()
+    if row is None:
+        row = IpAllowEntry(cidr=network, note=note, created_by=actor.name)
+        session.add(row)
+    elif note is not None:
+        row.note = note
+    session.flush()
+    invalidate(session)
+    return IpAllowEntryRead(
+        cidr=row.cidr, note=row.note, created_by=row.created_by, created_at=row.created_at
+    )
+
+
+def remove(session: Session, *, cidr: str) -> IpAllowRemoved:
+    network = str(ipaddress.ip_network(cidr, strict=False))
+    removed = session.execute(delete(IpAllowEntry).where(IpAllowEntry.cidr == network))
+    session.flush()
+    invalidate(session)
+    return IpAllowRemoved(cidr=network, removed=bool(getattr(removed, "rowcount", 0)))
+
+
+def handle_change(runtime: Runtime, change: dict[str, object]) -> None:
+    if change.get("kind") == CHANGED_EVENT:
+        forget(runtime)
 
 
 def is_allowed(runtime: Runtime, ip: str | None, *, session: Session | None = None) -> bool:
@@ -94,4 +144,22 @@ def require_allowed(runtime: Runtime, actor: Actor, *, session: Session | None =
             f"admin actions are not allowed from {actor.ip or 'an unknown address'}",
             code="IP_NOT_ALLOWED",
             details={"ip": actor.ip},
+        )
+
+
+def require_action_allowed(runtime: Runtime, actor: Actor, action: str) -> None:
+    """An action's own networks (`action_ip_restrictions`), on top of the allow-list."""
+    cidrs = runtime.settings.action_ip_restrictions.get(action)
+    if not cidrs or actor.source in EXEMPT_SOURCES:
+        return
+    try:
+        address = ipaddress.ip_address(actor.ip or "")
+    except ValueError:
+        address = None
+    if address is None or not any(address in network for network in parse_networks(tuple(cidrs))):
+        raise ForbiddenError(
+            f"{action} is not allowed from {actor.ip or 'an unknown address'} (allowed: "
+            f"{', '.join(cidrs)})",
+            code="ACTION_IP_NOT_ALLOWED",
+            details={"ip": actor.ip, "action": action},
         )

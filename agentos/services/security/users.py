@@ -15,12 +15,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
-from agentos.db.models import RefreshToken, User
+from agentos.db.models import ApiKey, RefreshToken, User
 from agentos.errors import ConflictError, InvalidError, NotFoundError
 from agentos.schemas.common import Page, PageParams, Pagination
 from agentos.schemas.users import ROLES, USERNAME_PATTERN, UserRead
+from agentos.services import events
 from agentos.services.security import lockout
 from agentos.services.security.passwords import generate_password, hash_password
+
+# Announced when a user's tokens stop working, so every process drops what it cached.
+REVOKED_EVENT = "auth.revoked"
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
@@ -132,13 +136,19 @@ def find(
     )
 
 
+def announce_revoked(session: Session, user_id: uuid.UUID) -> None:
+    events.announce(session, REVOKED_EVENT, user_id=str(user_id))
+
+
 def disable(session: Session, *, user_id: uuid.UUID) -> UserRead:
-    """The user can no longer log in; its access and refresh tokens stop working."""
+    """The user can no longer log in; its access tokens, refresh tokens and API keys stop
+    working (API keys are refused while their owner is disabled)."""
     user = row(session, user_id)
     user.is_active = False
     user.token_version += 1
     _revoke_refresh_tokens(session, user_id)
     session.flush()
+    announce_revoked(session, user_id)
     return UserRead.model_validate(user)
 
 
@@ -156,6 +166,7 @@ def set_role(session: Session, *, user_id: uuid.UUID, role: str) -> UserRead:
         user.role = role
         user.token_version += 1
         session.flush()
+        announce_revoked(session, user_id)
     return UserRead.model_validate(user)
 
 
@@ -165,6 +176,21 @@ def unlock(session: Session, *, user_id: uuid.UUID) -> UserRead:
     lockout.unlock_user(session, username=user.username)
     session.flush()
     return UserRead.model_validate(user)
+
+
+def revoke_tokens(session: Session, *, user_id: uuid.UUID) -> tuple[UserRead, int, int]:
+    """End every session and revoke every API key of the user; (user, sessions, keys)."""
+    user = row(session, user_id)
+    user.token_version += 1
+    sessions = _revoke_refresh_tokens(session, user_id)
+    keys = session.execute(
+        update(ApiKey)
+        .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    session.flush()
+    announce_revoked(session, user_id)
+    return UserRead.model_validate(user), sessions, int(getattr(keys, "rowcount", 0) or 0)
 
 
 def _revoke_refresh_tokens(session: Session, user_id: uuid.UUID) -> int:

@@ -169,7 +169,7 @@ def info(*, runtime: Runtime) -> SystemInfo:
         schema_revision=migrate.current_revision(runtime.engine),
         schema_head=migrate.head_revision(),
         home=str(settings.home_dir),
-        configuration={item.name: item.value for item in config.effective(settings)},
+        configuration={item.name: item.value for item in config.effective(runtime)},
     )
 
 

@@ -1,0 +1,111 @@
+"""Payloads and results of the Managers actions: users, API keys, the IP allow-list."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, Field, field_validator
+
+from agentos.schemas.actions import ActionPayload
+from agentos.schemas.auth import ApiKeyRead
+from agentos.schemas.users import USERNAME_PATTERN, Role, UserRead
+
+SCOPE_PATTERN = r"^[a-z][a-z0-9_.:-]{0,63}$"
+
+
+class UserCreatePayload(ActionPayload):
+    username: str = Field(pattern=USERNAME_PATTERN, examples=["dana"])
+    role: Role
+    email: str | None = Field(default=None, max_length=255)
+
+
+class UserIdPayload(ActionPayload):
+    user_id: uuid.UUID
+
+
+class UserSetRolePayload(ActionPayload):
+    user_id: uuid.UUID
+    role: Role
+
+
+class TokensRevoked(BaseModel):
+    user: UserRead
+    refresh_tokens: int = Field(description="Sessions ended")
+    api_keys: int = Field(description="API keys revoked")
+
+
+class ApiKeyCreatePayload(ActionPayload):
+    user_id: uuid.UUID
+    name: str = Field(min_length=1, max_length=100, examples=["ci-uploader"])
+    scopes: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Capabilities beyond the owner's role (agent: report stage progress)",
+    )
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+    @field_validator("scopes")
+    @classmethod
+    def _scopes(cls, value: list[str]) -> list[str]:
+        bad = [scope for scope in value if not re.match(SCOPE_PATTERN, scope)]
+        if bad:
+            raise ValueError(f"invalid scope(s): {', '.join(bad)}")
+        return value
+
+
+class ApiKeyCreated(BaseModel):
+    key: ApiKeyRead
+    secret: str = Field(description="Shown once; only its hash is stored")
+
+
+class ApiKeyIdPayload(ActionPayload):
+    key_id: uuid.UUID
+
+
+class CidrPayload(ActionPayload):
+    cidr: str = Field(min_length=2, max_length=64, examples=["10.20.0.0/16"])
+
+    @field_validator("cidr")
+    @classmethod
+    def _network(cls, value: str) -> str:
+        try:
+            return str(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP network (CIDR)") from None
+
+
+class IpAllowAddPayload(CidrPayload):
+    note: str | None = Field(default=None, max_length=255)
+
+
+class IpAllowEntryRead(BaseModel):
+    cidr: str
+    note: str | None = None
+    created_by: str | None = None
+    created_at: datetime | None = None
+
+
+class IpAllowRemoved(BaseModel):
+    cidr: str
+    removed: bool
+
+
+class LockoutRead(BaseModel):
+    scope: str = Field(description="user or ip")
+    subject: str
+    failures: int
+    locked_until: datetime | None = None
+
+
+class ManagersView(BaseModel):
+    """What the Managers view shows (`GET /api/admin/managers`)."""
+
+    users: list[UserRead]
+    users_total: int
+    api_keys: list[ApiKeyRead]
+    ip_allowlist: list[IpAllowEntryRead] = Field(description="The table (ipallow.add)")
+    configured_allowlist: list[str] = Field(description="AGENTOS_ADMIN_IP_ALLOWLIST")
+    lockouts: list[LockoutRead] = Field(description="Counters with failures or a lock in force")
