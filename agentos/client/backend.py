@@ -21,9 +21,10 @@ from typing import Any, Literal, Protocol
 
 from agentos.errors import InvalidError
 from agentos.schemas.actions import ActionInfo, ActionResponse, ActionStatusRead
+from agentos.schemas.actions_managers import ManagersView
 from agentos.schemas.actions_reads import AuditSearchResult, ConfigGetResult
 from agentos.schemas.admin import AdminDocument, CacheMeta
-from agentos.schemas.auth import AccessToken
+from agentos.schemas.auth import AccessToken, TokenPair
 from agentos.schemas.common import Page
 from agentos.schemas.db import MigrationResult, SchemaReport
 from agentos.schemas.jobs import JobDetail, JobRead, JobStatus
@@ -134,7 +135,16 @@ class Backend(ABC):
         payload = {"key": key} if key else {}
         return ConfigGetResult.model_validate(self.run_action("config.get", payload).result)
 
-    # Accounts and the database (local until the Managers and SystemControls actions) ------
+    # Accounts ------------------------------------------------------------------------------
+    @abstractmethod
+    def managers(self) -> ManagersView:
+        """Users, API keys, the IP allow-list and lockouts (the Managers view)."""
+
+    @abstractmethod
+    def change_password(self, *, current: str, new: str) -> TokenPair:
+        """The logged-in user's own password (remote only: a local front end has no user)."""
+
+    # Accounts and the database ---------------------------------------------------------------
     @abstractmethod
     def create_user(
         self, *, username: str, role: str, password: str | None = None, email: str | None = None

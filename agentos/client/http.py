@@ -26,8 +26,9 @@ from agentos.client.backend import (
 from agentos.client.live import RemoteFeed
 from agentos.errors import UnavailableError, error_from_kind
 from agentos.schemas.actions import ActionInfo, ActionResponse, ActionStatusRead
+from agentos.schemas.actions_managers import ManagersView
 from agentos.schemas.admin import AdminDocument, CacheMeta
-from agentos.schemas.auth import AccessToken
+from agentos.schemas.auth import AccessToken, TokenPair
 from agentos.schemas.common import Page
 from agentos.schemas.db import MigrationResult, SchemaReport
 from agentos.schemas.jobs import JobDetail, JobRead, JobStatus
@@ -188,6 +189,13 @@ class HttpBackend(Backend):
         self, *, username: str, role: str, password: str | None = None, email: str | None = None
     ) -> UserCreated:
         raise local_only("users create")
+
+    def managers(self) -> ManagersView:
+        return ManagersView.model_validate(self.request("GET", "/api/admin/managers"))
+
+    def change_password(self, *, current: str, new: str) -> TokenPair:
+        body = {"current_password": current, "new_password": new}
+        return TokenPair.model_validate(self.request("POST", "/api/auth/password", json=body))
 
     def list_users(self, *, page: int = 1, per_page: int = 100) -> Page[UserRead]:
         raise local_only("users list")

@@ -23,10 +23,11 @@ from agentos.client.backend import (
     StateCallback,
 )
 from agentos.db import migrate
-from agentos.errors import UnavailableError
+from agentos.errors import InvalidError, UnavailableError
 from agentos.schemas.actions import ActionInfo, ActionResponse, ActionStatusRead
+from agentos.schemas.actions_managers import ManagersView
 from agentos.schemas.admin import AdminDocument
-from agentos.schemas.auth import AccessToken
+from agentos.schemas.auth import AccessToken, TokenPair
 from agentos.schemas.common import Page, PageParams
 from agentos.schemas.db import MigrationResult, SchemaReport
 from agentos.schemas.jobs import JobDetail, JobFilters, JobRead, JobStatus
@@ -51,7 +52,7 @@ from agentos.services import (
     seed,
     uploads,
 )
-from agentos.services.actions import pipeline, registry, status
+from agentos.services.actions import managers_read, pipeline, registry, status
 from agentos.services.backends.base import BusEvent, Subscription
 from agentos.services.config import live as config_live
 from agentos.services.context import Actor
@@ -202,6 +203,17 @@ class LocalBackend(Backend):
                 session, username=username, role=role, password=password, email=email
             )
         return UserCreated(user=user, one_time_password=one_time)
+
+    def managers(self) -> ManagersView:
+        with self.runtime.session() as session:
+            return managers_read.overview(session, actor=self.actor)
+
+    def change_password(self, *, current: str, new: str) -> TokenPair:
+        raise InvalidError(
+            "a password is changed by its user, through the server: "
+            "`agentos users passwd --server URL` after `agentos login`",
+            code="REMOTE_ONLY",
+        )
 
     def list_users(self, *, page: int = 1, per_page: int = 100) -> Page[UserRead]:
         with self.runtime.session() as session:
