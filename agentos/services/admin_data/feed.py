@@ -134,13 +134,17 @@ class Warmer:
     DEBOUNCE_S = 0.05
     MIN_GAP_S = 0.5
 
-    def __init__(self, interval_s: float, warm: Callable[[], object]) -> None:
-        self.interval_s = interval_s
+    def __init__(self, interval_s: Callable[[], float], warm: Callable[[], object]) -> None:
+        self._interval = interval_s  # read every tick: the setting may change live
         self._warm = warm
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.warms = 0
+
+    @property
+    def interval_s(self) -> float:
+        return self._interval()
 
     @property
     def running(self) -> bool:

@@ -69,7 +69,7 @@ class SsotStore:
         self._lock = threading.Lock()
         self._flight: _Flight | None = None
         self.feed = ChangeFeed(runtime, on_change=self._changed, on_rebuilt=self._rebuilt)
-        self.warmer = Warmer(settings.ssot_warm_interval_s, self.warm)
+        self.warmer = Warmer(lambda: settings.ssot_warm_interval_s, self.warm)
         self._compacted_at = 0.0
 
     @property

@@ -296,7 +296,7 @@ def test_warmer_coalesces_a_flood_of_changes() -> None:
         if len(calls) == 1:
             release.wait(10)  # the first rebuild is still running while changes pour in
 
-    warmer = Warmer(interval_s=60.0, warm=slow_warm)
+    warmer = Warmer(interval_s=lambda: 60.0, warm=slow_warm)
     warmer.MIN_GAP_S = 0.2
     warmer.start()
     try:

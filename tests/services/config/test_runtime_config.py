@@ -107,14 +107,6 @@ def _other_process(settings: Settings, make_runtime: Callable[[Settings], Runtim
     return make_runtime(settings.model_copy(deep=True))
 
 
-def _follow_until(runtime: Runtime, condition: Callable[[], bool]) -> float:
-    """Apply announced changes as the server's listener does; seconds until `condition`."""
-    from agentos.services import events
-
-    subscription = runtime.backends.bus.subscribe(events.CHANGES_CHANNEL)
-    return _drain(runtime, subscription, condition)
-
-
 def _drain(runtime: Runtime, subscription: object, condition: Callable[[], bool]) -> float:
     started = time.monotonic()
     while not condition() and time.monotonic() - started < APPLIED_WITHIN_S + 2:
