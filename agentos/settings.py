@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +30,7 @@ REDIS_DB_BY_ROLE: dict[str, int] = {
 }
 
 
+LOGGER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
 RateAlgorithm = Literal["sliding_window", "token_bucket", "fixed_window"]
 
 
@@ -123,6 +125,12 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = Field(default=5.0, gt=0)
     stall_after_s: float = Field(default=120.0, gt=0)
     # Runner (embedded pools and Celery workers).
+    worker_reply_timeout_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=30,
+        description="How long the worker actions wait for each worker's reply",
+    )
     worker_lost_after_s: float = Field(
         default=30.0, gt=0, description="a worker silent this long is gone; its steps re-queued"
     )
@@ -149,6 +157,14 @@ class Settings(BaseSettings):
         "(default: /usr/lib/postgresql/<major>/bin, then PATH)",
     )
     log_level: str = "INFO"
+    log_levels: dict[str, str] = Field(
+        default_factory=dict,
+        description="per logger (agentos.pipeline, uvicorn.error, ...): its own level "
+        "(logs.set_level)",
+    )
+    log_retention_days: int = Field(
+        default=14, ge=1, le=3650, description="log records older than this are purged"
+    )
 
     @field_validator("action_ip_restrictions")
     @classmethod
@@ -161,6 +177,19 @@ class Settings(BaseSettings):
                 ]
             except ValueError as exc:
                 raise ValueError(f"{action}: {exc}") from None
+        return cleaned
+
+    @field_validator("log_levels")
+    @classmethod
+    def _levels(cls, value: dict[str, str]) -> dict[str, str]:
+        known = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "NOTSET")
+        cleaned = {}
+        for name, level in value.items():
+            if not LOGGER_NAME.match(name):
+                raise ValueError(f"{name!r} is not a logger name")
+            if level.strip().upper() not in known:
+                raise ValueError(f"{name}: level must be one of {', '.join(known)}")
+            cleaned[name] = level.strip().upper()
         return cleaned
 
     @field_validator("database_url", "redis_url", mode="before")

@@ -48,7 +48,8 @@ def print_json(value: Any) -> None:
 
 
 def fail(message: str, *, kind: str = "invalid") -> NoReturn:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    # soft_wrap: one line whatever the terminal's width (scripts grep it).
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_CODE_BY_KIND.get(kind, 1))
 
 

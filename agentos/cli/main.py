@@ -8,8 +8,13 @@ import typer
 
 from agentos import __version__
 from agentos.cli import action as action_cli
+from agentos.cli import apikeys as apikeys_cli
+from agentos.cli import audit as audit_cli
+from agentos.cli import auth as auth_cli
+from agentos.cli import config as config_cli
 from agentos.cli import db as db_cli
 from agentos.cli import jobs as jobs_cli
+from agentos.cli import logs as logs_cli
 from agentos.cli import processes
 from agentos.cli import system as system_cli
 from agentos.cli import users as users_cli
@@ -23,12 +28,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(users_cli.app, name="users")
+app.add_typer(apikeys_cli.app, name="apikeys")
+app.add_typer(config_cli.app, name="config")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(jobs_cli.app, name="jobs")
+app.add_typer(logs_cli.app, name="logs")
+app.add_typer(audit_cli.app, name="audit")
 app.add_typer(system_cli.backup_app, name="backup")
 app.add_typer(system_cli.maintenance_app, name="maintenance")
 app.command("token")(users_cli.mint)
 app.command("action")(action_cli.action)
+app.command("login")(auth_cli.login)
+app.command("logout")(auth_cli.logout)
 
 
 def _version(value: bool) -> None:
@@ -71,12 +82,22 @@ def worker(
     ] = None,
     pool: Annotated[str, typer.Option(help="Celery pool: prefork, threads or solo.")] = "prefork",
     name: Annotated[str | None, typer.Option(help="Worker node name (name@host).")] = None,
+    autoscale: Annotated[
+        str | None,
+        typer.Option(
+            help="MAX,MIN: the pool follows the backlog between them (worker.autoscale "
+            "changes the bounds live).",
+            metavar="MAX,MIN",
+        ),
+    ] = None,
 ) -> None:
     """Run a Celery worker for the pipeline agents (needs AGENTOS_REDIS_URL)."""
     from agentos.cli._output import handle_errors
 
     chosen = agents.split(",") if agents else None
-    handle_errors(processes.worker)(agents=chosen, concurrency=concurrency, pool=pool, name=name)
+    handle_errors(processes.worker)(
+        agents=chosen, concurrency=concurrency, pool=pool, name=name, autoscale=autoscale
+    )
 
 
 @app.command()

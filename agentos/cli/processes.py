@@ -38,7 +38,7 @@ def server_app() -> FastAPI:
     """uvicorn's app factory for `agentos serve`."""
     from agentos.server.app import create_app
 
-    return create_app(get_settings(), runner=choose_runner)
+    return create_app(get_settings(), runner=choose_runner, log_process="server")
 
 
 def serve(
@@ -57,7 +57,7 @@ def serve(
         port=port,
         reload=reload,
         log_level=log_level,
-        log_config=uvicorn_log_config(get_settings().log_level),
+        log_config=uvicorn_log_config(),
         proxy_headers=False,
         server_header=False,
         http="httptools",
@@ -123,8 +123,10 @@ def worker(
     pool: str = "prefork",
     name: str | None = None,
     log_level: str = "INFO",
+    autoscale: str | None = None,
 ) -> None:
     """Run a Celery worker (blocks): an ordinary one, visible to `celery inspect` and Flower."""
+    bounds = autoscale_bounds(autoscale) if autoscale else None
     app = _celery_app()
     queues = worker_queues(agents)
     nodename = name or f"agentos-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
@@ -138,11 +140,31 @@ def worker(
     ]
     if concurrency is not None:
         argv.append(f"--concurrency={concurrency}")
+    if bounds is not None:
+        argv.append(f"--autoscale={bounds[0]},{bounds[1]}")
     app.worker_main(argv)
+
+
+def autoscale_bounds(text: str) -> tuple[int, int]:
+    """`MAX,MIN` as Celery takes it, checked here so a typo is one clear line."""
+    parts = text.split(",")
+    try:
+        high, low = (int(part) for part in parts) if len(parts) == 2 else (int(parts[0]), 0)
+    except ValueError:
+        high, low = 0, -1
+    if low < 0 or high < 1 or low > high:
+        raise InvalidError(
+            f"--autoscale takes MAX,MIN with 0 <= MIN <= MAX and MAX >= 1, not {text!r}",
+            code="INVALID_AUTOSCALE",
+        )
+    return high, low
 
 
 def beat(*, log_level: str = "INFO") -> None:
     """Run Celery beat (blocks): the periodic maintenance tasks."""
+    from agentos.services.logs import setup as logs_setup
+
+    logs_setup.configure(None, process="beat", settings=get_settings())
     app = _celery_app()
     schedule = get_settings().home_dir / "celerybeat-schedule"
     app.start(["beat", f"--loglevel={log_level}", f"--schedule={schedule}"])

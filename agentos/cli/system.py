@@ -37,7 +37,7 @@ def human_bytes(size: float) -> str:
     return f"{size:,.1f} TiB"
 
 
-def _age(moment: datetime | None) -> str:
+def age(moment: datetime | None) -> str:
     if moment is None:
         return ""
     seconds = (datetime.now(UTC) - moment).total_seconds()
@@ -111,7 +111,7 @@ def _render_list(listing: BackupList) -> None:
             str(item.id),
             item.label or "",
             human_bytes(item.size_bytes),
-            _age(item.finished_at or item.started_at),
+            age(item.finished_at or item.started_at),
             (item.schema_revision or "?").split("_", 1)[0],
             _verified(item),
         )
@@ -127,7 +127,7 @@ def _render_list(listing: BackupList) -> None:
 def _verified(item: BackupRead) -> str:
     if not item.file_present:
         return "[red]file missing[/red]"
-    return _age(item.verified_at) if item.verified_at else "never"
+    return age(item.verified_at) if item.verified_at else "never"
 
 
 @backup_app.command("verify")

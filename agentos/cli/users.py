@@ -1,27 +1,29 @@
-"""`agentos users create|list` and `agentos token NAME`."""
+"""`agentos users create|list|disable|enable|set-role|unlock|revoke-tokens|passwd` and
+`agentos token NAME`. Account changes run the Managers actions (audited and rate-limited,
+as with `agentos action`, locally or with --server); USER is a username or a user id."""
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
 
 from agentos.cli._backend import opened
 from agentos.cli._options import JsonOption, ServerOption, TokenOption
-from agentos.cli._output import console, emit, fail, handle_errors, table
+from agentos.cli._output import console, emit, err_console, handle_errors, print_json, table
+from agentos.cli.action import run_named
+from agentos.cli.auth import read_stdin_line
+from agentos.schemas.actions_managers import TokensRevoked
 from agentos.schemas.auth import AccessToken
 from agentos.schemas.common import Page
 from agentos.schemas.users import ROLES, UserCreated, UserRead
 
-app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+app = typer.Typer(help="Manage user accounts (the Managers actions).", no_args_is_help=True)
+UserArgument = Annotated[str, typer.Argument(help="Username or user id.", show_default=False)]
 
 
 def _read_password() -> str:
-    password = sys.stdin.readline().rstrip("\r\n")
-    if not password:
-        fail("no password on stdin (--password-stdin reads one line)")
-    return password
+    return read_stdin_line("password on stdin (--password-stdin reads one line)")
 
 
 @app.command("create")
@@ -30,17 +32,27 @@ def create(
     name: Annotated[str, typer.Argument(help="Username (letters, digits, _ . @ -).")],
     role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")],
     password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+        bool,
+        typer.Option(
+            "--password-stdin", help="Read the password from stdin (locally only: bootstrap)."
+        ),
     ] = False,
     email: Annotated[str | None, typer.Option("--email", help="Contact address.")] = None,
     as_json: JsonOption = False,
     server: ServerOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Create a user; prints a one-time password unless --password-stdin is given."""
-    password = _read_password() if password_stdin else None
+    """Create a user with a one-time password, shown once and changed at the first login
+    (the user.create action). --password-stdin sets the password instead, without the
+    action: locally only, to create the first admin."""
     with opened(server, token) as backend:
-        created = backend.create_user(username=name, role=role, password=password, email=email)
+        if password_stdin:
+            password = _read_password()
+            created = backend.create_user(username=name, role=role, password=password, email=email)
+        else:
+            payload = {"username": name, "role": role, "email": email}
+            response = run_named(backend, "user.create", payload, key=None, yes=False)
+            created = UserCreated.model_validate(response.result)
     emit(created, as_json=as_json, render=_render_created)
 
 
@@ -53,10 +65,139 @@ def list_users(
     server: ServerOption = None,
     token: TokenOption = None,
 ) -> None:
-    """List users with their role and state."""
+    """List users with their role and state (remotely: from the Managers view)."""
     with opened(server, token) as backend:
         result = backend.list_users(page=page, per_page=per_page)
     emit(result, as_json=as_json, render=_render_page)
+
+
+def _on_user(
+    action: str,
+    user: str,
+    *,
+    server: str | None,
+    token: str | None,
+    extra: dict[str, Any] | None = None,
+) -> Any:
+    """Run a Managers action on USER (resolved to its id); the action's result."""
+    with opened(server, token) as backend:
+        target = backend.resolve_user(user)
+        payload = {"user_id": str(target.id), **(extra or {})}
+        return run_named(backend, action, payload, key=None, yes=False).result
+
+
+def _user_changed(result: Any, *, as_json: bool, verb: str) -> None:
+    changed = UserRead.model_validate(result)
+    emit(changed, as_json=as_json, render=lambda user: _render_user(user, verb))
+
+
+@app.command("disable")
+@handle_errors
+def disable(
+    user: UserArgument,
+    as_json: JsonOption = False,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """The user can no longer log in; their tokens and API keys stop working at once."""
+    result = _on_user("user.disable", user, server=server, token=token)
+    _user_changed(result, as_json=as_json, verb="disabled")
+
+
+@app.command("enable")
+@handle_errors
+def enable(
+    user: UserArgument,
+    as_json: JsonOption = False,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """The user can log in again."""
+    result = _on_user("user.enable", user, server=server, token=token)
+    _user_changed(result, as_json=as_json, verb="enabled")
+
+
+@app.command("set-role")
+@handle_errors
+def set_role(
+    user: UserArgument,
+    role: Annotated[str, typer.Argument(help=f"One of: {', '.join(ROLES)}.", show_default=False)],
+    as_json: JsonOption = False,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Change USER's role; tokens carrying the old role are refused from the next request."""
+    result = _on_user("user.set_role", user, server=server, token=token, extra={"role": role})
+    _user_changed(result, as_json=as_json, verb=f"now {role}:")
+
+
+@app.command("unlock")
+@handle_errors
+def unlock(
+    user: UserArgument,
+    as_json: JsonOption = False,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Lift USER's lockout after failed logins."""
+    result = _on_user("user.unlock", user, server=server, token=token)
+    _user_changed(result, as_json=as_json, verb="unlocked")
+
+
+@app.command("revoke-tokens")
+@handle_errors
+def revoke_tokens(
+    user: UserArgument,
+    as_json: JsonOption = False,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """End every session of USER and revoke their API keys."""
+    result = _on_user("user.tokens.revoke", user, server=server, token=token)
+    revoked = TokensRevoked.model_validate(result)
+    if as_json:
+        print_json(revoked)
+        return
+    console.print(
+        f"{revoked.user.username}: {revoked.refresh_tokens} session(s) ended, "
+        f"{revoked.api_keys} API key(s) revoked",
+        highlight=False,
+    )
+
+
+@app.command("passwd")
+@handle_errors
+def passwd(
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the current password, then the new one, one per line from stdin.",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Change your own password on --server (after `agentos login`; a one-time password
+    must be changed this way first). Your other sessions end; this one goes on."""
+    with opened(server, token) as backend:
+        backend.require_user_session()  # locally: REMOTE_ONLY before asking anything
+        if password_stdin:
+            current = read_stdin_line("current password on stdin (first line)")
+            new = read_stdin_line("new password on stdin (second line)")
+        else:
+            current = typer.prompt("Current password", hide_input=True)
+            new = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+        pair = backend.change_password(current=current, new=new)
+        stored = backend.session_state() == "active"
+    summary = {"changed": True, "session_saved": stored, "expires_in": pair.expires_in}
+    if as_json:
+        print_json(summary)
+        return
+    console.print("[green]password changed[/green]; your other sessions have ended")
+    if not stored:
+        err_console.print("log in again with the new password: `agentos login --server URL`")
 
 
 @handle_errors
@@ -79,9 +220,17 @@ def _render_created(created: UserCreated) -> None:
     user = created.user
     console.print(f"Created user [bold]{user.username}[/bold] ({user.role}), id {user.id}")
     if created.one_time_password is not None:
-        console.print("One-time password (shown once, change it after the first login):")
+        console.print(
+            "One-time password (shown once; it must be changed at the first login with "
+            "`agentos login` then `agentos users passwd`):"
+        )
         # Plain print: the password must be copyable, without markup or wrapping.
         typer.echo(created.one_time_password)
+
+
+def _render_user(user: UserRead, verb: str) -> None:
+    state = "active" if user.is_active else "disabled"
+    console.print(f"{user.username} {verb} ({user.role}, {state}, id {user.id})", highlight=False)
 
 
 def _render_page(page: Page[UserRead]) -> None:

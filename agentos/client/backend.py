@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from agentos.errors import InvalidError
+from agentos.errors import InvalidError, NotFoundError
 from agentos.schemas.actions import ActionInfo, ActionResponse, ActionStatusRead
 from agentos.schemas.actions_managers import ManagersView
 from agentos.schemas.actions_reads import AuditSearchResult, ConfigGetResult
@@ -43,6 +43,9 @@ from agentos.schemas.users import UserCreated, UserRead
 EventCallback = Callable[[dict[str, Any]], None]
 StateCallback = Callable[[str, str], None]
 Source = Literal["cli", "tui"]
+# A stored login's state (HttpBackend without --token): "active", "expired" (the server
+# refused to renew it: log in again) or "none" (no login stored for the server).
+SessionState = Literal["none", "active", "expired"]
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,26 @@ class Backend(ABC):
     @abstractmethod
     def change_password(self, *, current: str, new: str) -> TokenPair:
         """The logged-in user's own password (remote only: a local front end has no user)."""
+
+    def require_user_session(self) -> None:
+        """Refuse (REMOTE_ONLY) before asking for passwords where no user is logged in."""
+        return None
+
+    def session_state(self) -> SessionState | None:
+        """The stored login's state; None when none is used (local, or a given token)."""
+        return None
+
+    def resolve_user(self, ref: str) -> UserRead:
+        """A user by id or username, from the Managers view (USER_NOT_FOUND if neither)."""
+        wanted = ref.strip()
+        try:
+            user_id: uuid.UUID | None = uuid.UUID(wanted)
+        except ValueError:
+            user_id = None
+        for user in self.managers().users:
+            if user.id == user_id or user.username == wanted.lower():
+                return user
+        raise NotFoundError(f"no user {ref!r} (a username or an id)", code="USER_NOT_FOUND")
 
     # Accounts and the database ---------------------------------------------------------------
     @abstractmethod

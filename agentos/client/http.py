@@ -2,6 +2,11 @@
 
 Each answer's envelope is unwrapped, and an error answer is raised again as the same
 `AgentOSError` subclass the server raised, so front ends handle one error family.
+
+The bearer is the token given (`--token`: an access token or an API key) or, without one,
+the login stored by `agentos login` for this server (`client/session.py`): its access token
+is renewed shortly before it expires and once after a 401 saying it expired or was
+revoked, and a refused renewal raises UnauthenticatedError SESSION_EXPIRED.
 """
 
 from __future__ import annotations
@@ -18,18 +23,20 @@ from agentos.client.backend import (
     Backend,
     ChangeWaiter,
     EventCallback,
+    SessionState,
     Snapshot,
     Source,
     StateCallback,
     local_only,
 )
 from agentos.client.live import RemoteFeed
-from agentos.errors import UnavailableError, error_from_kind
+from agentos.client.session import SessionCredentials, SessionStore
+from agentos.errors import AgentOSError, UnavailableError, error_from_kind
 from agentos.schemas.actions import ActionInfo, ActionResponse, ActionStatusRead
 from agentos.schemas.actions_managers import ManagersView
 from agentos.schemas.admin import AdminDocument, CacheMeta
 from agentos.schemas.auth import AccessToken, TokenPair
-from agentos.schemas.common import Page
+from agentos.schemas.common import Page, Pagination
 from agentos.schemas.db import MigrationResult, SchemaReport
 from agentos.schemas.jobs import JobDetail, JobRead, JobStatus
 from agentos.schemas.queue import QueueStatus
@@ -58,6 +65,9 @@ KIND_BY_STATUS: dict[int, str] = {
     429: "rate_limited",
     503: "unavailable",
 }
+# A 401 with one of these codes is worth one renewal of a stored session (a role change
+# revokes access tokens but not the login, so renewing gets a token with the new role).
+RENEWABLE_CODES = frozenset({"TOKEN_EXPIRED", "TOKEN_REVOKED"})
 
 
 class HttpBackend(Backend):
@@ -71,13 +81,18 @@ class HttpBackend(Backend):
         source: Source = "cli",
         timeout_s: float = 30.0,
         client: httpx.Client | None = None,
+        sessions: SessionStore | None = None,
     ) -> None:
-        """`client`: an httpx client to send through (tests pass an app's TestClient)."""
+        """`client`: an httpx client to send through (tests pass an app's TestClient);
+        `sessions`: where stored logins are (default: the user's session file), used
+        when no `token` is given."""
         self.server = server.rstrip("/")
-        self.token = token
+        self._token = token
+        self._store = sessions or SessionStore.default()
+        self.session: SessionCredentials | None = None
+        if not token:
+            self.session = SessionCredentials(self._store, self.server, self._exchange)
         headers = {"User-Agent": f"agentos-{source}"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
         self._owns_client = client is None
         if client is None:
             client = httpx.Client(base_url=self.server, headers=headers, timeout=timeout_s)
@@ -86,21 +101,55 @@ class HttpBackend(Backend):
         self.http = client
 
     @property
+    def token(self) -> str | None:
+        """The bearer sent now (a stored session's access token, renewed when due)."""
+        if self.session is None:
+            return self._token
+        return self.session.access_token()
+
+    def session_state(self) -> SessionState | None:
+        return None if self.session is None else self.session.state
+
+    @property
     def label(self) -> str:
         return f"remote · {self.server}"
 
     # Transport -------------------------------------------------------------------------
 
     def raw_request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        bearer = self.token
+        response = self._send(method, path, bearer, **kwargs)
+        if (
+            response.status_code == 401
+            and self.session is not None
+            and error_code(response) in RENEWABLE_CODES
+        ):
+            bearer = self.session.renew(bearer)
+            response = self._send(method, path, bearer, **kwargs)
+        if response.is_success:
+            return response
+        raise error_from_response(response)
+
+    def _send(self, method: str, path: str, bearer: str | None, **kwargs: Any) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
         try:
-            response = self.http.request(method, path, **kwargs)
+            return self.http.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             raise UnavailableError(
                 f"cannot reach {self.server}: {exc}", code="SERVER_UNREACHABLE"
             ) from exc
-        if response.is_success:
-            return response
-        raise error_from_response(response)
+
+    def _public(self, path: str, body: dict[str, Any]) -> TokenPair:
+        """POST to a public auth endpoint (no bearer); the token pair it answers."""
+        response = self._send("POST", path, None, json=body)
+        if not response.is_success:
+            raise error_from_response(response)
+        return TokenPair.model_validate(response.json().get("data"))
+
+    def _exchange(self, refresh_token: str) -> TokenPair:
+        return self._public("/api/auth/refresh", {"refresh_token": refresh_token})
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """The envelope's `data` (or the whole body for pages)."""
@@ -183,22 +232,45 @@ class HttpBackend(Backend):
         )
         return ActionStatusRead.model_validate(data)
 
-    # Accounts and the database: no HTTP endpoint yet ------------------------------------
+    # Accounts ---------------------------------------------------------------------------
 
-    def create_user(
-        self, *, username: str, role: str, password: str | None = None, email: str | None = None
-    ) -> UserCreated:
-        raise local_only("users create")
+    def login(self, *, username: str, password: str) -> TokenPair:
+        """Log in and store the session for this server (`agentos login`)."""
+        pair = self._public("/api/auth/login", {"username": username, "password": password})
+        if self.session is None:
+            self.session = SessionCredentials(self._store, self.server, self._exchange)
+        self.session.adopt(pair, username=username.strip().lower())
+        return pair
 
     def managers(self) -> ManagersView:
         return ManagersView.model_validate(self.request("GET", "/api/admin/managers"))
 
     def change_password(self, *, current: str, new: str) -> TokenPair:
+        """Every other session of the user ends: the new pair becomes the stored session."""
         body = {"current_password": current, "new_password": new}
-        return TokenPair.model_validate(self.request("POST", "/api/auth/password", json=body))
+        pair = TokenPair.model_validate(self.request("POST", "/api/auth/password", json=body))
+        if self.session is not None:
+            self.session.adopt(pair)
+        return pair
 
     def list_users(self, *, page: int = 1, per_page: int = 100) -> Page[UserRead]:
-        raise local_only("users list")
+        """A page of the Managers view's users (by username, as locally)."""
+        view = self.managers()
+        start = (page - 1) * per_page
+        return Page[UserRead](
+            data=view.users[start : start + per_page],
+            pagination=Pagination.of(page=page, per_page=per_page, total=view.users_total),
+        )
+
+    # The database and direct account writes: no HTTP endpoint ----------------------------
+
+    def create_user(
+        self, *, username: str, role: str, password: str | None = None, email: str | None = None
+    ) -> UserCreated:
+        raise local_only(
+            "users create --password-stdin",
+            "; without --password-stdin the server creates the user with a one-time password",
+        )
 
     def mint_token(self, *, username: str, ttl_s: int | None = None) -> AccessToken:
         raise local_only("token", ", or log in with POST /api/auth/login")
@@ -222,7 +294,8 @@ class HttpBackend(Backend):
     def subscribe(
         self, *, on_event: EventCallback, on_state: StateCallback, max_backoff_s: float = 8.0
     ) -> Callable[[], None]:
-        feed = RemoteFeed(self.server, self.token, on_event, on_state, max_backoff_s=max_backoff_s)
+        bearer = self._token if self.session is None else self.session.access_token
+        feed = RemoteFeed(self.server, bearer, on_event, on_state, max_backoff_s=max_backoff_s)
         feed.start()
         return feed.stop
 
@@ -240,7 +313,15 @@ class _Pause:
         time.sleep(timeout_s)
 
 
-def error_from_response(response: httpx.Response) -> Exception:
+def error_code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error_code") if isinstance(body, dict) else None
+
+
+def error_from_response(response: httpx.Response) -> AgentOSError:
     try:
         body = response.json()
     except ValueError:

@@ -2,8 +2,10 @@
 
 `RemoteFeed` calls `on_event(payload)` for every change (`{"kind": "job.status", ...}`)
 and `on_state(state, detail)` when the connection changes: "connecting", "live",
-"disconnected" (with the retry delay) or "refused" (bad token or role). It reconnects
-with exponential backoff. Both callbacks run on a background thread.
+"disconnected" (with the retry delay) or "refused" (bad token or role, or a stored session
+that expired). It reconnects with exponential backoff. Both callbacks run on a background
+thread. The token may be a callable, asked at every connection (a stored session renews
+its access token there).
 """
 
 from __future__ import annotations
@@ -11,18 +13,21 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import connect
 
 from agentos.client.backend import EventCallback, StateCallback
+from agentos.errors import AgentOSError
 
 logger = logging.getLogger(__name__)
 
 RECV_TIMEOUT_S = 0.5
 FIRST_RETRY_S = 0.5
 REFUSED_CODES = frozenset({4401, 4403})
+TokenSource = str | None | Callable[[], str | None]
 
 
 def ws_url(server: str) -> str:
@@ -35,15 +40,14 @@ class RemoteFeed:
     def __init__(
         self,
         server: str,
-        token: str | None,
+        token: TokenSource,
         on_event: EventCallback,
         on_state: StateCallback,
         *,
         max_backoff_s: float,
     ) -> None:
         self.url = ws_url(server)
-        # In a header, not the URL: URLs end up in access logs.
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.token = token
         self.on_event = on_event
         self.on_state = on_state
         self.max_backoff_s = max_backoff_s
@@ -63,7 +67,13 @@ class RemoteFeed:
         while not self._stop.is_set():
             self.on_state("connecting", "")
             try:
-                self._session()
+                headers = self._headers()
+            except AgentOSError as exc:  # a stored session that cannot be renewed
+                self.on_state("refused", exc.message)
+                self._stop.wait(self.max_backoff_s)
+                continue
+            try:
+                self._session(headers)
                 delay = FIRST_RETRY_S
                 if self._stop.is_set():
                     return
@@ -84,9 +94,14 @@ class RemoteFeed:
             self._stop.wait(delay)
             delay = min(delay * 2, self.max_backoff_s)
 
-    def _session(self) -> None:
+    def _headers(self) -> dict[str, str]:
+        token = self.token() if callable(self.token) else self.token
+        # In a header, not the URL: URLs end up in access logs.
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def _session(self, headers: dict[str, str]) -> None:
         with connect(
-            self.url, additional_headers=self.headers, open_timeout=5, close_timeout=1
+            self.url, additional_headers=headers, open_timeout=5, close_timeout=1
         ) as socket:
             self.on_state("live", "")
             self.on_event({"kind": "resync"})

@@ -209,11 +209,10 @@ class LocalBackend(Backend):
             return managers_read.overview(session, actor=self.actor)
 
     def change_password(self, *, current: str, new: str) -> TokenPair:
-        raise InvalidError(
-            "a password is changed by its user, through the server: "
-            "`agentos users passwd --server URL` after `agentos login`",
-            code="REMOTE_ONLY",
-        )
+        raise _remote_only()
+
+    def require_user_session(self) -> None:
+        raise _remote_only()
 
     def list_users(self, *, page: int = 1, per_page: int = 100) -> Page[UserRead]:
         with self.runtime.session() as session:
@@ -300,6 +299,14 @@ def _os_user() -> str:
         return getpass.getuser()
     except Exception:  # no passwd entry (containers): the audit still names the source
         return "unknown"
+
+
+def _remote_only() -> InvalidError:
+    return InvalidError(
+        "a password is changed by its user, through the server: "
+        "`agentos users passwd --server URL` after `agentos login`",
+        code="REMOTE_ONLY",
+    )
 
 
 def _unreachable(exc: Exception) -> UnavailableError:

@@ -20,3 +20,4 @@ class EventRead(ReadModel):
     created_at: datetime
     acknowledged_by: uuid.UUID | None = None
     acknowledged_at: datetime | None = None
+    trace_id: str | None = None

@@ -23,12 +23,17 @@ class ClaimedStep(BaseModel):
     config: dict[str, Any] | None = None
     outputs: dict[str, dict[str, Any]] | None = None
 
+    @property
+    def trace_id(self) -> str | None:
+        return None if self.job is None else self.job.get("trace_id")
+
 
 class QueuedStep(BaseModel):
     step_id: uuid.UUID
     job_id: uuid.UUID
     agent: str
     priority: int
+    trace_id: str | None = Field(default=None, description="of the request behind the job")
 
 
 class StepControl(BaseModel):

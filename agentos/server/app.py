@@ -27,6 +27,7 @@ from agentos.server.routes import analytics as analytics_routes
 from agentos.server.routes import clips as clips_routes
 from agentos.server.routes import jobs as jobs_routes
 from agentos.server.routes import queue as queue_routes
+from agentos.services.logs import setup as logs_setup
 from agentos.services.pipeline.embedded_runner import EmbeddedRunner
 from agentos.services.pipeline.runner import Runner, RunnerFactory
 from agentos.services.runtime import Runtime
@@ -124,8 +125,13 @@ def default_runner(runtime: Runtime) -> Runner | None:
 
 
 def create_app(
-    runtime: Runtime | Settings | None = None, *, runner: RunnerFactory | None = None
+    runtime: Runtime | Settings | None = None,
+    *,
+    runner: RunnerFactory | None = None,
+    log_process: str | None = None,
 ) -> FastAPI:
+    """`log_process`: configure this process's logs as that process ("server"; the app
+    of a test leaves logging alone)."""
     owned = not isinstance(runtime, Runtime)
     if not isinstance(runtime, Runtime):
         runtime = Runtime(runtime or get_settings())
@@ -137,6 +143,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if log_process is not None:
+            logs_setup.configure(runtime, process=log_process)
         stoppers = [hook(app) for hook in STARTUP_HOOKS]
         started = choose_runner(runtime)
         if started is not None:

@@ -18,6 +18,7 @@ import orjson
 from fastapi import FastAPI
 
 from agentos.services import admin_data
+from agentos.services.analytics import upkeep
 from agentos.services.backends.base import BusEvent
 from agentos.services.config import live as config_live
 from agentos.services.runtime import Runtime
@@ -89,6 +90,7 @@ def follow(runtime: Runtime, event: BusEvent) -> None:
     ipallow.handle_change(runtime, event.payload)
     config_live.handle_change(runtime, event.payload)
     controls.handle_change(runtime, event.payload)
+    upkeep.handle_change(runtime, event.payload)
 
 
 def start_live(app: FastAPI) -> Callable[[], None]:

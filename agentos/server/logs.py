@@ -26,28 +26,15 @@ class RedactTokens(logging.Filter):
         return True
 
 
-AGENTOS_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-
-
-def uvicorn_log_config(level: str = "INFO") -> dict[str, Any]:
-    """uvicorn's default logging with the redaction filter on its access log, and the
-    `agentos` loggers on stderr with time, level and name at `level`."""
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's default logging with the redaction filter on its access log (the agentos
+    loggers are set up by services/logs when the app starts)."""
     from uvicorn.config import LOGGING_CONFIG
 
     config: dict[str, Any] = {**LOGGING_CONFIG}
     config["filters"] = {"redact_tokens": {"()": RedactTokens}}
     handlers = {name: dict(handler) for name, handler in LOGGING_CONFIG["handlers"].items()}
-    handlers["agentos"] = {
-        "class": "logging.StreamHandler",
-        "formatter": "agentos",
-        "stream": "ext://sys.stderr",
-    }
     for handler in handlers.values():
         handler["filters"] = ["redact_tokens"]
     config["handlers"] = handlers
-    config["formatters"] = {**LOGGING_CONFIG["formatters"], "agentos": {"format": AGENTOS_FORMAT}}
-    config["loggers"] = {
-        **LOGGING_CONFIG["loggers"],
-        "agentos": {"handlers": ["agentos"], "level": level.upper(), "propagate": False},
-    }
     return config

@@ -18,7 +18,6 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -30,12 +29,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentos.errors import UnauthenticatedError
 from agentos.server.errors import error_body, unexpected_error_response
+from agentos.services.context import trace_id_var
 
 TRACE_HEADER = b"x-trace-id"
 TRACEPARENT_HEADER = b"traceparent"
 _VALID_TRACE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
-current_trace_id: ContextVar[str | None] = ContextVar("current_trace_id", default=None)
 RATELIMIT_STATE_KEY = "ratelimit_headers"
 MAX_JSON_DEPTH = 32
 KIB = 1024
@@ -86,7 +85,7 @@ class EdgeMiddleware:
         started = time.perf_counter()
         state = scope.setdefault("state", {})
         state["trace_id"], state["started"] = trace_id, started
-        token = current_trace_id.set(trace_id)
+        token = trace_id_var.set(trace_id)
         response_started = False
 
         async def send_with_headers(message: Message) -> None:
@@ -111,7 +110,7 @@ class EdgeMiddleware:
             response = unexpected_error_response(Request(scope), exc)
             await response(scope, receive, send_with_headers)
         finally:
-            current_trace_id.reset(token)
+            trace_id_var.reset(token)
 
     async def _guard(self, scope: Scope, receive: Receive) -> Receive:
         """The request as the app may see it, or RefusedRequestError."""

@@ -7,16 +7,17 @@ after the transaction commits (see `outbox`).
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any, Literal
 
-from sqlalchemy import event, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
 from agentos.db.models import SystemEvent
 from agentos.errors import NotFoundError
 from agentos.schemas.events import EventRead
-from agentos.services.context import Actor
+from agentos.services.context import Actor, current_trace_id
 from agentos.services.outbox import after_commit
 from agentos.services.runtime import backends_of
 
@@ -61,10 +62,17 @@ def emit(
     kind: str = "note",
     details: dict[str, Any] | None = None,
     job_id: uuid.UUID | None = None,
+    trace_id: str | None = None,
 ) -> SystemEvent:
-    """Record a system event and announce it."""
+    """Record a system event and announce it (with the trace id of the work at hand)."""
     event = SystemEvent(
-        severity=severity, source=source, kind=kind, message=message, details=details, job_id=job_id
+        severity=severity,
+        source=source,
+        kind=kind,
+        message=message,
+        details=details,
+        job_id=job_id,
+        trace_id=trace_id or current_trace_id(),
     )
     session.add(event)
     session.flush()
@@ -117,6 +125,44 @@ def acknowledge_all(session: Session, *, actor: Actor, severity: Severity | None
     if count:
         announce(session, "event.acknowledged", by=actor.name, count=count, severity=severity)
     return count
+
+
+def find(
+    session: Session,
+    *,
+    severity: Severity | None = None,
+    acknowledged: bool | None = None,
+    source: str | None = None,
+    trace_id: str | None = None,
+    job_id: uuid.UUID | None = None,
+    limit: int = 100,
+) -> list[EventRead]:
+    """Events newest first, filtered where they are stored."""
+    query = select(SystemEvent).order_by(SystemEvent.created_at.desc()).limit(limit)
+    if severity is not None:
+        query = query.where(SystemEvent.severity == severity)
+    if acknowledged is not None:
+        flag = SystemEvent.acknowledged_at
+        query = query.where(flag.is_not(None) if acknowledged else flag.is_(None))
+    if source is not None:
+        query = query.where(SystemEvent.source == source)
+    if trace_id is not None:
+        query = query.where(SystemEvent.trace_id == trace_id)
+    if job_id is not None:
+        query = query.where(SystemEvent.job_id == job_id)
+    return [EventRead.model_validate(row) for row in session.scalars(query)]
+
+
+def purge(session: Session, *, older_than_days: int, dry_run: bool) -> int:
+    """Acknowledged events older than `older_than_days` (unacknowledged ones stay)."""
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    old = (SystemEvent.acknowledged_at.is_not(None), SystemEvent.created_at < cutoff)
+    if dry_run:
+        return int(session.scalar(select(func.count()).where(*old)) or 0)
+    removed = session.execute(delete(SystemEvent).where(*old))
+    if removed.rowcount:  # type: ignore[attr-defined]
+        announce(session, "event.purged", count=removed.rowcount)  # type: ignore[attr-defined]
+    return int(removed.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _plain(value: Any) -> Any:

@@ -121,11 +121,15 @@ def _index_columns(entry: dict[str, Any]) -> Columns:
     )
 
 
-def _model_indexes(table: Table) -> tuple[dict[str, Columns], dict[str, Columns]]:
-    """(plain indexes, unique indexes and constraints) by name."""
+def _model_indexes(table: Table, dialect: str) -> tuple[dict[str, Columns], dict[str, Columns]]:
+    """(plain indexes, unique indexes and constraints) by name, for `dialect` (an index
+    declared for one dialect only, `ddl_if`, is not expected elsewhere)."""
     plain: dict[str, Columns] = {}
     unique: dict[str, Columns] = {}
     for index in table.indexes:
+        only = getattr(getattr(index, "_ddl_if", None), "dialect", None)
+        if only is not None and only != dialect:
+            continue
         target = unique if index.unique else plain
         target[_name(index)] = tuple(str(getattr(e, "name", e)) for e in index.expressions)
     for constraint in table.constraints:
@@ -154,13 +158,13 @@ def _live_indexes(
 
 
 def _compare_indexes(inspector: Inspector, table: Table) -> list[SchemaDifference]:
-    expected, _ = _model_indexes(table)
+    expected, _ = _model_indexes(table, inspector.dialect.name)
     actual, _ = _live_indexes(inspector, table.name)
     return _compare_named(table.name, expected, actual, "index")
 
 
 def _compare_uniques(inspector: Inspector, table: Table) -> list[SchemaDifference]:
-    _, expected = _model_indexes(table)
+    _, expected = _model_indexes(table, inspector.dialect.name)
     _, actual = _live_indexes(inspector, table.name)
     # SQLite may reflect an unnamed unique constraint; match those by their columns.
     by_columns = {columns: name for name, columns in expected.items()}

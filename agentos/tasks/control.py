@@ -19,9 +19,11 @@ from sqlalchemy import select
 
 from agentos.db.models import Worker
 from agentos.services.pipeline import runner as runner_registry
+from agentos.services.pipeline import worker_control
 from agentos.services.runtime import Runtime
 from agentos.tasks.app import app_for
 from agentos.tasks.dispatcher import CeleryDispatcher
+from agentos.tasks.remote_control import CeleryWorkerControl
 
 logger = logging.getLogger(__name__)
 REPLY_TIMEOUT_S = 1.0
@@ -40,6 +42,7 @@ class CeleryRunner:
     def start(self) -> None:
         self.runtime.dispatch.register(self.dispatcher)
         runner_registry.install(self.runtime, self)
+        worker_control.use(self.runtime, CeleryWorkerControl.for_runtime)
         self._thread = threading.Thread(target=self._sweep_loop, name="celery-sweep", daemon=True)
         self._thread.start()
 

@@ -89,6 +89,8 @@ def send_reserved(app: Celery, runtime: Runtime, step: QueuedStep, task_id: str)
             queue=step.agent,
             routing_key=step.agent,
             priority=celery_priority(step.priority),
+            # The request's trace id travels with the message (the step row has it too).
+            headers={"trace_id": step.trace_id, "job_id": str(step.job_id)},
         )
     except Exception:
         logger.exception("could not send step %s; it will be sent again", step.step_id)

@@ -16,17 +16,20 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
 import psutil
 from celery import Celery, signals
+from celery.worker.control import inspect_command
 from sqlalchemy import select
 
 from agentos.db.models import Agent
 from agentos.services import events
 from agentos.services.config import live as config_live
 from agentos.services.jobs.catalog import PIPELINE, ensure_default_agents
+from agentos.services.logs import setup as logs_setup
 from agentos.services.pipeline import workers
 from agentos.services.runtime import Runtime
 from agentos.tasks.app import process_runtime
@@ -39,6 +42,7 @@ _state: dict[str, Any] = {}
 @signals.worker_init.connect
 def _worker_init(sender: Any = None, **_: Any) -> None:
     runtime = process_runtime()
+    logs_setup.configure(runtime, process="worker")
     dispatcher = CeleryDispatcher(runtime, sender.app)
     runtime.dispatch.register(dispatcher)
     _state["dispatcher"] = dispatcher
@@ -48,7 +52,10 @@ def _worker_init(sender: Any = None, **_: Any) -> None:
 
 @signals.worker_process_init.connect
 def _child_init(**_: Any) -> None:
-    process_runtime().engine.dispose(close=False)
+    runtime = process_runtime()
+    runtime.engine.dispose(close=False)
+    runtime.relaxed_engine.dispose(close=False)
+    logs_setup.configure(runtime, process="worker")
 
 
 @signals.worker_ready.connect
@@ -72,6 +79,37 @@ def _worker_shutdown(**_: Any) -> None:
     beat: WorkerHeartbeat | None = _state.pop("heartbeat", None)
     if beat is not None:
         beat.stop()
+
+
+@inspect_command(name="agentos_stats")
+def agentos_stats(state: Any, **_: Any) -> dict[str, Any]:
+    """`worker.stats`' own figures: psutil of the process tree, load, autoscale bounds."""
+    cpu, memory = process_tree_usage(psutil.Process())
+    autoscaler = getattr(state.consumer.controller, "autoscaler", None)
+    bounds = [autoscaler.min_concurrency, autoscaler.max_concurrency] if autoscaler else None
+    failed = None
+    beat: WorkerHeartbeat | None = _state.get("heartbeat")
+    if beat is not None:
+        with beat.runtime.read_session() as session:
+            failed = workers.failed_on(session, beat.worker_name)
+    return {
+        "cpu_percent": cpu,
+        "memory_bytes": memory,
+        "load_avg": [round(value, 2) for value in os.getloadavg()],
+        "autoscale": bounds,
+        "tasks_failed": failed,
+    }
+
+
+def process_tree_usage(root: psutil.Process) -> tuple[float, int]:
+    cpu, memory = 0.0, 0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            cpu += process.cpu_percent(interval=None)
+            memory += process.memory_info().rss
+        except psutil.Error:
+            continue
+    return cpu, memory
 
 
 class WorkerHeartbeat(threading.Thread):
@@ -139,15 +177,7 @@ class WorkerHeartbeat(threading.Thread):
             )
 
     def _usage(self) -> tuple[float, int]:
-        processes = [self._process, *self._process.children(recursive=True)]
-        cpu, memory = 0.0, 0
-        for process in processes:
-            try:
-                cpu += process.cpu_percent(interval=None)
-                memory += process.memory_info().rss
-            except psutil.Error:
-                continue
-        return cpu, memory
+        return process_tree_usage(self._process)
 
     def sweep(self) -> None:
         if self.dispatcher is not None:

@@ -1,7 +1,7 @@
 """`agentos tui`: the live operator dashboard.
 
 The app owns the data source, the latest admin document and the live connection; views
-(one Textual mode each, number keys 1-7) render what the app holds and ask it to run
+(one Textual mode each, number keys 1-8) render what the app holds and ask it to run
 actions. Every fetch runs in a thread worker; every action goes through the admin action
 pipeline (`Source.run`), with a confirmation dialog for dangerous ones.
 """
@@ -11,15 +11,15 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding
 
 from agentos.errors import AgentOSError
-from agentos.schemas.actions import ActionInfo, ActionResponse
+from agentos.schemas.actions import ActionInfo
 from agentos.tui import commands
+from agentos.tui.actions import ActionRunner
 from agentos.tui.keymap import VIEWS, help_rows
 from agentos.tui.screens.agents import AgentsScreen
 from agentos.tui.screens.analytics import AnalyticsScreen
@@ -28,8 +28,10 @@ from agentos.tui.screens.config import ConfigScreen
 from agentos.tui.screens.dashboard import DashboardScreen
 from agentos.tui.screens.jobs import JobsScreen
 from agentos.tui.screens.logs import LogsScreen
-from agentos.tui.screens.modals import ActionFormScreen, ConfirmScreen, HelpScreen, PromptScreen
+from agentos.tui.screens.managers import ManagersScreen
+from agentos.tui.screens.modals import HelpScreen, PromptScreen
 from agentos.tui.screens.system import SystemScreen
+from agentos.tui.session import WatchedSource
 from agentos.tui.source import Snapshot, Source
 from agentos.tui.widgets.header import HeaderState
 
@@ -43,7 +45,7 @@ def maintenance_of(snapshot: Snapshot) -> str | None:
     return (state.message or "on") if state.enabled else None
 
 
-class AgentOSApp(App[None]):
+class AgentOSApp(ActionRunner):
     CSS_PATH = "app.tcss"
     TITLE = "AgentOS"
     MODES: ClassVar[dict[str, Any]] = {
@@ -54,6 +56,7 @@ class AgentOSApp(App[None]):
         "analytics": AnalyticsScreen,
         "config": ConfigScreen,
         "system": SystemScreen,
+        "managers": ManagersScreen,
     }
     COMMANDS = App.COMMANDS | {commands.ViewCommands, commands.ActionCommands}
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
@@ -70,7 +73,8 @@ class AgentOSApp(App[None]):
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
-        self.source = source
+        # Every call is watched: a refused login shows in the header until one succeeds.
+        self.source: Source = WatchedSource(source, self._session_from_thread)
         self.read_only = read_only
         self.live = live
         self.clock = clock
@@ -139,8 +143,8 @@ class AgentOSApp(App[None]):
             self.fetched_at = self.clock()
             self.header.deployment = snapshot.document.deployment
             self.header.maintenance = maintenance_of(snapshot)
-            screen = self.screen
-            if isinstance(screen, ViewScreen) and screen.live:
+            screen = self.view_screen()
+            if screen is not None and screen.live:
                 screen.refresh_data()
         self.update_header()
         if self._fetch_again:
@@ -159,6 +163,14 @@ class AgentOSApp(App[None]):
         self.catalog = catalog
         self.screen.refresh_bindings()
 
+    def view_screen(self) -> ViewScreen | None:
+        """The view on top of the stack, under any dialog: a change made from a dialog (a
+        form, the secret it answered with) must still reach the view it changes."""
+        return next(
+            (screen for screen in reversed(self.screen_stack) if isinstance(screen, ViewScreen)),
+            None,
+        )
+
     def has_action(self, name: str) -> bool:
         return any(info.name == name for info in self.catalog)
 
@@ -171,8 +183,8 @@ class AgentOSApp(App[None]):
         self.header.age_s = self.data_age()
         if self.fetched_at is not None:
             self.header.checked_s = max(0.0, self.clock() - self.fetched_at)
-        screen = self.screen
-        if isinstance(screen, ViewScreen):
+        screen = self.view_screen()
+        if screen is not None:
             self.header.view = screen.TITLE
             screen.show_header(self.header)
 
@@ -189,6 +201,15 @@ class AgentOSApp(App[None]):
         with contextlib.suppress(RuntimeError):
             self.call_from_thread(callback, *args)
 
+    def _session_from_thread(self, problem: str | None) -> None:
+        self._from_thread(self._on_session, problem)
+
+    def _on_session(self, problem: str | None) -> None:
+        self.header.session = problem
+        self.update_header()
+        if problem is None and not self.catalog:  # refused before: the keys need it
+            self.run_worker(self._load_catalog, thread=True, group="catalog", exit_on_error=False)
+
     def _on_state(self, state: str, detail: str) -> None:
         reconnected = state == "live" and self.header.connection != "live"
         self.header.connection, self.header.detail = state, detail
@@ -199,8 +220,8 @@ class AgentOSApp(App[None]):
     def _on_change(self, payload: dict[str, Any]) -> None:
         if self.header.paused:
             return
-        screen = self.screen
-        if isinstance(screen, ViewScreen) and screen.live:
+        screen = self.view_screen()
+        if screen is not None and screen.live:
             screen.on_change(payload)
         if not self._change_pending:
             self._change_pending = True
@@ -212,118 +233,8 @@ class AgentOSApp(App[None]):
 
     # -- actions ---------------------------------------------------------------------------
 
-    def run_admin_action(
-        self,
-        name: str,
-        payload: dict[str, Any] | None = None,
-        *,
-        confirm: str | None = None,
-        after: Callable[[ActionResponse], None] | None = None,
-    ) -> None:
-        """Run through the pipeline; dangerous actions (or `confirm`) ask first."""
-        if self.read_only:
-            self.notify("read-only mode: actions are disabled", severity="warning")
-            return
-        info = next((item for item in self.catalog if item.name == name), None)
-        payload = dict(payload or {})
-        if (info is not None and info.dangerous) or confirm:
-            message = confirm or f"Run {name} with {payload or 'no arguments'}?"
-            if info is not None and info.dangerous:
-                payload["confirm"] = True
-            self.push_screen(
-                ConfirmScreen(f"Confirm {name}", message),
-                partial(self._confirmed, name, payload, after),
-            )
-            return
-        self._start_action(name, payload, after)
-
-    def _confirmed(
-        self,
-        name: str,
-        payload: dict[str, Any],
-        after: Callable[[ActionResponse], None] | None,
-        answer: bool | None,
-    ) -> None:
-        if answer:
-            self._start_action(name, payload, after)
-        else:
-            self.notify(f"{name} not run", severity="information")
-
-    def _start_action(
-        self, name: str, payload: dict[str, Any], after: Callable[[ActionResponse], None] | None
-    ) -> None:
-        self.run_worker(
-            partial(self._action_worker, name, payload, after),
-            thread=True,
-            group="actions",
-            exit_on_error=False,
-        )
-
-    def _action_worker(
-        self, name: str, payload: dict[str, Any], after: Callable[[ActionResponse], None] | None
-    ) -> None:
-        try:
-            response = self.source.run(name, payload)
-        except AgentOSError as exc:
-            self.call_from_thread(
-                self.notify, f"{exc.message} ({exc.code})", title=name, severity="error"
-            )
-            return
-        self.call_from_thread(self._action_done, response, after)
-
-    def _action_done(
-        self, response: ActionResponse, after: Callable[[ActionResponse], None] | None
-    ) -> None:
-        self.notify(commands.describe(response), title=response.action)
-        if after is not None:
-            after(response)
-        self._on_change({"kind": "action", "action": response.action})
-
-    def run_bulk(self, name: str, payloads: list[dict[str, Any]], *, what: str) -> None:
-        """One action over many rows: the count is shown before anything runs."""
-        if self.read_only:
-            self.notify("read-only mode: actions are disabled", severity="warning")
-            return
-        message = f"{name} on {len(payloads)} {what}. Each runs through the action pipeline."
-        self.push_screen(
-            ConfirmScreen(f"{name} on {len(payloads)} rows", message),
-            partial(self._bulk_confirmed, name, payloads),
-        )
-
-    def _bulk_confirmed(
-        self, name: str, payloads: list[dict[str, Any]], answer: bool | None
-    ) -> None:
-        if answer:
-            self.run_worker(
-                partial(self._bulk_worker, name, payloads),
-                thread=True,
-                group="actions",
-                exit_on_error=False,
-            )
-
-    def _bulk_worker(self, name: str, payloads: list[dict[str, Any]]) -> None:
-        done, errors = 0, []
-        for payload in payloads:
-            try:
-                self.source.run(name, payload)
-                done += 1
-            except AgentOSError as exc:
-                errors.append(exc.message)
-        severity = "information" if not errors else "warning"
-        detail = f"; first error: {errors[0]}" if errors else ""
-        self.call_from_thread(
-            self.notify, f"{done}/{len(payloads)} done{detail}", title=name, severity=severity
-        )
-        self.call_from_thread(self._on_change, {"kind": "action", "action": name})
-
-    def open_action_form(self, info: ActionInfo, prefill: dict[str, str] | None = None) -> None:
-        if self.read_only:
-            self.notify("read-only mode: actions are disabled", severity="warning")
-            return
-        self.push_screen(
-            ActionFormScreen(info, prefill=prefill),
-            lambda payload: None if payload is None else self.run_admin_action(info.name, payload),
-        )
+    def changed_by_action(self, name: str) -> None:
+        self._on_change({"kind": "action", "action": name})
 
     # -- keys ------------------------------------------------------------------------------
 

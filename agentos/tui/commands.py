@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from agentos.errors import InvalidError
+from agentos.errors import AgentOSError, InvalidError, RateLimitedError
 from agentos.schemas.actions import ActionResponse
 from agentos.tui.keymap import VIEWS
-from agentos.tui.screens.modals import CommandLineScreen
+from agentos.tui.screens.modals import CommandLineScreen, Secret
 from agentos.tui.widgets.form import fields_of, parse, parse_pairs
 
 if TYPE_CHECKING:
@@ -30,16 +30,60 @@ VIEW_ALIASES: dict[str, str] = {
     "breakers": "system",
     "maintenance": "system",
     "storage": "system",
+    "users": "managers",
+    "keys": "managers",
+    "apikeys": "managers",
+    "allowlist": "managers",
+    "lockouts": "managers",
 }
+# Result fields holding a secret shown once: never in a notification, only in its dialog.
+SECRET_FIELDS = ("one_time_password", "secret")
 
 
 def describe(response: ActionResponse) -> str:
     result = response.result
     brief = ", ".join(
-        f"{key}={value}" for key, value in result.items() if isinstance(value, int | float | str)
+        f"{key}={value}"
+        for key, value in result.items()
+        if isinstance(value, int | float | str) and key not in SECRET_FIELDS
     )
     audit = f" (audit #{response.audit_seq})" if response.audit_seq is not None else ""
     return f"done{audit}" + (f": {brief[:160]}" if brief else "")
+
+
+def describe_error(exc: AgentOSError) -> str:
+    """One readable line for a refusal or failure (a 429 says when to try again)."""
+    if isinstance(exc, RateLimitedError):
+        wait = max(1.0, exc.retry_after_s)
+        return f"rate limited: {exc.message} ({exc.code}); try again in {wait:.0f} s"
+    if exc.kind == "forbidden":
+        return f"not permitted: {exc.message} ({exc.code})"
+    return f"{exc.message} ({exc.code})"
+
+
+def secret_of(response: ActionResponse) -> Secret | None:
+    """The one-time secret an answer carries (a new user's password, a new API key's)."""
+    result = response.result
+    password, key_secret = result.get("one_time_password"), result.get("secret")
+    if isinstance(password, str) and password:
+        user = result.get("user") or {}
+        name = str(user.get("username", "the new user"))
+        return Secret(
+            title=f"One-time password for {name}",
+            value=password,
+            note=f"Shown once, here only. Give it to {name}: it must be changed at the first "
+            "login.",
+        )
+    if isinstance(key_secret, str) and key_secret:
+        key = result.get("key") or {}
+        name = str(key.get("name", "the new key"))
+        return Secret(
+            title=f"API key {name!r}",
+            value=key_secret,
+            note="Shown once, here only: only its hash is kept. Store it now; a lost key is "
+            "revoked and issued again.",
+        )
+    return None
 
 
 def _tui(provider: Provider) -> AgentOSApp:

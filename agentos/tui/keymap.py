@@ -14,6 +14,7 @@ VIEWS: tuple[tuple[str, str, str], ...] = (
     ("5", "analytics", "Analytics"),
     ("6", "config", "Configuration"),
     ("7", "system", "System"),
+    ("8", "managers", "Managers"),
 )
 
 
@@ -76,7 +77,14 @@ VIEW_KEYS: dict[str, tuple[Key, ...]] = {
         Key("V", "verify", "Verify audit chain", write=True),
     ),
     "analytics": (),
-    "config": (),
+    # e edits the selected setting (settable ones only: marked ✎), X puts it back to the
+    # environment's or default value (asks first), h shows its history.
+    "config": (
+        Key("e", "edit", "Edit", write=True),
+        Key("X", "reset", "Reset", write=True),
+        Key("h", "history", "History"),
+        Key("ctrl+r", "reload", "Reload", display="^r"),
+    ),
     # Backup keys act on the backups table's row, breaker keys on the breakers table's (tab
     # moves between them). R, D, T and L are dangerous and ask first (L after a dry run
     # listing what would go); M and C undo m and T. The lists are `critical`-rate actions:
@@ -91,6 +99,24 @@ VIEW_KEYS: dict[str, tuple[Key, ...]] = {
         Key("T", "trip", "Trip breaker", write=True),
         Key("C", "reset_breaker", "Reset breaker", write=True),
         Key("L", "cleanup", "Clean up", write=True),
+        Key("ctrl+r", "reload", "Reload", display="^r"),
+    ),
+    # User keys act on the users table's row, K on the API keys', I on the allow-list's, L
+    # on the lockouts' (tab moves between them). D, T, K and I ask first; e, u and I (the
+    # undo of D, of a lockout, of i) are left out of the footer for room (? lists them).
+    # The lists are read on open, after a change, on ^r, and at most every 30 s otherwise.
+    "managers": (
+        Key("n", "new_user", "New user", write=True),
+        Key("e", "enable", "Enable", write=True, show=False),
+        Key("D", "disable", "Disable", write=True),
+        Key("o", "set_role", "Role", write=True),
+        Key("u", "unlock", "Unlock", write=True, show=False),
+        Key("T", "revoke_tokens", "Revoke tokens", write=True),
+        Key("k", "new_key", "New key", write=True),
+        Key("K", "revoke_key", "Revoke key", write=True),
+        Key("i", "allow", "Allow CIDR", write=True),
+        Key("I", "disallow", "Remove CIDR", write=True, show=False),
+        Key("L", "clear_lockout", "Clear lockout", write=True),
         Key("ctrl+r", "reload", "Reload", display="^r"),
     ),
 }

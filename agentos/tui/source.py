@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -21,6 +21,9 @@ from agentos.client import Backend, Snapshot, connect
 from agentos.client.backend import EventCallback, StateCallback
 from agentos.errors import AgentOSError
 from agentos.schemas.actions import ActionInfo, ActionResponse
+from agentos.schemas.actions_config import ConfigHistoryResult
+from agentos.schemas.actions_managers import ManagersView
+from agentos.schemas.actions_reads import EffectiveSetting
 from agentos.schemas.audit import AuditRecordRead
 from agentos.schemas.audit_read import RuntimeSettingRead
 from agentos.schemas.common import Page
@@ -37,6 +40,9 @@ M = TypeVar("M", bound=BaseModel)
 class ConfigView:
     summary: list[tuple[str, str]]
     runtime: list[RuntimeSettingRead]
+    # Every setting in use with its source (default, environment, runtime) and whether
+    # `config.set` may change it live.
+    settings: list[EffectiveSetting] = field(default_factory=list)
 
 
 class Source(ABC):
@@ -44,6 +50,7 @@ class Source(ABC):
 
     mode = "local"
     stall_after_s = DEFAULT_STALL_AFTER_S
+    server: str | None = None  # the server a remote source talks to (for `agentos login`)
 
     @property
     @abstractmethod
@@ -73,6 +80,15 @@ class Source(ABC):
     @abstractmethod
     def config(self) -> ConfigView:
         """The configuration in use (secrets masked) and the runtime settings table."""
+
+    @abstractmethod
+    def managers(self) -> ManagersView:
+        """Users, API keys, the IP allow-list and lockouts (the Managers view)."""
+
+    def config_history(self, key: str | None, *, limit: int = 50) -> ConfigHistoryResult:
+        """Earlier values of one runtime setting (all of them when `key` is None)."""
+        payload: dict[str, Any] = {"limit": limit} | ({"key": key} if key else {})
+        return _answer(ConfigHistoryResult, self.run("config.history", payload))
 
     # The System view's reads: audited, `critical`-rate (5/min) actions; use them sparingly.
     def backups(self) -> BackupList:
@@ -161,7 +177,10 @@ class BackendSource(Source):
         summary += [
             (item.name, "-" if item.value is None else str(item.value)) for item in config.effective
         ]
-        return ConfigView(summary=summary, runtime=config.runtime)
+        return ConfigView(summary=summary, runtime=config.runtime, settings=config.effective)
+
+    def managers(self) -> ManagersView:
+        return self.backend.managers()
 
     def start_live(self, on_event: EventCallback, on_state: StateCallback) -> None:
         self.stop_live()
@@ -188,6 +207,8 @@ def LocalSource(settings: Settings | None = None) -> BackendSource:  # noqa: N80
 def RemoteSource(  # noqa: N802 (a factory)
     server: str, token: str | None, *, max_backoff_s: float = 8.0
 ) -> BackendSource:
-    return BackendSource(
+    source = BackendSource(
         connect(server=server, token=token, source="tui"), max_backoff_s=max_backoff_s
     )
+    source.server = server
+    return source

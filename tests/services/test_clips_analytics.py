@@ -14,6 +14,7 @@ from agentos.db.base import utcnow
 from agentos.db.models import Clip, Job
 from agentos.errors import NotFoundError
 from agentos.services import analytics, clips
+from agentos.services.analytics import figures
 from agentos.services.context import Actor
 from agentos.services.jobs.catalog import ensure_default_agents
 from agentos.services.runtime import Runtime, backends_of
@@ -102,4 +103,4 @@ def test_histogram_quantile_interpolates() -> None:
     assert analytics.histogram_quantile(fields, 0.75) == pytest.approx(17.5)
     assert analytics.histogram_quantile({}, 0.5) is None
     assert analytics.histogram_quantile({"le_inf": 1}, 0.99) == 10000
-    assert math.isinf(analytics.LATENCY_BUCKETS_MS[-1])
+    assert math.isinf(figures.LATENCY_BUCKETS_MS[-1])

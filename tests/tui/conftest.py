@@ -7,6 +7,8 @@ import pytest
 from agentos.schemas.seed import SeedResult
 from agentos.services.runtime import Runtime
 from agentos.settings import Settings
+from agentos.tui.screens import base
+from tests.tui.pilots import Clock
 from tests.tui.support import seed_deployment
 
 
@@ -18,3 +20,11 @@ def seeded(settings: Settings, runtime: Runtime) -> SeedResult:
 @pytest.fixture
 def seeded_embedded(embedded_settings: Settings, embedded_runtime: Runtime) -> SeedResult:
     return seed_deployment(embedded_runtime)
+
+
+@pytest.fixture
+def moved_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The clock the views' fetch throttling reads, moved by the test."""
+    moved = Clock()
+    monkeypatch.setattr(base, "now", moved)
+    return moved

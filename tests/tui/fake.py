@@ -8,12 +8,21 @@ from typing import Any
 
 from agentos.client import Snapshot
 from agentos.client.backend import EventCallback, StateCallback
+from agentos.errors import AgentOSError
 from agentos.schemas.actions import ActionInfo, ActionResponse
+from agentos.schemas.actions_managers import ManagersView
 from agentos.schemas.admin import AdminDocument, CacheMeta
 from agentos.schemas.audit import AuditRecordRead
 from agentos.schemas.common import Page, Pagination
 from agentos.schemas.jobs import JobDetail, JobRead
 from agentos.tui.source import ConfigView, Source
+from tests.tui.fake_managers import (
+    CONFIG_ACTIONS,
+    MANAGER_ACTIONS,
+    FakeConfig,
+    FakeManagers,
+    catalog_of,
+)
 from tests.tui.fake_system import FakeSystem, system_catalog
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -135,6 +144,9 @@ class FakeSource(Source):
         self.document = fake_document()
         self.job_list = fake_jobs()
         self.system = FakeSystem(self.document)
+        self.managers_data = FakeManagers(NOW)
+        self.config_data = FakeConfig(NOW)
+        self.fail: dict[str, AgentOSError] = {}  # "snapshot": the document read raises it
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.on_event: EventCallback | None = None
 
@@ -143,6 +155,8 @@ class FakeSource(Source):
         return "fake · fixed data"
 
     def snapshot(self) -> Snapshot:
+        if "snapshot" in self.fail:
+            raise self.fail["snapshot"]
         meta = CacheMeta(source="hit", age_s=1.0, built_at=NOW, build_ms=12.5, size_bytes=4096)
         return Snapshot(self.document, meta)
 
@@ -163,12 +177,19 @@ class FakeSource(Source):
         return []
 
     def catalog(self) -> list[ActionInfo]:
-        return system_catalog()
+        return system_catalog() + catalog_of(MANAGER_ACTIONS | CONFIG_ACTIONS)
 
     def run(self, action: str, payload: dict[str, Any] | None = None) -> ActionResponse:
         payload = dict(payload or {})
         self.calls.append((action, payload))
-        result = self.system.answer(action, payload) if action.startswith("system.") else {}
+        if action in MANAGER_ACTIONS:
+            result = self.managers_data.answer(action, payload)
+        elif action in CONFIG_ACTIONS:
+            result = self.config_data.answer(action, payload)
+        elif action.startswith("system."):
+            result = self.system.answer(action, payload)
+        else:
+            result = {}
         return ActionResponse(action=action, result=result, dry_run=bool(payload.get("dry_run")))
 
     def runs(self, action: str) -> list[dict[str, Any]]:
@@ -176,7 +197,10 @@ class FakeSource(Source):
         return [payload for name, payload in self.calls if name == action]
 
     def config(self) -> ConfigView:
-        return ConfigView(summary=[("deployment", "embedded")], runtime=[])
+        return self.config_data.view()
+
+    def managers(self) -> ManagersView:
+        return self.managers_data.view()
 
     def start_live(self, on_event: EventCallback, on_state: StateCallback) -> None:
         self.on_event = on_event  # tests deliver "live" changes through it, from a thread

@@ -45,6 +45,8 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     queued_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # The request that created the job: its steps, messages, logs and events carry it too.
+    trace_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class ProcessingStep(UUIDPrimaryKey, Base):
@@ -77,6 +79,7 @@ class ProcessingStep(UUIDPrimaryKey, Base):
     duration_ms: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
     output: Mapped[dict[str, Any] | None]
+    trace_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class Clip(UUIDPrimaryKey, Base):

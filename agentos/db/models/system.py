@@ -17,6 +17,7 @@ class SystemEvent(UUIDPrimaryKey, Base):
     __table_args__ = (
         Index("ix_system_events_severity_acknowledged_at", "severity", "acknowledged_at"),
         Index("ix_system_events_source_created_at", "source", "created_at"),
+        Index("ix_system_events_trace_id", "trace_id"),
     )
 
     severity: Mapped[str] = mapped_column(String(16))
@@ -32,6 +33,7 @@ class SystemEvent(UUIDPrimaryKey, Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     acknowledged_at: Mapped[datetime | None]
+    trace_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditRecord(Base):
@@ -142,16 +144,30 @@ class MetricsSnapshot(UUIDPrimaryKey, Base):
 
 
 class LogRecord(UUIDPrimaryKey, Base):
-    """Structured application log records (SystemLogs view)."""
+    """Structured log records of every process (services/logs), for the SystemLogs view."""
 
     __tablename__ = "log_records"
-    __table_args__ = (Index("ix_log_records_level_created_at", "level", "created_at"),)
+    __table_args__ = (
+        Index("ix_log_records_level_created_at", "level", "created_at"),
+        Index("ix_log_records_trace_id", "trace_id"),
+        Index("ix_log_records_job_id", "job_id"),
+        Index("ix_log_records_source_created_at", "source", "created_at"),
+        Index(
+            "ix_log_records_message_trgm",
+            "message",
+            postgresql_using="gin",
+            postgresql_ops={"message": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     level: Mapped[str] = mapped_column(String(16))
     logger: Mapped[str] = mapped_column(String(128), index=True)
     message: Mapped[str] = mapped_column(Text)
     trace_id: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    job_id: Mapped[uuid.UUID | None]
+    actor: Mapped[str | None] = mapped_column(String(64))
     extra: Mapped[dict[str, Any] | None]
 
 

@@ -44,6 +44,8 @@ RUNTIME_SETTABLE: tuple[str, ...] = (
     "upload_free_space_margin_bytes",
     "access_token_ttl_s",
     "log_level",
+    "log_levels",
+    "log_retention_days",
     "stall_after_s",
     "heartbeat_interval_s",
     "worker_lost_after_s",

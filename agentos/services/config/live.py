@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from agentos.db.models import RuntimeSetting
 from agentos.services.config import catalog
+from agentos.services.logs import setup
 from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 
@@ -53,6 +54,7 @@ def stored(session: Session) -> dict[str, Any]:
 def apply(runtime: Runtime, values: dict[str, Any]) -> list[str]:
     """Make `values` the runtime values of this process; returns the names that changed."""
     state, settings = applied(runtime), runtime.settings
+    before_levels = dict(settings.log_levels)
     changed = []
     with state.lock:
         for name in catalog.RUNTIME_SETTABLE:
@@ -70,8 +72,11 @@ def apply(runtime: Runtime, values: dict[str, Any]) -> list[str]:
                 setattr(settings, name, wanted)
                 changed.append(name)
         state.names = frozenset(values)
-    if "log_level" in changed:
-        logging.getLogger("agentos").setLevel(settings.log_level)
+    if "log_levels" in changed:
+        for name in set(before_levels) - set(settings.log_levels):
+            logging.getLogger(name).setLevel(logging.NOTSET)  # back to its parent's
+    if {"log_level", "log_levels"} & set(changed):
+        setup.apply_levels(settings)
     return changed
 
 

@@ -7,6 +7,7 @@ row that does not exist yet. Pausing the queue stops dispatch, not queueing.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import uuid
 from datetime import datetime
@@ -29,7 +30,7 @@ from agentos.schemas.jobs import (
 )
 from agentos.schemas.work import QueuedStep
 from agentos.services import dispatch, events
-from agentos.services.context import Actor
+from agentos.services.context import Actor, bound, current_trace_id
 from agentos.services.jobs import counts
 from agentos.services.jobs.catalog import PIPELINE, ensure_default_agents
 from agentos.services.jobs.queries import load, resume_stage
@@ -39,6 +40,9 @@ from agentos.services.runtime import settings_of
 from agentos.services.security import roles
 
 OPEN_STEP_STATUSES = ("queued", "running")
+
+
+logger = logging.getLogger(__name__)
 
 
 def enqueue_stage(
@@ -82,6 +86,7 @@ def enqueue_stage(
         priority=job.priority,
         created_at=not_before if later and not_before is not None else now,
         task_id=None if later else task_id,
+        trace_id=job.trace_id,
     )
     if step_id is None:
         return None
@@ -91,7 +96,9 @@ def enqueue_stage(
     job.attempts = attempt
     job.current_stage = agent
     session.flush()
-    queued = QueuedStep(step_id=step_id, job_id=job.id, agent=agent, priority=job.priority)
+    queued = QueuedStep(
+        step_id=step_id, job_id=job.id, agent=agent, priority=job.priority, trace_id=job.trace_id
+    )
     if later:
         return queued
     if sender is not None and task_id is not None:
@@ -152,6 +159,7 @@ def create(
         options=(options or JobOptions()).model_dump(exclude_none=True),
         current_stage=PIPELINE[0],
         queued_at=utcnow(),
+        trace_id=actor.trace_id or current_trace_id(),
     )
     session.add(job)
     events.announce(session, "job.created", job_id=job.id, owner_id=actor.id, title=title)
@@ -159,6 +167,8 @@ def create(
     session.flush()
     counts.forget_after_commit(session, actor.id)
     enqueue_stage(session, job_id=job.id, agent=PIPELINE[0], job=job)
+    with bound(job_id=job.id):
+        logger.info("job created: %r, first stage %s", title, PIPELINE[0])
     return JobRead.model_validate(job)
 
 

@@ -47,7 +47,7 @@ from agentos.services.jobs.catalog import PIPELINE, default_config
 from agentos.services.pipeline import workers
 
 
-def _now() -> datetime:
+def now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -177,17 +177,17 @@ def _take(
     *,
     announce_status: bool = True,
 ) -> ClaimedStep | None:
-    now = _now()
+    started = now()
     row = (
         session.connection()
-        .execute(statement, {**(params or {}), "p_worker_id": worker_id, "p_now": now})
+        .execute(statement, {**(params or {}), "p_worker_id": worker_id, "p_now": started})
         .first()
     )
     if row is None:
         return None
     relaxed_commit(session)  # a claim is runner bookkeeping
     job = _job_started(
-        session, job_id=row.job_id, agent=row.agent, now=now, announce_status=announce_status
+        session, job_id=row.job_id, agent=row.agent, now=started, announce_status=announce_status
     )
     options: dict[str, Any] = dict(job.options or {}) if job is not None else {}
     return ClaimedStep(
@@ -196,7 +196,7 @@ def _take(
         agent=row.agent,
         attempt=row.attempt,
         worker_id=worker_id,
-        started_at=now,
+        started_at=started,
         job=job_snapshot(job, options) if job is not None else None,
         config=merged_config(row.agent, row.config, options),
     )
@@ -212,6 +212,7 @@ _SNAPSHOT_FIELDS = (
     "media_info",
     "options",
     "status",
+    "trace_id",
 )
 
 
@@ -263,6 +264,7 @@ def job_snapshot(job: Job | Row[Any], options: dict[str, Any]) -> dict[str, Any]
         "source_size": job.source_size,
         "media_info": job.media_info,
         "options": options,
+        "trace_id": getattr(job, "trace_id", None),
     }
 
 
@@ -322,7 +324,7 @@ def heartbeat(
     job was cancelled still stops at its next check.
     """
     relaxed_commit(session)
-    values: dict[str, object] = {"heartbeat_at": _now()}
+    values: dict[str, object] = {"heartbeat_at": now()}
     if progress is not None:
         values["progress"] = max(0.0, min(1.0, progress))
     result = session.execute(
@@ -349,7 +351,11 @@ def queued_unsent(session: Session, *, agents: set[str], limit: int = 200) -> li
     """Due queued steps no Celery message was sent for yet (dispatch order)."""
     rows = session.execute(
         select(
-            ProcessingStep.id, ProcessingStep.job_id, ProcessingStep.agent, ProcessingStep.priority
+            ProcessingStep.id.label("step_id"),
+            ProcessingStep.job_id,
+            ProcessingStep.agent,
+            ProcessingStep.priority,
+            ProcessingStep.trace_id,
         )
         .where(
             ProcessingStep.status == "queued",
@@ -359,12 +365,9 @@ def queued_unsent(session: Session, *, agents: set[str], limit: int = 200) -> li
         )
         .order_by(ProcessingStep.priority.desc(), ProcessingStep.created_at.asc())
         .limit(limit),
-        {"p_now": _now()},
+        {"p_now": now()},
     )
-    return [
-        QueuedStep(step_id=row.id, job_id=row.job_id, agent=row.agent, priority=row.priority)
-        for row in rows
-    ]
+    return [QueuedStep.model_validate(dict(row._mapping)) for row in rows]
 
 
 def mark_sent(session: Session, *, step_id: uuid.UUID, task_id: str) -> bool:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agentos.services import admin_data
+from agentos.services.logs import search as log_search
 from agentos.services.pipeline import workers
 from agentos.services.runtime import Runtime
 from agentos.services.security import audit_verify
@@ -62,6 +63,9 @@ def current(runtime: Runtime) -> Runner | None:
 # Periodic maintenance -------------------------------------------------------------------
 
 
+LOG_PURGE_INTERVAL_S = 3600.0
+
+
 @dataclass(frozen=True)
 class PeriodicJob:
     name: str
@@ -87,6 +91,13 @@ def _anchor_audit(runtime: Runtime) -> object:
     return audit_verify.write_anchor(runtime).seq
 
 
+def _purge_logs(runtime: Runtime) -> object:
+    with runtime.session() as session:
+        return log_search.purge(
+            session, older_than_days=runtime.settings.log_retention_days, dry_run=False
+        )
+
+
 def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
     """What the embedded scheduler thread and Celery beat both run, and how often."""
     return [
@@ -94,6 +105,7 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         PeriodicJob("warm_ssot", settings.ssot_warm_interval_s, _warm_ssot),
         PeriodicJob("reclaim_stale", settings.reclaim_interval_s, _reclaim),
         PeriodicJob("clean_uploads", settings.upload_cleanup_interval_s, _clean_uploads),
+        PeriodicJob("purge_logs", LOG_PURGE_INTERVAL_S, _purge_logs),
     ]
 
 

@@ -44,6 +44,7 @@ from agentos.media import MediaCancelled
 from agentos.schemas.jobs import JobStatus
 from agentos.schemas.work import ClaimedStep, StepOutcome
 from agentos.services import events, jobs
+from agentos.services.context import bound
 from agentos.services.jobs.catalog import next_stage
 from agentos.services.pipeline import claims, failures, moves, progress
 from agentos.services.pipeline.failures import Failure
@@ -72,8 +73,20 @@ def run_step(
     `handover`: the caller may run the next stage itself; if the completing commit started
     it here (pipeline/handover.py), it is `outcome.next_claimed`, and nothing was queued.
     """
+    with bound(trace_id=claimed.trace_id, job_id=claimed.job_id):
+        return _run(runtime, claimed, should_stop, reserve_next, handover)
+
+
+def _run(
+    runtime: Runtime,
+    claimed: ClaimedStep,
+    should_stop: StopCheck,
+    reserve_next: bool,
+    handover: Handover | None,
+) -> StepOutcome:
     monitor = StageMonitor(runtime, claimed, external_stop=should_stop)
     started = time.monotonic()
+    logger.info("%s started (attempt %d) on %s", claimed.agent, claimed.attempt, claimed.worker_id)
     try:
         context = _load_context(runtime, claimed, monitor)
         if context is None:
@@ -89,9 +102,7 @@ def run_step(
     except Exception as exc:
         return _fail(runtime, claimed, exc)
     finally:
-        logger.debug(
-            "%s step %s took %.3fs", claimed.agent, claimed.step_id, time.monotonic() - started
-        )
+        logger.info("%s finished in %.3f s", claimed.agent, time.monotonic() - started)
 
 
 def _outcome(claimed: ClaimedStep, status: str, **kw: Any) -> StepOutcome:

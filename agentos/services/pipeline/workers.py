@@ -11,7 +11,7 @@ import os
 import socket
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, select, text, update
+from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 from agentos.db.models import ProcessingStep, SystemEvent, Worker
@@ -195,4 +195,16 @@ def worker_offline(session: Session, *, name: str) -> None:
     session.execute(
         update(Worker).where(Worker.name == name).values(status="offline", heartbeat_at=_now()),
         execution_options={"synchronize_session": False},
+    )
+
+
+def failed_on(session: Session, worker_name: str) -> int:
+    """Stages that failed on this worker (its recent failures, for the worker figures)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(ProcessingStep)
+            .where(ProcessingStep.worker_id == worker_name, ProcessingStep.status == "failed")
+        )
+        or 0
     )

@@ -153,7 +153,7 @@ def mac_key(session: Session) -> bytes:
     return component_of(session, AUDIT_KEY, lambda runtime: runtime.settings.audit_mac_key())
 
 
-def record_fields(record: AuditRecord | _Draft) -> dict[str, Any]:
+def record_fields(record: AuditRecord | Draft) -> dict[str, Any]:
     values = {name: getattr(record, name) for name in HASHED_FIELDS}
     values["created_at"] = _timestamp(record.created_at)
     values["actor_id"] = str(record.actor_id) if record.actor_id else None
@@ -161,7 +161,7 @@ def record_fields(record: AuditRecord | _Draft) -> dict[str, Any]:
 
 
 @dataclass
-class _Draft:
+class Draft:
     """A record's fields before it is chained (a plain object: no ORM instrumentation)."""
 
     id: uuid.UUID
@@ -185,9 +185,9 @@ class _Draft:
     hash: str = ""
 
 
-def _new_record(entry: AuditEntry) -> _Draft:
+def _new_record(entry: AuditEntry) -> Draft:
     actor = entry.actor
-    return _Draft(
+    return Draft(
         id=uuid.uuid4(),
         created_at=entry.created_at,
         actor_id=actor.id,
@@ -207,7 +207,7 @@ def _new_record(entry: AuditEntry) -> _Draft:
     )
 
 
-def canonical_parts(record: _Draft) -> tuple[bytes, bytes, bytes]:
+def canonical_parts(record: Draft) -> tuple[bytes, bytes, bytes]:
     """The record's canonical JSON, UTF-8, split where `prev_hash` and `seq` go.
 
     hmac(key, parts[0] + prev_hash + parts[1] + str(seq) + parts[2]) is exactly
@@ -261,7 +261,7 @@ def _advance_and_insert() -> Insert:
     return insert(_LOG).from_select([*columns, *_CHAINED], source).returning(_LOG.c.seq)
 
 
-def _append_postgresql(session: Session, record: _Draft) -> int:
+def _append_postgresql(session: Session, record: Draft) -> int:
     """Advance the head and insert the record in one statement, hashed by PostgreSQL."""
     head, middle, tail = canonical_parts(record)
     params = {f"v_{name}": getattr(record, name) for name in _INSERTED if name not in _CHAINED}
@@ -272,7 +272,7 @@ def _append_postgresql(session: Session, record: _Draft) -> int:
     return int(inserted[0])
 
 
-def _append_serialised(session: Session, record: _Draft) -> int:
+def _append_serialised(session: Session, record: Draft) -> int:
     """Writers already serialised by the database (SQLite): the hash is computed here."""
     chain = HEAD_TABLE
     head = session.execute(select(chain.c.seq, chain.c.hash).where(chain.c.id == HEAD_ID)).first()
@@ -289,7 +289,7 @@ def _append_serialised(session: Session, record: _Draft) -> int:
     return record.seq
 
 
-def _row(record: _Draft) -> dict[str, Any]:
+def _row(record: Draft) -> dict[str, Any]:
     return {name: getattr(record, name) for name in _INSERTED}
 
 

@@ -22,6 +22,7 @@ from agentos.services.security.audit import (
     HEAD_ID,
     HEAD_TABLE,
     VERIFY_BATCH,
+    Draft,
     hash_fields,
     head_row_missing,
     mac_key,
@@ -50,9 +51,10 @@ def batches(session: Session, *, after: int = 0) -> Iterator[list[AuditRecord]]:
         session.expunge_all()
 
 
-def _problem(
-    record: AuditRecord, expected_seq: int, prev_hash: str, key: bytes | None
+def problem_of(
+    record: AuditRecord | Draft, expected_seq: int, prev_hash: str, key: bytes | None
 ) -> str | None:
+    """What is wrong with `record` as the next link after (`expected_seq`, `prev_hash`)."""
     if record.seq != expected_seq:
         missing = f"{expected_seq}" if record.seq == expected_seq + 1 else f"{expected_seq}.."
         return f"record(s) missing before seq {record.seq} (expected seq {missing})"
@@ -83,7 +85,7 @@ def verify(session: Session, *, anchor: ChainAnchor | None = None) -> AuditVerif
     for batch in batches(session):
         for record in batch:
             checked += 1
-            problem = _problem(
+            problem = problem_of(
                 record, expected_seq, prev_hash, key if record.seq >= keyed_from else None
             )
             if (

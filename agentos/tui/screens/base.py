@@ -39,6 +39,8 @@ class FilterInput(Input):
 class ViewScreen(Screen[None]):
     VIEW: ClassVar[str] = ""
     TITLE: ClassVar[str] = ""
+    # Each key's admin action: a key is offered only when the server's catalog has it.
+    KEY_ACTIONS: ClassVar[dict[str, str]] = {}
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = []
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -108,6 +110,9 @@ class ViewScreen(Screen[None]):
             self.query_one(StatusHeader).show(state)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        wanted = self.KEY_ACTIONS.get(action)
+        if wanted is not None and not self.tui.has_action(wanted):
+            return False
         return not (self.tui.read_only and action in write_actions(self.VIEW))
 
     # -- hooks for views ---------------------------------------------------------------------

@@ -3,7 +3,8 @@ forms built from payload models, the help screen and the `:` command line."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from textual import on
@@ -11,7 +12,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
 
 from agentos.errors import InvalidError
 from agentos.schemas.actions import ActionInfo
@@ -158,6 +159,90 @@ class ActionFormScreen(ModalScreen[dict[str, Any] | None]):
             self._submit()
         else:
             self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class Secret:
+    title: str
+    value: str
+    note: str
+
+
+class SecretScreen(ModalScreen[None]):
+    """A secret the server shows once (a one-time password, an API key): here, and nowhere
+    else (not in a notification, not kept by the app once this closes)."""
+
+    BINDINGS = [
+        Binding("c", "copy", "Copy"),
+        Binding("escape", "close", "Close"),
+        Binding("enter", "close", "Close"),
+    ]
+
+    def __init__(self, secret: Secret) -> None:
+        super().__init__(id="secret")
+        self.secret = secret
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.secret.title, classes="dialog-title")
+            yield Static(self.secret.value, id="secret-value", markup=False)
+            yield Static(self.secret.note, id="secret-note", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("I have stored it (⏎)", variant="primary", id="done")
+                yield Button("Copy (c)", id="copy")
+
+    def on_mount(self) -> None:
+        self.query_one("#done", Button).focus()
+
+    def action_copy(self) -> None:
+        self.app.copy_to_clipboard(self.secret.value)
+        self.notify("copied to the clipboard (if the terminal allows it)")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "copy":
+            self.action_copy()
+        else:
+            self.dismiss(None)
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """Pick one of a few values (Enter); the current one is highlighted, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, question: str, choices: Sequence[str], *, current: str = "") -> None:
+        super().__init__(id="choice")
+        self.question = question
+        self.choices = list(choices)
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="dialog-title")
+            yield OptionList(
+                *[
+                    f"{choice} (now)" if choice == self.current else choice
+                    for choice in self.choices
+                ],
+                id="choices",
+            )
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        if self.current in self.choices:
+            options.highlighted = self.choices.index(self.current)
+        options.focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.choices[event.option_index])
 
     def action_cancel(self) -> None:
         self.dismiss(None)

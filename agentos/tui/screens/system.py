@@ -74,6 +74,7 @@ Listing = BackupList | BreakerList | StorageUsage
 class SystemScreen(ViewScreen):
     VIEW = "system"
     TITLE = "System"
+    KEY_ACTIONS = KEY_ACTIONS
 
     def __init__(self) -> None:
         super().__init__()
@@ -252,12 +253,6 @@ class SystemScreen(ViewScreen):
         if breaker:
             context["name"] = breaker
         return context
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        wanted = KEY_ACTIONS.get(action)
-        if wanted is not None and not self.tui.has_action(wanted):
-            return False
-        return super().check_action(action, parameters)
 
     def _backup(self) -> BackupRead | None:
         backups = {str(item.id): item for item in self.backups.backups} if self.backups else {}

@@ -107,6 +107,11 @@ def parse(fields: list[Field], raw: dict[str, str]) -> dict[str, Any]:
     return payload
 
 
+def field_error(name: str, message: str) -> InvalidError:
+    """A problem with what was typed in field `name` (a form shows it under that field)."""
+    return InvalidError(f"{name}: {message}", code="VALIDATION_ERROR", details={"field": name})
+
+
 def parse_pairs(words: list[str]) -> dict[str, str]:
     """`key=value` words of the command line; a bad word is a clear error."""
     pairs = {}

@@ -30,11 +30,15 @@ class HeaderState:
     read_only: bool = False
     error: str | None = None
     maintenance: str | None = None  # the message while maintenance mode is on
+    session: str | None = None  # the backend refuses this login: what to do about it
 
 
 def render_header(state: HeaderState) -> Text:
     mark, style = STATE_STYLES.get(state.connection, ("?", "yellow"))
     text = Text.assemble(("AgentOS ", "bold"), (f"{state.view} ", "bold cyan"), "│ ")
+    if state.session is not None:
+        text.append(f" {state.session} ", style="bold white on red")
+        text.append(" │ ")
     if state.maintenance is not None:
         message = state.maintenance[:MAINTENANCE_SHOWN]
         text.append(f"MAINTENANCE: {message}", style="bold white on red")
@@ -51,14 +55,16 @@ def render_header(state: HeaderState) -> Text:
         age_style = "green" if state.age_s < 5 else ("yellow" if state.age_s < 30 else "bold red")
         text.append(" │ data ")
         text.append(f"{state.age_s:.1f} s old", style=age_style)
-        if state.checked_s is not None:
+        if state.session is not None:
+            text.append(", the last received", style="bold red")
+        elif state.checked_s is not None:
             text.append(f", checked {state.checked_s:.0f} s ago", style="dim")
     text.append(f" │ refresh {state.interval_s:g} s")
     if state.paused:
         text.append(" │ PAUSED", style="bold black on yellow")
     if state.read_only:
         text.append(" │ READ-ONLY", style="bold black on cyan")
-    if state.error:
+    if state.error and state.session is None:  # the session segment says it louder
         text.append(f" │ {state.error}", style="bold red")
     return text
 
