@@ -7,11 +7,6 @@ waits here, so only the announcement on the bus can have made the change.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,11 +19,10 @@ from agentos.services.jobs.catalog import ensure_default_agents
 from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from agentos.tasks.app import app_for
-from tests.support import services
+from tests.support import celery, services
 from tests.support.pipeline import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-AGENTOS = str(Path(sys.executable).with_name("agentos"))
 WORKER = "switches@localhost"
 OPERATOR = Actor(name="op", role="operator", source="cli")
 SWITCH_WAIT_S = 10.0  # well under the heartbeat below
@@ -36,13 +30,10 @@ SWITCH_WAIT_S = 10.0  # well under the heartbeat below
 
 @pytest.fixture
 def celery_settings(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator[Settings]:
-    home = tmp_path / "home"
-    home.mkdir()
-    result = Settings(
-        home=home,
-        database_url=postgres_url,
-        redis_url=redis_url,
-        redis_key_prefix=f"agentos-test-{uuid.uuid4().hex[:10]}:",
+    result = celery.celery_settings(
+        postgres_url,
+        redis_url,
+        tmp_path / "home",
         heartbeat_interval_s=60.0,
         worker_lost_after_s=180.0,
     )
@@ -57,33 +48,13 @@ def probe_worker(
     celery_settings: Settings, celery_runtime: Runtime, tmp_path: Path
 ) -> Iterator[str]:
     """An `agentos worker` serving only the probe agent, with one process."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTOS_")}
-    env.update(
-        AGENTOS_HOME=str(celery_settings.home_dir),
-        AGENTOS_DATABASE_URL=celery_settings.database_url or "",
-        AGENTOS_REDIS_URL=celery_settings.redis_url or "",
-        AGENTOS_REDIS_KEY_PREFIX=celery_settings.redis_key_prefix,
-        AGENTOS_HEARTBEAT_INTERVAL_S=str(celery_settings.heartbeat_interval_s),
-        AGENTOS_WORKER_LOST_AFTER_S=str(celery_settings.worker_lost_after_s),
-    )
-    log = (tmp_path / "worker.log").open("wb")
-    process = subprocess.Popen(
-        [AGENTOS, "worker", "--agents", "probe", "--concurrency", "1", "--name", WORKER],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    args = ["--agents", "probe", "--concurrency", "1", "--name", WORKER]
+    process = celery.start_worker(celery_settings, args, log=tmp_path / "worker.log")
     try:
         wait_for(lambda: _consumes_probe(celery_runtime) is True, timeout_s=60, what="the worker")
         yield WORKER
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        celery.stop_worker(process)
 
 
 def _inspect(runtime: Runtime) -> Any:

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,8 +17,7 @@ from agentos.db.models import Clip, ProcessingStep, Worker
 from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from agentos.tasks.control import CeleryRunner
-from tests.support import services
-from tests.support import slow_scenes as slow_scenes_module
+from tests.support import celery, services
 from tests.support.pipeline import (
     assert_completed_pipeline,
     make_video,
@@ -36,13 +34,10 @@ CELERY = str(Path(sys.executable).with_name("celery"))
 
 @pytest.fixture
 def celery_settings(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator[Settings]:
-    home = tmp_path / "home"
-    home.mkdir()
-    result = Settings(
-        home=home,
-        database_url=postgres_url,
-        redis_url=redis_url,
-        redis_key_prefix=f"agentos-test-{uuid.uuid4().hex[:10]}:",
+    result = celery.celery_settings(
+        postgres_url,
+        redis_url,
+        tmp_path / "home",
         heartbeat_interval_s=0.5,
         worker_lost_after_s=2.0,
         cancel_check_interval_s=0.1,
@@ -53,23 +48,6 @@ def celery_settings(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterat
     services.flush_redis_prefix(result)
 
 
-def _env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTOS_")}
-    values = {
-        "HOME": str(settings.home_dir),
-        "DATABASE_URL": settings.database_url or "",
-        "REDIS_URL": settings.redis_url or "",
-        "REDIS_KEY_PREFIX": settings.redis_key_prefix,
-        "HEARTBEAT_INTERVAL_S": settings.heartbeat_interval_s,
-        "WORKER_LOST_AFTER_S": settings.worker_lost_after_s,
-        "CANCEL_CHECK_INTERVAL_S": settings.cancel_check_interval_s,
-        "CELERY_VISIBILITY_TIMEOUT_S": settings.celery_visibility_timeout_s,
-        "CELERY_DISPATCH_SWEEP_S": settings.celery_dispatch_sweep_s,
-    }
-    env.update({f"AGENTOS_{key}": str(value) for key, value in values.items()})
-    return env
-
-
 @pytest.fixture
 def start_worker(
     celery_settings: Settings, celery_runtime: Runtime, tmp_path: Path
@@ -77,15 +55,11 @@ def start_worker(
     started: list[subprocess.Popen[bytes]] = []
 
     def start(name: str, *, slow_scenes: bool = False) -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"{name}.log").open("wb")
-        env = _env(celery_settings)
-        program = slow_scenes_module.command(env) if slow_scenes else [AGENTOS]
-        process = subprocess.Popen(
-            [*program, "worker", "--concurrency", "1", "--name", f"{name}@localhost"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the pool children die with it
+        process = celery.start_worker(
+            celery_settings,
+            ["--concurrency", "1", "--name", f"{name}@localhost"],
+            log=tmp_path / f"{name}.log",
+            slow_scenes=slow_scenes,
         )
         started.append(process)
         wait_for(
@@ -97,13 +71,7 @@ def start_worker(
 
     yield start
     for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        celery.stop_worker(process)
 
 
 def _online(runtime: Runtime, name: str) -> bool:
@@ -134,7 +102,7 @@ def test_a_worker_process_runs_a_job_and_is_an_ordinary_celery_worker(
     assert {s.worker_id for s in steps(celery_runtime, job_id)} == {"alpha@localhost"}
     inspected = subprocess.run(
         [CELERY, "-A", "agentos.tasks.app", "inspect", "active_queues", "--json", "-t", "5"],
-        env=_env(celery_settings),
+        env=celery.worker_env(celery_settings),
         capture_output=True,
         check=True,
         text=True,

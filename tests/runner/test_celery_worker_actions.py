@@ -5,10 +5,7 @@ as missing rather than waited for, and a warm shutdown ends the process.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,24 +24,20 @@ from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from agentos.tasks.app import app_for
 from agentos.tasks.remote_control import CeleryWorkerControl
-from tests.support import services
+from tests.support import celery, services
 from tests.support.pipeline import make_video, submit, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-AGENTOS = str(Path(sys.executable).with_name("agentos"))
 WORKER = f"actions-{uuid.uuid4().hex[:6]}@localhost"
 OPERATOR = Actor(name="op", role="operator", source="cli")
 
 
 @pytest.fixture
 def celery_settings(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator[Settings]:
-    home = tmp_path / "home"
-    home.mkdir()
-    result = Settings(
-        home=home,
-        database_url=postgres_url,
-        redis_url=redis_url,
-        redis_key_prefix=f"agentos-test-{uuid.uuid4().hex[:10]}:",
+    result = celery.celery_settings(
+        postgres_url,
+        redis_url,
+        tmp_path / "home",
         heartbeat_interval_s=1.0,
         worker_lost_after_s=60.0,
         worker_reply_timeout_s=2.0,
@@ -71,34 +64,13 @@ def worker_process(
     tmp_path: Path,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """An `agentos worker` for the probe agent; `request.param`: its pool options."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTOS_")}
-    env.update(
-        AGENTOS_HOME=str(celery_settings.home_dir),
-        AGENTOS_DATABASE_URL=celery_settings.database_url or "",
-        AGENTOS_REDIS_URL=celery_settings.redis_url or "",
-        AGENTOS_REDIS_KEY_PREFIX=celery_settings.redis_key_prefix,
-        AGENTOS_HEARTBEAT_INTERVAL_S=str(celery_settings.heartbeat_interval_s),
-        AGENTOS_WORKER_LOST_AFTER_S=str(celery_settings.worker_lost_after_s),
-    )
-    log = (tmp_path / "worker.log").open("wb")
-    process = subprocess.Popen(
-        [AGENTOS, "worker", "--agents", "probe", *request.param, "--name", WORKER],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    args = ["--agents", "probe", *request.param, "--name", WORKER]
+    process = celery.start_worker(celery_settings, args, log=tmp_path / "worker.log")
     try:
         wait_for(lambda: _online(celery_runtime), timeout_s=60, what="the worker")
         yield process
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        celery.stop_worker(process)
 
 
 def _online(runtime: Runtime) -> bool:
