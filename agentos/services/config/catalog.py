@@ -51,6 +51,7 @@ RUNTIME_SETTABLE: tuple[str, ...] = (
     "worker_lost_after_s",
     "cancel_check_interval_s",
     "runner_poll_interval_s",
+    "worker_reply_timeout_s",
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
