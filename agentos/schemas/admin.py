@@ -21,6 +21,13 @@ JOB_STATUSES: tuple[str, ...] = (
 )
 
 
+class DashboardWarning(BaseModel):
+    code: str = Field(examples=["NO_WORKERS"])
+    message: str = Field(
+        examples=["no workers online: 43 jobs stalled; start `agentos serve` or `agentos worker`"]
+    )
+
+
 class DashboardSection(BaseModel):
     jobs_by_status: dict[str, int] = Field(description="every job status, zero when absent")
     total_jobs: int
@@ -39,6 +46,9 @@ class DashboardSection(BaseModel):
         default_factory=lambda: MaintenanceState(enabled=False),
         description="maintenance mode: user writes answer 503 while it is on",
     )
+    warnings: list[DashboardWarning] = Field(
+        default_factory=list, description="what needs an operator now, worst first"
+    )
 
 
 class CurrentWork(BaseModel):
@@ -53,7 +63,9 @@ class AgentStatus(BaseModel):
     name: str
     stage_order: int
     enabled: bool
-    state: Literal["disabled", "busy", "idle"]
+    state: Literal["disabled", "busy", "idle", "stalled"] = Field(
+        description="stalled: it has work but no online worker serves it"
+    )
     concurrency: int
     queue_depth: int
     running: int

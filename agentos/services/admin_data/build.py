@@ -27,7 +27,7 @@ from agentos.schemas.admin import (
     DashboardSection,
 )
 from agentos.services import maintenance
-from agentos.services.admin_data import sections
+from agentos.services.admin_data import sections, workforce
 from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 
@@ -116,7 +116,7 @@ def section_tasks(settings: Settings, now: datetime) -> dict[str, Callable[[Sess
         "recent": lambda session: sections.recent_outcomes(session, now=now),
         "totals": sections.totals,
         "agents": sections.agent_statuses,
-        "workers": lambda session: sections.worker_statuses(
+        "workers": lambda session: workforce.worker_statuses(
             session, now=now, offline_after_s=offline_after
         ),
         "analytics": lambda session: sections.analytics(session, now=now),
@@ -144,7 +144,8 @@ def collect(runtime: Runtime) -> AdminDocument:
         parts = {name: future.result() for name, future in futures.items()}
     except Exception as exc:
         raise InternalError(f"could not collect the admin document: {exc}") from exc
-    agents, workers, queue = parts["agents"], parts["workers"], parts["queue"]
+    workers, queue = parts["workers"], parts["queue"]
+    agents, warnings = workforce.without_workers(parts["agents"], workers)
     status: dict[str, int] = parts["status"]
     recent: dict[str, int] = parts["recent"]
     finished_24h = recent["completed_24h"] + recent["failed_24h"]
@@ -162,6 +163,7 @@ def collect(runtime: Runtime) -> AdminDocument:
         workers_online=online,
         queue_paused=queue.paused,
         maintenance=parts["maintenance"],
+        warnings=warnings,
         **parts["totals"],
     )
     return AdminDocument(
@@ -174,7 +176,7 @@ def collect(runtime: Runtime) -> AdminDocument:
             workers=workers,
             workers_online=online,
             workers_offline=len(workers) - online,
-            process=sections.process_stats() if settings.is_embedded else None,
+            process=workforce.process_stats() if settings.is_embedded else None,
         ),
         analytics=parts["analytics"],
         queue=queue,

@@ -6,19 +6,16 @@ build's `now`, so all sections of one document agree on the time.
 
 from __future__ import annotations
 
-import os
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psutil
 from sqlalchemy import func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from agentos.db.models import Agent, Job, ProcessingStep, RuntimeSetting, SystemEvent, Worker
+from agentos.db.models import Agent, Job, ProcessingStep, RuntimeSetting, SystemEvent
 from agentos.schemas.admin import (
     JOB_STATUSES,
     AgentStatus,
@@ -28,10 +25,8 @@ from agentos.schemas.admin import (
     FailedJob,
     LogEntry,
     LogsSection,
-    ProcessStats,
     QueueAgent,
     QueueSection,
-    WorkerStatus,
 )
 from agentos.schemas.jobs import JobStatus
 from agentos.services.jobs import rollups
@@ -220,59 +215,6 @@ def agent_statuses(session: Session) -> list[AgentStatus]:
             )
         )
     return result
-
-
-def worker_statuses(
-    session: Session, *, now: datetime, offline_after_s: float
-) -> list[WorkerStatus]:
-    workers = session.scalars(select(Worker).order_by(Worker.name)).all()
-    result = []
-    for worker in workers:
-        age = max(0.0, (now - worker.heartbeat_at).total_seconds())
-        result.append(
-            WorkerStatus(
-                id=worker.id,
-                name=worker.name,
-                kind=worker.kind,
-                hostname=worker.hostname,
-                pid=worker.pid,
-                agents=list(worker.agents or []),
-                concurrency=worker.concurrency,
-                online=age <= offline_after_s and worker.status != "stopped",
-                status=worker.status,
-                tasks_done=worker.tasks_done,
-                tasks_failed=worker.tasks_failed,
-                cpu_percent=worker.cpu_percent,
-                memory_bytes=worker.memory_bytes,
-                started_at=worker.started_at,
-                heartbeat_at=worker.heartbeat_at,
-                heartbeat_age_s=round(age, 3),
-            )
-        )
-    return result
-
-
-_process_lock = threading.Lock()
-_process: psutil.Process | None = None
-
-
-def process_stats() -> ProcessStats:
-    """This process's CPU (since the previous build) and resident memory."""
-    global _process
-    with _process_lock:
-        if _process is None or _process.pid != os.getpid():
-            _process = psutil.Process()
-            _process.cpu_percent(interval=None)  # primes the counter; the first reading is 0
-        with _process.oneshot():
-            return ProcessStats(
-                pid=_process.pid,
-                cpu_percent=_process.cpu_percent(interval=None),
-                memory_bytes=_process.memory_info().rss,
-                threads=_process.num_threads(),
-            )
-
-
-# --- analytics -----------------------------------------------------------------------------
 
 
 def analytics(session: Session, *, now: datetime, hours: int = ANALYTICS_HOURS) -> AnalyticsSection:

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from agentos.db.models import Job, ProcessingStep, RuntimeSetting, SystemEvent, Worker
 from agentos.errors import UnavailableError
@@ -73,7 +73,14 @@ def _seed(runtime: Runtime) -> None:
                     worker_id="w1",
                     started_at=now,
                 ),
-                Worker(name="w-online", kind="embedded", hostname="h", pid=1, tasks_done=7),
+                Worker(
+                    name="w-online",
+                    kind="embedded",
+                    hostname="h",
+                    pid=1,
+                    tasks_done=7,
+                    agents=["ingest", "scenes"],
+                ),
                 Worker(
                     name="w-stale",
                     kind="celery",
@@ -124,6 +131,12 @@ def test_sections_equal_direct_sql_counts(settings: Settings, runtime: Runtime) 
     assert agents["probe"].queue_depth == 1
     assert agents["scenes"].running == 1
     assert agents["scenes"].state == "busy"
+    # No online worker serves probe: its waiting work is stalled, and the dashboard says so.
+    assert agents["probe"].state == "stalled"
+    (warning,) = dashboard.warnings
+    assert warning.code == "AGENTS_UNSERVED"
+    assert "probe" in warning.message
+    assert "1 stage(s)" in warning.message
     assert agents["scenes"].current_work[0].worker_id == "w1"
     workers = {worker.name: worker for worker in document.agents_workers.workers}
     assert workers["w-online"].online
@@ -311,3 +324,18 @@ def test_warmer_coalesces_a_flood_of_changes() -> None:
     finally:
         warmer.stop()
     assert len(calls) == 2  # 200 changes during one rebuild: exactly one more rebuild
+
+
+def test_no_worker_online_is_the_first_warning(runtime: Runtime) -> None:
+    """With work queued and every worker gone, agents are stalled, not busy or idle."""
+    _seed(runtime)
+    with runtime.session() as session:
+        session.execute(update(Worker).values(status="offline"))
+    document = admin_data.collect(runtime)
+    (warning,) = document.dashboard.warnings
+    assert warning.code == "NO_WORKERS"
+    assert "3 stage(s) of work stalled" in warning.message
+    assert "agentos worker" in warning.message
+    states = {agent.name: agent.state for agent in document.agents_workers.agents}
+    assert states["ingest"] == states["probe"] == states["scenes"] == "stalled"
+    assert states["clipper"] == "idle"
