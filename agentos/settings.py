@@ -151,6 +151,12 @@ class Settings(BaseSettings):
     celery_dispatch_sweep_s: float = Field(
         default=2.0, gt=0, description="Celery workers send messages for unsent steps this often"
     )
+    celery_send_grace_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A step's reserved message not confirmed sent after this is sent again "
+        "(its sender died between the commit and the send)",
+    )
     pg_bin_dir: Path | None = Field(
         default=None,
         description="where pg_dump/pg_restore/psql of the server's major version live "

@@ -6,7 +6,9 @@ server, a local CLI, a worker finishing a stage) has a `CeleryDispatcher` regist
 `dispatch.request_dispatch` calls `wake(agent)` right after the commit. `wake` reserves
 each unsent queued step with a conditional UPDATE (`task_id IS NULL` -> a new id) and
 sends `run_step` for the ones it reserved, so two processes never send the same step
-twice. Steps of a stopped agent or a paused queue are not sent; a worker that receives
+twice. Each process confirms the messages it sent in batches (`pipeline/sending.py`); a
+reservation never confirmed (its sender died between the commit and the send) is sent
+again after `settings.celery_send_grace_s`. Steps of a stopped agent or a paused queue are not sent; a worker that receives
 one anyway clears its `task_id` and drops the message. Anything missed (a process that
 queued work without a dispatcher, an agent started again) is picked up by the sweep
 every worker runs every `settings.celery_dispatch_sweep_s`. A duplicate message is
@@ -32,7 +34,7 @@ from celery import Celery
 
 from agentos.schemas.work import QueuedStep
 from agentos.services.jobs.catalog import PIPELINE
-from agentos.services.pipeline import claims
+from agentos.services.pipeline import claims, sending
 from agentos.services.runtime import Runtime
 from agentos.tasks.app import RUN_STEP
 
@@ -68,9 +70,9 @@ class CeleryDispatcher:
             runnable = claims.runnable_agents(session, wanted)
             if not runnable:
                 return 0
-            for step in claims.queued_unsent(session, agents=runnable):
+            for step in sending.queued_unsent(session, agents=runnable):
                 task_id = str(uuid.uuid4())
-                if claims.mark_sent(session, step_id=step.step_id, task_id=task_id):
+                if sending.mark_sent(session, step_id=step.step_id, task_id=task_id):
                     reserved.append((step, task_id))
         for step, task_id in reserved:
             send_reserved(self.app, self.runtime, step, task_id)
@@ -95,6 +97,7 @@ def send_reserved(app: Celery, runtime: Runtime, step: QueuedStep, task_id: str)
     except Exception:
         logger.exception("could not send step %s; it will be sent again", step.step_id)
         with runtime.session() as session:
-            claims.release_sent(session, step_id=step.step_id)
+            sending.release_sent(session, step_id=step.step_id)
         return False
+    sending.ledger_of(runtime).record(task_id)
     return True

@@ -9,7 +9,7 @@ from typing import Any
 from celery import shared_task
 
 from agentos.schemas.work import ClaimedStep
-from agentos.services.pipeline import claims, step_runner, workers
+from agentos.services.pipeline import claims, sending, step_runner, workers
 from agentos.services.runtime import Runtime
 from agentos.tasks.app import RUN_STEP, AgentOSTask
 from agentos.tasks.dispatcher import send_reserved
@@ -80,5 +80,5 @@ def _claim(runtime: Runtime, step_id: uuid.UUID, worker_id: str) -> ClaimedStep 
         if claimed is None:
             # Queued but not runnable now (agent stopped, queue paused): forget this
             # message so the step is sent again once it may run.
-            claims.release_sent(session, step_id=step_id)
+            sending.release_sent(session, step_id=step_id)
     return claimed

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from agentos.db.models import Clip, ProcessingStep, Worker
+from agentos.schemas.work import QueuedStep
 from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 from agentos.tasks.control import CeleryRunner
@@ -43,6 +44,7 @@ def celery_settings(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterat
         cancel_check_interval_s=0.1,
         celery_visibility_timeout_s=3,
         celery_dispatch_sweep_s=0.5,
+        celery_send_grace_s=2.0,
     )
     yield result
     services.flush_redis_prefix(result)
@@ -156,3 +158,42 @@ def celery_runtime(celery_settings: Settings) -> Iterator[Runtime]:
     built = Runtime(celery_settings)
     yield built
     built.close()
+
+
+class DyingSender:
+    """A sender that reserves messages in its commits and dies before sending any."""
+
+    def __init__(self) -> None:
+        self.reserved: list[str] = []
+
+    def wake(self, agent: str) -> None:
+        """Dead: wakes nobody."""
+
+    def send_step(self, step: QueuedStep, task_id: str) -> None:
+        self.reserved.append(task_id)
+
+
+def test_a_step_whose_sender_died_between_commit_and_send_is_sent_again(
+    celery_runtime: Runtime,
+    start_worker: Callable[..., subprocess.Popen[bytes]],
+    tmp_path: Path,
+) -> None:
+    dying = DyingSender()
+    celery_runtime.dispatch.register(dying)
+    job_id = submit(celery_runtime, make_video(tmp_path))
+    celery_runtime.dispatch.unregister(dying)
+    (first,) = steps(celery_runtime, job_id)
+    assert first.task_id == dying.reserved[0]
+    assert first.task_sent_at is None
+    start_worker("sweeper")
+    assert wait_terminal(celery_runtime, job_id, timeout_s=120).status == "completed"
+    assert_completed_pipeline(celery_runtime, job_id)
+    rows = steps(celery_runtime, job_id)
+    assert [(s.agent, s.status) for s in rows] == [
+        (agent, "completed")
+        for agent in ("ingest", "probe", "scenes", "clipper", "thumbs", "publish")
+    ]
+    ingest = rows[0]
+    assert ingest.task_id != dying.reserved[0]  # reserved again, then sent
+    with celery_runtime.session() as session:
+        assert session.scalar(select(func.count()).where(Clip.job_id == job_id)) == 3

@@ -22,6 +22,7 @@ SHARED_FIELDS = (
     "cancel_check_interval_s",
     "celery_visibility_timeout_s",
     "celery_dispatch_sweep_s",
+    "celery_send_grace_s",
 )
 
 

@@ -71,6 +71,9 @@ class ProcessingStep(UUIDPrimaryKey, Base):
     priority: Mapped[int] = mapped_column(default=0)
     worker_id: Mapped[str | None] = mapped_column(String(128))
     task_id: Mapped[str | None] = mapped_column(String(64))
+    # When the message id was reserved, and when the sender confirmed the message left.
+    task_reserved_at: Mapped[datetime | None]
+    task_sent_at: Mapped[datetime | None]
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]

@@ -86,6 +86,7 @@ def enqueue_stage(
         priority=job.priority,
         created_at=not_before if later and not_before is not None else now,
         task_id=None if later else task_id,
+        task_reserved_at=now if task_id is not None and not later else None,
         trace_id=job.trace_id,
     )
     if step_id is None:

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from agentos.db.models import Agent, Job, ProcessingStep, RuntimeSetting
 from agentos.db.session import is_relaxed
-from agentos.schemas.work import ClaimedStep, QueuedStep, StepControl
+from agentos.schemas.work import ClaimedStep, StepControl
 from agentos.services import agents as agents_service
 from agentos.services import events, queue
 from agentos.services.jobs.catalog import PIPELINE, default_config
@@ -345,52 +345,3 @@ def heartbeat(
     )
     cancel = bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
     return StepControl(owned=result is not None, cancel_requested=cancel)
-
-
-def queued_unsent(session: Session, *, agents: set[str], limit: int = 200) -> list[QueuedStep]:
-    """Due queued steps no Celery message was sent for yet (dispatch order)."""
-    rows = session.execute(
-        select(
-            ProcessingStep.id.label("step_id"),
-            ProcessingStep.job_id,
-            ProcessingStep.agent,
-            ProcessingStep.priority,
-            ProcessingStep.trace_id,
-        )
-        .where(
-            ProcessingStep.status == "queued",
-            ProcessingStep.agent.in_(sorted(agents)),
-            ProcessingStep.task_id.is_(None),
-            due(),
-        )
-        .order_by(ProcessingStep.priority.desc(), ProcessingStep.created_at.asc())
-        .limit(limit),
-        {"p_now": now()},
-    )
-    return [QueuedStep.model_validate(dict(row._mapping)) for row in rows]
-
-
-def mark_sent(session: Session, *, step_id: uuid.UUID, task_id: str) -> bool:
-    """Reserve the right to send the one message for a step (False: someone else did)."""
-    relaxed_commit(session)
-    result = session.execute(
-        update(ProcessingStep)
-        .where(
-            ProcessingStep.id == step_id,
-            ProcessingStep.status == "queued",
-            ProcessingStep.task_id.is_(None),
-        )
-        .values(task_id=task_id),
-        execution_options={"synchronize_session": False},
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def release_sent(session: Session, *, step_id: uuid.UUID) -> None:
-    """Forget a step's message (it arrived while the agent could not run it): send again later."""
-    session.execute(
-        update(ProcessingStep)
-        .where(ProcessingStep.id == step_id, ProcessingStep.status == "queued")
-        .values(task_id=None),
-        execution_options={"synchronize_session": False},
-    )

@@ -22,7 +22,7 @@ from agentos.schemas.media import MediaInfo
 from agentos.services import jobs
 from agentos.services.context import SYSTEM_ACTOR
 from agentos.services.jobs.catalog import PIPELINE
-from agentos.services.pipeline import claims, failures, progress, stage_functions
+from agentos.services.pipeline import claims, failures, progress, sending, stage_functions
 from agentos.services.pipeline.stage import StageContext, StageResult
 from agentos.services.runtime import Runtime
 from agentos.settings import Settings
@@ -144,7 +144,7 @@ def test_a_retryable_failure_is_retried_after_a_backoff_then_fails_readably(
         with runtime.session() as session:
             assert claims.claim_next(session, agents=set(PIPELINE), worker_id="w") is None
             assert claims.claim_step(session, step_id=queued[0].id, worker_id="w") is None
-            assert claims.queued_unsent(session, agents=set(PIPELINE)) == []
+            assert sending.queued_unsent(session, agents=set(PIPELINE)) == []
             retry = session.scalars(select(SystemEvent).where(SystemEvent.kind == "step.retry"))
             assert [event.details["retry_in_s"] > 0 for event in retry] == [True]
 

@@ -18,7 +18,7 @@ from agentos.schemas.work import ClaimedStep, StepOutcome
 from agentos.services import jobs, queue
 from agentos.services.context import SYSTEM_ACTOR
 from agentos.services.jobs.catalog import PIPELINE
-from agentos.services.pipeline import claims, step_runner, workers
+from agentos.services.pipeline import claims, sending, step_runner, workers
 from agentos.services.pipeline.monitor import StageMonitor
 from agentos.services.runtime import Runtime
 from agentos.settings import Settings
@@ -241,7 +241,7 @@ def test_an_empty_stage_costs_a_bounded_number_of_statements(
     # The next stage's message was reserved in the completing commit: a sweep won't resend it.
     assert by_agent["scenes"].task_id == probe.next_task_id
     with runtime.session() as session:
-        assert claims.queued_unsent(session, agents=set(PIPELINE)) == []
+        assert sending.queued_unsent(session, agents=set(PIPELINE)) == []
 
 
 def test_a_reserved_step_is_claimed_once_and_only_while_runnable(
