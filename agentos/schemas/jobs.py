@@ -160,6 +160,7 @@ class JobFilters(BaseModel):
     created_from: datetime | None = None
     created_to: datetime | None = None
     search: str | None = Field(default=None, max_length=255)
+    id_prefix: str | None = Field(default=None, min_length=4, max_length=36)
 
 
 STATS_EXAMPLE: dict[str, Any] = {

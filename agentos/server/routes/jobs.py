@@ -40,6 +40,15 @@ def job_filters(
     created_from: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
     created_to: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
     search: Annotated[str | None, Query(max_length=255, description="In the title")] = None,
+    id_prefix: Annotated[
+        str | None,
+        Query(
+            min_length=4,
+            max_length=36,
+            pattern="^[0-9a-fA-F-]+$",
+            description="Jobs whose id starts with these hex digits (a short id from the TUI)",
+        ),
+    ] = None,
 ) -> JobFilters:
     return JobFilters(
         status=status,
@@ -47,6 +56,7 @@ def job_filters(
         created_from=created_from,
         created_to=created_to,
         search=search,
+        id_prefix=id_prefix,
     )
 
 

@@ -26,12 +26,13 @@ from sqlalchemy.orm import Session
 
 from agentos.errors import AgentOSError, InternalError, RateLimitedError, error_from_kind
 from agentos.schemas.actions import ActionPayload, ActionResponse
-from agentos.services import outages
+from agentos.services import jobs, outages
 from agentos.services.actions import denials, registry
 from agentos.services.actions.registry import ActionContext, ActionSpec
 from agentos.services.backends import breaker, idempotency
 from agentos.services.backends.idempotency import StoredResponse
 from agentos.services.context import Actor
+from agentos.services.jobs import ids as job_ids
 from agentos.services.runtime import backends_of, runtime_of, settings_of
 from agentos.services.security import admin_access, audit, ipallow, pii, roles
 from agentos.services.security.audit import AuditEntry
@@ -121,11 +122,22 @@ class _Run:
         except AgentOSError as error:
             self.refuse_denied(error)
 
+    def _with_full_ids(self, given: Any) -> Any:
+        """A job id given as a unique prefix (the TUI's short ids) becomes the full id."""
+        value = given.get("job_id") if isinstance(given, dict) else None
+        if not isinstance(value, str) or job_ids.prefix_range(value) is None:
+            return given
+        try:
+            uuid.UUID(value)
+            return given
+        except ValueError:
+            return {**given, "job_id": str(jobs.resolve_id(self.session, value, actor=self.actor))}
+
     def validate(self) -> None:
         """The payload must fit the action's model, and a destructive action be confirmed;
         else a `rejected` record."""
         try:
-            self.payload = registry.validate_payload(self.spec, self.given)
+            self.payload = registry.validate_payload(self.spec, self._with_full_ids(self.given))
         except AgentOSError as error:
             self.refuse(error, "rejected")
         if self.spec.dangerous and not self.dry_run and not getattr(self.payload, "confirm", 0):

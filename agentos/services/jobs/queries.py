@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from agentos.db.models import Clip, Job, ProcessingStep
-from agentos.errors import NotFoundError
+from agentos.errors import InvalidError, NotFoundError
 from agentos.schemas.clips import ClipRead
 from agentos.schemas.common import Page, PageParams, Pagination
 from agentos.schemas.jobs import (
@@ -27,7 +27,7 @@ from agentos.schemas.jobs import (
     StepRead,
 )
 from agentos.services.context import Actor
-from agentos.services.jobs import counts
+from agentos.services.jobs import counts, ids
 from agentos.services.jobs.catalog import PIPELINE
 from agentos.services.jobs.sqlstats import seconds_between
 from agentos.services.security import roles
@@ -87,6 +87,8 @@ def _filtered(actor: Actor, filters: JobFilters) -> list[ColumnElement[bool]]:
         where.append(Job.created_at >= filters.created_from)
     if filters.created_to is not None:
         where.append(Job.created_at < filters.created_to)
+    if filters.id_prefix:
+        where.append(ids.with_prefix(filters.id_prefix))
     if filters.search:
         escaped = filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append(Job.title.ilike(f"%{escaped}%", escape="\\"))
@@ -170,3 +172,30 @@ def resume_stage(session: Session, *, job_id: uuid.UUID) -> str:
         if stage not in done:
             return stage
     return PIPELINE[-1]
+
+
+def resolve_id(session: Session, text: str, *, actor: Actor) -> uuid.UUID:
+    """The one job (visible to `actor`) whose id is or starts with `text`."""
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError:
+        pass
+    matches = list(
+        session.scalars(
+            select(Job.id)
+            .where(ids.with_prefix(text), *visible_to(actor))
+            .order_by(Job.id)
+            .limit(5)
+        )
+    )
+    if not matches:
+        raise NotFoundError(f"no job id starts with {text!r}", code="JOB_NOT_FOUND")
+    if len(matches) > 1:
+        shown = ", ".join(str(match) for match in matches[:4])
+        raise InvalidError(
+            f"{text!r} is the start of several job ids ({shown}{', ...' if len(matches) > 4 else ''}); "
+            "type more of it",
+            code="AMBIGUOUS_ID",
+            details={"matches": [str(match) for match in matches]},
+        )
+    return matches[0]
