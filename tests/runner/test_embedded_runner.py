@@ -129,3 +129,14 @@ def test_concurrency_and_stop_follow_the_agents_table(
         assert queued == "queued"
         agents.start(session, agent="probe", actor=SYSTEM_ACTOR)
     assert wait_terminal(fast, job_id).status == "completed"
+
+
+def test_serving_names_the_online_workers_of_an_agent(
+    fast: Runtime, runner: EmbeddedRunner
+) -> None:
+    from agentos.services.pipeline import workers
+
+    with fast.session() as session:
+        assert workers.serving(session, "ingest") == [runner.name]
+        workers.worker_offline(session, name=runner.name)
+        assert workers.serving(session, "ingest") == []

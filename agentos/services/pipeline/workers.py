@@ -208,3 +208,15 @@ def failed_on(session: Session, worker_name: str) -> int:
         )
         or 0
     )
+
+
+def serving(session: Session, agent: str) -> list[str]:
+    """Online workers (heartbeat fresh) that consume `agent`'s work: none means queued work
+    for it waits until one starts."""
+    limit = _now() - timedelta(seconds=settings_of(session).worker_lost_after_s)
+    rows = session.execute(
+        select(Worker.name, Worker.agents).where(
+            Worker.status == "online", Worker.heartbeat_at >= limit
+        )
+    ).all()
+    return sorted(name for name, agents in rows if agent in (agents or []))
