@@ -7,7 +7,8 @@ On the way in:
   from Content-Length at once and while a chunked body streams in; a request with a body
   to a route that needs a token is refused (401) before its body is read; a JSON body must
   parse, nest at most `MAX_JSON_DEPTH` deep and hold no NUL (lone surrogates do not parse).
-On the way out: `X-Trace-Id`, `X-Response-Time-Ms`, and the `RateLimit` headers a rate
+On the way out: the security headers (`security_headers`), `X-Trace-Id`,
+`X-Response-Time-Ms`, and the `RateLimit` headers a rate
 limit left in the request state. An unhandled error still answers the error envelope with
 the trace id.
 """
@@ -92,7 +93,9 @@ class EdgeMiddleware:
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
-                message["headers"] = _response_headers(message, state, trace_id, started)
+                message["headers"] = _response_headers(
+                    message, state, trace_id, started, scope.get("path", "")
+                )
             await send(message)
 
         try:
@@ -159,10 +162,35 @@ def incoming_trace_id(scope: Scope) -> str:
     return parent or uuid.uuid4().hex
 
 
+# Every response: no MIME sniffing, no referrer leaving the console, no framing. JSON
+# answers may load nothing; the HTML pages (OpenAPI UI, ReDoc, the web console) load their
+# own scripts and styles, and the OpenAPI UI's from the jsDelivr CDN FastAPI points at.
+_COMMON_SECURITY = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+)
+_API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+_PAGE_CSP = (
+    b"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    b"connect-src 'self'; worker-src 'self' blob:; font-src 'self' https://cdn.jsdelivr.net; "
+    b"frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+PAGE_PREFIXES = ("/docs", "/redoc", "/admin")
+
+
+def security_headers(path: str) -> tuple[tuple[bytes, bytes], ...]:
+    csp = _PAGE_CSP if path.startswith(PAGE_PREFIXES) else _API_CSP
+    return (*_COMMON_SECURITY, (b"content-security-policy", csp))
+
+
 def _response_headers(
-    message: Message, state: dict[str, Any], trace_id: str, started: float
+    message: Message, state: dict[str, Any], trace_id: str, started: float, path: str = ""
 ) -> list[tuple[bytes, bytes]]:
     headers = list(message.get("headers", []))
+    headers.extend(security_headers(path))
     headers.append((TRACE_HEADER, trace_id.encode("latin-1")))
     elapsed = (time.perf_counter() - started) * 1000
     headers.append((b"x-response-time-ms", f"{elapsed:.2f}".encode()))
