@@ -51,7 +51,7 @@ def parse_moment(text: str | None, *, option: str) -> datetime | None:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InvalidError(
-            f"{option} {text!r} is neither {MOMENT_HELP}", code="INVALID_TIME"
+            f"{option} {text!r}: expected {MOMENT_HELP}", code="INVALID_TIME"
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 

@@ -150,24 +150,27 @@ def _render_page(found: AuditSearchResult) -> None:
         return
     console.print(_records_table(found.records))
     more = f"; more with --cursor {found.next_cursor}" if found.next_cursor else ""
-    console.print(f"{len(found.records)} record(s), newest first{more}", highlight=False)
+    console.print(
+        f"{len(found.records)} record(s), newest first{more}", highlight=False, soft_wrap=True
+    )
 
 
 def _records_table(records: list[AuditRecordRead]) -> Table:
-    # Text cells, never markup: payload-derived strings may hold "[...]".
+    # Text cells, never markup: payload-derived strings may hold "[...]". Names and ids
+    # fold rather than end in "...": they are what the next command is given.
     rendered = Table(header_style="bold")
-    columns = ("seq", "time (UTC)", "actor", "role", "source", "action", "outcome", "trace", "ms")
-    for column in columns:
-        rendered.add_column(column, justify="right" if column in ("seq", "ms") else "left")
-    rendered.columns[1].no_wrap = True
+    for column in ("seq", "time (UTC)", "actor", "action", "outcome", "trace", "ms"):
+        rendered.add_column(column, overflow="fold")
+    rendered.columns[0].justify = rendered.columns[-1].justify = "right"
+    rendered.columns[1].no_wrap = rendered.columns[3].no_wrap = True
+    rendered.columns[3].min_width = max((len(record.action) for record in records), default=6)
     for record in records:
+        actor = record.actor_name + (f" ({record.role})" if record.role else "")
         outcome = record.outcome + (f" {record.error_code}" if record.error_code else "")
         rendered.add_row(
             Text(str(record.seq)),
             Text(record.created_at.strftime("%Y-%m-%d %H:%M:%S")),
-            Text(record.actor_name),
-            Text(record.role or ""),
-            Text(record.source),
+            Text(actor),
             Text(record.action),
             Text(outcome, style=OUTCOME_STYLE.get(record.outcome, "yellow")),
             Text(record.trace_id or ""),
@@ -270,7 +273,7 @@ def _report(result: AuditVerifyResult, *, what: str, as_json: bool) -> None:
         )
     if result.ok:
         return
-    record = f"record seq {result.first_broken_seq}" if result.first_broken_seq else "it"
+    record = f"record seq {result.first_broken_seq}" if result.first_broken_seq else "the file"
     hint = ""
     if result.checked == 1 and "hash" in (result.problem or ""):
         # The very first keyed record failing is what a wrong key looks like too.

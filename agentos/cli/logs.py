@@ -5,10 +5,9 @@ action), locally or with --server."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agentos.cli._backend import opened
+from agentos.cli._logs_follow import Follower, search_logs
 from agentos.cli._options import JsonOption, ServerOption, TokenOption
 from agentos.cli._output import console, emit, err_console, fail, handle_errors, print_json
 from agentos.cli._query import (
@@ -40,12 +40,6 @@ app = typer.Typer(
     help="Structured logs of every process: search, follow live, export.", no_args_is_help=True
 )
 
-# Records reach the store a writer flush (or another host's clock) late: `tail` looks back
-# this far on every poll and skips what it already printed, so a late record is not lost.
-LATE_S = 10.0
-# A poll reads at most this many pages; more new records than that in one interval is a
-# flood that `logs export` serves better than a terminal.
-MAX_PAGES = 20
 STYLE_BY_LEVEL = {"DEBUG": "dim", "WARNING": "yellow", "ERROR": "red", "CRITICAL": "bold red"}
 # Between polls `tail` sleeps (not the backend's change waiter: log records publish no bus
 # event, and waking on every other change would spend the action's rate limit). A module
@@ -95,18 +89,14 @@ def _filters(
     )
 
 
-def _search(backend: Backend, payload: dict[str, Any]) -> LogSearchResult:
-    return LogSearchResult.model_validate(backend.run_action("logs.search", payload).result)
-
-
 def _pages(backend: Backend, payload: dict[str, Any], *, every: bool) -> Iterator[LogSearchResult]:
     """The first page (an error ends the command), then with `every` each further one,
     waiting out the rate limit between them."""
-    page = _search(backend, payload)
+    page = search_logs(backend, payload)
     yield page
     while every and page.next_cursor:
         following = {**payload, "before": page.next_cursor}
-        page = patiently(partial(_search, backend, following), pause=pause)
+        page = patiently(partial(search_logs, backend, following), pause=pause)
         yield page
 
 
@@ -169,21 +159,25 @@ def _render_page(found: LogSearchResult) -> None:
         return
     console.print(records_table(found.records))
     more = f"; more with --cursor '{found.next_cursor}'" if found.next_cursor else ""
-    console.print(f"{len(found.records)} record(s), newest first{more}", highlight=False)
+    console.print(
+        f"{len(found.records)} record(s), newest first{more}", highlight=False, soft_wrap=True
+    )
 
 
 def records_table(records: list[LogRecordRead]) -> Table:
-    # Text cells, never markup: a message may hold "[...]" that rich would parse.
+    # Text cells, never markup: a message may hold "[...]" that rich would parse. The
+    # message takes the width left; process and logger names are short and stay whole.
     rendered = Table(header_style="bold")
-    for column in ("time (UTC)", "level", "source", "logger", "message", "trace"):
-        rendered.add_column(column)
-    rendered.columns[0].no_wrap = True
+    rendered.add_column("time (UTC)", no_wrap=True)
+    rendered.add_column("level", no_wrap=True)
+    rendered.add_column("source / logger", overflow="fold")
+    rendered.add_column("message", ratio=1, overflow="fold")
+    rendered.add_column("trace", overflow="fold", max_width=16)
     for record in records:
         rendered.add_row(
             Text(_when(record.created_at)),
             Text(record.level, style=STYLE_BY_LEVEL.get(record.level, "")),
-            Text(record.source),
-            Text(record.logger),
+            Text(f"{record.source}\n{record.logger}"),
             Text(record.message),
             Text(record.trace_id or ""),
         )
@@ -210,71 +204,6 @@ def record_line(record: LogRecordRead) -> Text:
 
 
 # --- tail -----------------------------------------------------------------------------------
-
-
-class Follower:
-    """New records since the last look, each printed once, oldest first."""
-
-    def __init__(self, backend: Backend, filters: dict[str, Any], since: datetime | None):
-        self.backend = backend
-        self.filters = filters
-        self.since = since
-        self.seen: dict[uuid.UUID, datetime] = {}
-        self.mark: datetime | None = None
-        # On the first poll, a record not newer than the start was there already (beyond
-        # the lines shown): it is context, not news.
-        self.floor: datetime | None = None
-
-    def _payload(self, since: datetime | None, **more: Any) -> dict[str, Any]:
-        return {**self.filters, **without_none({"since": since and since.isoformat()}), **more}
-
-    def start(self, lines: int) -> list[LogRecordRead]:
-        page = _search(self.backend, self._payload(self.since, limit=max(lines, 1)))
-        self._remember(page.records)
-        self.floor = self.mark
-        return sorted(page.records[:lines], key=_order)
-
-    def poll(self) -> list[LogRecordRead]:
-        since = self.since
-        if self.mark is not None:
-            lookback = self.mark - timedelta(seconds=LATE_S)
-            since = lookback if since is None else max(since, lookback)
-        found: list[LogRecordRead] = []
-        cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            payload = self._payload(since, limit=PAGE_MAX, **without_none({"before": cursor}))
-            page = patiently(partial(_search, self.backend, payload), pause=pause)
-            found.extend(page.records)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-        else:
-            err_console.print(
-                f"more than {MAX_PAGES * PAGE_MAX} new records at once; showing the newest "
-                "(`agentos logs export` has them all)",
-                highlight=False,
-            )
-        floor, self.floor = self.floor, None
-        fresh = [
-            record
-            for record in found
-            if record.id not in self.seen and (floor is None or record.created_at > floor)
-        ]
-        self._remember(found)
-        return sorted(fresh, key=_order)
-
-    def _remember(self, records: list[LogRecordRead]) -> None:
-        for record in records:
-            self.seen[record.id] = record.created_at
-            if self.mark is None or record.created_at > self.mark:
-                self.mark = record.created_at
-        if self.mark is not None:
-            horizon = self.mark - timedelta(seconds=LATE_S * 2)
-            self.seen = {key: at for key, at in self.seen.items() if at >= horizon}
-
-
-def _order(record: LogRecordRead) -> tuple[datetime, uuid.UUID]:
-    return record.created_at, record.id
 
 
 def _show(records: list[LogRecordRead], *, as_json: bool) -> None:
@@ -318,7 +247,7 @@ def tail(
     filters = _filters(text, level, source, trace_id, job)
     start = parse_moment(since, option="--since")
     with opened(server, token) as backend:
-        follower = Follower(backend, filters, start)
+        follower = Follower(backend, filters, start, pause=pause)
         try:
             _show(follower.start(lines), as_json=as_json)
             _follow(follower, interval=interval, as_json=as_json)

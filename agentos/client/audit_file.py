@@ -2,14 +2,14 @@
 deployment's audit key, which is all an external auditor has.
 
 The chain itself is recomputed by the service layer's `audit_export.verify_file` (one
-implementation of the hash rules); this module finds the key and turns what can go wrong
-with a file (missing, not text) into the error family and a result naming the record.
+implementation of the hash rules, naming the first record that fails); this module finds
+the key and turns what that reader cannot take (no file, bytes that are not UTF-8) into
+the error family or a result naming the record.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from agentos.errors import InvalidError, NotFoundError
@@ -17,8 +17,6 @@ from agentos.schemas.audit import AuditVerifyResult
 from agentos.settings import AUDIT_KEY_FILE_NAME, Settings, get_settings
 
 __all__ = ["audit_key", "verify_export"]
-
-_LINE_PROBLEM = re.compile(r"^line (\d+): ")
 
 
 def audit_key(
@@ -74,18 +72,7 @@ def verify_export(path: Path, *, key: bytes) -> AuditVerifyResult:
         raise InvalidError(
             f"cannot read {path}: {exc.strerror or exc}", code="FILE_UNREADABLE"
         ) from None
-    return _named(path, result)
-
-
-def _named(path: Path, result: AuditVerifyResult) -> AuditVerifyResult:
-    """An unreadable record line is reported by line only: name its seq from its
-    neighbours, so the operator always learns which record to look at."""
-    if result.ok or result.first_broken_seq is not None:
-        return result
-    line = _LINE_PROBLEM.match(result.problem or "")
-    if line is None or int(line[1]) < 2:
-        return result
-    return result.model_copy(update={"first_broken_seq": _seq_at_line(path, int(line[1]))})
+    return result
 
 
 def _first_undecodable_line(path: Path) -> int | None:
