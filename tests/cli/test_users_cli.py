@@ -60,10 +60,12 @@ def test_create_with_password_stdin_json(cli_settings: Settings, cli_runtime: Ru
 @pytest.mark.parametrize(
     ("args", "exit_code", "code"),
     [
-        (["users", "create", "carl", "--role", "root"], 2, "INVALID_ROLE"),
+        (["users", "create", "carl", "--role", "root"], 2, "VALIDATION_ERROR"),
         (["users", "create", "dup", "--role", "user"], 4, "USER_EXISTS"),
         (["token", "nobody"], 3, "USER_NOT_FOUND"),
-        (["users", "list", "--server", "http://127.0.0.1:9"], 2, "LOCAL_ONLY"),
+        # Account administration works remotely (the Managers actions): it needs a login.
+        (["users", "list", "--server", "http://127.0.0.1:9"], 5, "NOT_LOGGED_IN"),
+        (["token", "nobody", "--server", "http://127.0.0.1:9"], 2, "LOCAL_ONLY"),
     ],
 )
 def test_errors_exit_with_their_code(
