@@ -1,16 +1,23 @@
-"""Liveness of every dependency, with latency per part."""
+"""Liveness of every dependency, with latency per part, and the watch that records each
+dependency going down or coming back as a system event."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from agentos import __version__
+from agentos.db.models import RuntimeSetting
 from agentos.schemas.health import HealthPart, HealthReport
+from agentos.services import events
 from agentos.services.backends.base import Backends
+from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 
 
@@ -72,4 +79,89 @@ def check(*, settings: Settings, engine: Engine, backends: Backends) -> HealthRe
         version=__version__,
         deployment="distributed" if distributed else "embedded",
         parts=parts,
+    )
+
+
+# Dependency watch ------------------------------------------------------------------------
+
+WATCH_KEY = "health.dependencies"
+
+
+class _Outages:
+    """What this process saw go down while the database could not record it."""
+
+    def __init__(self) -> None:
+        self.database_down_since: datetime | None = None
+
+
+def watch(runtime: Runtime) -> dict[str, str]:
+    """Probe every dependency and record each up/down transition as a system event, so the
+    dashboard's alerts show an outage without anyone calling /health.
+
+    The last seen state of every part is kept in the `runtime_settings` table (one row, so
+    one event per transition whichever process probes). A database outage cannot be written
+    while it lasts: this process remembers when it began and records it once it is back.
+    """
+    report = check(settings=runtime.settings, engine=runtime.engine, backends=runtime.backends)
+    seen: dict[str, str] = {name: part.status for name, part in report.parts.items()}
+    memory = runtime.component(_Outages, _Outages)
+    now = datetime.now(UTC)
+    if seen.get("database") == "down":
+        memory.database_down_since = memory.database_down_since or now
+        return seen
+    with runtime.session() as session:
+        row = session.get(RuntimeSetting, WATCH_KEY, with_for_update=True)
+        previous: dict[str, Any] = dict(row.value) if row is not None and row.value else {}
+        if memory.database_down_since is not None:
+            previous["database"] = {
+                "status": "down",
+                "since": memory.database_down_since.isoformat(),
+            }
+            memory.database_down_since = None
+        current = {**previous}
+        for name, status in seen.items():
+            before = (previous.get(name) or {}).get("status")
+            if status == before or status == "embedded":
+                continue
+            current[name] = {"status": status, "since": now.isoformat()}
+            if before is None and status == "up":
+                continue  # first sight of a healthy part: nothing to report
+            _record_transition(session, name, status, report.parts[name], previous.get(name), now)
+        if row is None:
+            session.add(RuntimeSetting(key=WATCH_KEY, value=current))
+        elif current != previous or row.value != current:
+            row.value = current
+    return seen
+
+
+def _record_transition(
+    session: Session,
+    name: str,
+    status: str,
+    part: HealthPart,
+    before: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    if status == "down":
+        events.emit(
+            session,
+            severity="error" if part.required else "warning",
+            source=f"health.{name}",
+            kind="dependency_down",
+            message=f"{name} is down: {part.detail or 'no answer'}",
+            details={"dependency": name, "backend": part.backend, "detail": part.detail},
+        )
+        return
+    since = (before or {}).get("since")
+    lasted = ""
+    if since:
+        seconds = (now - datetime.fromisoformat(since)).total_seconds()
+        lasted = f" after {seconds:.0f} s down (since {since[:19]}Z)"
+    events.emit(
+        session,
+        severity="info",
+        source=f"health.{name}",
+        kind="dependency_up",
+        message=f"{name} is back{lasted}",
+        details={"dependency": name, "backend": part.backend, "down_since": since},
     )

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agentos.services import admin_data
+from agentos.services import admin_data, health
 from agentos.services.logs import search as log_search
 from agentos.services.pipeline import workers
 from agentos.services.runtime import Runtime
@@ -106,6 +106,7 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         PeriodicJob("reclaim_stale", settings.reclaim_interval_s, _reclaim),
         PeriodicJob("clean_uploads", settings.upload_cleanup_interval_s, _clean_uploads),
         PeriodicJob("purge_logs", LOG_PURGE_INTERVAL_S, _purge_logs),
+        PeriodicJob("watch_dependencies", settings.ssot_warm_interval_s, health.watch),
     ]
 
 
