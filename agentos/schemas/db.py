@@ -59,6 +59,9 @@ class MigrationResult(BaseModel):
     before: str | None
     after: str | None
     head: str
+    agents_created: int = Field(
+        default=0, description="pipeline agents a fresh database was given, with defaults"
+    )
 
     @property
     def changed(self) -> bool:

@@ -102,6 +102,9 @@ class JobRead(ReadModel):
     media_info: dict[str, Any] | None = None
     error: str | None = None
     error_code: str | None = None
+    trace_id: str | None = Field(
+        default=None, description="of the request that created the job (logs.search trace_id=)"
+    )
     created_at: datetime
     updated_at: datetime
     queued_at: datetime | None = None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import psutil
@@ -56,6 +57,43 @@ def _child_init(**_: Any) -> None:
     runtime.engine.dispose(close=False)
     runtime.relaxed_engine.dispose(close=False)
     logs_setup.configure(runtime, process="worker")
+    # A pool process runs the stages: it applies runtime configuration (log levels among
+    # it) itself, from the stored values and then as each change is announced.
+    config_live.load(runtime)
+    threading.Thread(
+        target=follow_changes,
+        args=(runtime, lambda change: config_live.handle_change(runtime, change)),
+        name="agentos-config",
+        daemon=True,
+    ).start()
+
+
+def follow_changes(
+    runtime: Runtime,
+    on_change: Callable[[dict[str, Any]], None],
+    stop: threading.Event | None = None,
+) -> None:
+    """Call `on_change` with every announced change until `stop`; reconnect if the bus drops."""
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        try:
+            subscription = runtime.backends.bus.subscribe(events.CHANGES_CHANNEL)
+        except Exception:
+            logger.warning("change listener: bus unavailable, retrying")
+            stop.wait(runtime.settings.heartbeat_interval_s)
+            continue
+        try:
+            while not stop.is_set():
+                event = subscription.get(timeout_s=0.5)
+                if event is not None:
+                    try:
+                        on_change(event.payload)
+                    except Exception:
+                        logger.exception("applying an announced change failed")
+        except Exception:
+            logger.warning("change listener lost the bus; resubscribing")
+        finally:
+            subscription.close()
 
 
 @signals.worker_ready.connect
@@ -198,24 +236,12 @@ class WorkerHeartbeat(threading.Thread):
                     self.consuming.add(agent)
 
     def listen(self) -> None:
-        """Apply agent switches and runtime configuration as their changes are announced;
-        reconnect if the bus drops."""
-        while not self._stop_event.is_set():
-            try:
-                subscription = self.runtime.backends.bus.subscribe(events.CHANGES_CHANNEL)
-            except Exception:
-                logger.warning("agent switch listener: bus unavailable, retrying")
-                self._stop_event.wait(self.settings.heartbeat_interval_s)
-                continue
-            try:
-                while not self._stop_event.is_set():
-                    event = subscription.get(timeout_s=0.5)
-                    if event is not None:
-                        self._guard(lambda event=event: self.on_change(event.payload))
-            except Exception:
-                logger.warning("agent switch listener lost the bus; resubscribing")
-            finally:
-                subscription.close()
+        """Apply agent switches and runtime configuration as their changes are announced."""
+        follow_changes(
+            self.runtime,
+            lambda change: self._guard(lambda: self.on_change(change)),
+            self._stop_event,
+        )
 
     def on_change(self, change: dict[str, Any]) -> None:
         config_live.handle_change(self.runtime, change)

@@ -13,7 +13,7 @@ from typing import Any
 from textual.app import App
 from textual.notifications import SeverityLevel
 
-from agentos.errors import AgentOSError
+from agentos.errors import AgentOSError, InternalError
 from agentos.schemas.actions import ActionInfo, ActionResponse
 from agentos.tui import commands
 from agentos.tui.screens.modals import ActionFormScreen, ConfirmScreen, SecretScreen
@@ -92,6 +92,10 @@ class ActionRunner(App[None]):
             response = self.source.run(name, payload)
         except AgentOSError as exc:
             self.call_from_thread(self._action_failed, name, exc, then)
+            return
+        except Exception as exc:  # a bug must not leave a form waiting forever
+            error = InternalError(f"{type(exc).__name__}: {exc}", code="TUI_UNEXPECTED")
+            self.call_from_thread(self._action_failed, name, error, then)
             return
         self.call_from_thread(self._action_done, response, then)
 

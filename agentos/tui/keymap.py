@@ -40,6 +40,7 @@ GLOBAL: tuple[Key, ...] = (
 
 VIEW_KEYS: dict[str, tuple[Key, ...]] = {
     "dashboard": (
+        Key("enter", "open_job", "Open alert's job", display="⏎", show=False),
         Key("a", "ack", "Ack alert", write=True),
         Key("A", "ack_all", "Ack all", write=True),
         Key("P", "pause_queue", "Pause queue", write=True),
@@ -61,20 +62,43 @@ VIEW_KEYS: dict[str, tuple[Key, ...]] = {
         Key("U", "resume_queue", "Resume queue", write=True, show=False),
         Key("escape", "clear", "Clear marks/filter", show=False),
     ),
+    # The job's own events and log lines are actions (`events.list`, `logs.search`): read on
+    # open, on a change to the job (at most every few seconds), on ^r, else every 10 s.
     "job": (
         Key("escape", "app.pop_screen", "Back"),
         Key("c", "cancel", "Cancel", write=True),
         Key("t", "retry", "Retry", write=True),
         Key("x", "delete", "Delete", write=True),
+        Key("ctrl+r", "reload", "Reload", display="^r"),
     ),
+    # S, T and C act on the agents table's row; the worker keys on the workers table's (tab
+    # moves between them). i and s are reads (worker.ping, worker.stats); X asks first (No
+    # is the default), R picks one of the worker's active tasks, asks whether to terminate
+    # it, then asks to confirm.
     "agents": (
         Key("S", "agent('agent.start')", "Start agent", write=True),
         Key("T", "agent('agent.stop')", "Stop agent", write=True),
         Key("C", "concurrency", "Concurrency", write=True),
+        Key("i", "ping", "Ping workers"),
+        Key("s", "stats", "Worker stats"),
+        Key("plus", "pool(1)", "Grow pool", write=True, display="+"),
+        Key("minus", "pool(-1)", "Shrink pool", write=True, display="-"),
+        Key("A", "autoscale", "Autoscale", write=True),
+        Key("X", "shutdown", "Shutdown worker", write=True),
+        Key("R", "revoke", "Revoke task", write=True),
+        Key("ctrl+r", "reload", "Reload", display="^r", show=False),
     ),
+    # `/` searches on the server: `level:warning source:worker trace:<id> job:<id>` and free
+    # text. f follows the newest records (re-read every few seconds) or stops to read; ]
+    # pages back (and stops following); l steps the level filter; Enter opens a line's job.
     "logs": (
+        Key("enter", "open", "Open job", display="⏎"),
+        Key("f", "follow", "Follow"),
+        Key("l", "level", "Level"),
+        Key("right_square_bracket", "older", "Older", display="]"),
         Key("a", "ack", "Ack event", write=True),
         Key("V", "verify", "Verify audit chain", write=True),
+        Key("ctrl+r", "reload", "Reload", display="^r"),
     ),
     "analytics": (),
     # e edits the selected setting (settable ones only: marked ✎), X puts it back to the

@@ -95,8 +95,10 @@ class WatchedSource(Source):
     def job(self, job_id: uuid.UUID) -> JobDetail:
         return self._call(self.inner.job, job_id)
 
-    def audit(self, *, query: str | None = None, limit: int = 100) -> list[AuditRecordRead]:
-        return self._call(self.inner.audit, query=query, limit=limit)
+    def audit(
+        self, *, query: str | None = None, trace_id: str | None = None, limit: int = 100
+    ) -> list[AuditRecordRead]:
+        return self._call(self.inner.audit, query=query, trace_id=trace_id, limit=limit)
 
     def catalog(self) -> list[ActionInfo]:
         return self._call(self.inner.catalog)

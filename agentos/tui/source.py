@@ -22,8 +22,10 @@ from agentos.client.backend import EventCallback, StateCallback
 from agentos.errors import AgentOSError
 from agentos.schemas.actions import ActionInfo, ActionResponse
 from agentos.schemas.actions_config import ConfigHistoryResult
+from agentos.schemas.actions_logs import EventList, LogSearchResult
 from agentos.schemas.actions_managers import ManagersView
 from agentos.schemas.actions_reads import EffectiveSetting
+from agentos.schemas.actions_workers import WorkerStatsResult
 from agentos.schemas.audit import AuditRecordRead
 from agentos.schemas.audit_read import RuntimeSettingRead
 from agentos.schemas.common import Page
@@ -69,7 +71,9 @@ class Source(ABC):
     def job(self, job_id: uuid.UUID) -> JobDetail: ...
 
     @abstractmethod
-    def audit(self, *, query: str | None = None, limit: int = 100) -> list[AuditRecordRead]: ...
+    def audit(
+        self, *, query: str | None = None, trace_id: str | None = None, limit: int = 100
+    ) -> list[AuditRecordRead]: ...
 
     @abstractmethod
     def catalog(self) -> list[ActionInfo]: ...
@@ -89,6 +93,21 @@ class Source(ABC):
         """Earlier values of one runtime setting (all of them when `key` is None)."""
         payload: dict[str, Any] = {"limit": limit} | ({"key": key} if key else {})
         return _answer(ConfigHistoryResult, self.run("config.history", payload))
+
+    # Searched where they are stored (`standard` rate, audited): never on every refresh.
+    def logs(self, payload: dict[str, Any]) -> LogSearchResult:
+        """One page of log records (`logs.search`), newest first; `before` pages back."""
+        return _answer(LogSearchResult, self.run("logs.search", payload))
+
+    def events(self, payload: dict[str, Any]) -> EventList:
+        """System events (`events.list`), newest first."""
+        return _answer(EventList, self.run("events.list", payload))
+
+    def worker_stats(self, worker: str | None = None) -> WorkerStatsResult:
+        """What each worker (or one) says about itself (`worker.stats`)."""
+        return _answer(
+            WorkerStatsResult, self.run("worker.stats", {"worker": worker} if worker else {})
+        )
 
     # The System view's reads: audited, `critical`-rate (5/min) actions; use them sparingly.
     def backups(self) -> BackupList:
@@ -162,8 +181,10 @@ class BackendSource(Source):
     def job(self, job_id: uuid.UUID) -> JobDetail:
         return self.backend.show_job(job_id)
 
-    def audit(self, *, query: str | None = None, limit: int = 100) -> list[AuditRecordRead]:
-        return self.backend.audit_search(query=query, limit=limit).records
+    def audit(
+        self, *, query: str | None = None, trace_id: str | None = None, limit: int = 100
+    ) -> list[AuditRecordRead]:
+        return self.backend.audit_search(query=query, trace_id=trace_id, limit=limit).records
 
     def catalog(self) -> list[ActionInfo]:
         return self.backend.catalog()

@@ -16,6 +16,7 @@ from agentos.schemas.audit import AuditRecordRead
 from agentos.schemas.common import Page, Pagination
 from agentos.schemas.jobs import JobDetail, JobRead
 from agentos.tui.source import ConfigView, Source
+from tests.tui.fake_logs import LOG_ACTIONS, FakeLogs, logs_catalog
 from tests.tui.fake_managers import (
     CONFIG_ACTIONS,
     MANAGER_ACTIONS,
@@ -24,6 +25,7 @@ from tests.tui.fake_managers import (
     catalog_of,
 )
 from tests.tui.fake_system import FakeSystem, system_catalog
+from tests.tui.fake_workers import WORKER_ACTIONS, FakeWorkers, workers_catalog
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 STATUSES = ("completed", "failed", "processing", "queued", "cancelled", "pending")
@@ -146,6 +148,8 @@ class FakeSource(Source):
         self.system = FakeSystem(self.document)
         self.managers_data = FakeManagers(NOW)
         self.config_data = FakeConfig(NOW)
+        self.logs_data = FakeLogs(NOW)
+        self.workers_data = FakeWorkers(self.document)
         self.fail: dict[str, AgentOSError] = {}  # "snapshot": the document read raises it
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.on_event: EventCallback | None = None
@@ -173,11 +177,19 @@ class FakeSource(Source):
         job = next(job for job in self.job_list if job.id == job_id)
         return JobDetail.model_validate(job.model_dump())
 
-    def audit(self, *, query: str | None = None, limit: int = 100) -> list[AuditRecordRead]:
+    def audit(
+        self, *, query: str | None = None, trace_id: str | None = None, limit: int = 100
+    ) -> list[AuditRecordRead]:
+        self.calls.append(("audit.search", {"query": query, "trace_id": trace_id}))
         return []
 
     def catalog(self) -> list[ActionInfo]:
-        return system_catalog() + catalog_of(MANAGER_ACTIONS | CONFIG_ACTIONS)
+        return (
+            system_catalog()
+            + catalog_of(MANAGER_ACTIONS | CONFIG_ACTIONS)
+            + logs_catalog()
+            + workers_catalog()
+        )
 
     def run(self, action: str, payload: dict[str, Any] | None = None) -> ActionResponse:
         payload = dict(payload or {})
@@ -186,6 +198,10 @@ class FakeSource(Source):
             result = self.managers_data.answer(action, payload)
         elif action in CONFIG_ACTIONS:
             result = self.config_data.answer(action, payload)
+        elif action in WORKER_ACTIONS:
+            result = self.workers_data.answer(action, payload)
+        elif action in LOG_ACTIONS:
+            result = self.logs_data.answer(action, payload)
         elif action.startswith("system."):
             result = self.system.answer(action, payload)
         else:

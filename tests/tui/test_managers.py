@@ -8,12 +8,14 @@ from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Select
 
 from agentos.errors import ConflictError, ForbiddenError
+from agentos.schemas.actions import DangerousPayload
+from agentos.schemas.actions_managers import IpAllowAddPayload
 from agentos.tui.app import AgentOSApp
 from agentos.tui.screens.forms import FormScreen
 from agentos.tui.screens.managers import MANAGERS_REFRESH_S, ManagersScreen
 from agentos.tui.screens.modals import ChoiceScreen, SecretScreen
 from tests.tui.fake import FakeSource
-from tests.tui.fake_managers import KEY_SECRET, ONE_TIME_PASSWORD, user_id
+from tests.tui.fake_managers import KEY_SECRET, MANAGER_ACTIONS, ONE_TIME_PASSWORD, user_id
 from tests.tui.pilots import (
     SIZE,
     Clock,
@@ -277,8 +279,11 @@ async def test_key_allow_list_and_lockout_keys_run_their_actions() -> None:
         assert source.runs("apikey.revoke") == [{"key_id": live}]
         await select_row(pilot, app, "#keys", revoked)
         await pilot.press("K")
-        await wait_for(pilot, lambda: ("API key 'old-key' is already revoked", "information")
-                       in notes, "the note")
+        await wait_for(
+            pilot,
+            lambda: ("API key 'old-key' is already revoked", "information") in notes,
+            "the note",
+        )
 
         form = await _form(pilot, app, "i")
         _type(form, cidr="192.168.7.0/24", note="vpn")
@@ -372,3 +377,34 @@ async def test_a_refused_read_is_shown_and_lists_are_read_when_due(moved_clock: 
         await select_row(pilot, app, "#users", DANA)
         await pilot.press("e")  # an action reads the lists again at once
         await wait_for(pilot, lambda: source.managers_data.reads == 4, "after the action")
+
+
+class _DangerousAllow(IpAllowAddPayload, DangerousPayload):
+    """ipallow.add as a server that marks it dangerous would take it."""
+
+
+async def test_a_form_whose_confirmation_is_declined_can_run_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(MANAGER_ACTIONS, "ipallow.add", _DangerousAllow)
+    source = FakeSource()
+    app = fake_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(pilot, app)
+        app.catalog = [  # as if the server marked ipallow.add dangerous
+            info.model_copy(update={"dangerous": True}) if info.name == "ipallow.add" else info
+            for info in app.catalog
+        ]
+        form = await _form(pilot, app, "i")
+        _type(form, cidr="192.168.7.0/24")
+        await _submit(pilot, form)
+        await confirm_dialog(pilot, app)
+        await answer(pilot, app, "n")
+        await wait_for(pilot, lambda: app.screen is form, "the form again")
+        assert not form.busy
+        assert text_of(app, "#form-error") == "not run (not confirmed)"
+        await _submit(pilot, form)
+        await confirm_dialog(pilot, app)
+        await answer(pilot, app, "y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ManagersScreen), "done")
+        assert source.runs("ipallow.add") == [{"cidr": "192.168.7.0/24", "confirm": True}]

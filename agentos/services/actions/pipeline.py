@@ -31,7 +31,7 @@ from agentos.services.actions import denials, registry
 from agentos.services.actions.registry import ActionContext, ActionSpec
 from agentos.services.backends import breaker, idempotency
 from agentos.services.backends.idempotency import StoredResponse
-from agentos.services.context import Actor
+from agentos.services.context import Actor, bound
 from agentos.services.jobs import ids as job_ids
 from agentos.services.runtime import backends_of, runtime_of, settings_of
 from agentos.services.security import admin_access, audit, ipallow, pii, roles
@@ -316,10 +316,23 @@ def execute(
     payload: ActionPayload | dict[str, Any] | None = None,
     idempotency_key: str | None = None,
 ) -> ActionResponse:
-    """Run one admin action through the whole pipeline; commits what it did."""
+    """Run one admin action through the whole pipeline; commits what it did. Its log
+    records and events carry its trace id and actor (a CLI action makes up its trace id)."""
     started = time.perf_counter()
     if actor.trace_id is None:
         actor = dataclasses.replace(actor, trace_id=uuid.uuid4().hex)
+    with bound(trace_id=actor.trace_id, actor=actor.name):
+        return _execute(session, actor, action, payload, idempotency_key, started)
+
+
+def _execute(
+    session: Session,
+    actor: Actor,
+    action: str,
+    payload: ActionPayload | dict[str, Any] | None,
+    idempotency_key: str | None,
+    started: float,
+) -> ActionResponse:
     # JSON-safe for the audit record of an attempt refused before its payload is a model.
     raw = to_jsonable_python(payload, fallback=str)
     run = _Run(

@@ -23,6 +23,7 @@ from agentos.schemas.actions_analytics import (
     SnapshotRead,
 )
 from agentos.schemas.actions_logs import ExportResult
+from agentos.schemas.analytics import EndpointMetrics
 from agentos.schemas.jobs import JobStatus
 from agentos.services import events
 from agentos.services.analytics.figures import HTTP_PREFIX, endpoint_metrics, metrics
@@ -89,6 +90,15 @@ def _series(session: Session, payload: AnalyticsExportPayload) -> list[dict[str,
     return [item.model_dump(mode="json") for item in endpoint_metrics(session)]
 
 
+def _columns(metric: str) -> list[str]:
+    """The CSV header of a metric's series (written even when the series is empty)."""
+    if metric == "steps":
+        return ["agent", "status", "count"]
+    if metric == "endpoints":
+        return list(EndpointMetrics.model_fields)
+    return ["hour", "status", "count"]
+
+
 def export(
     session: Session, *, settings: Settings, payload: AnalyticsExportPayload
 ) -> ExportResult:
@@ -100,7 +110,7 @@ def export(
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
         if payload.format == "csv":
-            fieldnames = list(rows[0]) if rows else ["hour", "status", "count"]
+            fieldnames = list(rows[0]) if rows else _columns(payload.metric)
             writer = csv.DictWriter(handle, fieldnames=fieldnames)
             writer.writeheader()
             writer.writerows(rows)

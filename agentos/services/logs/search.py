@@ -96,11 +96,13 @@ def find(session: Session, payload: LogSearchPayload) -> LogSearchResult:
     )
 
 
-def _batches(session: Session, payload: LogExportPayload) -> Iterator[list[LogRecord]]:
-    """Every matching record, oldest first, a batch at a time."""
+def _batches(session: Session, payload: LogExportPayload) -> Iterator[list[dict[str, Any]]]:
+    """Every matching record, oldest first, a batch at a time, as plain rows (nothing is
+    kept in the caller's session, whatever the export's size)."""
+    table = LogRecord.__table__
     after: tuple[datetime, uuid.UUID] | None = None
     while True:
-        query = select(LogRecord).where(*_filters(payload))
+        query = select(*table.columns).where(*_filters(payload))
         if after is not None:
             query = query.where(
                 or_(
@@ -108,14 +110,12 @@ def _batches(session: Session, payload: LogExportPayload) -> Iterator[list[LogRe
                     and_(LogRecord.created_at == after[0], LogRecord.id > after[1]),
                 )
             )
-        rows = list(
-            session.scalars(query.order_by(LogRecord.created_at, LogRecord.id).limit(EXPORT_BATCH))
-        )
+        ordered = query.order_by(LogRecord.created_at, LogRecord.id).limit(EXPORT_BATCH)
+        rows = [dict(row) for row in session.execute(ordered).mappings()]
         if not rows:
             return
         yield rows
-        after = (rows[-1].created_at, rows[-1].id)
-        session.expunge_all()
+        after = (rows[-1]["created_at"], rows[-1]["id"])
 
 
 def exports_dir(settings: Settings) -> Path:
@@ -124,8 +124,8 @@ def exports_dir(settings: Settings) -> Path:
     return directory
 
 
-def _row(record: LogRecord) -> dict[str, Any]:
-    return LogRecordRead.model_validate(record, from_attributes=True).model_dump(mode="json")
+def _row(record: dict[str, Any]) -> dict[str, Any]:
+    return LogRecordRead.model_validate(record).model_dump(mode="json")
 
 
 def export(session: Session, *, settings: Settings, payload: LogExportPayload) -> ExportResult:

@@ -4,9 +4,9 @@ Whatever a stage raises (agentos.media's `InvalidError`s, the stage functions' o
 a pydantic model rejecting stored data, the file system, the database, a bug) becomes a
 `Failure` here and nowhere else. Its `message` is what the job's and the step's `error`
 hold: one line an operator can act on, never a traceback, never a validation dump. The
-traceback goes to this module's logger (`log`), with the job and the step it belongs to;
-the step id is the trace id of a stage run (the message of an unexpected failure names
-it, so the log line is one search away).
+traceback goes to this module's logger (`log`), with the job and the step it belongs to,
+under the trace id of the request behind the job (the message of an unexpected failure
+names the step, so the log line is one search away).
 
 Retry policy: an input the pipeline cannot process (invalid or missing media, bad stored
 data, a refused parameter) fails the job at once, since a retry would meet the same input;
@@ -133,7 +133,6 @@ def log(
         failure.message,
         exc_info=None if failure.expected else exc,
         extra={
-            "trace_id": str(step_id),
             "job_id": str(job_id),
             "step_id": str(step_id),
             "agent": agent,

@@ -57,6 +57,7 @@ _STEP_COLUMNS = (
     "created_at",
     "started_at",
     "heartbeat_at",
+    "trace_id",
 )
 
 
@@ -111,6 +112,7 @@ def take_next(
         "created_at": now,
         "started_at": now,
         "heartbeat_at": now,
+        "trace_id": getattr(job, "trace_id", None),
     }
     statement = _start_statement(session.get_bind().dialect.name)
     row = session.connection().execute(statement, values).first()

@@ -37,6 +37,7 @@ _RETURNED = (
     "source_sha256",
     "source_size",
     "media_info",
+    "trace_id",
 )
 
 

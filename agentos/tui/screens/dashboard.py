@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Label, Sparkline, Static
+from textual.widgets import DataTable, Label, Sparkline, Static
 
 from agentos.schemas.admin import AdminDocument, LogEntry
 from agentos.tui.screens.base import ViewScreen
+from agentos.tui.screens.job_detail import JobDetailScreen
 from agentos.tui.widgets import health
 from agentos.tui.widgets.table import KeyedTable
 
@@ -133,6 +135,26 @@ class DashboardScreen(ViewScreen):
     def selection_context(self) -> dict[str, str]:
         key = self.query_one("#alerts", KeyedTable).current_key
         return {"event_id": key} if key else {}
+
+    @on(DataTable.RowSelected, "#alerts")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_job()
+
+    def _alert(self) -> LogEntry | None:
+        key = self.query_one("#alerts", KeyedTable).current_key
+        if self.snap is None or key is None:
+            return None
+        return next((a for a in alerts_of(self.snap.document) if str(a.id) == key), None)
+
+    def action_open_job(self) -> None:
+        alert = self._alert()
+        if alert is None:
+            self.notify("no alert selected")
+        elif alert.job_id is None:
+            self.notify("this alert is not about a job")
+        else:
+            self.app.push_screen(JobDetailScreen(alert.job_id))
 
     def action_ack(self) -> None:
         key = self.query_one("#alerts", KeyedTable).current_key

@@ -1,19 +1,35 @@
-"""One job: its fields, processing steps and clips. Escape goes back."""
+"""One job: its fields, processing steps and clips, and its own events and log lines.
+Escape goes back.
+
+The job itself is read on every refresh; its events and log lines are audited
+`standard`-rate actions (`events.list`, `logs.search` with its job_id), read when the
+screen opens, on ^r, after a change to this job (at most every `CHANGE_GAP_S`) and
+otherwise at most every `TRAIL_REFRESH_S`.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Label, Static
 
-from agentos.errors import AgentOSError
+from agentos.errors import AgentOSError, RateLimitedError
+from agentos.schemas.actions_logs import EventList, LogSearchResult
 from agentos.schemas.jobs import JobDetail
+from agentos.tui import commands
 from agentos.tui.screens.base import ViewScreen
 from agentos.tui.widgets import health
+from agentos.tui.widgets import logs_rows as rows
 from agentos.tui.widgets.table import KeyedTable
+
+TRAIL_REFRESH_S = 10.0
+CHANGE_GAP_S = 3.0
+TRAIL_LIMIT = 100
 
 
 class JobDetailScreen(ViewScreen):
@@ -36,13 +52,68 @@ class JobDetailScreen(ViewScreen):
         yield KeyedTable(
             ["#", "start", "end", "duration", "resolution", "codec", "size", "status"], id="clips"
         )
+        yield Label("Events", classes="section")
+        yield KeyedTable(rows.EVENT_COLUMNS, id="job-events")
+        yield Static("loading…", id="job-events-note", classes="empty")
+        yield Label("Log lines", classes="section")
+        yield KeyedTable(rows.LOG_COLUMNS, id="job-logs")
+        yield Static("loading…", id="job-logs-note", classes="empty")
 
     def refresh_data(self) -> None:
         self.run_worker(self._fetch, thread=True, group="job-detail", exit_on_error=False)
+        self._fetch_trail(TRAIL_REFRESH_S)
 
     def on_change(self, payload: dict[str, Any]) -> None:
         if str(payload.get("job_id")) == str(self.job_id) or payload.get("kind") == "resync":
-            self.refresh_data()
+            self.run_worker(self._fetch, thread=True, group="job-detail", exit_on_error=False)
+            self._fetch_trail(CHANGE_GAP_S)
+
+    def action_reload(self) -> None:
+        self.refresh_data()
+        self._fetch_trail(0, force=True)
+
+    def _fetch_trail(self, every_s: float, *, force: bool = False) -> None:
+        """Read the job's events and log lines, each at most once per `every_s`."""
+        job = str(self.job_id)
+        reads: dict[str, Callable[[], EventList | LogSearchResult]] = {
+            "job-events": partial(self.tui.source.events, {"job_id": job, "limit": TRAIL_LIMIT}),
+            "job-logs": partial(self.tui.source.logs, {"job_id": job, "limit": TRAIL_LIMIT}),
+        }
+        for name, read in reads.items():
+            if self.due(name, every_s, force=force):
+                self.run_worker(
+                    partial(self._read_trail, name, read),
+                    thread=True,
+                    group=name,
+                    exit_on_error=False,
+                )
+
+    def _read_trail(self, name: str, read: Callable[[], EventList | LogSearchResult]) -> None:
+        try:
+            answer = read()
+        except AgentOSError as exc:
+            self.app.call_from_thread(self._trail_failed, name, exc)
+            return
+        self.app.call_from_thread(self._show_trail, name, answer)
+
+    def _trail_failed(self, name: str, exc: AgentOSError) -> None:
+        if not self.live:
+            return
+        if isinstance(exc, RateLimitedError):
+            self.due_again_in(name, max(1.0, exc.retry_after_s), TRAIL_REFRESH_S)
+        self.query_one(f"#{name}-note", Static).update(commands.describe_error(exc))
+
+    def _show_trail(self, name: str, answer: EventList | LogSearchResult) -> None:
+        if not self.live:
+            return
+        if isinstance(answer, EventList):
+            shown = [(str(event.id), rows.event_row(event)) for event in answer.events]
+            empty = "no events about this job"
+        else:
+            shown = [(str(record.id), rows.log_row(record)) for record in answer.records]
+            empty = "no log lines about this job"
+        self.query_one(f"#{name}", KeyedTable).sync(shown)
+        self.query_one(f"#{name}-note", Static).update("" if shown else empty)
 
     def _fetch(self) -> None:
         try:

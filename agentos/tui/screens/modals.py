@@ -217,8 +217,15 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, question: str, choices: Sequence[str], *, current: str = "") -> None:
-        super().__init__(id="choice")
+    def __init__(
+        self,
+        question: str,
+        choices: Sequence[str],
+        *,
+        current: str = "",
+        screen_id: str = "choice",  # another, when one choice leads straight to the next
+    ) -> None:
+        super().__init__(id=screen_id)
         self.question = question
         self.choices = list(choices)
         self.current = current

@@ -272,7 +272,19 @@ def test_configure_twice_keeps_one_set_of_handlers(runtime: Runtime) -> None:
     logging.getLogger("agentos.tests.once").info("just once")
     assert store_for(runtime).flush(10)
     with runtime.session() as session:
-        count = session.scalar(
-            select(func.count()).where(LogRecord.logger == "agentos.tests.once")
-        )
+        count = session.scalar(select(func.count()).where(LogRecord.logger == "agentos.tests.once"))
     assert count == 1
+
+
+def test_a_closed_store_drops_and_counts_what_it_is_still_given(
+    runtime: Runtime, own_logger: Callable[[LogStore, str], logging.Logger]
+) -> None:
+    store = LogStore(runtime)
+    logger = own_logger(store, "agentos.tests.closed")
+    logger.info("kept")
+    assert store.flush(10)
+    store.close()
+    for n in range(3):
+        logger.info("too late %d", n)
+    assert store.stats() == {"queued": 0, "written": 1, "dropped": 3, "failed_batches": 0}
+    assert [row.message for row in _stored(runtime, "agentos.tests.closed")] == ["kept"]

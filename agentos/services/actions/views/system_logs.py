@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from agentos.db.models import Job
+from agentos.errors import NotFoundError
 from agentos.schemas.actions import NoPayload
 from agentos.schemas.actions_logs import (
     AuditExportPayload,
@@ -139,6 +141,9 @@ def events_purge(session: Session, payload: PurgePayload, ctx: ActionContext) ->
     permission="events:write",
 )
 def events_emit(session: Session, payload: EventEmitPayload, ctx: ActionContext) -> EventRead:
+    if payload.job_id is not None and session.get(Job, payload.job_id) is None:
+        # A clear 404, not the foreign key's IntegrityError (an internal error) at insert.
+        raise NotFoundError(f"job {payload.job_id} not found", code="JOB_NOT_FOUND")
     event = events.emit(
         session,
         severity=payload.severity,
