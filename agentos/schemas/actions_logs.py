@@ -16,7 +16,9 @@ ExportFormat = Literal["jsonl", "csv"]
 PAGE_MAX = 500
 
 
-class LogSearchPayload(ActionPayload):
+class LogFilters(ActionPayload):
+    """What logs.search and logs.export select by: the same filters for both."""
+
     query: str | None = Field(default=None, max_length=200, description="Text in the message")
     level: LogLevel | None = Field(default=None, description="This level and above")
     source: str | None = Field(
@@ -27,6 +29,9 @@ class LogSearchPayload(ActionPayload):
     job_id: uuid.UUID | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+
+class LogSearchPayload(LogFilters):
     before: str | None = Field(
         default=None, max_length=100, description="Cursor: next_cursor of the previous page"
     )
@@ -51,12 +56,8 @@ class LogSearchResult(BaseModel):
     next_cursor: str | None = Field(default=None, description="Pass as before; null at the end")
 
 
-class LogExportPayload(ActionPayload):
+class LogExportPayload(LogFilters):
     format: ExportFormat = "jsonl"
-    level: LogLevel | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    trace_id: str | None = Field(default=None, max_length=64)
 
 
 class ExportResult(BaseModel):
@@ -89,7 +90,9 @@ class PurgeResult(BaseModel):
 
 
 class EventListPayload(ActionPayload):
-    severity: EventSeverity | None = None
+    severity: EventSeverity | None = Field(default=None, description="Exactly this severity")
+    min_severity: EventSeverity | None = Field(default=None, description="This one and above")
+    query: str | None = Field(default=None, max_length=200, description="Text in the message")
     acknowledged: bool | None = None
     source: str | None = Field(default=None, max_length=64)
     trace_id: str | None = Field(default=None, max_length=64)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
 from agentos.db.models import SystemEvent
+from agentos.db.patterns import ESCAPE, contains
 from agentos.errors import NotFoundError
 from agentos.schemas.events import EventRead
 from agentos.services.context import Actor, current_trace_id
@@ -23,7 +24,7 @@ from agentos.services.runtime import backends_of
 
 CHANGES_CHANNEL = "agentos.changes"
 Severity = Literal["debug", "info", "warning", "error", "critical"]
-SEVERITIES: tuple[str, ...] = ("debug", "info", "warning", "error", "critical")
+SEVERITIES: tuple[Severity, ...] = ("debug", "info", "warning", "error", "critical")
 
 
 _PENDING = "agentos.announcements"
@@ -131,6 +132,8 @@ def find(
     session: Session,
     *,
     severity: Severity | None = None,
+    min_severity: Severity | None = None,
+    text: str | None = None,
     acknowledged: bool | None = None,
     source: str | None = None,
     trace_id: str | None = None,
@@ -141,6 +144,10 @@ def find(
     query = select(SystemEvent).order_by(SystemEvent.created_at.desc()).limit(limit)
     if severity is not None:
         query = query.where(SystemEvent.severity == severity)
+    if min_severity is not None:
+        query = query.where(SystemEvent.severity.in_(SEVERITIES[SEVERITIES.index(min_severity) :]))
+    if text:
+        query = query.where(SystemEvent.message.ilike(contains(text), escape=ESCAPE))
     if acknowledged is not None:
         flag = SystemEvent.acknowledged_at
         query = query.where(flag.is_not(None) if acknowledged else flag.is_(None))

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agentos.db.base import Base, BigIntId, JSONType, UUIDPrimaryKey, utcnow
@@ -143,6 +143,9 @@ class MetricsSnapshot(UUIDPrimaryKey, Base):
     data: Mapped[dict[str, Any]]
 
 
+ALERT_LEVELS_SQL = "level IN ('WARNING', 'ERROR', 'CRITICAL')"
+
+
 class LogRecord(UUIDPrimaryKey, Base):
     """Structured log records of every process (services/logs), for the SystemLogs view."""
 
@@ -152,6 +155,14 @@ class LogRecord(UUIDPrimaryKey, Base):
         Index("ix_log_records_trace_id", "trace_id"),
         Index("ix_log_records_job_id", "job_id"),
         Index("ix_log_records_source_created_at", "source", "created_at"),
+        # "WARNING and above" is a list the (level, created_at) index cannot return in
+        # time order; these few rows get their own.
+        Index(
+            "ix_log_records_alert_created_at",
+            "created_at",
+            postgresql_where=text(ALERT_LEVELS_SQL),
+            sqlite_where=text(ALERT_LEVELS_SQL),
+        ),
         Index(
             "ix_log_records_message_trgm",
             "message",

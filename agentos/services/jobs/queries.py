@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from agentos.db.models import Clip, Job, ProcessingStep
+from agentos.db.patterns import ESCAPE, contains
 from agentos.errors import InvalidError, NotFoundError
 from agentos.schemas.clips import ClipRead
 from agentos.schemas.common import Page, PageParams, Pagination
@@ -90,8 +91,7 @@ def _filtered(actor: Actor, filters: JobFilters) -> list[ColumnElement[bool]]:
     if filters.id_prefix:
         where.append(ids.with_prefix(filters.id_prefix))
     if filters.search:
-        escaped = filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(Job.title.ilike(f"%{escaped}%", escape="\\"))
+        where.append(Job.title.ilike(contains(filters.search), escape=ESCAPE))
     return where
 
 

@@ -13,26 +13,22 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from agentos.db.models import AuditRecord
+from agentos.db.patterns import ESCAPE, contains
 from agentos.schemas.actions_reads import AuditSearchPayload, AuditSearchResult
 from agentos.schemas.audit import ActionOutcomeCount, ActionStats, AuditRecordRead
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def search(session: Session, filters: AuditSearchPayload) -> AuditSearchResult:
     """Records matching every given filter, newest first, `filters.limit` at a time."""
     stmt = select(AuditRecord).order_by(AuditRecord.seq.desc())
     if filters.query and filters.query.strip():
-        pattern = _like(filters.query.strip())
+        pattern = contains(filters.query.strip())
         stmt = stmt.where(
             or_(
-                AuditRecord.action.ilike(pattern, escape="\\"),
-                AuditRecord.actor_name.ilike(pattern, escape="\\"),
-                AuditRecord.outcome.ilike(pattern, escape="\\"),
-                AuditRecord.trace_id.ilike(pattern, escape="\\"),
+                AuditRecord.action.ilike(pattern, escape=ESCAPE),
+                AuditRecord.actor_name.ilike(pattern, escape=ESCAPE),
+                AuditRecord.outcome.ilike(pattern, escape=ESCAPE),
+                AuditRecord.trace_id.ilike(pattern, escape=ESCAPE),
             )
         )
     exact = (

@@ -106,6 +106,8 @@ def events_list(session: Session, payload: EventListPayload, ctx: ActionContext)
     found = events.find(
         session,
         severity=payload.severity,
+        min_severity=payload.min_severity,
+        text=payload.query,
         acknowledged=payload.acknowledged,
         source=payload.source,
         trace_id=payload.trace_id,
