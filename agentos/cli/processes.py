@@ -36,9 +36,13 @@ def choose_runner(runtime: Runtime) -> Runner | None:
 
 def server_app() -> FastAPI:
     """uvicorn's app factory for `agentos serve`."""
+    from agentos import telemetry
     from agentos.server.app import create_app
 
-    return create_app(get_settings(), runner=choose_runner, log_process="server")
+    settings = get_settings()
+    # Every server and worker process of this machine shares its samples (GET /metrics).
+    telemetry.use_directory(settings.home_dir)
+    return create_app(settings, runner=choose_runner, log_process="server")
 
 
 def serve(
@@ -126,7 +130,10 @@ def worker(
     autoscale: str | None = None,
 ) -> None:
     """Run a Celery worker (blocks): an ordinary one, visible to `celery inspect` and Flower."""
+    from agentos import telemetry
+
     bounds = autoscale_bounds(autoscale) if autoscale else None
+    telemetry.use_directory(get_settings().home_dir)
     app = _celery_app()
     queues = worker_queues(agents)
     nodename = name or f"agentos-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"

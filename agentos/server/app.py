@@ -21,7 +21,7 @@ from agentos.server.live import start_live
 from agentos.server.metrics import MetricsMiddleware, MetricsRecorder
 from agentos.server.middleware import BodyLimits, EdgeMiddleware
 from agentos.server.ratelimit import UserRateLimit
-from agentos.server.routes import admin_actions, admin_ssot, auth, system, uploads, ws
+from agentos.server.routes import admin_actions, admin_ssot, auth, prometheus, system, uploads, ws
 from agentos.server.routes import agents as agents_routes
 from agentos.server.routes import analytics as analytics_routes
 from agentos.server.routes import clips as clips_routes
@@ -43,6 +43,7 @@ ROUTERS: list[APIRouter] = [
     admin_ssot.router,
     admin_actions.router,
     ws.router,
+    prometheus.router,
 ]
 # Users' writes (jobs, uploads and their chunks) answer 503 while maintenance mode is on;
 # admin-grade writes (agents, the action endpoint) keep working.

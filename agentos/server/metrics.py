@@ -1,6 +1,7 @@
 """Per-route request metrics: a pure ASGI middleware feeding the shared counters.
 
-Requests are tallied in process memory and flushed to the counters backend (Redis when
+One recorder, two sinks: each request is observed in the Prometheus histogram of this
+process (`agentos.telemetry`, for `GET /metrics`) and tallied in process memory, flushed to the counters backend (Redis when
 configured, so every server process adds to the same figures) at most once a second, from
 a worker thread, so the request path never waits on a counter round trip.
 `agentos.services.analytics` reads them back.
@@ -16,6 +17,7 @@ from typing import Any
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agentos import telemetry
 from agentos.services.analytics import MINUTE_TTL_S, bucket_field, http_key, minute_field
 from agentos.services.backends.base import Counters
 
@@ -30,6 +32,7 @@ class MetricsRecorder:
         self._last_flush = time.monotonic()
 
     def record(self, method: str, route: str, status: int, elapsed_ms: float) -> None:
+        telemetry.request(route, method, status, elapsed_ms / 1000)
         now = time.time()
         keys = (
             http_key(method, route, "count"),

@@ -38,6 +38,7 @@ from typing import Literal
 
 from fastapi import Depends, Request
 
+from agentos import telemetry
 from agentos.errors import RateLimitedError, UnavailableError
 from agentos.server.deps import BackendsDep, CurrentActorDep, SettingsDep, client_ip
 from agentos.services.backends.allowance import Allowance
@@ -95,6 +96,7 @@ def enforce(
             logger.warning("shared rate limiter unavailable; limiting %s in this process", key)
             decision = fallback(backends).hit(key, limit=window.limit, window_s=window.window_s)
         if not decision.allowed:
+            telemetry.rate_limit_refused(tier)
             raise RateLimitedError(
                 f"Rate limit exceeded: {window.limit} requests per {window.window_s} s",
                 retry_after_s=decision.retry_after_s,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
 from celery import shared_task
 
-from agentos.schemas.work import ClaimedStep
+from agentos import telemetry
+from agentos.schemas.work import ClaimedStep, StepOutcome
 from agentos.services.pipeline import claims, sending, step_runner, workers
 from agentos.services.runtime import Runtime
 from agentos.tasks.app import RUN_STEP, AgentOSTask
@@ -30,15 +32,18 @@ def run_step(self: AgentOSTask, step_id: str, agent: str | None = None) -> dict[
     if claimed is None:
         return {"step_id": step_id, "status": "skipped"}
     handover = ConsumedQueues(self.app)
-    outcome = step_runner.run_step(runtime, claimed=claimed, reserve_next=True, handover=handover)
-    ran = [outcome]
-    while outcome.next_claimed is not None:
-        # The next stage was started here by the completing commit (pipeline/handover.py):
-        # an idle pipeline runs a job straight through without a queue between step_runner.
+    ran: list[StepOutcome] = []
+    current: ClaimedStep | None = claimed
+    while current is not None:
+        # A next stage started here by the completing commit (pipeline/handover.py) runs at
+        # once: an idle pipeline runs a job straight through without a queue between stages.
+        started = time.perf_counter()
         outcome = step_runner.run_step(
-            runtime, claimed=outcome.next_claimed, reserve_next=True, handover=handover
+            runtime, claimed=current, reserve_next=True, handover=handover
         )
+        telemetry.stage(current.agent, outcome.status, time.perf_counter() - started)
         ran.append(outcome)
+        current = outcome.next_claimed
     if outcome.next_step is not None and outcome.next_task_id is not None:
         # Reserved in the completing commit: the next stage's message goes out right now,
         # from here, like the next link of a Celery chain.

@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 from pydantic_core import to_jsonable_python
 from sqlalchemy.orm import Session
 
+from agentos import telemetry
 from agentos.errors import AgentOSError, InternalError, RateLimitedError, error_from_kind
 from agentos.schemas.actions import ActionPayload, ActionResponse
 from agentos.services import jobs, outages
@@ -80,13 +81,16 @@ class _Run:
         return bool(getattr(self.payload, "dry_run", False))
 
     def entry(self, outcome: str, **fields: Any) -> AuditEntry:
+        """The attempt's one audit record (also its sample in the action metrics)."""
+        elapsed = time.perf_counter() - self.started
+        telemetry.action(self.name, outcome, elapsed)
         return AuditEntry(
             actor=self.actor,
             action=self.name,
             outcome=outcome,
             payload=self.payload_json,
             reason=self.reason,
-            duration_ms=(time.perf_counter() - self.started) * 1000,
+            duration_ms=elapsed * 1000,
             **fields,
         )
 

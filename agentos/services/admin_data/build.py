@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from agentos import telemetry
 from agentos.errors import InternalError
 from agentos.schemas.admin import (
     AdminDocument,
@@ -187,6 +188,7 @@ def collect(runtime: Runtime) -> AdminDocument:
 def build(runtime: Runtime, *, source: CacheSource) -> CachedDocument:
     """Collect and serialise: the one way a cached document comes to exist."""
     document = collect(runtime)
+    telemetry.ssot_built(document.build_ms / 1000)
     body = encode(document)
     return CachedDocument(
         body=body,

@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from agentos import telemetry
 from agentos.errors import UnavailableError
 from agentos.schemas.admin import CacheSource, RebuildResult, SsotHealth
 from agentos.services.admin_data.build import CachedDocument, build
@@ -159,6 +160,7 @@ class SsotStore:
         self.local = None
 
     def _count(self, source: CacheSource) -> None:
+        telemetry.ssot_read(source)
         with self._lock:
             if source == "hit":
                 self.stats.hits += 1

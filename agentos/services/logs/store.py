@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Table, insert
 
+from agentos import telemetry
 from agentos.db.models import LogRecord
 from agentos.services.logs.records import fields
 from agentos.services.runtime import Runtime
@@ -63,6 +64,7 @@ class LogStore:
         self._ensure_started()
 
     def _count_drop(self) -> None:
+        telemetry.log_record_dropped()
         with self._lock:
             self.dropped += 1
 

@@ -30,6 +30,7 @@ from typing import Any
 import psutil
 from sqlalchemy import select
 
+from agentos import telemetry
 from agentos.db.models import Agent
 from agentos.schemas.work import ClaimedStep
 from agentos.services.jobs.catalog import PIPELINE, ensure_default_agents
@@ -236,6 +237,7 @@ class EmbeddedRunner:
         handed: ClaimedStep | None = None
         with self.lock:
             self.running[claimed.step_id] = claimed
+        started = time.perf_counter()
         try:
             outcome = step_runner.run_step(
                 self.runtime, claimed=claimed, should_stop=self._stopping.is_set, handover=self
@@ -244,6 +246,7 @@ class EmbeddedRunner:
         except Exception:
             logger.exception("step %s crashed its runner thread", claimed.step_id)
         finally:
+            telemetry.stage(claimed.agent, status, time.perf_counter() - started)
             with self.lock:
                 self.active_by_agent[claimed.agent] -= 1
                 self.running.pop(claimed.step_id, None)
