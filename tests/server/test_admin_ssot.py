@@ -143,3 +143,25 @@ def test_redis_gone_answers_direct(settings: Settings, runtime: Runtime) -> None
         response = dead_client.get("/api/admin/ssot", headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["x-cache"] == "DIRECT"
+
+
+def test_a_poller_that_sends_the_etag_back_gets_304_until_the_document_changes(
+    client: TestClient, runtime: Runtime
+) -> None:
+    headers = _token(runtime)
+    first = client.get("/api/admin/ssot/dashboard", headers=headers)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"] == "private, no-cache"
+    again = client.get("/api/admin/ssot/dashboard", headers={**headers, "If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    whole = client.get("/api/admin/ssot", headers={**headers, "If-None-Match": etag})
+    assert whole.status_code == 200  # another section: another tag
+    action = {"action": "queue.pause", "payload": {}}
+    assert client.post("/api/admin/action", json=action, headers=headers).status_code == 200
+    changed = client.get("/api/admin/ssot/dashboard", headers={**headers, "If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    assert changed.json()["data"]["queue_paused"] is True

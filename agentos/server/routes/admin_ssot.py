@@ -10,6 +10,7 @@ all on the event loop once the token has been seen (see `admin_reader`).
 from __future__ import annotations
 
 import logging
+import zlib
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -38,6 +39,8 @@ from agentos.services.security.admin_access import (
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/admin/ssot", tags=["Admin SSOT"])
+# Private to the reader; always revalidated (the document changes with any write).
+CACHE_CONTROL = "private, no-cache"
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     status: ERROR_RESPONSES[status] for status in (401, 403, 429)
 }
@@ -98,9 +101,19 @@ async def current_document(request: Request) -> CachedDocument:
     return hit if hit is not None else await run_in_threadpool(store.get)
 
 
+def etag_of(document: CachedDocument, data: bytes) -> str:
+    """Weak (the envelope's timestamp differs per answer); the same data, the same tag."""
+    return f'W/"{int(document.built_at * 1_000_000):x}-{zlib.crc32(data):08x}"'
+
+
 def document_response(request: Request, document: CachedDocument, data: bytes) -> Response:
-    """The envelope around ready JSON bytes, with the cache verdict in headers and body."""
+    """The envelope around ready JSON bytes, with the cache verdict in headers and body. A
+    poller that sends back the ETag it has gets 304 with no body while nothing changed."""
     meta = document.meta()
+    etag = etag_of(document, data)
+    validators = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers={**validators, "X-Cache": meta.source.upper()})
     body = b"".join(
         (
             b'{"success":true,"data":',
@@ -115,6 +128,7 @@ def document_response(request: Request, document: CachedDocument, data: bytes) -
         )
     )
     headers = {
+        **validators,
         "X-Cache": meta.source.upper(),
         "X-Cache-Age": f"{meta.age_s:.3f}",
         "X-Cache-Built-At": meta.built_at.isoformat(),
