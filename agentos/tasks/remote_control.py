@@ -166,7 +166,7 @@ class CeleryWorkerControl:
         self.app.control.revoke(task_id, terminate=terminate, signal="SIGTERM")
 
 
-def _wait_pool(read: Callable[[], int | None], expected: int, wait_s: float = 3.0) -> int | None:
+def _wait_pool(read: Callable[[], int | None], expected: int, wait_s: float = 5.0) -> int | None:
     """A pool resize applies asynchronously in the worker: read until it shows."""
     deadline = time.monotonic() + wait_s
     size = read()
