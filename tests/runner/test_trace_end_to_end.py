@@ -363,6 +363,7 @@ def test_distributed_one_trace_from_request_to_the_celery_worker(
 
 @pytest.mark.postgres
 @pytest.mark.redis
+@pytest.mark.usefixtures("restore_logging")  # the level is set in this process too
 def test_a_level_set_live_reaches_the_worker_processes_that_run_stages(
     celery_runtime: Runtime, celery_worker: Callable[[], str], tmp_path: Path
 ) -> None:

@@ -21,7 +21,7 @@ def _events(runtime: Runtime) -> list[tuple[str, str, str]]:
         rows = session.scalars(
             select(SystemEvent)
             .where(SystemEvent.kind.like("dependency_%"))
-            .order_by(SystemEvent.id)
+            .order_by(SystemEvent.created_at)
         ).all()
         return [(row.kind, row.source, row.severity) for row in rows]
 
