@@ -1,12 +1,14 @@
 """A dependency that stopped answering, told apart from a bug.
 
 `as_unavailable(exc)` turns the ways a database or Redis fails to answer (refused or lost
-connections, timeouts, a server shutting down) and a database that was never migrated into
-`UnavailableError` with a stable code, so the server answers 503 and the CLI exits 7 with
-one line instead of a traceback. Anything else is not an outage and stays what it is.
+connections, timeouts, a server shutting down), a full disk (ENOSPC, a quota) and a
+database that was never migrated into `UnavailableError` with a stable code, so the
+server answers 503 and the CLI exits 7 with one line instead of a traceback. Anything else is not an outage and stays what it is.
 """
 
 from __future__ import annotations
+
+import errno
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -15,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, Program
 from agentos.errors import AgentOSError, UnavailableError
 
 NOT_MIGRATED_HINTS = ("no such table", "does not exist")
+STORAGE_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def as_unavailable(exc: BaseException) -> UnavailableError | None:
@@ -33,6 +36,11 @@ def as_unavailable(exc: BaseException) -> UnavailableError | None:
     ):
         return UnavailableError(
             f"the database is unavailable: {_first_line(exc)}", code="DATABASE_UNAVAILABLE"
+        )
+    if isinstance(exc, OSError) and exc.errno in STORAGE_FULL_ERRNOS:
+        return UnavailableError(
+            "no space left on the storage device; retry once space is freed",
+            code="INSUFFICIENT_STORAGE",
         )
     if isinstance(exc, RedisConnectionError | RedisTimeoutError):
         return UnavailableError(

@@ -27,7 +27,7 @@ from agentos.schemas.admin import (
     CacheSource,
     DashboardSection,
 )
-from agentos.services import maintenance
+from agentos.services import maintenance, outages
 from agentos.services.admin_data import sections, workforce
 from agentos.services.runtime import Runtime
 from agentos.settings import Settings
@@ -144,6 +144,10 @@ def collect(runtime: Runtime) -> AdminDocument:
     try:
         parts = {name: future.result() for name, future in futures.items()}
     except Exception as exc:
+        # A database that stopped answering is an outage (503), not a bug (500).
+        outage = outages.as_unavailable(exc)
+        if outage is not None:
+            raise outage from exc
         raise InternalError(f"could not collect the admin document: {exc}") from exc
     workers, queue = parts["workers"], parts["queue"]
     agents, warnings = workforce.without_workers(parts["agents"], workers)

@@ -36,6 +36,7 @@ LOCK_WAIT_S = 5.0
 LOCK_POLL_S = 0.02
 MAX_FLIGHTS_PER_READ = 3
 COMPACT_EVERY_S = 5.0
+CACHE_UNAVAILABLE = "CACHE_UNAVAILABLE"  # the code of every cache outage (backends/redis.py)
 
 
 @dataclass
@@ -213,6 +214,8 @@ class SsotStore:
             finally:
                 self.cache.delete(self.lock_key)
         except UnavailableError as exc:
+            if exc.code != CACHE_UNAVAILABLE:
+                raise  # the database is down, not the cache: collecting directly cannot help
             self._cache_down()
             self.stats.last_error = f"cache unavailable: {exc}"
             return self._build_direct()

@@ -19,7 +19,9 @@ from __future__ import annotations
 import errno
 import logging
 import random
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import av
@@ -27,6 +29,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from agentos.errors import AgentOSError, InvalidError, NotFoundError
+from agentos.services import outages
 
 logger = logging.getLogger("agentos.services.pipeline")
 
@@ -36,6 +39,11 @@ MAX_MESSAGE_CHARS = 300
 RETRY_BASE_S = 5.0
 RETRY_MAX_S = 300.0
 RETRY_JITTER = 0.2
+# How long a runner keeps trying to record a failure while the database is unavailable
+# (`recorded`): a step left `running` on a live worker is otherwise only repaired after a
+# server restart is noticed, and never after an outage without one.
+RECORD_PATIENCE_S = 120.0
+RECORD_PAUSE_MAX_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,27 @@ def retry_delay_s(attempt: int, *, rng: random.Random | None = None) -> float:
     base = min(RETRY_MAX_S, RETRY_BASE_S * 4 ** max(0, attempt - 1))
     jitter = (rng or random).uniform(1 - RETRY_JITTER, 1 + RETRY_JITTER)
     return round(base * jitter, 3)
+
+
+def recorded(
+    record: Callable[[], str],
+    *,
+    patience_s: float = RECORD_PATIENCE_S,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """`record()` (a failure's bookkeeping), tried again while the database is unavailable,
+    for up to `patience_s`; any other error, or the outage outlasting it, is raised."""
+    deadline = time.monotonic() + patience_s
+    pause = 0.25
+    while True:
+        try:
+            return record()
+        except Exception as exc:
+            if outages.as_unavailable(exc) is None or time.monotonic() + pause > deadline:
+                raise
+            logger.warning("could not record a stage failure (%s); trying again", _detail(exc))
+        sleep(pause)
+        pause = min(pause * 2, RECORD_PAUSE_MAX_S)
 
 
 def log(

@@ -328,7 +328,7 @@ def _fail(runtime: Runtime, claimed: ClaimedStep, exc: Exception) -> StepOutcome
     failure = failures.classify(exc, step_id=claimed.step_id)
     outcome = "not recorded"
     try:
-        outcome = _record_failure(runtime, claimed, failure)
+        outcome = failures.recorded(lambda: _record_failure(runtime, claimed, failure))
     finally:
         failures.log(
             failure,

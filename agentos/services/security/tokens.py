@@ -20,8 +20,10 @@ from agentos.settings import Settings
 
 ACCESS_TYPE = "access"
 REQUIRED_CLAIMS = ["exp", "nbf", "iat", "iss", "aud", "sub", "typ"]
-# Tolerated clock difference between the minting and the verifying process.
-LEEWAY_S = 5
+# Tolerated clock difference between the minting and the verifying process (two servers
+# of one deployment whose clocks drifted apart): bounded, and well under the access
+# token's lifetime. It stretches `exp` by as much.
+LEEWAY_S = 30
 
 
 def issue_access_token(
