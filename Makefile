@@ -1,7 +1,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install serve test check lint format typecheck
+.PHONY: install serve test check lint format typecheck governance
 
 $(VENV)/bin/agentos: pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,7 +25,12 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-check: lint typecheck test
+governance: install
+	$(VENV)/bin/agentos governance check
+	$(VENV)/bin/agentos governance diff
+	$(VENV)/bin/agentos governance errors --check
+
+check: lint typecheck governance test
 
 format: install
 	$(VENV)/bin/ruff format agentos tests scripts

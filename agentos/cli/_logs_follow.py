@@ -7,12 +7,14 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentos.cli._output import err_console
 from agentos.cli._query import patiently, without_none
-from agentos.client import Backend
-from agentos.schemas.actions_logs import PAGE_MAX, LogRecordRead, LogSearchResult
+
+if TYPE_CHECKING:
+    from agentos.client import Backend
+    from agentos.schemas.actions_logs import LogRecordRead, LogSearchResult
 
 # Records reach the store a writer flush (or another host's clock) late: each poll looks
 # back this far and skips what was already printed, so a late record is not lost.
@@ -23,6 +25,8 @@ MAX_PAGES = 20
 
 
 def search_logs(backend: Backend, payload: dict[str, Any]) -> LogSearchResult:
+    from agentos.schemas.actions_logs import LogSearchResult
+
     return LogSearchResult.model_validate(backend.run_action("logs.search", payload).result)
 
 
@@ -57,6 +61,8 @@ class Follower:
         return sorted(page.records[:lines], key=_order)
 
     def poll(self) -> list[LogRecordRead]:
+        from agentos.schemas.actions_logs import PAGE_MAX
+
         since = self.since
         if self.mark is not None:
             lookback = self.mark - timedelta(seconds=LATE_S)

@@ -5,23 +5,35 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from agentos.cli._backend import opened
-from agentos.cli._options import JsonOption, ServerOption, TokenOption
+from agentos.cli._options import JsonOption, ServerOption, TokenOption, examples
 from agentos.cli._output import console, emit, err_console, handle_errors, print_json, table
 from agentos.cli.action import run_named
 from agentos.cli.system import age
 from agentos.errors import NotFoundError
-from agentos.schemas.actions_managers import ApiKeyCreated, ManagersView
-from agentos.schemas.auth import ApiKeyRead
 
-app = typer.Typer(help="API keys for scripts and agents (the apikey.* actions).")
+if TYPE_CHECKING:
+    from agentos.schemas.actions_managers import ManagersView
+    from agentos.schemas.auth import ApiKeyRead
+
+app = typer.Typer(
+    help="API keys for scripts and agents (the apikey.* actions).",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 
-@app.command("create")
+@app.command(
+    "create",
+    epilog=examples(
+        "agentos apikeys create ci-bot --name ci-uploader",
+        "agentos apikeys create alice --name nightly --expires-days 30 --json",
+    ),
+)
 @handle_errors
 def create(
     user: Annotated[str, typer.Argument(help="Owner: username or user id.", show_default=False)],
@@ -38,6 +50,8 @@ def create(
     token: TokenOption = None,
 ) -> None:
     """Issue an API key for USER. The secret is printed once; only its hash is kept."""
+    from agentos.schemas.actions_managers import ApiKeyCreated
+
     with opened(server, token) as backend:
         owner = backend.resolve_user(user)
         payload = {
@@ -65,7 +79,13 @@ def create(
     typer.echo(created.secret)  # plain: copyable, without markup or wrapping
 
 
-@app.command("list")
+@app.command(
+    "list",
+    epilog=examples(
+        "agentos apikeys list",
+        "agentos apikeys list --user ci-bot --json",
+    ),
+)
 @handle_errors
 def list_keys(
     user: Annotated[
@@ -115,7 +135,12 @@ def _render_keys(keys: list[ApiKeyRead], view: ManagersView) -> None:
     console.print(rendered)
 
 
-@app.command("revoke")
+@app.command(
+    "revoke",
+    epilog=examples(
+        "agentos apikeys revoke ak_3f2a9c1e",
+    ),
+)
 @handle_errors
 def revoke(
     key: Annotated[str, typer.Argument(help="Key id or prefix (see `agentos apikeys list`).")],
@@ -124,6 +149,8 @@ def revoke(
     token: TokenOption = None,
 ) -> None:
     """Revoke an API key: refused from the next request on."""
+    from agentos.schemas.auth import ApiKeyRead
+
     with opened(server, token) as backend:
         key_id = _key_id(key, backend.managers().api_keys)
         response = run_named(backend, "apikey.revoke", {"key_id": key_id}, key=None, yes=False)

@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -31,15 +30,20 @@ from agentos.cli._query import (
 )
 from agentos.cli.action import run_named
 from agentos.cli.system import human_bytes
-from agentos.client import Backend
-from agentos.schemas.actions_logs import AuditExportResult
-from agentos.schemas.actions_reads import AUDIT_PAGE_MAX, AuditSearchResult
-from agentos.schemas.audit import AuditRecordRead, AuditVerifyResult
+
+if TYPE_CHECKING:
+    from agentos.client import Backend
+    from agentos.schemas.actions_reads import AuditSearchResult
+    from agentos.schemas.audit import AuditRecordRead, AuditVerifyResult
 
 app = typer.Typer(
     help="The audit trail: search it, export it, verify its hash chain (online or a file).",
     no_args_is_help=True,
+    add_completion=False,
 )
+# `agentos.schemas.actions_reads.AUDIT_PAGE_MAX` (not imported: this module loads for
+# help and completion; a test keeps the two equal).
+AUDIT_PAGE_MAX = 500
 OUTCOME_STYLE = {"success": "green", "replayed": "cyan", "failed": "red", "denied": "red"}
 
 SEARCH_EXAMPLES = """Examples:
@@ -58,6 +62,7 @@ VERIFY_EXAMPLES = """Examples:
 
 
 def _search(backend: Backend, payload: dict[str, Any]) -> AuditSearchResult:
+
     return backend.audit_search(**payload)
 
 
@@ -113,6 +118,8 @@ def search(
 
     Filters combine. --all reads every page; --json prints the page as one object
     (records, next_cursor), --jsonl one record per line."""
+    from agentos.schemas.actions_reads import AuditSearchResult
+
     if as_json and jsonl:
         fail("choose one of --json and --jsonl")
     payload = without_none(
@@ -167,6 +174,8 @@ def _records_table(records: list[AuditRecordRead]) -> Table:
     for record in records:
         actor = record.actor_name + (f" ({record.role})" if record.role else "")
         outcome = record.outcome + (f" {record.error_code}" if record.error_code else "")
+        if (record.payload or {}).get("dry_run") is True:
+            outcome += " (dry run)"  # it changed nothing: never read as done
         rendered.add_row(
             Text(str(record.seq)),
             Text(record.created_at.strftime("%Y-%m-%d %H:%M:%S")),
@@ -190,6 +199,8 @@ def export(
     """Export audit records (all, or those since --since) to a JSONL file in the home's
     exports/ folder (on the server's host with --server), with every record's hash and the
     chain head, for archiving. `agentos audit verify FILE` checks it offline."""
+    from agentos.schemas.actions_logs import AuditExportResult
+
     start = parse_moment(since, option="--since")
     payload = without_none({"since": start.isoformat() if start else None})
     working: AbstractContextManager[Any] = (
@@ -247,6 +258,8 @@ def verify(
     or with --server). With FILE: an export, offline - every record's keyed hash, every
     link and the chain head in its header - needing only the file and the audit key.
     Exits non-zero when anything fails to verify."""
+    from agentos.schemas.audit import AuditVerifyResult
+
     if file is None:
         if key is not None or key_file is not None:
             fail("--key and --key-file are for checking a FILE offline")
@@ -279,4 +292,4 @@ def _report(result: AuditVerifyResult, *, what: str, as_json: bool) -> None:
         # The very first keyed record failing is what a wrong key looks like too.
         hint = " - or the audit key is not this deployment's"
     problem = result.problem or "unknown problem"
-    fail(escape(f"{what}: {record} does not verify: {problem}{hint}"), kind="invalid")
+    fail(f"{what}: {record} does not verify: {problem}{hint}", kind="invalid")

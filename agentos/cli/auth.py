@@ -10,14 +10,19 @@ from typing import Annotated
 
 import typer
 
-from agentos import client
-from agentos.cli._options import JsonOption
+from agentos.cli._options import JsonOption, examples
 from agentos.cli._output import console, emit, err_console, fail, handle_errors, print_json
 
+login_app = typer.Typer(add_completion=False)
+logout_app = typer.Typer(add_completion=False)
 LoginServerOption = Annotated[
     str,
     typer.Option(
-        "--server", envvar="AGENTOS_SERVER", help="Server URL to log in to.", show_default=False
+        "--server",
+        envvar="AGENTOS_SERVER",
+        metavar="URL",
+        help="Server URL to log in to.",
+        show_default=False,
     ),
 ]
 
@@ -36,6 +41,14 @@ def _default_username() -> str | None:
         return None
 
 
+@login_app.command(
+    "login",
+    epilog=examples(
+        "agentos login --server https://agentos.example.com",
+        "agentos login --server https://agentos.example.com -u alice",
+        "pass show agentos/alice | agentos login --server URL -u alice --password-stdin",
+    ),
+)
 @handle_errors
 def login(
     server: LoginServerOption,
@@ -50,6 +63,8 @@ def login(
 ) -> None:
     """Log in once; later commands with --server (or AGENTOS_SERVER) and no --token use
     this session, renewing it on their own. The password is never echoed or stored."""
+    from agentos import client
+
     name = username or typer.prompt("Username", default=_default_username())
     if password_stdin:
         password = read_stdin_line("password (--password-stdin reads one line)")
@@ -88,18 +103,27 @@ def _render_login(summary: dict[str, object]) -> None:
     )
 
 
+@logout_app.command(
+    "logout",
+    epilog=examples("agentos logout", "agentos logout --server https://agentos.example.com"),
+)
 @handle_errors
 def logout(
     server: Annotated[
         str | None,
         typer.Option(
-            "--server", envvar="AGENTOS_SERVER", help="Forget only this server's session."
+            "--server",
+            envvar="AGENTOS_SERVER",
+            metavar="URL",
+            help="Forget only this server's session.",
         ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Forget the stored session (of --server, else every one) on this machine. The login
     stays valid on the server until it expires; `agentos users revoke-tokens` ends it."""
+    from agentos import client
+
     gone = client.logout(server=server)
     if as_json:
         print_json({"forgotten": gone})

@@ -6,25 +6,30 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from agentos.cli._backend import opened
-from agentos.cli._options import JsonOption, ServerOption, TokenOption, YesOption
+from agentos.cli._options import JsonOption, ServerOption, TokenOption, YesOption, examples
 from agentos.cli._output import console, emit, err_console, fail, handle_errors, print_json, table
 from agentos.cli.action import run_named
-from agentos.client import Backend
 from agentos.errors import InvalidError
-from agentos.schemas.actions_config import (
-    ConfigExport,
-    ConfigHistoryResult,
-    ConfigImportResult,
-    ConfigSetResult,
-)
-from agentos.schemas.actions_reads import ConfigGetResult
 
-app = typer.Typer(help="Runtime configuration, applied live (the config.* actions).")
+if TYPE_CHECKING:
+    from agentos.client import Backend
+    from agentos.schemas.actions_config import (
+        ConfigHistoryResult,
+        ConfigImportResult,
+        ConfigSetResult,
+    )
+    from agentos.schemas.actions_reads import ConfigGetResult
+
+app = typer.Typer(
+    help="Runtime configuration, applied live (the config.* actions).",
+    no_args_is_help=True,
+    add_completion=False,
+)
 KeyArgument = Annotated[
     str, typer.Argument(help="Setting name (see `agentos config get`).", show_default=False)
 ]
@@ -46,7 +51,14 @@ def parse_value(raw: str) -> Any:
         return raw
 
 
-@app.command("get")
+@app.command(
+    "get",
+    epilog=examples(
+        "agentos config get",
+        "agentos config get ssot_cache_ttl_s",
+        "agentos config get --json | jq '.effective[] | select(.settable)'",
+    ),
+)
 @handle_errors
 def get(
     key: Annotated[str | None, typer.Argument(help="One setting; all when omitted.")] = None,
@@ -56,6 +68,8 @@ def get(
 ) -> None:
     """The configuration in use: each setting's value (secrets masked), where it comes from
     (default, environment, runtime) and whether `config set` may change it live."""
+    from agentos.schemas.actions_reads import ConfigGetResult
+
     with opened(server, token) as backend:
         result = ConfigGetResult.model_validate(_run(backend, "config.get", {"key": key}))
     emit(result, as_json=as_json, render=_render_get)
@@ -73,7 +87,13 @@ def _render_get(result: ConfigGetResult) -> None:
     console.print(rendered)
 
 
-@app.command("set")
+@app.command(
+    "set",
+    epilog=examples(
+        "agentos config set ssot_cache_ttl_s 20",
+        "agentos config set log_level DEBUG --server https://agentos.example.com",
+    ),
+)
 @handle_errors
 def set_(
     key: KeyArgument,
@@ -86,13 +106,20 @@ def set_(
 ) -> None:
     """Set KEY live in every process (validated as the setting's type and bounds; the old
     value is kept in `config history`)."""
+    from agentos.schemas.actions_config import ConfigSetResult
+
     payload = {"key": key, "value": parse_value(value)}
     with opened(server, token) as backend:
         result = ConfigSetResult.model_validate(_run(backend, "config.set", payload))
     emit(result, as_json=as_json, render=_render_change)
 
 
-@app.command("reset")
+@app.command(
+    "reset",
+    epilog=examples(
+        "agentos config reset ssot_cache_ttl_s",
+    ),
+)
 @handle_errors
 def reset(
     key: KeyArgument,
@@ -101,6 +128,8 @@ def reset(
     token: TokenOption = None,
 ) -> None:
     """Remove KEY's runtime value: back to the environment's, else the default."""
+    from agentos.schemas.actions_config import ConfigSetResult
+
     with opened(server, token) as backend:
         result = ConfigSetResult.model_validate(_run(backend, "config.reset", {"key": key}))
     emit(result, as_json=as_json, render=_render_change)
@@ -114,7 +143,13 @@ def _render_change(result: ConfigSetResult) -> None:
     )
 
 
-@app.command("history")
+@app.command(
+    "history",
+    epilog=examples(
+        "agentos config history",
+        "agentos config history ssot_cache_ttl_s --limit 10 --json",
+    ),
+)
 @handle_errors
 def history(
     key: Annotated[str | None, typer.Argument(help="One setting; all when omitted.")] = None,
@@ -124,6 +159,8 @@ def history(
     token: TokenOption = None,
 ) -> None:
     """Earlier values of the runtime settings, newest first: who, when, old, new, why."""
+    from agentos.schemas.actions_config import ConfigHistoryResult
+
     payload = {"key": key, "limit": limit}
     with opened(server, token) as backend:
         result = ConfigHistoryResult.model_validate(_run(backend, "config.history", payload))
@@ -148,7 +185,13 @@ def _render_history(result: ConfigHistoryResult) -> None:
     console.print(table("Configuration history", ("when", "key", "old", "new", "by", "why"), rows))
 
 
-@app.command("export")
+@app.command(
+    "export",
+    epilog=examples(
+        "agentos config export",
+        "agentos config export settings.json",
+    ),
+)
 @handle_errors
 def export(
     file: Annotated[
@@ -159,6 +202,8 @@ def export(
     token: TokenOption = None,
 ) -> None:
     """Every settable setting's value in force, as a document `config import` takes."""
+    from agentos.schemas.actions_config import ConfigExport
+
     with opened(server, token) as backend:
         document = ConfigExport.model_validate(_run(backend, "config.export", {}))
     if file is None:
@@ -176,7 +221,13 @@ def export(
         console.print(f"{len(document.values)} setting(s) written to {file}", highlight=False)
 
 
-@app.command("import")
+@app.command(
+    "import",
+    epilog=examples(
+        "agentos config import settings.json --dry-run",
+        "agentos config import settings.json --yes",
+    ),
+)
 @handle_errors
 def import_(
     file: Annotated[Path, typer.Argument(help="A `config export` document, or {setting: value}.")],
@@ -218,6 +269,8 @@ def _read_document(file: Path) -> dict[str, Any]:
 def _import(
     backend: Backend, document: dict[str, Any], *, dry_run: bool, as_json: bool
 ) -> ConfigImportResult:
+    from agentos.schemas.actions_config import ConfigImportResult
+
     payload = {"document": document, "dry_run": dry_run}
     try:
         return ConfigImportResult.model_validate(_run(backend, "config.import", payload))

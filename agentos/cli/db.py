@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from agentos.cli._backend import opened
-from agentos.cli._options import JsonOption, ServerOption, TokenOption, YesOption
+from agentos.cli._options import (
+    JsonOption,
+    LocalServerOption,
+    LocalTokenOption,
+    YesOption,
+    examples,
+)
 from agentos.cli._output import console, emit, fail, handle_errors, print_json, table
-from agentos.client import Backend
-from agentos.schemas.db import MigrationResult, SchemaReport
-from agentos.schemas.seed import SeedOptions, SeedResult
 
-app = typer.Typer(help="Database schema and data maintenance (local only).", no_args_is_help=True)
+if TYPE_CHECKING:
+    from agentos.client import Backend
+    from agentos.schemas.db import MigrationResult, SchemaReport
+    from agentos.schemas.seed import SeedOptions, SeedResult
+
+app = typer.Typer(
+    help="Database schema and data maintenance: migrate, check, reset-and-seed (local only).",
+    no_args_is_help=True,
+    add_completion=False,
+)
 PHASE_LABELS = {
     "reset": "reset schema",
     "demo": "demo video",
@@ -28,12 +40,22 @@ PHASE_LABELS = {
 }
 
 
-@app.command("migrate")
+@app.command(
+    "migrate",
+    epilog=examples(
+        "agentos db migrate",
+        "AGENTOS_DATABASE_URL=postgresql+psycopg://postgres@db:5432/agentos agentos db migrate",
+        "agentos db migrate --json",
+    ),
+)
 @handle_errors
 def migrate(
-    as_json: JsonOption = False, server: ServerOption = None, token: TokenOption = None
+    as_json: JsonOption = False,
+    server: LocalServerOption = None,
+    token: LocalTokenOption = None,
 ) -> None:
-    """Apply every pending migration (a database already at head is left alone)."""
+    """Apply every pending migration (a database already at head is left alone) and give a
+    fresh database its six pipeline agents."""
     with opened(server, token) as backend:
         result = backend.migrate()
     emit(result, as_json=as_json, render=_render_migration)
@@ -42,16 +64,28 @@ def migrate(
 def _render_migration(result: MigrationResult) -> None:
     if result.changed:
         console.print(
-            f"{result.dialect}: migrated from {result.before or 'empty'} to {result.after}"
+            f"{result.dialect}: migrated from {result.before or 'empty'} to {result.after}",
+            highlight=False,
         )
     else:
-        console.print(f"{result.dialect}: already at head ({result.head})")
+        console.print(f"{result.dialect}: already at head ({result.head})", highlight=False)
+    if result.agents_created:
+        console.print(
+            f"created {result.agents_created} pipeline agent(s) with their defaults; "
+            "`agentos serve` (embedded) or `agentos worker` runs them",
+            highlight=False,
+        )
 
 
-@app.command("check")
+@app.command(
+    "check",
+    epilog=examples("agentos db check", "agentos db check --json | jq '.differences | length'"),
+)
 @handle_errors
 def check(
-    as_json: JsonOption = False, server: ServerOption = None, token: TokenOption = None
+    as_json: JsonOption = False,
+    server: LocalServerOption = None,
+    token: LocalTokenOption = None,
 ) -> None:
     """Compare the database with the models; exit 1 when anything differs."""
     with opened(server, token) as backend:
@@ -71,7 +105,14 @@ def _render_report(report: SchemaReport) -> None:
     console.print(f"{len(report.differences)} difference(s); {where}")
 
 
-@app.command("reset-and-seed")
+@app.command(
+    "reset-and-seed",
+    epilog=examples(
+        "agentos db reset-and-seed",
+        "agentos db reset-and-seed --jobs 200 --events 300 --yes",
+        "agentos db reset-and-seed --clean --seed 42 --yes --json",
+    ),
+)
 @handle_errors
 def reset_and_seed(
     jobs: Annotated[int, typer.Option(min=0, help="Jobs to generate.")] = 25,
@@ -84,10 +125,13 @@ def reset_and_seed(
     ] = None,
     yes: YesOption = False,
     as_json: JsonOption = False,
-    server: ServerOption = None,
-    token: TokenOption = None,
+    server: LocalServerOption = None,
+    token: LocalTokenOption = None,
 ) -> None:
-    """Drop everything, migrate, generate seed data, clear the SSOT cache and verify."""
+    """Drop everything, migrate, generate demo data, clear the SSOT cache and verify. For
+    a demo or a test bed: it deletes every job, user and audit record."""
+    from agentos.schemas.seed import SeedOptions
+
     options = SeedOptions(jobs=jobs, events=events, seed=seed, clean=clean)
     with opened(server, token) as backend:
         if not yes and not backend.database_is_empty():

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -32,14 +32,21 @@ from agentos.cli._query import (
 )
 from agentos.cli.action import run_named
 from agentos.cli.system import human_bytes
-from agentos.client import Backend
 from agentos.errors import UnavailableError
-from agentos.schemas.actions_logs import PAGE_MAX, ExportResult, LogRecordRead, LogSearchResult
+
+if TYPE_CHECKING:
+    from agentos.client import Backend
+    from agentos.schemas.actions_logs import LogRecordRead, LogSearchResult
 
 app = typer.Typer(
-    help="Structured logs of every process: search, follow live, export.", no_args_is_help=True
+    help="Structured logs of every process: search, follow live, export.",
+    no_args_is_help=True,
+    add_completion=False,
 )
 
+# `agentos.schemas.actions_logs.PAGE_MAX` (not imported: this module loads for help and
+# completion; a test keeps the two equal).
+PAGE_MAX = 500
 STYLE_BY_LEVEL = {"DEBUG": "dim", "WARNING": "yellow", "ERROR": "red", "CRITICAL": "bold red"}
 # Between polls `tail` sleeps (not the backend's change waiter: log records publish no bus
 # event, and waking on every other change would spend the action's rate limit). A module
@@ -58,7 +65,12 @@ SourceOption = Annotated[
 TraceOption = Annotated[
     str | None, typer.Option("--trace-id", help="One request's or action's records.")
 ]
-JobOption = Annotated[str | None, typer.Option("--job", help="One job's records (its id).")]
+JobOption = Annotated[
+    str | None,
+    typer.Option(
+        "--job", help="One job's records (its id, or a unique prefix of it).", metavar="ID"
+    ),
+]
 
 SEARCH_EXAMPLES = """Examples:
   agentos logs search --level error --since 1h
@@ -128,6 +140,8 @@ def search(
     Filters combine (all must match). The table shows one page and the cursor of the next;
     --all reads every page. --json prints the page as one object (records, next_cursor),
     --jsonl one record per line."""
+    from agentos.schemas.actions_logs import LogSearchResult
+
     if as_json and jsonl:
         fail("choose one of --json and --jsonl")
     payload = {
@@ -137,6 +151,8 @@ def search(
         "limit": limit or (PAGE_MAX if every else 50),
     }
     with opened(server, token) as backend:
+        if job:  # a short id as the TUI and `jobs list` show it
+            payload["job_id"] = str(backend.resolve_job_id(job))
         pages = _pages(backend, payload, every=every)
         if jsonl:
             last = None
@@ -247,6 +263,8 @@ def tail(
     filters = _filters(text, level, source, trace_id, job)
     start = parse_moment(since, option="--since")
     with opened(server, token) as backend:
+        if job:
+            filters["job_id"] = str(backend.resolve_job_id(job))
         follower = Follower(backend, filters, start, pause=pause)
         try:
             _show(follower.start(lines), as_json=as_json)
@@ -292,6 +310,8 @@ def export(
 ) -> None:
     """Write the matching log records, oldest first, to a file in the home's exports/
     folder (on the server's host with --server); print its path and the record count."""
+    from agentos.schemas.actions_logs import ExportResult
+
     payload = {
         "format": format_.lower(),
         **_filters(None, level, None, trace_id, None),

@@ -7,21 +7,32 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.text import Text
 
 from agentos.cli._backend import opened
-from agentos.cli._options import JsonOption, ServerOption, TokenOption, YesOption
+from agentos.cli._options import JsonOption, ServerOption, TokenOption, YesOption, examples
 from agentos.cli._output import console, emit, err_console, fail, handle_errors, print_json, table
 from agentos.cli.action import run_named
-from agentos.client import Backend
-from agentos.schemas.actions import ActionResponse
-from agentos.schemas.health import MaintenanceState
-from agentos.schemas.system import BackupList, BackupRead, BackupVerifyResult, RestoreResult
 
-backup_app = typer.Typer(help="Verified database backups (the system.backup* actions).")
-maintenance_app = typer.Typer(help="Maintenance mode: user writes answer 503 with a message.")
+if TYPE_CHECKING:
+    from agentos.client import Backend
+    from agentos.schemas.actions import ActionResponse
+    from agentos.schemas.health import MaintenanceState
+    from agentos.schemas.system import BackupList, BackupRead
+
+backup_app = typer.Typer(
+    help="Verified database backups (the system.backup* actions).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+maintenance_app = typer.Typer(
+    help="Maintenance mode: user writes answer 503 with a message.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 BackupIdArgument = Annotated[str, typer.Argument(help="Backup id (see `agentos backup list`).")]
 DryRunOption = Annotated[
@@ -66,7 +77,13 @@ def _run(
 # --- backup ----------------------------------------------------------------------------------
 
 
-@backup_app.command("create")
+@backup_app.command(
+    "create",
+    epilog=examples(
+        "agentos backup create",
+        "agentos backup create --label before-upgrade --json",
+    ),
+)
 @handle_errors
 def backup_create(
     label: Annotated[str | None, typer.Option(help="A name to find it by later.")] = None,
@@ -75,6 +92,8 @@ def backup_create(
     token: TokenOption = None,
 ) -> None:
     """Take a consistent backup of the database into the home's backups/ folder."""
+    from agentos.schemas.system import BackupRead
+
     with opened(server, token) as backend, _working("taking a backup...", quiet=as_json):
         response = _run(backend, "system.backup", {"label": label} if label else {})
     backup = BackupRead.model_validate(response.result)
@@ -88,12 +107,20 @@ def backup_create(
     )
 
 
-@backup_app.command("list")
+@backup_app.command(
+    "list",
+    epilog=examples(
+        "agentos backup list",
+        "agentos backup list --json | jq -r '.backups[0].id'",
+    ),
+)
 @handle_errors
 def backup_list(
     as_json: JsonOption = False, server: ServerOption = None, token: TokenOption = None
 ) -> None:
     """Every backup, newest first, with size, age, checksum and schema revision."""
+    from agentos.schemas.system import BackupList
+
     with opened(server, token) as backend:
         listing = BackupList.model_validate(_run(backend, "system.backup.list", {}).result)
     emit(listing, as_json=as_json, render=_render_list)
@@ -124,13 +151,19 @@ def _render_list(listing: BackupList) -> None:
     console.print(f"{len(listing.backups)} backup(s), {human_bytes(listing.total_bytes)}")
 
 
-def _verified(item: BackupRead) -> str:
+def _verified(item: BackupRead) -> str | Text:
     if not item.file_present:
-        return "[red]file missing[/red]"
+        return Text("file missing", style="red")
     return age(item.verified_at) if item.verified_at else "never"
 
 
-@backup_app.command("verify")
+@backup_app.command(
+    "verify",
+    epilog=examples(
+        "agentos backup verify ID",
+        "agentos backup verify ID --json",
+    ),
+)
 @handle_errors
 def backup_verify(
     backup_id: BackupIdArgument,
@@ -139,6 +172,8 @@ def backup_verify(
     token: TokenOption = None,
 ) -> None:
     """Recompute the checksum and check the archive would restore. Exit 1 if it would not."""
+    from agentos.schemas.system import BackupVerifyResult
+
     with opened(server, token) as backend, _working("verifying...", quiet=as_json):
         response = _run(backend, "system.backup.verify", {"backup_id": backup_id})
     result = BackupVerifyResult.model_validate(response.result)
@@ -154,7 +189,13 @@ def backup_verify(
         fail(f"backup {result.backup_id} failed verification: {'; '.join(result.problems)}")
 
 
-@backup_app.command("restore")
+@backup_app.command(
+    "restore",
+    epilog=examples(
+        "agentos backup restore ID --dry-run",
+        "agentos backup restore ID --yes",
+    ),
+)
 @handle_errors
 def backup_restore(
     backup_id: BackupIdArgument,
@@ -166,6 +207,8 @@ def backup_restore(
 ) -> None:
     """Replace the database with a backup (maintenance mode meanwhile). Audit records
     written since the backup are exported to a file first."""
+    from agentos.schemas.system import RestoreResult
+
     payload: dict[str, Any] = {"backup_id": backup_id, "dry_run": dry_run}
     with opened(server, token) as backend, _working("restoring...", quiet=as_json):
         response = _run(backend, "system.restore", payload, yes=yes)
@@ -190,7 +233,13 @@ def backup_restore(
     )
 
 
-@backup_app.command("delete")
+@backup_app.command(
+    "delete",
+    epilog=examples(
+        "agentos backup delete ID --dry-run",
+        "agentos backup delete ID --yes",
+    ),
+)
 @handle_errors
 def backup_delete(
     backup_id: BackupIdArgument,
@@ -215,7 +264,13 @@ def backup_delete(
 # --- maintenance -----------------------------------------------------------------------------
 
 
-@maintenance_app.command("on")
+@maintenance_app.command(
+    "on",
+    epilog=examples(
+        'agentos maintenance on "upgrading the database"',
+        'agentos maintenance on "back at 03:30 UTC" --retry-after 900',
+    ),
+)
 @handle_errors
 def maintenance_on(
     message: Annotated[str, typer.Argument(help="What users are told (with the 503).")],
@@ -227,6 +282,8 @@ def maintenance_on(
     token: TokenOption = None,
 ) -> None:
     """User writes answer 503 with MESSAGE; reads, /health and admin keep working."""
+    from agentos.schemas.health import MaintenanceState
+
     with opened(server, token) as backend:
         payload = {"message": message, "retry_after_s": retry_after}
         state = MaintenanceState.model_validate(
@@ -235,12 +292,19 @@ def maintenance_on(
     emit(state, as_json=as_json, render=_render_state)
 
 
-@maintenance_app.command("off")
+@maintenance_app.command(
+    "off",
+    epilog=examples(
+        "agentos maintenance off",
+    ),
+)
 @handle_errors
 def maintenance_off(
     as_json: JsonOption = False, server: ServerOption = None, token: TokenOption = None
 ) -> None:
     """Leave maintenance mode."""
+    from agentos.schemas.health import MaintenanceState
+
     with opened(server, token) as backend:
         state = MaintenanceState.model_validate(
             _run(backend, "system.maintenance.disable", {}).result
@@ -248,7 +312,13 @@ def maintenance_off(
     emit(state, as_json=as_json, render=_render_state)
 
 
-@maintenance_app.command("status")
+@maintenance_app.command(
+    "status",
+    epilog=examples(
+        "agentos maintenance status",
+        "agentos maintenance status --json",
+    ),
+)
 @handle_errors
 def maintenance_status(
     as_json: JsonOption = False, server: ServerOption = None, token: TokenOption = None

@@ -4,21 +4,35 @@ as with `agentos action`, locally or with --server); USER is a username or a use
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from agentos.cli._backend import opened
-from agentos.cli._options import JsonOption, ServerOption, TokenOption
+from agentos.cli._options import (
+    JsonOption,
+    LocalServerOption,
+    LocalTokenOption,
+    ServerOption,
+    TokenOption,
+    examples,
+)
 from agentos.cli._output import console, emit, err_console, handle_errors, print_json, table
 from agentos.cli.action import run_named
 from agentos.cli.auth import read_stdin_line
-from agentos.schemas.actions_managers import TokensRevoked
-from agentos.schemas.auth import AccessToken
-from agentos.schemas.common import Page
-from agentos.schemas.users import ROLES, UserCreated, UserRead
 
-app = typer.Typer(help="Manage user accounts (the Managers actions).", no_args_is_help=True)
+if TYPE_CHECKING:
+    from agentos.schemas.auth import AccessToken
+    from agentos.schemas.common import Page
+    from agentos.schemas.users import UserCreated, UserRead
+
+app = typer.Typer(
+    help="Manage user accounts (the Managers actions).", no_args_is_help=True, add_completion=False
+)
+token_app = typer.Typer(add_completion=False)
+# The roles of `agentos.schemas.users.ROLES` (not imported: this module loads for help and
+# completion; a test keeps the two equal).
+ROLES = ("admin", "operator", "supervisor", "user", "readonly")
 UserArgument = Annotated[str, typer.Argument(help="Username or user id.", show_default=False)]
 
 
@@ -26,7 +40,14 @@ def _read_password() -> str:
     return read_stdin_line("password on stdin (--password-stdin reads one line)")
 
 
-@app.command("create")
+@app.command(
+    "create",
+    epilog=examples(
+        "agentos users create alice --role operator",
+        "agentos users create root --role admin --password-stdin < password.txt",
+        "agentos users create bob --role readonly --server https://agentos.example.com",
+    ),
+)
 @handle_errors
 def create(
     name: Annotated[str, typer.Argument(help="Username (letters, digits, _ . @ -).")],
@@ -45,6 +66,8 @@ def create(
     """Create a user with a one-time password, shown once and changed at the first login
     (the user.create action). --password-stdin sets the password instead, without the
     action: locally only, to create the first admin."""
+    from agentos.schemas.users import UserCreated
+
     with opened(server, token) as backend:
         if password_stdin:
             password = _read_password()
@@ -56,7 +79,13 @@ def create(
     emit(created, as_json=as_json, render=_render_created)
 
 
-@app.command("list")
+@app.command(
+    "list",
+    epilog=examples(
+        "agentos users list",
+        "agentos users list --json | jq -r '.data[].username'",
+    ),
+)
 @handle_errors
 def list_users(
     page: Annotated[int, typer.Option(min=1, help="Page number.")] = 1,
@@ -87,11 +116,18 @@ def _on_user(
 
 
 def _user_changed(result: Any, *, as_json: bool, verb: str) -> None:
+    from agentos.schemas.users import UserRead
+
     changed = UserRead.model_validate(result)
     emit(changed, as_json=as_json, render=lambda user: _render_user(user, verb))
 
 
-@app.command("disable")
+@app.command(
+    "disable",
+    epilog=examples(
+        "agentos users disable alice",
+    ),
+)
 @handle_errors
 def disable(
     user: UserArgument,
@@ -104,7 +140,12 @@ def disable(
     _user_changed(result, as_json=as_json, verb="disabled")
 
 
-@app.command("enable")
+@app.command(
+    "enable",
+    epilog=examples(
+        "agentos users enable alice",
+    ),
+)
 @handle_errors
 def enable(
     user: UserArgument,
@@ -117,7 +158,12 @@ def enable(
     _user_changed(result, as_json=as_json, verb="enabled")
 
 
-@app.command("set-role")
+@app.command(
+    "set-role",
+    epilog=examples(
+        "agentos users set-role alice admin",
+    ),
+)
 @handle_errors
 def set_role(
     user: UserArgument,
@@ -131,7 +177,12 @@ def set_role(
     _user_changed(result, as_json=as_json, verb=f"now {role}:")
 
 
-@app.command("unlock")
+@app.command(
+    "unlock",
+    epilog=examples(
+        "agentos users unlock alice",
+    ),
+)
 @handle_errors
 def unlock(
     user: UserArgument,
@@ -144,7 +195,12 @@ def unlock(
     _user_changed(result, as_json=as_json, verb="unlocked")
 
 
-@app.command("revoke-tokens")
+@app.command(
+    "revoke-tokens",
+    epilog=examples(
+        "agentos users revoke-tokens alice",
+    ),
+)
 @handle_errors
 def revoke_tokens(
     user: UserArgument,
@@ -153,6 +209,8 @@ def revoke_tokens(
     token: TokenOption = None,
 ) -> None:
     """End every session of USER and revoke their API keys."""
+    from agentos.schemas.actions_managers import TokensRevoked
+
     result = _on_user("user.tokens.revoke", user, server=server, token=token)
     revoked = TokensRevoked.model_validate(result)
     if as_json:
@@ -165,7 +223,13 @@ def revoke_tokens(
     )
 
 
-@app.command("passwd")
+@app.command(
+    "passwd",
+    epilog=examples(
+        "agentos users passwd --server https://agentos.example.com",
+        'printf \'%s\\n%s\\n\' "$OLD" "$NEW" | agentos users passwd --server URL --password-stdin',
+    ),
+)
 @handle_errors
 def passwd(
     password_stdin: Annotated[
@@ -200,17 +264,29 @@ def passwd(
         err_console.print("log in again with the new password: `agentos login --server URL`")
 
 
+@token_app.command(
+    "token",
+    epilog=examples(
+        "agentos token alice",
+        "agentos token ci-bot --ttl 3600",
+        'curl -H "Authorization: Bearer $(agentos token alice)" http://127.0.0.1:8000/api/jobs',
+    ),
+)
 @handle_errors
 def mint(
-    name: Annotated[str, typer.Argument(help="The user the token is for.")],
+    name: Annotated[str, typer.Argument(help="The user the token is for.", metavar="NAME")],
     ttl: Annotated[
-        int | None, typer.Option("--ttl", min=1, help="Lifetime in seconds (default: settings).")
+        int | None,
+        typer.Option(
+            "--ttl", min=1, metavar="SECONDS", help="Lifetime in seconds (default: settings)."
+        ),
     ] = None,
     as_json: JsonOption = False,
-    server: ServerOption = None,
-    token: TokenOption = None,
+    server: LocalServerOption = None,
+    token: LocalTokenOption = None,
 ) -> None:
-    """Print an access token for NAME (recorded as a security event)."""
+    """Print an access token for NAME (local only; recorded as a security event). Remotely,
+    `agentos login` or POST /api/auth/login gives one."""
     with opened(server, token) as backend:
         result = backend.mint_token(username=name, ttl_s=ttl)
     emit(result, as_json=as_json, render=_render_token)

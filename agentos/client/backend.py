@@ -80,12 +80,58 @@ class Backend(ABC):
         search: str | None = None,
         page: int = 1,
         per_page: int = 20,
+        id_prefix: str | None = None,
+        sort: str | None = None,
+        order: str | None = None,
     ) -> Page[JobRead]:
-        """Jobs newest first, optionally only those in `status`."""
+        """Jobs newest first, optionally only those in `status` (or whose id starts with
+        `id_prefix`); `sort` (a `JobSort` field) and `order` (asc, desc) order them on the
+        server, across pages."""
 
     @abstractmethod
     def show_job(self, job_id: uuid.UUID) -> JobDetail:
         """One job with its processing steps and clips."""
+
+    def resolve_job_id(self, text: str) -> uuid.UUID:
+        """The one job whose id is `text` or starts with it (a short id, 4+ hex digits):
+        INVALID_ID, JOB_NOT_FOUND, or AMBIGUOUS_ID listing the matches."""
+        try:
+            return uuid.UUID(text.strip())
+        except ValueError:
+            pass
+        prefix = text.strip().lower()
+        digits = prefix.replace("-", "")
+        if len(digits) < 4 or not all(char in "0123456789abcdef" for char in digits):
+            raise InvalidError(
+                f"{text!r} is not a job id or a prefix of one (at least 4 hex digits)",
+                code="INVALID_ID",
+            )
+        found = self.list_jobs(id_prefix=prefix, per_page=5)
+        matches = [str(job.id) for job in found.data]
+        if not matches:
+            raise NotFoundError(f"no job id starts with {text!r}", code="JOB_NOT_FOUND")
+        if found.pagination.total > 1:
+            more = ", ..." if found.pagination.total > len(matches) else ""
+            raise InvalidError(
+                f"{text!r} is the start of several job ids ({', '.join(matches)}{more}); "
+                "type more of it",
+                code="AMBIGUOUS_ID",
+                details={"matches": matches},
+            )
+        return found.data[0].id
+
+    def unserved_agents(self) -> list[str]:
+        """Pipeline agents that no online worker consumes: work queued for them waits
+        until a worker starts (from the admin document; `LocalBackend` asks the workers
+        table directly)."""
+        section = self.snapshot().document.agents_workers
+        served = {agent for worker in section.workers if worker.online for agent in worker.agents}
+        return [agent.name for agent in section.agents if agent.name not in served]
+
+    def in_process_runner(self, agents: list[str]) -> AbstractContextManager[object] | None:
+        """Run `agents`' queued work in this process while the context is open, or None
+        where that cannot be done (remote, or work that goes to Celery)."""
+        return None
 
     @abstractmethod
     def queue_status(self) -> QueueStatus: ...

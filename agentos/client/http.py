@@ -165,12 +165,18 @@ class HttpBackend(Backend):
         search: str | None = None,
         page: int = 1,
         per_page: int = 20,
+        id_prefix: str | None = None,
+        sort: str | None = None,
+        order: str | None = None,
     ) -> Page[JobRead]:
         query: dict[str, str | int | list[str]] = {"page": page, "per_page": per_page}
+        query.update({name: value for name, value in (("sort", sort), ("order", order)) if value})
         if status:
             query["status"] = [value.value for value in status]
         if search:
             query["search"] = search
+        if id_prefix:
+            query["id_prefix"] = id_prefix
         return Page[JobRead].model_validate(self.request("GET", "/api/jobs/history", params=query))
 
     def show_job(self, job_id: uuid.UUID) -> JobDetail:
@@ -243,7 +249,7 @@ class HttpBackend(Backend):
         return pair
 
     def managers(self) -> ManagersView:
-        return ManagersView.model_validate(self.request("GET", "/api/admin/managers"))
+        return ManagersView.model_validate(self.request("GET", "/api/admin/ssot/managers"))
 
     def change_password(self, *, current: str, new: str) -> TokenPair:
         """Every other session of the user ends: the new pair becomes the stored session."""

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import functools
 import getpass
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, TypeVar
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentos.client.backend import (
     Backend,
@@ -22,7 +24,6 @@ from agentos.client.backend import (
     Source,
     StateCallback,
 )
-from agentos.db import migrate
 from agentos.errors import InvalidError, UnavailableError
 from agentos.schemas.actions import ActionInfo, ActionResponse, ActionStatusRead
 from agentos.schemas.actions_managers import ManagersView
@@ -42,30 +43,29 @@ from agentos.schemas.uploads import (
     UploadStatusRead,
 )
 from agentos.schemas.users import UserCreated, UserRead
-from agentos.services import (
-    admin_data,
-    events,
-    jobs,
-    outages,
-    queue,
-    schema_check,
-    seed,
-    uploads,
-)
-from agentos.services.actions import managers_read, pipeline, registry, status
-from agentos.services.backends.base import BusEvent, Subscription
-from agentos.services.config import live as config_live
+from agentos.services import events, jobs, outages, queue
 from agentos.services.context import Actor
+from agentos.services.jobs.catalog import PIPELINE, ensure_default_agents
+from agentos.services.pipeline import workers
 from agentos.services.runtime import Runtime
 from agentos.services.security import authn, users
 
+if TYPE_CHECKING:
+    from agentos.services.backends.base import BusEvent, Subscription
+
+# What only some calls need (Alembic, the seed, the admin read model, the action pipeline,
+# the uploads, the embedded runner) is imported by those calls: a local `agentos jobs
+# list` loads the job queries, not the whole core.
+
 B = TypeVar("B", bound=Backend)
+# Methods with a default in `Backend` that LocalBackend overrides: outages translated too.
+TRANSLATED = ("resolve_job_id", "unserved_agents")
 
 
 def _outages_as_errors(cls: type[B]) -> type[B]:
     """Every call of the backend answers a database or Redis that stopped answering (or a
     database never migrated) with UnavailableError, so front ends print one line."""
-    for name in Backend.__abstractmethods__:
+    for name in {*Backend.__abstractmethods__, *TRANSLATED}:
         method = cls.__dict__.get(name)
         if callable(method):
             setattr(cls, name, _translated(method))
@@ -122,8 +122,14 @@ class LocalBackend(Backend):
         search: str | None = None,
         page: int = 1,
         per_page: int = 20,
+        id_prefix: str | None = None,
+        sort: str | None = None,
+        order: str | None = None,
     ) -> Page[JobRead]:
-        filters = JobFilters(status=status or None, search=search)
+        ordering = {"sort": sort or "created_at", "order": order or "desc"}
+        filters = JobFilters.model_validate(
+            {"status": status or None, "search": search, "id_prefix": id_prefix, **ordering}
+        )
         params = PageParams(page=page, per_page=per_page)
         with self.runtime.session() as session:
             return jobs.find(session, actor=self.actor, filters=filters, page=params)
@@ -132,15 +138,34 @@ class LocalBackend(Backend):
         with self.runtime.session() as session:
             return jobs.get_detail(session, job_id=job_id, actor=self.actor)
 
+    def resolve_job_id(self, text: str) -> uuid.UUID:
+        with self.runtime.session() as session:
+            return jobs.resolve_id(session, text, actor=self.actor)
+
+    def unserved_agents(self) -> list[str]:
+        with self.runtime.session() as session:
+            return [agent for agent in PIPELINE if not workers.serving(session, agent)]
+
+    def in_process_runner(self, agents: list[str]) -> AbstractContextManager[object] | None:
+        """Embedded only: an `EmbeddedRunner` for `agents` in this process (queued work
+        lives in the database it claims from); with Redis the work goes to Celery."""
+        if not self.runtime.settings.is_embedded:
+            return None
+        return _running(self.runtime, set(agents))
+
     def queue_status(self) -> QueueStatus:
         with self.runtime.session() as session:
             return queue.status(session)
 
     def init_upload(self, request: UploadInit) -> UploadRead:
+        from agentos.services import uploads
+
         with self.runtime.session() as session:
             return uploads.init(session, actor=self.actor, request=request)
 
     def put_chunk(self, upload_id: uuid.UUID, index: int, data: bytes, sha256: str) -> ChunkReceipt:
+        from agentos.services import uploads
+
         with self.runtime.session() as session:
             return uploads.put_chunk(
                 session,
@@ -152,16 +177,22 @@ class LocalBackend(Backend):
             )
 
     def upload_status(self, upload_id: uuid.UUID) -> UploadStatusRead:
+        from agentos.services import uploads
+
         with self.runtime.session() as session:
             return uploads.status(session, actor=self.actor, upload_id=upload_id)
 
     def finalize_upload(self, request: UploadFinalize) -> UploadFinalized:
+        from agentos.services import uploads
+
         with self.runtime.session() as session:
             return uploads.finalize(session, actor=self.actor, request=request)
 
     # Admin views and actions --------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
+        from agentos.services import admin_data
+
         cached = admin_data.get_document(self.runtime)
         return Snapshot(AdminDocument.model_validate_json(cached.body), cached.meta())
 
@@ -172,6 +203,9 @@ class LocalBackend(Backend):
         *,
         idempotency_key: str | None = None,
     ) -> ActionResponse:
+        from agentos.services.actions import pipeline
+        from agentos.services.config import live as config_live
+
         if not self._configured:  # the deployment's runtime configuration, read once
             config_live.load(self.runtime)
             self._configured = True
@@ -185,9 +219,13 @@ class LocalBackend(Backend):
             )
 
     def catalog(self) -> list[ActionInfo]:
-        return registry.catalog(self.runtime.settings)
+        from agentos.services.actions import status
+
+        return status.catalog_for(self.runtime.settings, self.actor.role)
 
     def action_status(self, *, recent: int = 20, window_hours: int = 24) -> ActionStatusRead:
+        from agentos.services.actions import status
+
         with self.runtime.session() as session:
             return status.status(
                 session, actor=self.actor, recent=recent, window_hours=window_hours
@@ -205,6 +243,8 @@ class LocalBackend(Backend):
         return UserCreated(user=user, one_time_password=one_time)
 
     def managers(self) -> ManagersView:
+        from agentos.services.actions import managers_read
+
         with self.runtime.session() as session:
             return managers_read.overview(session, actor=self.actor)
 
@@ -223,6 +263,10 @@ class LocalBackend(Backend):
             return authn.mint_token(session, username=username, actor=self.actor, ttl_s=ttl_s)
 
     def migrate(self) -> MigrationResult:
+        """Migrate to head, then create the pipeline agents a fresh database lacks (so a
+        migrated home shows its six agents, not `agents 0/0`)."""
+        from agentos.db import migrate
+
         engine = self.runtime.engine
         try:
             before = migrate.current_revision(engine)
@@ -230,15 +274,25 @@ class LocalBackend(Backend):
             after = migrate.current_revision(engine)
         except OSError as exc:
             raise _unreachable(exc) from exc
+        with self.runtime.session() as session:
+            created = ensure_default_agents(session)
         return MigrationResult(
-            dialect=engine.dialect.name, before=before, after=after, head=migrate.head_revision()
+            dialect=engine.dialect.name,
+            before=before,
+            after=after,
+            head=migrate.head_revision(),
+            agents_created=created,
         )
 
     def check_schema(self) -> SchemaReport:
+        from agentos.services import schema_check
+
         return schema_check.compare(self.runtime.engine)
 
     def database_is_empty(self) -> bool:
         """A database that cannot be read counts as not empty: reset-and-seed asks first."""
+        from agentos.services import seed
+
         try:
             return seed.is_empty(self.runtime)
         except Exception:
@@ -247,6 +301,8 @@ class LocalBackend(Backend):
     def reset_and_seed(
         self, *, options: SeedOptions, progress: SeedProgress | None = None
     ) -> SeedResult:
+        from agentos.services import seed
+
         return seed.reset_and_seed(self.runtime, options=options, progress=progress)
 
     # Live -----------------------------------------------------------------------------------
@@ -254,6 +310,8 @@ class LocalBackend(Backend):
     def subscribe(
         self, *, on_event: EventCallback, on_state: StateCallback, max_backoff_s: float = 8.0
     ) -> Callable[[], None]:
+        from agentos.services import admin_data
+
         # The read model's own feed: it marks the cached document stale before we hear of
         # the change, so a snapshot read right after an event already shows it.
         def forward(event: BusEvent) -> None:
@@ -292,6 +350,20 @@ class _BusWaiter:
             time.sleep(timeout_s)
         else:
             self._subscription.get(timeout_s=timeout_s)
+
+
+@contextmanager
+def _running(runtime: Runtime, agents: set[str]) -> Iterator[object]:
+    from agentos.services.pipeline.embedded_runner import EmbeddedRunner
+
+    runner = EmbeddedRunner(
+        runtime, name=f"cli-{os.getpid()}@{socket.gethostname()}", agents=agents
+    )
+    runner.start()
+    try:
+        yield runner
+    finally:
+        runner.stop()
 
 
 def _os_user() -> str:

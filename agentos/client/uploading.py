@@ -137,13 +137,16 @@ def follow(
     on_change: Callable[[JobDetail], None],
     poll_s: float = 1.0,
     timeout_s: float | None = None,
+    on_idle: Callable[[JobDetail, float], None] | None = None,
 ) -> JobDetail:
-    """Call `on_change` whenever the job moves (status, stage, progress) until it ends.
+    """Call `on_change` whenever the job moves (status, stage, progress) until it ends,
+    and `on_idle(detail, seconds)` at each look that found no move since `seconds`.
 
     Locally the bus wakes the loop as soon as anything changes; remotely it polls.
     """
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     last: tuple[Any, ...] | None = None
+    moved = time.monotonic()
     with backend.changes() as changes:
         while True:
             detail = backend.show_job(job_id)
@@ -154,8 +157,10 @@ def follow(
                 tuple((s.agent, s.status) for s in detail.steps),
             )
             if key != last:
-                last = key
+                last, moved = key, time.monotonic()
                 on_change(detail)
+            elif on_idle is not None:
+                on_idle(detail, time.monotonic() - moved)
             if detail.status in JobStatus.TERMINAL:
                 return detail
             if deadline is not None and time.monotonic() > deadline:

@@ -1,7 +1,8 @@
 """One error family for the whole core, transport-neutral.
 
-Every error has a `kind` (which decides the HTTP status and CLI exit code, in exactly one
-table per front end) and a stable `code` that scripts may match on.
+Every error has a `kind` (which decides the HTTP status, in `server/errors.py`, and the CLI
+exit code, here) and a stable `code` that scripts may match on; `catalog.py` lists every
+code with its kind and meaning (docs/errors.md and the OpenAPI description are made from it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,18 @@ ErrorKind = Literal[
     "unavailable",
     "internal",
 ]
+
+# The CLI's exit code per kind (`cli/_output.py` exits with it; the error catalog shows it).
+EXIT_CODE_BY_KIND: dict[str, int] = {
+    "invalid": 2,
+    "not_found": 3,
+    "conflict": 4,
+    "unauthenticated": 5,
+    "forbidden": 5,
+    "rate_limited": 6,
+    "unavailable": 7,
+    "internal": 1,
+}
 
 
 class AgentOSError(Exception):

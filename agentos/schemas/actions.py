@@ -10,9 +10,12 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from agentos.schemas.audit import ActionStats, AuditRecordRead
+from agentos.schemas.common import RequestModel
 from agentos.schemas.jobs import PRIORITY_MAX, PRIORITY_MIN, JobStatus
 
 RateClass = Literal["standard", "high_risk", "critical"]
@@ -32,7 +35,7 @@ def _unstorable(value: Any) -> bool:
 EventSeverity = Literal["debug", "info", "warning", "error", "critical"]
 
 
-class ActionPayload(BaseModel):
+class ActionPayload(RequestModel):
     """Base of every action payload: unknown fields are refused, `reason` is audited, and no
     string anywhere in it may hold a NUL or a lone surrogate (no database stores them)."""
 
@@ -55,6 +58,19 @@ class DangerousPayload(ActionPayload):
 
     confirm: bool = Field(default=False, description="Required (true) to really run it")
     dry_run: bool = Field(default=False, description="Report what would change; change nothing")
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        # The server refuses one without either (422 CONFIRMATION_REQUIRED): say so.
+        target["anyOf"] = [
+            {"required": ["confirm"], "properties": {"confirm": {"const": True}}},
+            {"required": ["dry_run"], "properties": {"dry_run": {"const": True}}},
+        ]
+        return schema
 
 
 class NoPayload(ActionPayload):
@@ -141,6 +157,11 @@ class ActionInfo(BaseModel):
     dangerous: bool
     dependencies: list[str]
     payload_schema: dict[str, Any]
+    allowed: bool | None = Field(
+        default=None,
+        description="Whether the caller's role may run it (the action status page answers "
+        "it per caller; null where no caller was asked about)",
+    )
 
 
 class BreakerRead(BaseModel):

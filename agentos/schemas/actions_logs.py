@@ -33,7 +33,10 @@ class LogFilters(ActionPayload):
 
 class LogSearchPayload(LogFilters):
     before: str | None = Field(
-        default=None, max_length=100, description="Cursor: next_cursor of the previous page"
+        default=None,
+        max_length=100,
+        description="Cursor: next_cursor of the previous page, as it was answered (opaque; "
+        "any other value is 422 BAD_CURSOR)",
     )
     limit: int = Field(default=100, ge=1, le=PAGE_MAX)
 

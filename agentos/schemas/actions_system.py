@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -51,12 +52,16 @@ class ResetAndSeedPayload(DangerousPayload):
     events: int = Field(default=100, ge=0, le=1_000_000)
 
 
+# The dependencies a circuit breaker guards (services/backends/breaker.py DEPENDENCIES).
+BreakerName = Literal["database", "cache", "broker", "storage"]
+
+
 class BreakerNamePayload(ActionPayload):
-    name: str = Field(min_length=1, max_length=32, examples=["broker"])
+    name: BreakerName = Field(examples=["broker"])
 
 
 class BreakerTripPayload(DangerousPayload):
-    name: str = Field(min_length=1, max_length=32, examples=["broker"])
+    name: BreakerName = Field(examples=["broker"])
 
 
 class RateLimitResetPayload(ActionPayload):

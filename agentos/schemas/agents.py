@@ -8,6 +8,8 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agentos.schemas.common import RequestModel
+
 CONCURRENCY_MIN = 1
 CONCURRENCY_MAX = 64
 
@@ -59,21 +61,44 @@ class AgentConfigRead(BaseModel):
     defaults: dict[str, Any]
 
 
-class AgentConfigUpdate(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"agent": "scenes", "config": {"threshold": 30.0}}]}
-    )
+def _config_variants(schema: dict[str, Any]) -> None:
+    """One variant per agent name, with the keys its settings model takes (any subset: they
+    are merged over the stored configuration), and one for an agent given by id."""
+    variants: list[dict[str, Any]] = []
+    for name, model in CONFIG_MODELS.items():
+        partial = model.model_json_schema()
+        partial.pop("required", None)
+        partial.pop("title", None)
+        variants.append(
+            {
+                "title": f"{name} settings",
+                "required": ["agent", "config"],
+                "properties": {"agent": {"const": name}, "config": partial},
+            }
+        )
+    by_id = {"agent": {"type": "string", "format": "uuid"}, "config": {"type": "object"}}
+    variants.append({"title": "An agent by id", "properties": by_id})
+    schema["oneOf"] = variants
+    schema["examples"] = [{"agent": "scenes", "config": {"threshold": 30.0}}]
 
-    agent: str = Field(examples=["scenes"], description="Agent name or id")
+
+class AgentConfigUpdate(RequestModel):
+    model_config = ConfigDict(json_schema_extra=_config_variants)
+
+    agent: str = Field(
+        min_length=1, max_length=64, examples=["scenes"], description="Agent name or id"
+    )
     config: dict[str, Any] = Field(examples=[{"threshold": 30.0}])
 
 
-class AgentRef(BaseModel):
+class AgentRef(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"agent": "clipper", "dry_run": True}]}
     )
 
-    agent: str = Field(examples=["clipper"], description="Agent name or id")
+    agent: str = Field(
+        min_length=1, max_length=64, examples=["clipper"], description="Agent name or id"
+    )
     dry_run: bool = False
 
 
@@ -169,8 +194,8 @@ class AgentLogEntry(BaseModel):
 _PARALLEL = "Clips of one job worked on at once (0: one per CPU)"
 
 
-class _AgentConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _AgentConfig(RequestModel):
+    """Unknown keys refused, JSON types as documented."""
 
 
 class IngestConfig(_AgentConfig):
@@ -195,6 +220,20 @@ class ScenesConfig(_AgentConfig):
 
 
 class ClipperConfig(_AgentConfig):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-cross-field-rules": [
+                {
+                    "rule": "less-than",
+                    "fields": ["min_clip_s", "max_clip_s"],
+                    "merged": True,
+                    "description": "min_clip_s < max_clip_s once merged over the stored "
+                    "configuration (422 INVALID_AGENT_CONFIG)",
+                }
+            ]
+        }
+    )
+
     min_clip_s: float = Field(gt=0, le=3600)
     max_clip_s: float = Field(gt=0, le=3600)
     reencode_height: int | None = Field(default=None, ge=144, le=4320)

@@ -8,12 +8,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentos.schemas.common import ReadModel
+from agentos.schemas.common import ReadModel, RequestModel
 
 TokenType = Literal["access"]
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"username": "alice", "password": "correct horse"}]}
     )
@@ -22,7 +22,7 @@ class LoginRequest(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
-class RefreshRequest(BaseModel):
+class RefreshRequest(RequestModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"refresh_token": "rt_..."}]})
 
     refresh_token: str = Field(min_length=1, max_length=512)
@@ -55,7 +55,7 @@ class TokenPair(BaseModel):
     )
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"current_password": "one-time-pw", "new_password": "a long new one"}]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 T = TypeVar("T")
 
@@ -86,3 +88,70 @@ class ErrorEnvelope(BaseModel):
     timestamp: datetime
     details: dict[str, Any] | None = None
     trace_id: str | None = None
+
+
+# RFC 3339, as `format: date-time` says: a date, a time and an offset (Z or +hh:mm).
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _is_json_integer(value: Any) -> bool:
+    """JSON Schema's integer: a number with no fraction (6 and 6.0), never a boolean."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+
+
+def _json_type_error(annotation: Any, value: Any) -> str | None:
+    """Why `value` is not of the JSON type the annotation documents, or None."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _json_type_error(get_args(annotation)[0], value)
+    if origin in (Union, UnionType):
+        options = get_args(annotation)
+        if value is None and type(None) in options:
+            return None
+        errors = [_json_type_error(option, value) for option in options if option is not type(None)]
+        return None if any(error is None for error in errors) else errors[0]
+    if annotation is bool and not isinstance(value, bool):
+        return "a boolean (true or false)"
+    if annotation is int and not _is_json_integer(value):
+        return "an integer"
+    if annotation is float and (isinstance(value, bool) or not isinstance(value, int | float)):
+        return "a number"
+    text_time = isinstance(value, str) and RFC3339.match(value) is not None
+    if annotation is datetime and not isinstance(value, datetime) and not text_time:
+        return "an RFC 3339 date-time with its offset"
+    return None
+
+
+class RequestModel(BaseModel):
+    """Base of request bodies: the JSON the schema documents, nothing looser. Unknown fields
+    are refused (`additionalProperties: false`) and booleans and numbers must be JSON
+    booleans and numbers (pydantic alone would take 0 for false or "5" for 5)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_types(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            if key in data:
+                problem = _json_type_error(field.annotation, data[key])
+                if problem is not None:
+                    raise ValueError(f"{key} must be {problem}")
+        return data
+
+
+def _rfc3339(value: Any) -> Any:
+    if isinstance(value, str) and not RFC3339.match(value):
+        raise ValueError(
+            "expected an RFC 3339 date-time with its offset, e.g. 2026-01-01T10:00:00Z"
+        )
+    return value
+
+
+# A date-time given as text (query parameters): exactly RFC 3339, never a number.
+DateTimeText = Annotated[datetime, BeforeValidator(_rfc3339)]

@@ -41,3 +41,14 @@ class HealthReport(BaseModel):
         }
         shown = MaintenanceState(enabled=self.maintenance.enabled, message=self.maintenance.message)
         return self.model_copy(update={"parts": parts, "maintenance": shown})
+
+
+class UnhealthyEnvelope(BaseModel):
+    """`GET /health` when a required part is down (503): the error envelope with the report."""
+
+    success: bool = False
+    error: str
+    error_code: str = Field(examples=["UNHEALTHY"])
+    data: HealthReport
+    timestamp: datetime
+    response_time_ms: float

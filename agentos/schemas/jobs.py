@@ -9,8 +9,9 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agentos.schemas.agents import CONFIG_MODELS
 from agentos.schemas.clips import ClipRead
-from agentos.schemas.common import ReadModel
+from agentos.schemas.common import ReadModel, RequestModel
 
 PRIORITY_MIN = -100
 PRIORITY_MAX = 100
@@ -42,10 +43,21 @@ JOB_STATUSES: tuple[str, ...] = tuple(status.value for status in JobStatus)
 StepState = Literal["started", "progress", "completed", "failed"]
 
 
-class JobOptions(BaseModel):
-    """Per-job processing options; unset fields fall back to the agents' configuration."""
+# A rule between fields that JSON Schema cannot state, documented where it applies.
+CLIP_BOUNDS_RULE: dict[str, Any] = {
+    "rule": "less-than",
+    "fields": ["min_clip_s", "max_clip_s"],
+    "description": "min_clip_s must be less than max_clip_s (422 VALIDATION_ERROR)",
+}
 
-    model_config = ConfigDict(extra="forbid")
+
+class JobOptions(RequestModel):
+    """Per-job processing options; unset fields fall back to the agents' configuration.
+    When both are given, min_clip_s must be less than max_clip_s."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"x-cross-field-rules": [CLIP_BOUNDS_RULE]}
+    )
 
     min_clip_s: float | None = Field(default=None, gt=0, le=3600, examples=[2.0])
     max_clip_s: float | None = Field(default=None, gt=0, le=3600, examples=[30.0])
@@ -157,6 +169,15 @@ class JobDetail(JobRead):
     clips: list[ClipRead] = Field(default_factory=list)
 
 
+# What a job list may be ordered by (`GET /api/jobs/history?sort=...&order=...`); every
+# order ends with the job id, so pages never overlap or skip a job.
+JobSort = Literal[
+    "created_at", "updated_at", "priority", "status", "title", "progress", "attempts",
+    "current_stage", "id",
+]  # fmt: skip
+SortOrder = Literal["asc", "desc"]
+
+
 class JobFilters(BaseModel):
     status: list[JobStatus] | None = None
     owner_id: uuid.UUID | None = None
@@ -164,6 +185,11 @@ class JobFilters(BaseModel):
     created_to: datetime | None = None
     search: str | None = Field(default=None, max_length=255)
     id_prefix: str | None = Field(default=None, min_length=4, max_length=36)
+    sort: JobSort = Field(
+        default="created_at",
+        description="Order by this field (status and current_stage in pipeline order)",
+    )
+    order: SortOrder = Field(default="desc", description="asc or desc (newest first by default)")
 
 
 STATS_EXAMPLE: dict[str, Any] = {
@@ -198,7 +224,7 @@ class JobsToday(BaseModel):
     jobs: list[JobRead]
 
 
-class JobCreate(BaseModel):
+class JobCreate(RequestModel):
     """Create a job from a finalised upload, with the job's options."""
 
     model_config = ConfigDict(
@@ -221,7 +247,7 @@ class JobCreate(BaseModel):
     priority: int = Field(default=0, ge=PRIORITY_MIN, le=PRIORITY_MAX)
 
 
-class JobStatusUpdate(BaseModel):
+class JobStatusUpdate(RequestModel):
     """A stage report from an external agent, or a forced state from an operator.
 
     Give `stage` + `state` (an agent reporting) or `status` (an operator forcing the job).
@@ -233,7 +259,28 @@ class JobStatusUpdate(BaseModel):
             "examples": [
                 {"stage": "scenes", "state": "progress", "progress": 0.5},
                 {"status": "failed", "error": "source corrupt", "error_code": "BAD_SOURCE"},
-            ]
+            ],
+            # The two forms, as the server tells them apart (a null field is an absent one).
+            "oneOf": [
+                {
+                    "title": "Stage report (agent)",
+                    "required": ["stage", "state"],
+                    "properties": {
+                        "stage": {"enum": list(CONFIG_MODELS)},  # the pipeline's stages
+                        "state": {"type": "string"},
+                        "status": {"type": "null"},
+                    },
+                },
+                {
+                    "title": "Forced status (operator)",
+                    "required": ["status"],
+                    "properties": {
+                        "status": {"type": "string"},
+                        "stage": {"type": "null"},
+                        "state": {"type": "null"},
+                    },
+                },
+            ],
         },
     )
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentos.schemas.common import ReadModel
+from agentos.schemas.common import ReadModel, RequestModel
 from agentos.schemas.jobs import JobOptions
 
 UploadStatus = Literal["open", "finalized", "aborted", "failed"]
@@ -37,7 +37,7 @@ UPLOAD_EXAMPLE: dict[str, Any] = {
 }
 
 
-class UploadInit(BaseModel):
+class UploadInit(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -58,7 +58,8 @@ class UploadInit(BaseModel):
         gt=0,
         le=MAX_CHUNK_BYTES,
         examples=[8388608],
-        description="Bytes per chunk (the server's limits apply unless the file is one chunk)",
+        description="Bytes per chunk wished for: the server keeps it within its limits "
+        "(64 KiB-32 MiB by default) and answers the chunk_size to send",
     )
 
 
@@ -125,7 +126,7 @@ class UploadStatusRead(BaseModel):
     complete: bool
 
 
-class UploadFinalize(BaseModel):
+class UploadFinalize(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [

@@ -13,7 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from agentos.errors import AgentOSError, RateLimitedError
+from agentos.errors import EXIT_CODE_BY_KIND, AgentOSError, RateLimitedError
+from agentos.errors.catalog import CATALOG
 from agentos.services import outages
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,57 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, code in CODE_BY_HTTP_STATUS.items()
     if status in (401, 403, 404, 409, 422, 429)
 }
+
+
+# Answers any operation may give when the deployment itself is in trouble; listed once,
+# in the document (`x-global-error-codes`), not under every operation.
+GLOBAL_KINDS = ("internal",)
+GLOBAL_UNAVAILABLE = (
+    "SERVICE_UNAVAILABLE",
+    "DATABASE_UNAVAILABLE",
+    "DATABASE_NOT_MIGRATED",
+    "REDIS_UNAVAILABLE",
+    "CACHE_UNAVAILABLE",
+    "BROKER_UNAVAILABLE",
+    "BREAKER_UNAVAILABLE",
+    "IDEMPOTENCY_UNAVAILABLE",
+    "BUS_UNAVAILABLE",
+    "RATELIMIT_UNAVAILABLE",
+    "INSUFFICIENT_STORAGE",
+)
+
+
+def status_of(code: str) -> int | None:
+    info = CATALOG.get(code)
+    if info is None or info.kind is None:
+        return None
+    return info.status or HTTP_STATUS_BY_KIND[info.kind]
+
+
+def global_codes() -> list[str]:
+    return sorted(
+        code
+        for code, info in CATALOG.items()
+        if info.where == "api" and (info.kind in GLOBAL_KINDS or code in GLOBAL_UNAVAILABLE)
+    )
+
+
+def catalog_rows() -> list[dict[str, Any]]:
+    """The error catalog: code, kind, HTTP status, CLI exit code, where, meaning."""
+    rows = []
+    for code, info in sorted(CATALOG.items()):
+        kinds = [info.kind, *info.also] if info.kind else []
+        rows.append(
+            {
+                "code": code,
+                "kind": info.kind,
+                "http_status": [info.status or HTTP_STATUS_BY_KIND[kind] for kind in kinds],
+                "exit_code": [EXIT_CODE_BY_KIND[kind] for kind in kinds],
+                "where": info.where,
+                "meaning": info.meaning,
+            }
+        )
+    return rows
 
 
 def error_body(

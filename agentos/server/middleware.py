@@ -163,26 +163,46 @@ def incoming_trace_id(scope: Scope) -> str:
 
 
 # Every response: no MIME sniffing, no referrer leaving the console, no framing. JSON
-# answers may load nothing; the HTML pages (OpenAPI UI, ReDoc, the web console) load their
-# own scripts and styles, and the OpenAPI UI's from the jsDelivr CDN FastAPI points at.
+# answers may load nothing. The HTML pages load only files of this origin, shipped in the
+# package (agentos/web/static), and no inline script: the web console (/admin) nothing
+# else at all (its clips and thumbnails are fetched with the token and shown as blob:
+# URLs; 'self' covers its same-origin WebSocket); the OpenAPI UI and ReDoc (/docs,
+# /redoc) also inline styles (both style their components at run time), data: images
+# (Swagger UI's icons) and ReDoc's search worker, started from a blob:.
 _COMMON_SECURITY = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 )
 _API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
-_PAGE_CSP = (
-    b"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    b"img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    b"connect-src 'self'; worker-src 'self' blob:; font-src 'self' https://cdn.jsdelivr.net; "
-    b"frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+_PAGE_CSP_COMMON = (
+    b"connect-src 'self'; font-src 'self'; manifest-src 'self'; object-src 'none'; "
+    b"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-PAGE_PREFIXES = ("/docs", "/redoc", "/admin")
+_CONSOLE_CSP = (
+    b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
+    b"media-src 'self' blob:; " + _PAGE_CSP_COMMON
+)
+_DOCS_CSP = (
+    b"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; worker-src 'self' blob:; " + _PAGE_CSP_COMMON
+)
+CONSOLE_PREFIX = "/admin"
+DOCS_PREFIXES = ("/docs", "/redoc")
+PAGE_PREFIXES = (*DOCS_PREFIXES, CONSOLE_PREFIX)
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(f"{prefix}/")
 
 
 def security_headers(path: str) -> tuple[tuple[bytes, bytes], ...]:
-    csp = _PAGE_CSP if path.startswith(PAGE_PREFIXES) else _API_CSP
+    if _under(path, CONSOLE_PREFIX):
+        csp = _CONSOLE_CSP
+    elif any(_under(path, prefix) for prefix in DOCS_PREFIXES):
+        csp = _DOCS_CSP
+    else:
+        csp = _API_CSP
     return (*_COMMON_SECURITY, (b"content-security-policy", csp))
 
 

@@ -9,7 +9,7 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Source = Literal["api", "cli", "tui", "system", "task"]
+Source = Literal["api", "web", "cli", "tui", "system", "task"]
 
 
 @dataclass(frozen=True)

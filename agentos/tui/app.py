@@ -1,7 +1,7 @@
 """`agentos tui`: the live operator dashboard.
 
 The app owns the data source, the latest admin document and the live connection; views
-(one Textual mode each, number keys 1-8) render what the app holds and ask it to run
+(one Textual mode each, number keys 1-9) render what the app holds and ask it to run
 actions. Every fetch runs in a thread worker; every action goes through the admin action
 pipeline (`Source.run`), with a confirmation dialog for dangerous ones.
 """
@@ -20,12 +20,13 @@ from agentos.errors import AgentOSError
 from agentos.schemas.actions import ActionInfo
 from agentos.tui import commands
 from agentos.tui.actions import ActionRunner
-from agentos.tui.keymap import VIEWS, help_rows
+from agentos.tui.keymap import NOTES, help_rows
 from agentos.tui.screens.agents import AgentsScreen
 from agentos.tui.screens.analytics import AnalyticsScreen
 from agentos.tui.screens.base import ViewScreen
 from agentos.tui.screens.config import ConfigScreen
 from agentos.tui.screens.dashboard import DashboardScreen
+from agentos.tui.screens.failures import FailuresScreen
 from agentos.tui.screens.jobs import JobsScreen
 from agentos.tui.screens.logs import LogsScreen
 from agentos.tui.screens.managers import ManagersScreen
@@ -57,7 +58,11 @@ class AgentOSApp(ActionRunner):
         "config": ConfigScreen,
         "system": SystemScreen,
         "managers": ManagersScreen,
+        "failures": FailuresScreen,
     }
+    # Narrow terminals (80x24) get compact tiles, fewer columns and a compact footer.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
     COMMANDS = App.COMMANDS | {commands.ViewCommands, commands.ActionCommands}
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("ctrl+c", "quit", "Quit", show=False)
@@ -248,9 +253,10 @@ class AgentOSApp(ActionRunner):
         view = screen.VIEW if isinstance(screen, ViewScreen) else "dashboard"
         title = screen.TITLE if isinstance(screen, ViewScreen) else "AgentOS"
         notes = [
-            "Views: " + ", ".join(f"{key} {title}" for key, _, title in VIEWS),
+            *NOTES.get(view, ()),  # the view keys 1-9 are rows of the table
             "ctrl+p: command palette (views and every catalog action)",
-            ": command line — a view, `refresh N`, `pause`, or `ACTION key=value ...`",
+            ": a view, `refresh N`, `pause`, or an action run at once: `job.cancel be1ce8cf`, "
+            "`ACTION key=value ...` (a form asks only for what is missing)",
         ]
         if self.read_only:
             notes.append("read-only: actions are hidden and refused")
@@ -258,10 +264,30 @@ class AgentOSApp(ActionRunner):
 
     def action_toggle_pause(self) -> None:
         self.header.paused = not self.header.paused
-        self.notify("live refresh paused" if self.header.paused else "live refresh resumed")
+        self.notify(
+            "live refresh paused: what is shown stays put (p resumes)"
+            if self.header.paused
+            else "live refresh resumed"
+        )
         if not self.header.paused:
             self.request_refresh()
         self.update_header()
+        self.screen.refresh_bindings()  # the footer offers the other one of Pause/Resume
+
+    def action_pause_live(self) -> None:
+        if not self.header.paused:
+            self.action_toggle_pause()
+
+    def action_resume_live(self) -> None:
+        if self.header.paused:
+            self.action_toggle_pause()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pause_live":
+            return not self.header.paused
+        if action == "resume_live":
+            return self.header.paused
+        return True
 
     def action_set_interval(self) -> None:
         self.push_screen(

@@ -35,20 +35,13 @@ VIEW_ALIASES: dict[str, str] = {
     "apikeys": "managers",
     "allowlist": "managers",
     "lockouts": "managers",
+    "failures": "failures",
+    "failed": "failures",
+    "errors": "failures",
+    "retries": "failures",
 }
 # Result fields holding a secret shown once: never in a notification, only in its dialog.
 SECRET_FIELDS = ("one_time_password", "secret")
-
-
-def describe(response: ActionResponse) -> str:
-    result = response.result
-    brief = ", ".join(
-        f"{key}={value}"
-        for key, value in result.items()
-        if isinstance(value, int | float | str) and key not in SECRET_FIELDS
-    )
-    audit = f" (audit #{response.audit_seq})" if response.audit_seq is not None else ""
-    return f"done{audit}" + (f": {brief[:160]}" if brief else "")
 
 
 def describe_error(exc: AgentOSError) -> str:
@@ -122,7 +115,10 @@ class ActionCommands(Provider):
             return []
         context = _selection(app)
         return [
-            (f"Action: {info.name}", partial(app.open_action_form, info, context))
+            (
+                f"Action: {info.name}",
+                partial(app.open_action_form, info, context, chosen=frozenset(context)),
+            )
             for info in app.catalog
         ]
 
@@ -184,6 +180,9 @@ def execute(app: AgentOSApp, text: str) -> None:
 
 
 def _run_named_action(app: AgentOSApp, name: str, words: list[str]) -> None:
+    """A complete command line runs at once (`job.cancel 2a9206f7`, through the same
+    confirmation as a key); the form opens only for missing fields, and a field it takes
+    from the selected row is labelled so."""
     info = next((item for item in app.catalog if item.name == name), None)
     if info is None:
         raise InvalidError(
@@ -193,14 +192,16 @@ def _run_named_action(app: AgentOSApp, name: str, words: list[str]) -> None:
     if app.read_only:
         raise InvalidError("read-only mode: actions are disabled", code="READ_ONLY")
     fields = fields_of(info.payload_schema)
-    pairs = parse_pairs(words)
-    unknown = set(pairs) - {field.name for field in fields}
+    names = {field.name for field in fields}
+    pairs = parse_pairs(words, fields)
+    unknown = set(pairs) - names
     if unknown:
         raise InvalidError(
             f"{name} has no field {', '.join(sorted(unknown))}", code="VALIDATION_ERROR"
         )
     missing = [field.name for field in fields if field.required and field.name not in pairs]
     if missing:
-        app.open_action_form(info, {**_selection(app), **pairs})
+        context = {k: v for k, v in _selection(app).items() if k in names and k not in pairs}
+        app.open_action_form(info, {**context, **pairs}, chosen=frozenset(context))
         return
     app.run_admin_action(name, parse(fields, pairs))

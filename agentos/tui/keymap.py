@@ -15,6 +15,7 @@ VIEWS: tuple[tuple[str, str, str], ...] = (
     ("6", "config", "Configuration"),
     ("7", "system", "System"),
     ("8", "managers", "Managers"),
+    ("9", "failures", "Failures"),
 )
 
 
@@ -28,19 +29,25 @@ class Key:
     display: str | None = None
 
 
+# Help and Quit come first in every footer, so a narrow terminal never cuts them off.
+FRONT: tuple[Key, ...] = (
+    Key("question_mark", "app.help", "Help", display="?"),
+    Key("q", "app.quit", "Quit"),
+)
 GLOBAL: tuple[Key, ...] = (
     *(Key(number, f"app.view('{name}')", title, show=False) for number, name, title in VIEWS),
-    Key("q", "app.quit", "Quit"),
     Key("colon", "app.command_line", "Command", display=":"),
     Key("slash", "filter", "Filter", display="/"),
-    Key("question_mark", "app.help", "Help", display="?"),
-    Key("p", "app.toggle_pause", "Pause live"),
-    Key("r", "app.set_interval", "Interval"),
+    # One of the two is offered at a time (the footer says what p will do now).
+    Key("p", "app.pause_live", "Pause live"),
+    Key("p", "app.resume_live", "Resume live"),
+    Key("r", "app.set_interval", "Interval", show=False),
 )
 
 VIEW_KEYS: dict[str, tuple[Key, ...]] = {
     "dashboard": (
         Key("enter", "open_job", "Open alert's job", display="⏎", show=False),
+        Key("y", "copy_id", "Copy alert's job id", show=False),
         Key("a", "ack", "Ack alert", write=True),
         Key("A", "ack_all", "Ack all", write=True),
         Key("P", "pause_queue", "Pause queue", write=True),
@@ -48,6 +55,10 @@ VIEW_KEYS: dict[str, tuple[Key, ...]] = {
         Key("F", "retry_failed", "Retry failed", write=True),
         Key("X", "clear_queue", "Clear queue", write=True),
     ),
+    # Marks stay until their action's answer: rows it was done for are unmarked, the rest
+    # stay marked (a refusal, a 429) with a per-row report. s orders the list on the server
+    # by the next column (a click on a header orders by that one), S reverses the order.
+    # Escape clears the marks first, the filter on a second press.
     "jobs": (
         Key("enter", "open", "Details", display="⏎"),
         Key("space", "mark", "Mark", display="␣"),
@@ -55,12 +66,14 @@ VIEW_KEYS: dict[str, tuple[Key, ...]] = {
         Key("t", "retry", "Retry", write=True),
         Key("x", "delete", "Delete", write=True),
         Key("o", "priority", "Priority", write=True),
+        Key("y", "copy_id", "Copy id"),
         Key("s", "sort", "Sort"),
+        Key("S", "reverse", "Reverse", show=False),
         Key("right_square_bracket", "page(1)", "Next page", display="]"),
         Key("left_square_bracket", "page(-1)", "Prev page", display="["),
         Key("P", "pause_queue", "Pause queue", write=True, show=False),
         Key("U", "resume_queue", "Resume queue", write=True, show=False),
-        Key("escape", "clear", "Clear marks/filter", show=False),
+        Key("escape", "clear", "Clear marks, then filter", show=False),
     ),
     # The job's own events and log lines are actions (`events.list`, `logs.search`): read on
     # open, on a change to the job (at most every few seconds), on ^r, else every 10 s.
@@ -69,6 +82,8 @@ VIEW_KEYS: dict[str, tuple[Key, ...]] = {
         Key("c", "cancel", "Cancel", write=True),
         Key("t", "retry", "Retry", write=True),
         Key("x", "delete", "Delete", write=True),
+        Key("e", "error", "Full error"),
+        Key("y", "copy_id", "Copy id"),
         Key("ctrl+r", "reload", "Reload", display="^r"),
     ),
     # S, T and C act on the agents table's row; the worker keys on the workers table's (tab
@@ -93,6 +108,7 @@ VIEW_KEYS: dict[str, tuple[Key, ...]] = {
     # pages back (and stops following); l steps the level filter; Enter opens a line's job.
     "logs": (
         Key("enter", "open", "Open job", display="⏎"),
+        Key("y", "copy_id", "Copy job id", show=False),
         Key("f", "follow", "Follow"),
         Key("l", "level", "Level"),
         Key("right_square_bracket", "older", "Older", display="]"),
@@ -100,7 +116,16 @@ VIEW_KEYS: dict[str, tuple[Key, ...]] = {
         Key("V", "verify", "Verify audit chain", write=True),
         Key("ctrl+r", "reload", "Reload", display="^r"),
     ),
-    "analytics": (),
+    "analytics": (Key("ctrl+r", "reload", "Reload", display="^r"),),
+    # Failed jobs grouped by error code (Enter lists a group's jobs, Enter again opens one);
+    # t retries every job of the group (asks first, per-row report); the Retries table
+    # lists jobs waiting for another attempt with its time.
+    "failures": (
+        Key("enter", "open", "Open", display="⏎"),
+        Key("t", "retry_group", "Retry all of these", write=True),
+        Key("y", "copy_id", "Copy id"),
+        Key("ctrl+r", "reload", "Reload", display="^r"),
+    ),
     # e edits the selected setting (settable ones only: marked ✎), X puts it back to the
     # environment's or default value (asks first), h shows its history.
     "config": (
@@ -146,10 +171,25 @@ VIEW_KEYS: dict[str, tuple[Key, ...]] = {
 }
 
 
+# What `?` adds for a view, under its keys.
+NOTES: dict[str, tuple[str, ...]] = {
+    "jobs": (
+        "/ filter: statuses (failed queued), a short id (id:be1c or 8+ hex digits) and "
+        "title words. Sorted on the server: s, S (reverse) or a click on a column header.",
+    ),
+    "logs": ("/ search: level:warning source:worker trace:<id> job:<id or short id> and words",),
+    "failures": ("t retries every job of the selected error code (asks first, per-row report)",),
+}
+
+
 def keys_for(view: str, *, read_only: bool) -> list[Key]:
     own = [key for key in VIEW_KEYS.get(view, ()) if not (read_only and key.write)]
     taken = {key.key for key in own}
-    return own + [key for key in GLOBAL if key.key not in taken]
+    return (
+        [key for key in FRONT if key.key not in taken]
+        + own
+        + [key for key in GLOBAL if key.key not in taken]
+    )
 
 
 def bindings_for(view: str) -> list[Binding]:
@@ -166,6 +206,8 @@ def write_actions(view: str) -> frozenset[str]:
 
 
 def help_rows(view: str, *, read_only: bool) -> list[tuple[str, str]]:
-    return [
-        (key.display or key.key, key.description) for key in keys_for(view, read_only=read_only)
-    ]
+    """One row per key (a key with two meanings, like p, lists both)."""
+    rows: dict[str, list[str]] = {}
+    for key in keys_for(view, read_only=read_only):
+        rows.setdefault(key.display or key.key, []).append(key.description)
+    return [(key, " / ".join(descriptions)) for key, descriptions in rows.items()]

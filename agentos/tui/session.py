@@ -86,11 +86,29 @@ class WatchedSource(Source):
         return self._call(self.inner.snapshot)
 
     def jobs(
-        self, *, status: list[str] | None, search: str | None, page: int, per_page: int
+        self,
+        *,
+        status: list[str] | None,
+        search: str | None,
+        page: int,
+        per_page: int,
+        sort: str | None = None,
+        order: str | None = None,
+        id_prefix: str | None = None,
     ) -> Page[JobRead]:
         return self._call(
-            self.inner.jobs, status=status, search=search, page=page, per_page=per_page
+            self.inner.jobs,
+            status=status,
+            search=search,
+            page=page,
+            per_page=per_page,
+            sort=sort,
+            order=order,
+            id_prefix=id_prefix,
         )
+
+    def resolve_job(self, text: str) -> uuid.UUID:
+        return self._call(self.inner.resolve_job, text)
 
     def job(self, job_id: uuid.UUID) -> JobDetail:
         return self._call(self.inner.job, job_id)

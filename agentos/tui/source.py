@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from agentos.client import Backend, Snapshot, connect
 from agentos.client.backend import EventCallback, StateCallback
-from agentos.errors import AgentOSError
+from agentos.errors import AgentOSError, InvalidError, NotFoundError
 from agentos.schemas.actions import ActionInfo, ActionResponse
 from agentos.schemas.actions_config import ConfigHistoryResult
 from agentos.schemas.actions_logs import EventList, LogSearchResult
@@ -64,8 +64,31 @@ class Source(ABC):
 
     @abstractmethod
     def jobs(
-        self, *, status: list[str] | None, search: str | None, page: int, per_page: int
-    ) -> Page[JobRead]: ...
+        self,
+        *,
+        status: list[str] | None,
+        search: str | None,
+        page: int,
+        per_page: int,
+        sort: str | None = None,
+        order: str | None = None,
+        id_prefix: str | None = None,
+    ) -> Page[JobRead]:
+        """One page of jobs, filtered and ordered on the server (`sort` a `JobSort` field,
+        `order` asc or desc; newest first by default)."""
+
+    def resolve_job(self, text: str) -> uuid.UUID:
+        """The job a whole id or a unique prefix (4+ hex digits) stands for."""
+        try:
+            return uuid.UUID(text.strip())
+        except ValueError:
+            pass
+        found = self.jobs(status=None, search=None, page=1, per_page=5, id_prefix=text.strip())
+        if not found.data:
+            raise NotFoundError(f"no job id starts with {text!r}", code="JOB_NOT_FOUND")
+        if found.pagination.total > 1:
+            raise InvalidError(f"several job ids start with {text!r}", code="AMBIGUOUS_ID")
+        return found.data[0].id
 
     @abstractmethod
     def job(self, job_id: uuid.UUID) -> JobDetail: ...
@@ -169,14 +192,28 @@ class BackendSource(Source):
         return self.backend.snapshot()
 
     def jobs(
-        self, *, status: list[str] | None, search: str | None, page: int, per_page: int
+        self,
+        *,
+        status: list[str] | None,
+        search: str | None,
+        page: int,
+        per_page: int,
+        sort: str | None = None,
+        order: str | None = None,
+        id_prefix: str | None = None,
     ) -> Page[JobRead]:
         return self.backend.list_jobs(
             status=[JobStatus(value) for value in status or []],
             search=search,
             page=page,
             per_page=per_page,
+            id_prefix=id_prefix,
+            sort=sort,
+            order=order,
         )
+
+    def resolve_job(self, text: str) -> uuid.UUID:
+        return self.backend.resolve_job_id(text)
 
     def job(self, job_id: uuid.UUID) -> JobDetail:
         return self.backend.show_job(job_id)

@@ -50,9 +50,18 @@ def test_local_run_is_audited_as_the_local_operator(local: Runtime) -> None:
     assert record.actor_name == local.settings.local_operator
     assert record.source == "cli"
     assert record.role == "admin"
-    assert record.reason
+    # The OS user is where the request came from (the source details), not a reason.
+    assert record.reason is None
     assert record.user_agent
-    assert record.user_agent.startswith("agentos-cli")
+    assert record.user_agent.startswith("agentos-cli (")
+
+
+def test_the_reason_is_what_the_operator_typed(local: Runtime) -> None:
+    job_id = _queued(local)
+    args = ["action", "job.cancel", job_id, "--reason", "stuck since 02:10", "--json"]
+    assert runner.invoke(app, args).exit_code == 0
+    [record] = audit_rows(local, "job.cancel")
+    assert record.reason == "stuck since 02:10"
 
 
 def test_dangerous_needs_yes_without_a_tty(local: Runtime) -> None:
@@ -106,3 +115,60 @@ def test_server_mode_goes_through_http(local: Runtime, tmp_path: Path) -> None:
     assert record.source == "api"
     assert record.role == "operator"
     assert record.ip == "127.0.0.1"
+
+
+def test_action_help_shows_the_payload_fields(local: Runtime) -> None:
+    result = runner.invoke(app, ["action", "job.set_priority", "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "Move a queued job in the dispatch order" in result.stdout
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
+    assert "uuid" in lines["job_id"]
+    assert "required" in lines["job_id"]
+    assert "integer -100..100" in lines["priority"]
+    assert "dangerous" not in result.stdout.split("job.set_priority:")[1]
+    dangerous = runner.invoke(app, ["action", "queue.clear", "--help"], env={"COLUMNS": "120"})
+    assert "dangerous: asks before it runs" in dangerous.stdout
+    assert "dry_run" in dangerous.stdout
+
+
+def test_list_describes_every_action(local: Runtime) -> None:
+    result = runner.invoke(app, ["action", "--list"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for spec in registry.all_actions():
+        assert spec.name in result.stdout
+    assert "Move a queued job in the dispatch order" in result.stdout
+
+
+def test_a_single_field_action_takes_the_bare_value_and_a_short_id(local: Runtime) -> None:
+    job_id = _queued(local)
+    result = runner.invoke(app, ["action", "job.cancel", job_id[:8], "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["result"]["status"] == "cancelled"
+
+
+def test_a_bare_value_for_several_fields_names_them(local: Runtime) -> None:
+    result = runner.invoke(app, ["action", "job.set_priority", "be1ce8cf"])
+    assert result.exit_code == 2
+    assert "job_id=..., priority=..." in result.stderr
+    unknown = runner.invoke(app, ["action", "job.cancel", "job=be1ce8cf"])
+    assert unknown.exit_code == 2
+    assert "has no field 'job'" in unknown.stderr
+
+
+def test_text_fields_keep_digits_as_text(local: Runtime) -> None:
+    # An all-digit id prefix is text for a text field, not the number JSON would make it.
+    result = runner.invoke(app, ["action", "job.cancel", "job_id=00000000"])
+    assert result.exit_code == 3, result.output
+    assert "no job id starts with '00000000'" in result.stderr
+
+
+def test_dry_runs_and_replays_are_visible(local: Runtime) -> None:
+    _queued(local)
+    preview = runner.invoke(app, ["action", "queue.clear", "dry_run=true"])
+    assert preview.exit_code == 0, preview.output
+    assert "DRY RUN: nothing was changed" in preview.stdout
+    args = ["action", "queue.pause", "--idempotency-key", "same"]
+    first = runner.invoke(app, args)
+    assert "REPLAYED" not in first.stdout
+    again = runner.invoke(app, args)
+    assert "REPLAYED: the stored answer to this idempotency key" in again.stdout

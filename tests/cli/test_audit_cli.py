@@ -253,3 +253,10 @@ def test_remote_search_export_and_verify(live_server: Remote) -> None:
     code, _, err = _run("audit", "search", "--server", live_server.url, "--token", "bad")
     assert code == 5
     assert err.strip().count("\n") == 0
+
+
+def test_a_dry_run_reads_as_one_in_the_audit_search(cli_runtime: Runtime) -> None:
+    assert _run("action", "queue.clear", "dry_run=true")[0] == 0
+    code, out, _ = _run("audit", "search", "--action", "queue.clear")
+    assert code == 0
+    assert "success (dry run)" in out

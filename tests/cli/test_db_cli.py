@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from agentos.cli.main import app
-from agentos.db.models import Job, User
+from agentos.db.models import Agent, Job, User
 from agentos.services.runtime import Runtime
-from agentos.settings import Settings
+from agentos.settings import Settings, reset_settings_cache
 
 runner = CliRunner()
 
@@ -122,3 +124,25 @@ def test_db_commands_are_local_only(cli_settings: Settings) -> None:
         assert code == 2
         assert "works only locally" in err
         assert "Traceback" not in err
+
+
+def test_migrate_gives_a_fresh_home_its_agents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A migrated but unseeded home shows its six agents (not `agents 0/0`)."""
+    monkeypatch.setenv("AGENTOS_HOME", str(tmp_path / "fresh-home"))
+    monkeypatch.setenv("AGENTOS_SERVER", "http://127.0.0.1:9")  # set for remote work: ignored
+    reset_settings_cache()
+    code, out, err = _run("db", "migrate")
+    assert code == 0, err
+    assert "migrated from empty" in out
+    assert "created 6 pipeline agent(s)" in out
+    code, out, _ = _run("db", "migrate", "--json")
+    assert code == 0
+    assert json.loads(out)["agents_created"] == 0
+    runtime = Runtime(Settings(home=tmp_path / "fresh-home"))
+    try:
+        with runtime.session() as session:
+            assert session.scalar(select(func.count()).select_from(Agent)) == 6
+    finally:
+        runtime.close()

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from agentos.cli import _backend as cli_backend
+from agentos.cli import _output as output
 from agentos.cli import jobs as jobs_cli
 from agentos.client import Backend
 from agentos.client.http import HttpBackend
@@ -106,3 +107,48 @@ def test_server_mode(seeded: dict[str, uuid.UUID], remote: str) -> None:
     assert json.loads(shown.stdout)["status"] == "queued"
     missing = runner.invoke(jobs_cli.app, ["show", str(uuid.uuid4()), *options])
     assert missing.exit_code == 3
+
+
+def test_show_takes_a_unique_prefix(seeded: dict[str, uuid.UUID]) -> None:
+    wanted = str(seeded["failed"])
+    local = runner.invoke(jobs_cli.app, ["show", wanted[:8], "--json"])
+    assert local.exit_code == 0, local.output
+    assert json.loads(local.stdout)["id"] == wanted
+    assert runner.invoke(jobs_cli.app, ["show", "ffffffffff"]).exit_code == 3
+    assert runner.invoke(jobs_cli.app, ["show", "xyz"]).exit_code == 2
+
+
+def test_show_takes_a_unique_prefix_remotely(seeded: dict[str, uuid.UUID], remote: str) -> None:
+    wanted = str(seeded["failed"])
+    options = ["--server", "http://testserver", "--token", remote, "--json"]
+    shown = runner.invoke(jobs_cli.app, ["show", wanted[:6], *options])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["id"] == wanted
+    assert runner.invoke(jobs_cli.app, ["show", "ffffffffff", *options]).exit_code == 3
+    assert runner.invoke(jobs_cli.app, ["show", "xyz", *options]).exit_code == 2
+
+
+def test_ids_are_full_when_piped_and_short_unique_prefixes_on_a_terminal(
+    seeded: dict[str, uuid.UUID], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    piped = runner.invoke(jobs_cli.app, ["list"])
+    for job_id in seeded.values():
+        assert str(job_id) in piped.stdout
+    monkeypatch.setattr(output.console, "_force_terminal", True)
+    shown = output.short_ids(["be1ce8cf-0000-4000-8000-000000000000",
+                              "be1ce8cf-1111-4000-8000-000000000000",
+                              "0badcafe-2222-4000-8000-000000000000"])  # fmt: skip
+    assert list(shown.values()) == ["be1ce8cf-0", "be1ce8cf-1", "0badcafe"]
+    on_terminal = runner.invoke(jobs_cli.app, ["list"], env={"COLUMNS": "80"})
+    for job_id in seeded.values():
+        assert str(job_id)[:8] in on_terminal.stdout
+        assert str(job_id) not in on_terminal.stdout
+
+
+def test_empty_list_suggests_submitting_not_resetting(cli_settings: Settings) -> None:
+    empty = runner.invoke(jobs_cli.app, ["list"])
+    assert empty.exit_code == 0
+    assert "no jobs yet: `agentos jobs submit FILE`" in empty.stdout
+    assert "reset-and-seed" not in empty.stdout
+    filtered = runner.invoke(jobs_cli.app, ["list", "--status", "failed"])
+    assert "no jobs match" in filtered.stdout

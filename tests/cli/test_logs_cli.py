@@ -18,6 +18,7 @@ from agentos.cli.main import app
 from agentos.db.models import LogRecord
 from agentos.services.runtime import Runtime
 from tests.cli.conftest import Remote
+from tests.support.jobs import make_actor, make_job
 
 runner = CliRunner()
 JOB = uuid.uuid4()
@@ -121,7 +122,7 @@ def test_search_nothing_matches(logged: Runtime) -> None:
         (["--until", "2024-13-45"], "INVALID_TIME"),
         (["--since", "1h", "--until", "2h"], "INVALID_TIME"),
         (["--level", "loud"], "VALIDATION_ERROR"),
-        (["--job", "not-a-uuid"], "VALIDATION_ERROR"),
+        (["--job", "not-a-uuid"], "INVALID_ID"),  # an id, or a unique prefix of one
         (["--cursor", "garbage"], "BAD_CURSOR"),
     ],
 )
@@ -270,3 +271,14 @@ def test_remote_search_tail_and_export(
     code, _, err = _run("logs", "search", "--server", live_server.url, "--token", "bad")
     assert code == 5
     assert err.strip().count("\n") == 0
+
+
+def test_job_takes_a_short_id(cli_runtime: Runtime) -> None:
+    """`--job` takes the 8-character id the TUI and `jobs list` show."""
+    with cli_runtime.session() as session:
+        job = make_job(session, make_actor(session))
+    code, _, err = _run("logs", "search", "--job", str(job.id)[:8], "--json")
+    assert code == 0, err
+    code, _, err = _run("logs", "search", "--job", "ffffffff")
+    assert code == 3
+    assert "JOB_NOT_FOUND" in err

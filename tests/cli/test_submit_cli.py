@@ -17,6 +17,7 @@ from agentos.schemas.uploads import ChunkReceipt
 from agentos.services.pipeline.embedded_runner import EmbeddedRunner
 from agentos.services.runtime import Runtime
 from agentos.settings import Settings, reset_settings_cache
+from tests.cli.conftest import Remote
 from tests.support.pipeline import assert_completed_pipeline, make_video, wait_terminal
 
 
@@ -109,3 +110,37 @@ def test_upload_resumes_after_a_broken_connection(
     assert total >= 3
     # Chunks 0 and 1 were not sent twice; chunk 2 was retried once after the failure.
     assert sorted(calls) == sorted([*range(total), 2])
+
+
+def test_submit_wait_runs_the_job_here_when_no_worker_runs(
+    local_home: Runtime, tmp_path: Path
+) -> None:
+    """A fresh embedded home with no `agentos serve`: the job runs in the CLI's process
+    (said at once on stderr) instead of waiting in silence."""
+    video = make_video(tmp_path)
+    args = ["jobs", "submit", str(video), "--wait", "--json", "--min-clip-s", "0.5"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["status"] == "completed"
+    assert f"running job {body['id']} in this process" in result.stderr
+    assert_completed_pipeline(local_home, uuid.UUID(body["id"]))
+
+
+def test_submit_without_wait_says_nothing_will_run_it(local_home: Runtime, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["jobs", "submit", str(make_video(tmp_path)), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "no online worker serves ingest" in result.stderr
+    assert "--wait` runs it in this process" in result.stderr
+
+
+def test_remote_submit_wait_without_workers_warns_at_once(
+    live_server: Remote, tmp_path: Path
+) -> None:
+    video = make_video(tmp_path)
+    args = ["jobs", "submit", str(video), "--wait", "--timeout", "2", "--json"]
+    result = CliRunner().invoke(app, [*args, *live_server.admin_options()])
+    assert result.exit_code == 7  # WAIT_TIMEOUT: nothing ran it, and it was said
+    assert "no online worker serves ingest" in result.stderr
+    assert "agentos worker" in result.stderr
+    assert json.loads(result.stdout)["error_code"] == "WAIT_TIMEOUT"

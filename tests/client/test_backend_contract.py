@@ -200,3 +200,22 @@ def test_both_deliver_live_changes(pair: Pair) -> None:
     for backend in pair.both:
         with backend.changes() as changes:
             changes.wait(0.01)  # returns on a change or after the pause, never hangs
+
+
+def test_short_ids_and_unserved_agents_agree(pair: Pair) -> None:
+    job_id = pair.local.list_jobs().data[0].id
+    for backend in pair.both:
+        assert backend.resolve_job_id(str(job_id)[:8]) == job_id
+        assert backend.resolve_job_id(str(job_id).upper()) == job_id
+        with pytest.raises(NotFoundError) as missing:
+            backend.resolve_job_id("ffffffffffff")
+        assert missing.value.code == "JOB_NOT_FOUND"
+        with pytest.raises(InvalidError) as invalid:
+            backend.resolve_job_id("nope")
+        assert invalid.value.code == "INVALID_ID"
+        listed = backend.list_jobs(id_prefix=str(job_id)[:8])
+        assert [job.id for job in listed.data] == [job_id]
+    # No worker runs in this test: every agent waits for one, said the same way by both.
+    assert pair.local.unserved_agents() == pair.http.unserved_agents()
+    assert len(pair.local.unserved_agents()) == 6
+    assert pair.http.in_process_runner(["ingest"]) is None

@@ -51,6 +51,16 @@ def test_lists_and_reads(client: TestClient, alice: Caller, bob: Caller) -> None
     assert mine_by_user["pagination"]["total"] == 4
 
 
+def test_history_sorts_on_the_server(client: TestClient, alice: Caller) -> None:
+    made = [alice.job(title=f"t{i}") for i in range(3)]
+    params: dict[str, str | int] = {"sort": "title", "order": "asc", "per_page": 2, "page": 2}
+    second = client.get("/api/jobs/history", params=params, headers=alice.headers).json()
+    assert [job["id"] for job in second["data"]] == [str(made[2])]
+    params["sort"] = "password"
+    refused = client.get("/api/jobs/history", params=params, headers=alice.headers)
+    assert refused.status_code == 422
+
+
 @pytest.mark.parametrize(
     "path", ["/api/jobs/recent/0", "/api/jobs/recent/501", "/api/jobs/recent/x",
              "/api/jobs/status/sleeping", "/api/jobs/not-a-uuid", "/api/jobs/user/123"],

@@ -46,12 +46,40 @@ def test_api_answers_carry_a_policy_that_loads_nothing(
     assert "frame-ancestors 'none'" in policy
 
 
-def test_the_openapi_ui_may_load_its_assets(client: TestClient) -> None:
-    response = client.get("/docs")
+@pytest.mark.parametrize(
+    ("page", "assets"),
+    [
+        ("/docs", ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-init.js")),
+        ("/redoc", ("redoc.standalone.js",)),
+    ],
+)
+def test_the_docs_pages_load_their_assets_from_this_server(
+    client: TestClient, page: str, assets: tuple[str, ...]
+) -> None:
+    """Offline: no CDN in the page or its policy, no inline script; every asset is served."""
+    response = client.get(page)
     assert response.status_code == 200
     _assert_common(response.headers)
     policy = response.headers["content-security-policy"]
-    assert "https://cdn.jsdelivr.net" in policy
-    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+    assert "https:" not in policy
+    assert "script-src 'self';" in policy
+    assert "<script>" not in response.text
+    for asset in assets:
         source = next(part for part in response.text.split('"') if part.endswith(asset))
-        assert source.startswith("https://cdn.jsdelivr.net/")
+        assert source.startswith("/docs/assets/")
+        served = client.get(source)
+        assert served.status_code == 200, source
+        assert served.headers["content-security-policy"] == policy
+
+
+def test_the_console_policy_is_same_origin_with_no_inline_code(runtime: Runtime) -> None:
+    # The console is for the admin allow-list (loopback by default), like the admin API.
+    with TestClient(create_app(runtime), client=("127.0.0.1", 50000)) as client:
+        response = client.get("/admin")
+    assert response.status_code == 200
+    _assert_common(response.headers)
+    policy = response.headers["content-security-policy"]
+    assert policy.startswith("default-src 'none'; script-src 'self'; style-src 'self';")
+    assert "unsafe" not in policy
+    assert "https:" not in policy
+    assert "data:" not in policy

@@ -16,6 +16,7 @@ from agentos.schemas.audit import AuditRecordRead
 from agentos.schemas.common import Page, Pagination
 from agentos.schemas.jobs import JobDetail, JobRead
 from agentos.tui.source import ConfigView, Source
+from tests.tui.fake_jobs import JOB_ACTIONS, FakeJobs, jobs_catalog, sort_jobs
 from tests.tui.fake_logs import LOG_ACTIONS, FakeLogs, logs_catalog
 from tests.tui.fake_managers import (
     CONFIG_ACTIONS,
@@ -150,6 +151,10 @@ class FakeSource(Source):
         self.config_data = FakeConfig(NOW)
         self.logs_data = FakeLogs(NOW)
         self.workers_data = FakeWorkers(self.document)
+        self.jobs_data = FakeJobs(self.job_list)
+        self.details: dict[uuid.UUID, JobDetail] = {}  # job() answers these as they are
+        self.replay: set[str] = set()  # actions answered as idempotent replays
+        self.audit_records: list[AuditRecordRead] = []
         self.fail: dict[str, AgentOSError] = {}  # "snapshot": the document read raises it
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.on_event: EventCallback | None = None
@@ -165,15 +170,34 @@ class FakeSource(Source):
         return Snapshot(self.document, meta)
 
     def jobs(
-        self, *, status: list[str] | None, search: str | None, page: int, per_page: int
+        self,
+        *,
+        status: list[str] | None,
+        search: str | None,
+        page: int,
+        per_page: int,
+        sort: str | None = None,
+        order: str | None = None,
+        id_prefix: str | None = None,
     ) -> Page[JobRead]:
-        chosen = [job for job in self.job_list if not status or job.status.value in status]
+        self.calls.append(("jobs", {"status": status, "search": search, "page": page,
+                                    "sort": sort, "order": order, "id_prefix": id_prefix}))  # fmt: skip
+        chosen = [
+            job
+            for job in self.job_list
+            if (not status or job.status.value in status)
+            and (not search or search.lower() in job.title.lower())
+            and (not id_prefix or str(job.id).startswith(id_prefix))
+        ]
+        chosen = sort_jobs(chosen, sort or "created_at", descending=(order or "desc") == "desc")
         return Page(
             data=chosen[(page - 1) * per_page : page * per_page],
             pagination=Pagination.of(page=page, per_page=per_page, total=len(chosen)),
         )
 
     def job(self, job_id: uuid.UUID) -> JobDetail:
+        if job_id in self.details:
+            return self.details[job_id]
         job = next(job for job in self.job_list if job.id == job_id)
         return JobDetail.model_validate(job.model_dump())
 
@@ -181,11 +205,12 @@ class FakeSource(Source):
         self, *, query: str | None = None, trace_id: str | None = None, limit: int = 100
     ) -> list[AuditRecordRead]:
         self.calls.append(("audit.search", {"query": query, "trace_id": trace_id}))
-        return []
+        return list(self.audit_records)
 
     def catalog(self) -> list[ActionInfo]:
         return (
-            system_catalog()
+            jobs_catalog()
+            + system_catalog()
             + catalog_of(MANAGER_ACTIONS | CONFIG_ACTIONS)
             + logs_catalog()
             + workers_catalog()
@@ -194,6 +219,9 @@ class FakeSource(Source):
     def run(self, action: str, payload: dict[str, Any] | None = None) -> ActionResponse:
         payload = dict(payload or {})
         self.calls.append((action, payload))
+        rehearsed = action in JOB_ACTIONS or action == "system.storage.cleanup"
+        if payload.get("dry_run") and not rehearsed:  # a dry run changes nothing
+            return ActionResponse(action=action, result={}, dry_run=True)
         if action in MANAGER_ACTIONS:
             result = self.managers_data.answer(action, payload)
         elif action in CONFIG_ACTIONS:
@@ -204,13 +232,28 @@ class FakeSource(Source):
             result = self.logs_data.answer(action, payload)
         elif action.startswith("system."):
             result = self.system.answer(action, payload)
+        elif action in JOB_ACTIONS:
+            result = self.jobs_data.answer(action, payload)
         else:
             result = {}
-        return ActionResponse(action=action, result=result, dry_run=bool(payload.get("dry_run")))
+        return ActionResponse(
+            action=action,
+            result=result,
+            dry_run=bool(payload.get("dry_run")),
+            replayed=action in self.replay,
+        )
 
     def runs(self, action: str) -> list[dict[str, Any]]:
         """The payloads `action` was run with, in order."""
         return [payload for name, payload in self.calls if name == action]
+
+    def real_runs(self, action: str) -> list[dict[str, Any]]:
+        """The payloads `action` was run with for real (not its dry runs), in order."""
+        return [payload for payload in self.runs(action) if not payload.get("dry_run")]
+
+    def rehearsals(self, action: str) -> list[dict[str, Any]]:
+        """The dry runs of `action` (a confirmation's rehearsal), in order."""
+        return [payload for payload in self.runs(action) if payload.get("dry_run")]
 
     def config(self) -> ConfigView:
         return self.config_data.view()

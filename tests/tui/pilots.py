@@ -6,15 +6,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
 from agentos.tui.app import AgentOSApp
+from agentos.tui.screens.jobs import JobsScreen
 from agentos.tui.screens.modals import ConfirmScreen, SecretScreen
 from tests.tui.fake import NOW, FakeSource
-from tests.tui.support import wait_for
+from tests.tui.support import select_row, table, wait_for
 
 SIZE = (160, 48)
+NARROW = (80, 24)
+SIZES = pytest.mark.parametrize("size", [SIZE, NARROW], ids=["160x48", "80x24"])
 
 
 class Clock:
@@ -68,3 +72,17 @@ async def answer(pilot: Pilot[None], app: AgentOSApp, key: str) -> None:
 async def secret_dialog(pilot: Pilot[None], app: AgentOSApp) -> str:
     await wait_for(pilot, lambda: isinstance(app.screen, SecretScreen), "the secret dialog")
     return str(app.screen.query_one("#secret-value", Static).content)
+
+
+async def open_jobs(pilot: Pilot[None], app: AgentOSApp, count: int = 12) -> None:
+    """The Jobs view with its first page and the catalog (the job keys need it)."""
+    await wait_for(pilot, lambda: app.has_action("job.cancel"), "the catalog")
+    await pilot.press("2")
+    await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen), "the Jobs view")
+    await wait_for(pilot, lambda: len(table(app, "#jobs").keys) == count, "the jobs page")
+
+
+async def mark(pilot: Pilot[None], app: AgentOSApp, *keys: str) -> None:
+    for key in keys:
+        await select_row(pilot, app, "#jobs", key)
+        await pilot.press("space")

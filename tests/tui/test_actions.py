@@ -27,21 +27,29 @@ async def test_a_dangerous_action_waits_for_confirmation(
         await wait_for(pilot, lambda: app.has_action("queue.clear"), "the catalog")
         await pilot.press("X")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the dialog")
+        # Its dry run ran first: the question says what would change, in words.
+        message = str(app.screen.query_one("#confirm-message").content)
+        assert message.startswith("Cancel every queued job")
+        assert f"dry run: would affect count {len(queued)}" in message
         await pilot.pause(0.3)
         assert job_ids(embedded_runtime, "queued") == queued  # nothing ran yet
         await pilot.press("n")
         await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "dismissal")
         assert job_ids(embedded_runtime, "queued") == queued
-        assert audit_of(embedded_runtime, "queue.clear") == []
+        rehearsals = audit_of(embedded_runtime, "queue.clear")
+        assert [(r.outcome, (r.payload or {}).get("dry_run")) for r in rehearsals] == [
+            ("success", True)
+        ]
 
         await pilot.press("X")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the dialog again")
         await pilot.press("y")
         await wait_for(pilot, lambda: not job_ids(embedded_runtime, "queued"), "the queue cleared")
         assert all(job_status(embedded_runtime, job) == "cancelled" for job in queued)
-        [record] = audit_of(embedded_runtime, "queue.clear")
-        assert record.outcome == "success"
-        assert record.source == "tui"
+        done = [r for r in audit_of(embedded_runtime, "queue.clear") if r.payload["confirm"]]
+        assert [(r.outcome, r.source, r.payload["dry_run"]) for r in done] == [
+            ("success", "tui", False)
+        ]
 
 
 async def test_read_only_hides_and_refuses_actions(
@@ -94,7 +102,9 @@ async def test_command_line_and_bulk_marks(
         await select_row(pilot, app, "#jobs", queued[1])
         await pilot.press("space", "c")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the bulk preview")
-        assert "on 2 marked jobs" in str(app.screen.query_one("#confirm-message").content)
+        message = str(app.screen.query_one("#confirm-message").content)
+        assert message.startswith("Cancel 2 marked jobs?")
+        assert all(job[:8] in message for job in queued[:2])  # the marked jobs are listed
         await pilot.press("y")
         await wait_for(
             pilot,

@@ -13,7 +13,7 @@ from agentos.tui.screens.job_detail import JobDetailScreen
 from agentos.tui.screens.logs import FOLLOW_S, LogsScreen
 from tests.tui.fake import NOW, FakeSource
 from tests.tui.fake_logs import job_id
-from tests.tui.pilots import SIZE, Clock, fake_app, live_event, record_notes, shown_keys
+from tests.tui.pilots import SIZE, SIZES, Clock, fake_app, live_event, record_notes, shown_keys
 from tests.tui.support import column, select_row, table, text_of, wait_for
 
 pytestmark = pytest.mark.asyncio
@@ -140,11 +140,28 @@ async def test_a_bad_filter_is_refused_and_the_last_one_kept() -> None:
         await _search(pilot, "level:error")
         await wait_for(pilot, lambda: len(table(app, "#logs").keys) == 1, "errors only")
         reads = _reads(source)
-        await _search(pilot, "job:12345 level:loud")
-        await wait_for(pilot, lambda: any("job: a whole job id" in t for t, _ in notes), "error")
+        await _search(pilot, "job:1234xyz level:loud")
+        await wait_for(
+            pilot, lambda: any("job: a job id or its first" in t for t, _ in notes), "error"
+        )
         assert _reads(source) == reads
         assert text_of(app, "#filter-state") == "filter: level:error"
         assert "level ≥ ERROR" in text_of(app, "#logs-state")
+
+
+@SIZES
+async def test_a_short_job_id_is_resolved_for_the_search(size: tuple[int, int]) -> None:
+    """Issue 16 (defect 8): `job:` takes the short id the TUI shows; y copies the full one."""
+    source = FakeSource()
+    app = fake_app(source)
+    async with app.run_test(size=size) as pilot:
+        await _open(pilot, app)
+        await _search(pilot, "job:00000002")
+        await wait_for(pilot, lambda: source.runs("logs.search")[-1].get("job_id") == JOB, "j")
+        await wait_for(pilot, lambda: len(table(app, "#logs").keys) == 1, "its records")
+        table(app, "#logs").focus()
+        await pilot.press("y")
+        assert app.clipboard == JOB
 
 
 async def test_follow_reads_the_newest_records_and_f_stops_it(moved_clock: Clock) -> None:

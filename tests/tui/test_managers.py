@@ -407,4 +407,6 @@ async def test_a_form_whose_confirmation_is_declined_can_run_again(
         await confirm_dialog(pilot, app)
         await answer(pilot, app, "y")
         await wait_for(pilot, lambda: isinstance(app.screen, ManagersScreen), "done")
-        assert source.runs("ipallow.add") == [{"cidr": "192.168.7.0/24", "confirm": True}]
+        assert source.real_runs("ipallow.add") == [{"cidr": "192.168.7.0/24", "confirm": True}]
+        # Each question came after the action's dry run.
+        assert source.rehearsals("ipallow.add") == [{"cidr": "192.168.7.0/24", "dry_run": True}] * 2

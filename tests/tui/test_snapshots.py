@@ -41,3 +41,20 @@ def test_system_snapshot(snap_compare: Any) -> None:
         await _settle(pilot)
 
     assert snap_compare(_app(), terminal_size=SIZE, run_before=system)
+
+
+NARROW = (80, 24)
+
+
+def test_dashboard_narrow_snapshot(snap_compare: Any) -> None:
+    """80x24: state first in the header, every figure in the compact lines, ? and q."""
+    assert snap_compare(_app(), terminal_size=NARROW, run_before=_settle)
+
+
+def test_jobs_narrow_snapshot(snap_compare: Any) -> None:
+    async def jobs(pilot: Pilot[None]) -> None:
+        await _settle(pilot)
+        await pilot.press("2")
+        await _settle(pilot)
+
+    assert snap_compare(_app(), terminal_size=NARROW, run_before=jobs)

@@ -178,7 +178,7 @@ async def test_breaker_keys_run_their_actions_and_trip_asks_first() -> None:
         assert "database breaker OPEN" in await _confirm_dialog(pilot, app)
         await _answer(pilot, app, "y")
         await wait_for(pilot, lambda: column(app, "#breakers", "state")[0] == "open", "tripped")
-        assert source.runs("system.circuit.trip") == [{"name": "database", "confirm": True}]
+        assert source.real_runs("system.circuit.trip") == [{"name": "database", "confirm": True}]
         assert column(app, "#breakers", "forced")[0] == "forced"
 
         await pilot.press("C")
@@ -196,15 +196,15 @@ async def test_restore_delete_and_cleanup_run_after_confirmation() -> None:
         await pilot.press("R")
         assert "Restore the database from backup nightly-2" in await _confirm_dialog(pilot, app)
         await _answer(pilot, app, "y")
-        await wait_for(pilot, lambda: source.runs("system.restore") != [], "the restore")
-        assert source.runs("system.restore") == [{"backup_id": second, "confirm": True}]
+        await wait_for(pilot, lambda: source.real_runs("system.restore") != [], "the restore")
+        assert source.real_runs("system.restore") == [{"backup_id": second, "confirm": True}]
 
         await select_row(pilot, app, "#backups", first)
         await pilot.press("D")
         assert "Delete backup nightly-1" in await _confirm_dialog(pilot, app)
         await _answer(pilot, app, "y")
         await wait_for(pilot, lambda: table(app, "#backups").keys == [second], "the deletion")
-        assert source.runs("system.backup.delete") == [{"backup_id": first, "confirm": True}]
+        assert source.real_runs("system.backup.delete") == [{"backup_id": first, "confirm": True}]
 
         await pilot.press("L")
         await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), "the prompt")

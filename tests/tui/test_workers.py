@@ -33,7 +33,11 @@ READS = ("worker.stats", "worker.ping")
 
 
 def _writes(source: FakeSource) -> list[str]:
-    return [name for name, _ in source.calls if name.startswith("worker.") and name not in READS]
+    return [
+        name
+        for name, payload in source.calls
+        if name.startswith("worker.") and name not in READS and not payload.get("dry_run")
+    ]
 
 
 def _cell(app: AgentOSApp, worker: str, name: str) -> str:
@@ -179,8 +183,8 @@ async def test_shutdown_asks_first_and_no_is_the_default() -> None:
         await pilot.press("X")
         await confirm_dialog(pilot, app)
         await answer(pilot, app, "y")
-        await wait_for(pilot, lambda: source.runs("worker.shutdown") != [], "the shutdown")
-        assert source.runs("worker.shutdown") == [{"worker": ALPHA, "confirm": True}]
+        await wait_for(pilot, lambda: source.real_runs("worker.shutdown") != [], "the shutdown")
+        assert source.real_runs("worker.shutdown") == [{"worker": ALPHA, "confirm": True}]
         await wait_for(pilot, lambda: _cell(app, ALPHA, "status") == "online", "listed still")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
+from enum import Enum
 from typing import Annotated, Any
 
 import orjson
@@ -21,7 +22,7 @@ from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
-from agentos.errors import AgentOSError, RateLimitedError
+from agentos.errors import AgentOSError, InvalidError, RateLimitedError
 from agentos.schemas.actions import ActionResponse, ActionStatusRead
 from agentos.schemas.actions_managers import ManagersView
 from agentos.schemas.common import SuccessEnvelope
@@ -42,10 +43,14 @@ from agentos.server.ratelimit import limit_actor
 from agentos.server.responses import ok
 from agentos.server.routes._actions import REPLAY_HEADER
 from agentos.services.actions import managers_read, pipeline, registry, status
-from agentos.services.context import Actor
+from agentos.services.context import Actor, Source
 from agentos.services.security import admin_access
 
 UNKNOWN_ACTION = "UNKNOWN_ACTION"
+REQUEST_FIELDS = frozenset({"action", "payload"})
+# The web console (/admin) names itself, so its actions are audited with source `web`.
+SOURCE_HEADER = "x-agentos-source"
+WEB_SOURCE: Source = "web"
 SCHEMA_REF = "#/components/schemas/{model}"
 
 
@@ -97,6 +102,13 @@ async def action_request(request: Request) -> tuple[str, dict[str, Any]]:
         body = None
     if not isinstance(body, dict):
         return "(not an object)", {}
+    unknown = sorted(set(body) - REQUEST_FIELDS)
+    if unknown:  # like a body that is not JSON: refused before it is an action attempt
+        raise InvalidError(
+            f"Invalid request: unknown field(s) {', '.join(map(repr, unknown))}; "
+            'the body is {"action": NAME, "payload": {...}}',
+            code="VALIDATION_ERROR",
+        )
     name, payload = body.get("action"), body.get("payload", {})
     return (
         name if isinstance(name, str) and name else "(no action)",
@@ -115,10 +127,16 @@ async def action_actor(request: Request, runtime: RuntimeDep) -> Actor:
         actor = await run_in_threadpool(admin_access.authenticate, runtime, credential)
     return replace(
         actor,
+        source=request_source(request, actor),
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
         trace_id=get_trace_id(request),
     )
+
+
+def request_source(request: Request, actor: Actor) -> Source:
+    """`web` for the admin console (it says so in `X-AgentOS-Source`), else the actor's."""
+    return WEB_SOURCE if request.headers.get(SOURCE_HEADER) == WEB_SOURCE else actor.source
 
 
 ActionActorDep = Annotated[Actor, Depends(action_actor)]
@@ -139,22 +157,42 @@ async def status_reader(request: Request, actor: ActionActorDep) -> Actor:
 ActionCallerDep = Annotated[Actor, Depends(action_caller)]
 StatusReaderDep = Annotated[Actor, Depends(status_reader)]
 ActionRequestDep = Annotated[tuple[str, dict[str, Any]], Depends(action_request)]
-router = APIRouter(prefix="/api/admin", tags=["Admin Actions"], route_class=ActionRoute)
+# Tags per route: the managers read belongs to the SSOT group.
+router = APIRouter(prefix="/api/admin", route_class=ActionRoute)
+ACTION_TAGS: list[str | Enum] = ["Admin Actions"]
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
     400: {"description": "Unknown action (UNKNOWN_ACTION)"},
     503: {"description": "A circuit breaker is open (CIRCUIT_OPEN) or a dependency is down"},
 }
+# The reads answer no 404 or 409 (server/openapi.py adds each status's codes).
+READ_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: ERROR_RESPONSES[status] for status in (401, 403, 422, 429)
+}
+# 1-255 visible ASCII characters once surrounding quotes are dropped. Documented here and
+# checked by the pipeline (services: idempotency.validate_key), so a refusal is audited.
+KEY_SCHEMA = {"pattern": r'^"*[!#-~]([!-~]{0,253}[!#-~])?"*$'}
 IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", description="Replay-safe retries (IETF draft)")
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Replay-safe retries (IETF draft); else 422 INVALID_IDEMPOTENCY_KEY",
+        json_schema_extra=KEY_SCHEMA,
+    ),
 ]
 XIdempotencyKey = Annotated[
-    str | None, Header(alias="X-Idempotency-Key", description="Same as Idempotency-Key")
+    str | None,
+    Header(
+        alias="X-Idempotency-Key",
+        description="Same as Idempotency-Key",
+        json_schema_extra=KEY_SCHEMA,
+    ),
 ]
 
 
 @router.post(
     "/action",
+    tags=ACTION_TAGS,
     summary="Run an admin action (audited, rate-limited, idempotent)",
     description='Body: `{"action": NAME, "payload": {...}}`. Dangerous actions need '
     "`confirm: true` (or `dry_run: true`). A retry with the same Idempotency-Key answers "
@@ -187,9 +225,10 @@ def run_action(
 
 @router.get(
     "/action/status",
+    tags=ACTION_TAGS,
     summary="Action catalog, recent executions, per-action counts and latency, breakers",
     response_model=SuccessEnvelope[ActionStatusRead],
-    responses=ERROR_RESPONSES,
+    responses=READ_RESPONSES,
 )
 def action_status(
     request: Request,
@@ -203,10 +242,15 @@ def action_status(
 
 
 @router.get(
-    "/managers",
+    "/ssot/managers",
     summary="Users, API keys (no secrets), the IP allow-list and lockouts (the Managers view)",
+    description="The Managers section of the admin read model, read live for the caller. "
+    "`GET /api/admin/managers` is its deprecated alias (see `Sunset`).",
+    tags=["Admin SSOT"],
     response_model=SuccessEnvelope[ManagersView],
-    responses=ERROR_RESPONSES,
+    responses=READ_RESPONSES,
 )
+# Deprecated alias (server/versioning.py DEPRECATIONS): admin data only through the SSOT.
+@router.get("/managers", include_in_schema=False)
 def managers(request: Request, session: SessionDep, actor: StatusReaderDep) -> dict[str, Any]:
     return ok(request, managers_read.overview(session, actor=actor))

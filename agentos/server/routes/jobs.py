@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from agentos.schemas.clips import ClipRead
-from agentos.schemas.common import PageEnvelope, PageParams, SuccessEnvelope
+from agentos.schemas.common import DateTimeText, PageEnvelope, PageParams, SuccessEnvelope
 from agentos.schemas.jobs import (
     JobCreate,
     JobDetail,
     JobFilters,
     JobRead,
+    JobSort,
     JobStats,
     JobStatus,
     JobStatusUpdate,
     JobsToday,
+    SortOrder,
 )
 from agentos.server.deps import CurrentActorDep, SessionDep
 from agentos.server.responses import ok, paged
@@ -37,18 +38,26 @@ JobId = Annotated[uuid.UUID, Path(description="Job id (UUID)")]
 def job_filters(
     status: Annotated[list[JobStatus] | None, Query(description="Repeat for several")] = None,
     user_id: Annotated[uuid.UUID | None, Query(description="Owner (staff only)")] = None,
-    created_from: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
-    created_to: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
+    created_from: Annotated[
+        DateTimeText | None, Query(description="RFC 3339 with offset, inclusive")
+    ] = None,
+    created_to: Annotated[
+        DateTimeText | None, Query(description="RFC 3339 with offset, exclusive")
+    ] = None,
     search: Annotated[str | None, Query(max_length=255, description="In the title")] = None,
     id_prefix: Annotated[
         str | None,
         Query(
             min_length=4,
             max_length=36,
-            pattern="^[0-9a-fA-F-]+$",
+            pattern="^-*([0-9a-fA-F]-*){4,32}$",
             description="Jobs whose id starts with these hex digits (a short id from the TUI)",
         ),
     ] = None,
+    sort: Annotated[
+        JobSort, Query(description="Order by this field; ties by id. Default created_at")
+    ] = "created_at",
+    order: Annotated[SortOrder, Query(description="asc or desc (default: desc)")] = "desc",
 ) -> JobFilters:
     return JobFilters(
         status=status,
@@ -57,6 +66,8 @@ def job_filters(
         created_to=created_to,
         search=search,
         id_prefix=id_prefix,
+        sort=sort,
+        order=order,
     )
 
 
@@ -76,7 +87,7 @@ def jobs_today(request: Request, session: SessionDep, actor: CurrentActorDep) ->
 
 @router.get(
     "/history",
-    summary="Job history: filters and pages, newest first",
+    summary="Job history: filters, sort and pages (newest first by default)",
     description=f"{OWN_JOBS} `pagination.total` is an exact count of the matching jobs. "
     "`user_id` for another user answers 404 to a user.",
     response_model=PageEnvelope[JobRead],

@@ -19,6 +19,7 @@ router = APIRouter(prefix="/api/queue", tags=["Queue"], dependencies=[BearerAuth
 @router.get(
     "/status",
     summary="Paused flag, depth and oldest wait per agent",
+    description="The whole queue, every user's work counted (the figures name no job).",
     response_model=SuccessEnvelope[QueueStatus],
     responses=documented(QueueStatus),
 )
@@ -45,6 +46,7 @@ def queue_details(
 @router.get(
     "/stats",
     summary="Throughput, mean wait and processing time, last 24 h",
+    description="Counted over the stages and jobs that finished in the last 24 hours.",
     response_model=SuccessEnvelope[QueueStats],
     responses=documented(QueueStats),
 )

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from agentos import __version__
 from agentos.errors import AgentOSError
 from agentos.schemas.common import SuccessEnvelope
-from agentos.schemas.health import HealthReport
+from agentos.schemas.health import HealthReport, UnhealthyEnvelope
 from agentos.server.deps import BackendsDep, SettingsDep, bearer_or_none, client_ip
 from agentos.server.ratelimit import PublicRateLimit
 from agentos.server.responses import ok
@@ -74,7 +74,7 @@ async def root(request: Request, settings: SettingsDep) -> dict[str, Any]:
     response_model=SuccessEnvelope[HealthReport],
     responses={
         200: {"description": "Healthy or degraded", "content": _example(HEALTH_EXAMPLE)},
-        503: {"description": "A required part is down", "model": SuccessEnvelope[HealthReport]},
+        503: {"description": "A required part is down", "model": UnhealthyEnvelope},
     },
 )
 async def get_health(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any, Literal, TypeVar, Union
 
-from pydantic import BaseModel, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from sqlalchemy.orm import Session
 
 from agentos.errors import InvalidError
@@ -199,6 +199,7 @@ def _request_model(spec: ActionSpec) -> type[BaseModel]:
     return create_model(
         f"{_camel(spec.name)}Request",
         __doc__=f"{spec.name}: {spec.summary}",
+        __config__=ConfigDict(extra="forbid"),  # the body is {action, payload}, nothing else
         action=(Literal.__getitem__(spec.name), ...),  # type: ignore[arg-type]
         payload=payload_field,
     )

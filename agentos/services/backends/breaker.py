@@ -22,16 +22,17 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 import redis
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from agentos.errors import AgentOSError, InvalidError, UnavailableError
+from agentos.schemas.actions_system import BreakerName
 from agentos.services.backends.outage import guarded
 from agentos.settings import Settings
 
-DEPENDENCIES: tuple[str, ...] = ("database", "cache", "broker", "storage")
+DEPENDENCIES: tuple[str, ...] = get_args(BreakerName)
 State = Literal["closed", "open", "half_open"]
 CLEAN, DIRTY, PROBE = 0, 1, 2  # admission per breaker: closed, closed with failures, trial
 CLEAN_CACHE_S = 1.0

@@ -7,7 +7,7 @@ cache backend for `COUNT_TTL_S` seconds and `pagination.total_counted_at` says w
 taken. Job creations and deletions through AgentOS drop the cached totals once they commit,
 so within a deployment the number only lags behind rows written outside AgentOS (a bulk seed,
 manual SQL) or a count racing a concurrent creation, never by more than `COUNT_TTL_S`.
-Filtered lists (status, dates, search) are counted for every response.
+Filtered lists (status, dates, search, id prefix) are counted for every response.
 """
 
 from __future__ import annotations
@@ -40,7 +40,13 @@ def cache_key(owner_id: uuid.UUID | None) -> str:
 
 def _cacheable(actor: Actor, filters: JobFilters) -> str | None:
     """The cache key when the list is "all jobs" or "one owner's jobs", else None."""
-    if filters.status or filters.created_from or filters.created_to or filters.search:
+    if (
+        filters.status
+        or filters.created_from
+        or filters.created_to
+        or filters.search
+        or filters.id_prefix
+    ):
         return None
     if roles.sees_all_jobs(actor.role):
         return cache_key(filters.owner_id)

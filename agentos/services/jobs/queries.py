@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from agentos.db.models import Clip, Job, ProcessingStep
@@ -96,16 +96,41 @@ def _filtered(actor: Actor, filters: JobFilters) -> list[ColumnElement[bool]]:
 
 
 def find(session: Session, *, actor: Actor, filters: JobFilters, page: PageParams) -> Page[JobRead]:
-    """Jobs matching `filters`, newest first, one page, with an exact total (see `counts`)."""
+    """Jobs matching `filters` in `filters.sort`/`filters.order` (newest first by default),
+    one page, with an exact total (see `counts`)."""
     where = _filtered(actor, filters)
     total, counted_at = counts.total(session, actor=actor, filters=filters, where=where)
     rows = session.scalars(
-        _newest_first(select(Job).where(*where)).offset(page.offset).limit(page.per_page)
+        select(Job)
+        .where(*where)
+        .order_by(*_ordering(filters))
+        .offset(page.offset)
+        .limit(page.per_page)
     )
     pagination = Pagination.of(
         page=page.page, per_page=page.per_page, total=total, total_counted_at=counted_at
     )
     return Page(data=[JobRead.model_validate(job) for job in rows], pagination=pagination)
+
+
+def _ordering(filters: JobFilters) -> list[ColumnElement[Any]]:
+    """ORDER BY for a list: the chosen field, then the id (a total order, stable pages).
+    Statuses and stages sort in their lifecycle and pipeline order, titles ignoring case."""
+    if filters.sort == "created_at" and filters.order == "desc":
+        return [Job.created_at.desc(), Job.id.desc()]  # the indexed default
+    field: ColumnElement[Any]
+    if filters.sort == "status":
+        field = case({name: index for index, name in enumerate(JOB_STATUSES)}, value=Job.status)
+    elif filters.sort == "current_stage":
+        stages = {name: index for index, name in enumerate(PIPELINE)}
+        field = case(stages, value=Job.current_stage, else_=-1)
+    elif filters.sort == "title":
+        field = func.lower(Job.title)
+    else:
+        field = getattr(Job, filters.sort)
+    if filters.order == "asc":
+        return [field.asc(), Job.id.asc()]
+    return [field.desc(), Job.id.desc()]
 
 
 def _newest_first(stmt: Select[Any]) -> Select[Any]:

@@ -47,12 +47,10 @@ def init(session: Session, *, actor: Actor, request: UploadInit) -> UploadRead:
             code="UPLOAD_TOO_LARGE",
         )
     low, high = settings.upload_chunk_min_bytes, settings.upload_chunk_max_bytes
-    # A file smaller than one chunk is one chunk of its own size; that one must fit too.
-    chunk_size = min(request.chunk_size, request.total_size)
-    if chunk_size > high or (chunk_size < low and chunk_size < request.total_size):
-        raise InvalidError(
-            f"chunk_size must be between {low} and {high} bytes", code="BAD_CHUNK_SIZE"
-        )
+    # The client's chunk size is a wish, kept within the server's limits (so any positive
+    # value is accepted, as the schema says); a file smaller than one chunk is one chunk of
+    # its own size. The answer's chunk_size is the size to send.
+    chunk_size = min(max(request.chunk_size, low), high, request.total_size)
     storage.require_free_space(settings, request.total_size)
     upload = Upload(
         owner_id=actor.id,

@@ -10,7 +10,7 @@ import unicodedata
 import uuid
 from pathlib import Path
 
-from agentos.errors import InvalidError, UnavailableError
+from agentos.errors import UnavailableError
 from agentos.settings import Settings
 
 PART_NAME = "data.part"
@@ -18,14 +18,17 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 _READ_BLOCK = 1024 * 1024
 
 
+# What a name with nothing usable left (say "../") is stored as: the name is a label, so
+# any string the schema allows is accepted.
+FALLBACK_NAME = "upload"
+
+
 def sanitize_filename(name: str) -> str:
     """A plain file name: no directories, no traversal, no control characters."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = unicodedata.normalize("NFKC", base)
     base = _UNSAFE.sub("_", base).strip(" .")
-    if not base:
-        raise InvalidError("filename has no usable characters", code="INVALID_FILENAME")
-    return base[:200]
+    return base[:200] or FALLBACK_NAME
 
 
 def session_dir(settings: Settings, upload_id: uuid.UUID) -> Path:

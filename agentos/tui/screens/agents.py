@@ -22,14 +22,30 @@ from agentos.schemas.actions_workers import ActiveTask, WorkerReplies, WorkerRep
 from agentos.schemas.actions_workers import WorkerStatsResult as Stats
 from agentos.tui import commands
 from agentos.tui.screens.base import ViewScreen
+from agentos.tui.screens.dashboard import warnings_text
 from agentos.tui.screens.forms import FormField, FormScreen
 from agentos.tui.screens.modals import ChoiceScreen, ask_whole_number
 from agentos.tui.widgets import health
 from agentos.tui.widgets import workers_rows as rows
 from agentos.tui.widgets.form import field_error
-from agentos.tui.widgets.table import KeyedTable
+from agentos.tui.widgets.table import Col, KeyedTable
 
-STATE_STYLES = {"busy": "bold yellow", "idle": "green", "disabled": "dim red"}
+# stalled: the agent has work but no online worker serves it (nothing will run it).
+STATE_STYLES = {
+    "busy": "bold yellow",
+    "idle": "green",
+    "disabled": "dim red",
+    "stalled": "bold white on red",
+}
+AGENT_COLUMNS = (
+    Col("agent"),
+    Col("state"),
+    Col("enabled", min_width=100),
+    Col("concurrency"),
+    Col("queue depth"),
+    Col("running"),
+    Col("oldest wait"),
+)
 WORKER_STATS_S = 15.0
 # Worker actions that change what worker.stats says: read it again once one is done.
 WORKER_CHANGES = frozenset(
@@ -72,11 +88,9 @@ class AgentsScreen(ViewScreen):
         self._asked = 0
 
     def body(self) -> ComposeResult:
+        yield Static("", id="warnings")
         yield Label("Agents", classes="section")
-        yield KeyedTable(
-            ["agent", "state", "enabled", "concurrency", "queue depth", "running", "oldest wait"],
-            id="agents",
-        )
+        yield KeyedTable(AGENT_COLUMNS, id="agents")
         yield Label("Workers", classes="section", id="workers-title")
         yield KeyedTable(rows.WORKER_COLUMNS, id="workers")
         yield Static("", id="worker-detail")
@@ -90,6 +104,10 @@ class AgentsScreen(ViewScreen):
         if self.snap is None:
             return
         section = self.snap.document.agents_workers
+        warnings = self.snap.document.dashboard.warnings
+        banner = self.query_one("#warnings", Static)
+        banner.update(warnings_text(warnings))
+        banner.display = bool(warnings)
         waits = {item.agent: item.oldest_waiting_s for item in self.snap.document.queue.agents}
         self.query_one("#agents", KeyedTable).sync(
             [
@@ -111,8 +129,10 @@ class AgentsScreen(ViewScreen):
         )
         self._show_workers()
         process = section.process
+        # The document's process is the one that built it: the server's, when remote.
+        whose = "this process" if self.tui.source.mode == "local" else "server process"
         text = (
-            f"this process: pid {process.pid}  cpu {process.cpu_percent:.0f}%  "
+            f"{whose}: pid {process.pid}  cpu {process.cpu_percent:.0f}%  "
             f"memory {health.size(process.memory_bytes)}  threads {process.threads}"
             if process
             else f"workers online {section.workers_online}, offline {section.workers_offline}"

@@ -1,35 +1,59 @@
-"""Analytics (5): jobs created, completed and failed per hour over the last hours."""
+"""Analytics (5): jobs created, completed and failed per hour over the last hours (each
+chart with its time axis), and per agent: its stage figures from the steps of the newest
+finished jobs (see `agent_figures`; the server keeps no per-agent series)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Sparkline, Static
 
+from agentos.errors import AgentOSError
+from agentos.tui import commands
 from agentos.tui.screens.base import ViewScreen
-from agentos.tui.widgets.table import KeyedTable
+from agentos.tui.widgets import agent_figures as figures
+from agentos.tui.widgets.charts import TimeAxis, bar
+from agentos.tui.widgets.table import Col, KeyedTable
 
 SERIES = (("created", "cyan"), ("completed", "green"), ("failed", "red"))
-
-
-def bar(value: int, peak: int, width: int = 30) -> str:
-    return "█" * (round(width * value / peak) if peak else 0)
+HOUR_COLUMNS = (
+    Col("hour (UTC)"),
+    Col("created"),
+    Col("completed"),
+    Col("failed"),
+    Col("completed per hour (bar)", min_width=100),
+)
+AGENTS_REFRESH_S = 60.0
 
 
 class AnalyticsScreen(ViewScreen):
     VIEW = "analytics"
     TITLE = "Analytics"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.sample: figures.Sample | None = None
+        self.sample_error: str | None = None
+
     def body(self) -> ComposeResult:
         yield Static("", id="totals")
-        for name, _ in SERIES:
-            with Vertical(classes="spark"):
-                yield Label(name, id=f"label-{name}")
-                yield Sparkline([], id=f"spark-{name}", classes=f"spark-{name}")
+        with Horizontal(id="analytics-sparks"):
+            for name, _ in SERIES:
+                with Vertical(classes="spark"):
+                    yield Label(name, id=f"label-{name}")
+                    yield Sparkline([], id=f"spark-{name}", classes=f"spark-{name}")
+                    yield TimeAxis(id=f"axis-{name}")
         yield Label("Per hour", classes="section")
-        yield KeyedTable(["hour (UTC)", "created", "completed", "failed", "chart"], id="hours")
+        yield KeyedTable(HOUR_COLUMNS, id="hours")
+        yield Label("Per agent", classes="section", id="agents-title")
+        yield KeyedTable(figures.COLUMNS, id="agent-figures")
+        yield Static("", id="agents-note", classes="dim")
 
     def refresh_data(self) -> None:
+        if self.due("agents", AGENTS_REFRESH_S):
+            self.fetch_agents()
         if self.snap is None:
             return
         section = self.snap.document.analytics
@@ -37,11 +61,13 @@ class AnalyticsScreen(ViewScreen):
             f"last {section.hours} h: created {section.created}  completed {section.completed}"
             f"  failed {section.failed}"
         )
+        hours = [bucket.hour for bucket in section.buckets]
         for name, _ in SERIES:
             values = [float(getattr(bucket, name)) for bucket in section.buckets]
             self.query_one(f"#spark-{name}", Sparkline).data = values or [0.0]
+            self.query_one(f"#axis-{name}", TimeAxis).show(hours)
             peak = max(values, default=0)
-            self.query_one(f"#label-{name}", Label).update(f"{name} per hour (peak {peak:.0f})")
+            self.query_one(f"#label-{name}", Label).update(f"{name} / hour (peak {peak:.0f})")
         peak = max((bucket.completed for bucket in section.buckets), default=0)
         self.query_one("#hours", KeyedTable).sync(
             [
@@ -58,3 +84,39 @@ class AnalyticsScreen(ViewScreen):
                 for bucket in reversed(section.buckets)
             ]
         )
+
+    # -- per agent -------------------------------------------------------------------------
+
+    def action_reload(self) -> None:
+        self.due("agents", 0, force=True)
+        self.fetch_agents()
+        self.tui.request_refresh(force=True)
+
+    def fetch_agents(self) -> None:
+        self.run_worker(
+            partial(self._read_agents, self.tui.clock()),
+            thread=True,
+            group="agent-figures",
+            exit_on_error=False,
+        )
+
+    def _read_agents(self, now: float) -> None:
+        try:
+            sample = figures.collect(self.tui.source, now=now)
+        except AgentOSError as exc:
+            self.app.call_from_thread(self._agents_failed, commands.describe_error(exc))
+            return
+        self.app.call_from_thread(self._agents_read, sample)
+
+    def _agents_failed(self, message: str) -> None:
+        if self.live:
+            self.sample_error = message
+            self.query_one("#agents-note", Static).update(f"per-agent figures: {message}")
+
+    def _agents_read(self, sample: figures.Sample) -> None:
+        if not self.live:
+            return
+        self.sample, self.sample_error = sample, None
+        self.query_one("#agent-figures", KeyedTable).sync(figures.rows(sample))
+        self.query_one("#agents-title", Label).update(figures.title(sample))
+        self.query_one("#agents-note", Static).update(figures.NOTE)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from agentos.tui.keymap import bindings_for, write_actions
-from agentos.tui.widgets.header import HeaderState, StatusHeader
+from agentos.tui.widgets.header import WIDE, HeaderState, StatusHeader
+from agentos.tui.widgets.table import KeyedTable
 
 if TYPE_CHECKING:
     from agentos.tui.app import AgentOSApp
@@ -91,9 +92,15 @@ class ViewScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
+        self.query_one(Footer).compact = self.app.size.width < WIDE
         self.ready = True
         self.tui.update_header()
         self.refresh_data()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.query_one(Footer).compact = event.size.width < WIDE
+        if self.ready:
+            self.tui.update_header()
 
     def on_screen_resume(self) -> None:
         if self.ready:
@@ -149,6 +156,8 @@ class ViewScreen(Screen[None]):
         self.query_one("#filter-state", Static).update(f"filter: {text}" if text else "")
         self.focus_main()
         self.apply_filter()
+        for table in self.query(KeyedTable):  # a new filter starts at the first row
+            table.move_cursor(row=0, animate=False)
 
     def focus_main(self) -> None:
         tables = self.query("DataTable")

@@ -1,5 +1,6 @@
-"""One job: its fields, processing steps and clips, and its own events and log lines.
-Escape goes back.
+"""One job: its fields, its full error (scrolling with the rest; e shows it alone), its
+processing steps and clips, and its own events and log lines. Escape goes back, y copies
+the job's full id.
 
 The job itself is read on every refresh; its events and log lines are audited
 `standard`-rate actions (`events.list`, `logs.search` with its job_id), read when the
@@ -16,6 +17,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.widgets import Label, Static
 
 from agentos.errors import AgentOSError, RateLimitedError
@@ -23,13 +25,34 @@ from agentos.schemas.actions_logs import EventList, LogSearchResult
 from agentos.schemas.jobs import JobDetail
 from agentos.tui import commands
 from agentos.tui.screens.base import ViewScreen
+from agentos.tui.screens.reports import TextScreen
 from agentos.tui.widgets import health
 from agentos.tui.widgets import logs_rows as rows
-from agentos.tui.widgets.table import KeyedTable
+from agentos.tui.widgets.table import Col, KeyedTable
 
 TRAIL_REFRESH_S = 10.0
 CHANGE_GAP_S = 3.0
 TRAIL_LIMIT = 100
+STEP_COLUMNS = (
+    Col("agent"),
+    Col("try"),
+    Col("status"),
+    Col("progress", min_width=100),
+    Col("worker", min_width=100),
+    Col("started", min_width=120),
+    Col("ms"),
+    Col("error"),
+)
+CLIP_COLUMNS = (
+    Col("#"),
+    Col("start"),
+    Col("end"),
+    Col("duration"),
+    Col("resolution"),
+    Col("codec", min_width=100),
+    Col("size"),
+    Col("status", min_width=100),
+)
 
 
 class JobDetailScreen(ViewScreen):
@@ -42,22 +65,21 @@ class JobDetailScreen(ViewScreen):
         self.detail: JobDetail | None = None
 
     def body(self) -> ComposeResult:
-        yield Static(f"loading job {self.job_id} …", id="job-summary")
-        yield Label("Processing steps", classes="section")
-        yield KeyedTable(
-            ["agent", "try", "status", "progress", "worker", "started", "ms", "error"],
-            id="steps",
-        )
-        yield Label("Clips", classes="section")
-        yield KeyedTable(
-            ["#", "start", "end", "duration", "resolution", "codec", "size", "status"], id="clips"
-        )
-        yield Label("Events", classes="section")
-        yield KeyedTable(rows.EVENT_COLUMNS, id="job-events")
-        yield Static("loading…", id="job-events-note", classes="empty")
-        yield Label("Log lines", classes="section")
-        yield KeyedTable(rows.LOG_COLUMNS, id="job-logs")
-        yield Static("loading…", id="job-logs-note", classes="empty")
+        with VerticalScroll(id="job-body"):
+            yield Static(f"loading job {self.job_id} …", id="job-summary")
+            yield Static("", id="job-error")
+            yield Label("Processing steps", classes="section")
+            yield KeyedTable(STEP_COLUMNS, id="steps")
+            yield Static("", id="steps-note", classes="empty")
+            yield Label("Clips", classes="section")
+            yield KeyedTable(CLIP_COLUMNS, id="clips")
+            yield Static("", id="clips-note", classes="empty")
+            yield Label("Events", classes="section")
+            yield KeyedTable(rows.EVENT_COLUMNS, id="job-events")
+            yield Static("loading…", id="job-events-note", classes="empty")
+            yield Label("Log lines", classes="section")
+            yield KeyedTable(rows.LOG_COLUMNS, id="job-logs")
+            yield Static("loading…", id="job-logs-note", classes="empty")
 
     def refresh_data(self) -> None:
         self.run_worker(self._fetch, thread=True, group="job-detail", exit_on_error=False)
@@ -124,9 +146,12 @@ class JobDetailScreen(ViewScreen):
             self.app.call_from_thread(self._show, detail)
 
     def _show_error(self, message: str) -> None:
-        self.query_one("#job-summary", Static).update(Text(message, style="bold red"))
+        if self.live:
+            self.query_one("#job-summary", Static).update(Text(message, style="bold red"))
 
     def _show(self, job: JobDetail) -> None:
+        if not self.live:
+            return
         self.detail = job
         summary = Text.assemble(
             (f"{job.title}", "bold"),
@@ -138,9 +163,15 @@ class JobDetailScreen(ViewScreen):
             f"created {health.when(job.created_at)}  started {health.when(job.started_at)}"
             f"  finished {health.when(job.finished_at)}",
         )
-        if job.error:
-            summary.append(f"\nerror {job.error_code or ''}: {job.error}", style="red")
         self.query_one("#job-summary", Static).update(summary)
+        error = self.query_one("#job-error", Static)
+        error.display = bool(job.error)
+        if job.error:  # whole, wrapped: it scrolls with the view (e shows it alone)
+            error.update(
+                Text.assemble(
+                    (f"error {job.error_code or ''} (e: full error)\n", "bold red"), job.error
+                )
+            )
         self.query_one("#steps", KeyedTable).sync(
             [
                 (
@@ -159,6 +190,8 @@ class JobDetailScreen(ViewScreen):
                 for step in job.steps
             ]
         )
+        self._note("steps", "no processing steps yet" if not job.steps else "")
+        self._note("clips", "no clips" if not job.clips else "")
         self.query_one("#clips", KeyedTable).sync(
             [
                 (
@@ -178,11 +211,43 @@ class JobDetailScreen(ViewScreen):
             ]
         )
 
+    def _note(self, name: str, text: str) -> None:
+        """An empty table is not drawn: its note says why."""
+        self.query_one(f"#{name}", KeyedTable).display = not text
+        self.query_one(f"#{name}-note", Static).update(text)
+
+    def full_error(self) -> str:
+        job = self.detail
+        if job is None:
+            return ""
+        parts = [f"{job.error_code or 'error'}: {job.error}"] if job.error else []
+        parts += [
+            f"{step.agent} (try {step.attempt}, {step.status}): {step.error}"
+            for step in job.steps
+            if step.error
+        ]
+        return "\n\n".join(parts)
+
+    def action_error(self) -> None:
+        text = self.full_error()
+        if not text:
+            self.notify("this job has no error")
+            return
+        self.app.push_screen(TextScreen(f"Errors of job {self.job_id}", text))
+
+    def action_copy_id(self) -> None:
+        self.app.copy_to_clipboard(str(self.job_id))
+        self.notify(f"copied {self.job_id}", title="job id")
+
     def selection_context(self) -> dict[str, str]:
         return {"job_id": str(self.job_id)}
 
     def _run(self, name: str) -> None:
-        self.tui.run_admin_action(name, {"job_id": str(self.job_id)})
+        job = self.detail
+        subject = f"job {str(self.job_id)[:8]}" + (
+            f"  {job.title}  ({job.status.value})" if job is not None else ""
+        )
+        self.tui.run_admin_action(name, {"job_id": str(self.job_id)}, subject=subject)
 
     def action_cancel(self) -> None:
         self._run("job.cancel")

@@ -1,5 +1,9 @@
-"""Jobs & Queue (2): one page of jobs at a time (fetched, never all of them), filter,
-sort within the page, marks for bulk actions, drill-down into a job."""
+"""Jobs & Queue (2): one page of jobs at a time (fetched, never all of them), filtered and
+ordered on the server across pages, marks for bulk actions, drill-down into a job.
+
+Marks are kept until their action's answer: the rows it was done for are unmarked, the
+others stay marked with a per-row report. Escape clears the marks, then the filter.
+"""
 
 from __future__ import annotations
 
@@ -13,30 +17,16 @@ from textual.widgets import DataTable, Static
 
 from agentos.errors import AgentOSError
 from agentos.schemas.common import Page
-from agentos.schemas.jobs import JOB_STATUSES, JobRead
+from agentos.schemas.jobs import JobRead
+from agentos.tui.bulk import BulkReport, BulkRow
 from agentos.tui.screens.base import ViewScreen
 from agentos.tui.screens.job_detail import JobDetailScreen
 from agentos.tui.screens.modals import ask_whole_number
 from agentos.tui.widgets import health
+from agentos.tui.widgets import jobs_rows as rows
 from agentos.tui.widgets.table import KeyedTable
 
 PER_PAGE = 100
-SORTS: tuple[str, ...] = ("newest", "priority", "status", "title", "progress")
-COLUMNS = ("✓", "id", "title", "status", "stage", "progress", "prio", "tries", "created", "age")
-EMPTY = "no jobs yet — run `agentos db reset-and-seed`"
-
-
-def parse_filter(text: str) -> tuple[list[str], str | None]:
-    """`failed queued keynote` -> statuses [failed, queued] and title search 'keynote'."""
-    statuses, words = [], []
-    for word in text.split():
-        value = word.removeprefix("status:")
-        parts = value.split(",")
-        if all(part in JOB_STATUSES for part in parts):
-            statuses.extend(parts)
-        else:
-            words.append(word)
-    return statuses, " ".join(words) or None
 
 
 class JobsScreen(ViewScreen):
@@ -47,14 +37,17 @@ class JobsScreen(ViewScreen):
         super().__init__()
         self.page_number = 1
         self.page: Page[JobRead] | None = None
-        self.sort = SORTS[0]
-        self.marked: set[str] = set()
+        self.sort = rows.SORTS[0]
+        self.descending = True
+        self.marked: dict[str, JobRead] = {}  # id -> the job as last seen (any page)
+        self.shorts: dict[str, str] = {}
         self._fetching = False
         self._again = False
+        self._to_top = False  # a new filter, order or page: the cursor starts at the top
 
     def body(self) -> ComposeResult:
         yield Static("", id="queue-line")
-        yield KeyedTable(COLUMNS, id="jobs")
+        yield KeyedTable(rows.COLUMNS, id="jobs")
         yield Static("", id="page-line")
         yield Static("", id="empty", classes="empty")
 
@@ -73,6 +66,10 @@ class JobsScreen(ViewScreen):
 
     def apply_filter(self) -> None:
         self.page_number = 1
+        self._reread()
+
+    def _reread(self) -> None:
+        self._to_top = True
         self.fetch()
 
     def fetch(self) -> None:
@@ -80,30 +77,40 @@ class JobsScreen(ViewScreen):
             self._again = True
             return
         self._fetching = True
-        statuses, search = parse_filter(self.filter_text)
-        number = self.page_number
+        asked = self._asking()
         self.run_worker(
-            lambda: self._fetch(statuses, search, number),
-            thread=True,
-            group="jobs-page",
-            exit_on_error=False,
+            lambda: self._fetch(asked), thread=True, group="jobs-page", exit_on_error=False
         )
 
-    def _fetch(self, statuses: list[str], search: str | None, number: int) -> None:
+    def _asking(self) -> tuple[str, int, str, bool]:
+        """What the list shows now: an answer to anything else is not shown."""
+        return (self.filter_text, self.page_number, self.sort, self.descending)
+
+    def _fetch(self, asked: tuple[str, int, str, bool]) -> None:
+        text, number, sort, descending = asked
+        query = rows.parse_filter(text)
         try:
             page = self.tui.source.jobs(
-                status=statuses, search=search, page=number, per_page=PER_PAGE
+                status=list(query.statuses),
+                search=query.search,
+                page=number,
+                per_page=PER_PAGE,
+                sort=sort,
+                order="desc" if descending else "asc",
+                id_prefix=query.id_prefix,
             )
         except AgentOSError as exc:
-            self.app.call_from_thread(self._fetched, None, exc.message)
+            self.app.call_from_thread(self._fetched, asked, None, exc.message)
         else:
-            self.app.call_from_thread(self._fetched, page, None)
+            self.app.call_from_thread(self._fetched, asked, page, None)
 
-    def _fetched(self, page: Page[JobRead] | None, error: str | None) -> None:
+    def _fetched(
+        self, asked: tuple[str, int, str, bool], page: Page[JobRead] | None, error: str | None
+    ) -> None:
         self._fetching = False
         if error is not None:
-            self.notify(error, title="jobs", severity="error")
-        elif page is not None:
+            self.notify(error, title="jobs", severity="error", markup=False)
+        elif page is not None and asked == self._asking():
             self.page = page
             self._show_page()
         if self._again:
@@ -112,52 +119,56 @@ class JobsScreen(ViewScreen):
 
     # -- rendering -------------------------------------------------------------------------
 
-    def _sorted(self, jobs: list[JobRead]) -> list[JobRead]:
-        if self.sort == "priority":
-            return sorted(jobs, key=lambda job: -job.priority)
-        if self.sort == "status":
-            return sorted(jobs, key=lambda job: JOB_STATUSES.index(job.status.value))
-        if self.sort == "title":
-            return sorted(jobs, key=lambda job: job.title.lower())
-        if self.sort == "progress":
-            return sorted(jobs, key=lambda job: -job.progress)
-        return jobs
-
-    def _row(self, job: JobRead, now: float) -> tuple[Any, ...]:
-        age = now - job.updated_at.timestamp()
-        stalled = job.status.value == "processing" and age > self.tui.source.stall_after_s
-        waiting = job.status.value == "queued" and job.queued_at is not None
-        age_cell: Text | str = (
-            health.wait_text(now - job.queued_at.timestamp())
-            if waiting and job.queued_at is not None
-            else health.duration(max(0.0, age))
-        )
-        return (
-            "✓" if str(job.id) in self.marked else "",
-            str(job.id)[:8],
-            job.title[:40],
-            health.status_text(job.status.value, stalled=stalled),
-            job.current_stage or "-",
-            f"{job.progress:.0%}",
-            str(job.priority),
-            f"{job.attempts}/{job.max_attempts}",
-            health.when(job.created_at),
-            age_cell,
-        )
-
     def _show_page(self) -> None:
-        if self.page is None:
+        if self.page is None or not self.live:
             return
         now = self.tui.clock()
-        jobs = self._sorted(self.page.data)
-        self.table.sync([(str(job.id), self._row(job, now)) for job in jobs])
+        jobs = self.page.data
+        for job in jobs:  # marked rows keep their latest state for the question
+            if str(job.id) in self.marked:
+                self.marked[str(job.id)] = job
+        self.shorts = rows.unique_prefixes(str(job.id) for job in jobs)
+        wide = self.app.size.width >= rows.WIDE
+        table = self.table
+        column, arrow = rows.indicator(self.sort, self.descending, table.column_names)
+        table.set_sort(column, descending=arrow)
+        stall = self.tui.source.stall_after_s
+        table.sync(
+            [
+                (
+                    str(job.id),
+                    rows.job_row(
+                        job,
+                        now=now,
+                        marked=str(job.id) in self.marked,
+                        short=self.shorts[str(job.id)],
+                        stall_after_s=stall,
+                        wide=wide,
+                    ),
+                )
+                for job in jobs
+            ],
+            to_top=self._to_top,
+        )
+        self._to_top = False
+        self._page_line()
+
+    def _page_line(self) -> None:
+        if self.page is None:
+            return
         info = self.page.pagination
-        marks = f"  marked {len(self.marked)}" if self.marked else ""
+        marks = f"  ·  marked {len(self.marked)} (Esc clears)" if self.marked else ""
+        order = rows.order_words(self.sort, self.descending)
         self.query_one("#page-line", Static).update(
-            f"page {info.page}/{info.total_pages}  ·  {info.total} jobs  ·  sort {self.sort}{marks}"
+            f"page {info.page}/{info.total_pages} ([ ])  ·  {info.total} jobs  ·  "
+            f"sorted by {rows.sort_name(self.sort)}, {order} (s, S){marks}"
         )
         if info.total == 0:
-            empty = EMPTY if not self.filter_text else f"no jobs match {self.filter_text!r}"
+            empty = (
+                rows.no_jobs(self.snap.document if self.snap else None)
+                if not self.filter_text
+                else f"no jobs match {self.filter_text!r}"
+            )
         else:
             empty = ""
         self.query_one("#empty", Static).update(empty)
@@ -175,7 +186,7 @@ class JobsScreen(ViewScreen):
         )
         self.query_one("#queue-line", Static).update(line)
 
-    # -- keys ------------------------------------------------------------------------------
+    # -- selection -------------------------------------------------------------------------
 
     def selection_context(self) -> dict[str, str]:
         key = self.table.current_key
@@ -187,33 +198,70 @@ class JobsScreen(ViewScreen):
             self.notify("no job selected")
         return key
 
+    def _job(self, key: str) -> JobRead | None:
+        found = self.page.data if self.page else []
+        return next((job for job in found if str(job.id) == key), self.marked.get(key))
+
+    def _label(self, key: str) -> str:
+        job = self._job(key)
+        return rows.label(job, self.shorts.get(key)) if job else key
+
     @on(DataTable.RowSelected, "#jobs")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()
+
+    @on(DataTable.HeaderSelected, "#jobs")
+    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
+        field = self.table.sort_field(event.column_key)
+        if field is None:
+            return
+        if field == self.sort:
+            self.descending = not self.descending
+        else:
+            self.sort, self.descending = field, field in rows.DESCENDING_FIRST
+        self._reread()
+
+    # -- keys ------------------------------------------------------------------------------
 
     def action_open(self) -> None:
         key = self._selected()
         if key is not None:
             self.app.push_screen(JobDetailScreen(uuid.UUID(key)))
 
+    def action_copy_id(self) -> None:
+        key = self._selected()
+        if key is not None:
+            self.app.copy_to_clipboard(key)
+            self.notify(f"copied {key}", title="job id")
+
     def action_mark(self) -> None:
         key = self._selected()
         if key is None:
             return
-        self.marked.symmetric_difference_update({key})
+        if key in self.marked:
+            del self.marked[key]
+        else:
+            job = self._job(key)
+            if job is not None:
+                self.marked[key] = job
         self._show_page()
         self.table.move_cursor(row=min(self.table.cursor_row + 1, len(self.table.keys) - 1))
 
     def action_clear(self) -> None:
-        self.marked.clear()
-        if self.filter_text:
-            self.set_filter("")
-        else:
+        if self.marked:
+            self.marked.clear()
             self._show_page()
+        elif self.filter_text:
+            self.set_filter("")
 
     def action_sort(self) -> None:
-        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
-        self._show_page()
+        self.sort = rows.SORTS[(rows.SORTS.index(self.sort) + 1) % len(rows.SORTS)]
+        self.descending = self.sort in rows.DESCENDING_FIRST
+        self._reread()
+
+    def action_reverse(self) -> None:
+        self.descending = not self.descending
+        self._reread()
 
     def action_page(self, step: int) -> None:
         if self.page is None:
@@ -221,26 +269,34 @@ class JobsScreen(ViewScreen):
         target = self.page_number + step
         if 1 <= target <= self.page.pagination.total_pages:
             self.page_number = target
-            self.fetch()
+            self._reread()
 
-    def _job_action(self, name: str, what: str) -> None:
+    def _job_action(self, name: str) -> None:
         if self.marked:
-            payloads = [{"job_id": key} for key in sorted(self.marked)]
-            self.tui.run_bulk(name, payloads, what=f"marked jobs ({what})")
-            self.marked.clear()
+            bulk = [
+                BulkRow(key, rows.label(job, self.shorts.get(key)), {"job_id": key})
+                for key, job in sorted(self.marked.items())
+            ]
+            self.tui.run_bulk(name, bulk, noun="marked jobs", finished=self._bulk_finished)
             return
         key = self._selected()
         if key is not None:
-            self.tui.run_admin_action(name, {"job_id": key})
+            self.tui.run_admin_action(name, {"job_id": key}, subject=f"job {self._label(key)}")
+
+    def _bulk_finished(self, report: BulkReport) -> None:
+        for key in report.done:
+            self.marked.pop(key, None)
+        if self.live:
+            self._show_page()
 
     def action_cancel(self) -> None:
-        self._job_action("job.cancel", "cancel")
+        self._job_action("job.cancel")
 
     def action_retry(self) -> None:
-        self._job_action("job.retry", "retry")
+        self._job_action("job.retry")
 
     def action_delete(self) -> None:
-        self._job_action("job.delete", "delete")
+        self._job_action("job.delete")
 
     def action_priority(self) -> None:
         key = self._selected()
@@ -248,7 +304,7 @@ class JobsScreen(ViewScreen):
             return
         ask_whole_number(
             self.app,
-            "Priority (-100..100)",
+            f"Priority of job {self._label(key)} (-100..100)",
             lambda priority: self.tui.run_admin_action(
                 "job.set_priority", {"job_id": key, "priority": priority}
             ),

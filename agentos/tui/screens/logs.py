@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -94,13 +95,35 @@ class LogsScreen(ViewScreen):
 
     def apply_filter(self) -> None:
         try:
-            self.filters = rows.parse_filter(self.filter_text)
+            filters = rows.parse_filter(self.filter_text)
         except InvalidError as exc:
-            self.notify(exc.message, title="filter not applied", severity="error")
-            self.filter_text = self.filters.as_text()
-            shown = f"filter: {self.filter_text}" if self.filter_text else ""
-            self.query_one("#filter-state", Static).update(shown)
+            self._refuse_filter(exc)
             return
+        if filters.job_ref is not None:  # a short job id: the server says which job
+            self.run_worker(
+                partial(self._resolve, filters), thread=True, group="logs-job", exit_on_error=False
+            )
+            return
+        self._use(filters)
+
+    def _resolve(self, filters: rows.LogFilter) -> None:
+        try:
+            job = self.tui.source.resolve_job(filters.job_ref or "")
+        except AgentOSError as exc:
+            self.app.call_from_thread(self._refuse_filter, exc)
+            return
+        self.app.call_from_thread(self._use, replace(filters, job_id=job, job_ref=None))
+
+    def _refuse_filter(self, exc: AgentOSError) -> None:
+        self.notify(exc.message, title="filter not applied", severity="error", markup=False)
+        self.filter_text = self.filters.as_text()
+        shown = f"filter: {self.filter_text}" if self.filter_text else ""
+        self.query_one("#filter-state", Static).update(shown)
+
+    def _use(self, filters: rows.LogFilter) -> None:
+        if not self.live:
+            return
+        self.filters = filters
         self.records, self.cursor = [], None
         self._show_state()
         self.reload(LISTS)
@@ -284,6 +307,15 @@ class LogsScreen(ViewScreen):
 
     def action_open(self) -> None:
         self.open_job(self._focused_table().id or "logs")
+
+    def action_copy_id(self) -> None:
+        table = self._focused_table()
+        job = self._job_of(table.id or "", table.current_key)
+        if job is None:
+            self.notify("this line is not about a job")
+            return
+        self.app.copy_to_clipboard(str(job))
+        self.notify(f"copied {job}", title="job id")
 
     def action_follow(self) -> None:
         self.following = not self.following

@@ -36,8 +36,10 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog danger"):
             yield Label(self.title_text, classes="dialog-title")
-            # Plain text: messages quote paths, labels and payloads, never markup.
-            yield Static(self.message, id="confirm-message", markup=False)
+            # Plain text: messages quote paths, labels and payloads, never markup. A long
+            # list of marked rows scrolls; the buttons stay in view.
+            with VerticalScroll(id="confirm-scroll"):
+                yield Static(self.message, id="confirm-message", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Yes, run it (y)", variant="error", id="yes")
                 yield Button("No (n)", variant="primary", id="no")
@@ -103,15 +105,24 @@ def ask_whole_number(
 
 
 class ActionFormScreen(ModalScreen[dict[str, Any] | None]):
-    """One input per payload field; Enter in the last field (or Run) submits."""
+    """One input per payload field, required ones first (`reason` last); focus starts on
+    the first required field left empty. Values taken from the selected row (`chosen`)
+    say so. Enter in the last field (or Run) submits."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, info: ActionInfo, *, prefill: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        info: ActionInfo,
+        *,
+        prefill: dict[str, str] | None = None,
+        chosen: frozenset[str] = frozenset(),
+    ) -> None:
         super().__init__(id="action-form")
         self.info = info
-        self.fields = form.fields_of(info.payload_schema)
+        self.fields = form.ordered(form.fields_of(info.payload_schema))
         self.prefill = prefill or {}
+        self.chosen = chosen
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog"):
@@ -119,7 +130,8 @@ class ActionFormScreen(ModalScreen[dict[str, Any] | None]):
             yield Label(f"{self.info.name}{danger}", classes="dialog-title")
             yield Static(self.info.summary, classes="dim")
             for field in self.fields:
-                yield Label(f"{field.name}{' *' if field.required else ''}")
+                origin = " (from the selected row)" if field.name in self.chosen else ""
+                yield Label(f"{field.name}{' *' if field.required else ''}{origin}")
                 value = self.prefill.get(field.name, "")
                 yield Input(value=value, placeholder=field.hint, id=f"field-{field.name}")
             yield Static("", id="form-error")
@@ -128,8 +140,15 @@ class ActionFormScreen(ModalScreen[dict[str, Any] | None]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
+        empty = [
+            field.name
+            for field in self.fields
+            if field.required and not self.prefill.get(field.name, "").strip()
+        ]
         inputs = list(self.query(Input))
-        if inputs:
+        if empty:
+            self.query_one(f"#field-{empty[0]}", Input).focus()
+        elif inputs:
             inputs[0].focus()
         else:
             self.query_one("#run", Button).focus()
@@ -269,17 +288,20 @@ class HelpScreen(ModalScreen[None]):
         self.notes = notes
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide"):
-            yield Label(f"Keys — {self.title_text}", classes="dialog-title")
-            yield DataTable(id="help-keys", cursor_type="none", zebra_stripes=True)
-            for note in self.notes:
-                yield Static(note, classes="dim")
+        # Sized to the terminal (80x24 too): the key table scrolls (↑/↓), the notes stay.
+        with Vertical(classes="dialog wide help", id="help-dialog"):
+            yield Label(
+                f"Keys — {self.title_text} (↑/↓ scroll, Esc closes)", classes="dialog-title"
+            )
+            yield DataTable(id="help-keys", cursor_type="row", zebra_stripes=True)
+            yield Static("\n".join(self.notes), classes="dim", id="help-notes", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("key", "does")
         for key, description in self.rows:
             table.add_row(key, description)
+        table.focus()
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -292,7 +314,7 @@ class CommandLineScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         yield Input(
-            placeholder="jobs | 2 | job.cancel job_id=... | refresh 5 | pause | help | quit",
+            placeholder="jobs | 2 | job.cancel be1ce8cf | job.set_priority job_id=be1c priority=5 | help",
             id="command-input",
         )
 

@@ -374,4 +374,5 @@ class SystemScreen(ViewScreen):
             "system.storage.cleanup",
             {"older_than_days": days, "confirm": True},
             confirm=system_rows.cleanup_question(result, days),
+            rehearse=False,  # its dry run is the preview the question lists
         )

@@ -112,12 +112,31 @@ def field_error(name: str, message: str) -> InvalidError:
     return InvalidError(f"{name}: {message}", code="VALIDATION_ERROR", details={"field": name})
 
 
-def parse_pairs(words: list[str]) -> dict[str, str]:
-    """`key=value` words of the command line; a bad word is a clear error."""
-    pairs = {}
+def ordered(fields: list[Field]) -> list[Field]:
+    """Required fields first, then the optional ones, `reason` last (schema order within)."""
+    return sorted(fields, key=lambda field: (not field.required, field.name == "reason"))
+
+
+def parse_pairs(words: list[str], fields: list[Field] | None = None) -> dict[str, str]:
+    """`key=value` words of the command line. A bare word is the value of the action's one
+    required field (`job.cancel 2a9206f7`); anything else is a clear error."""
+    pairs: dict[str, str] = {}
+    bare: list[str] = []
     for word in words:
         key, sep, value = word.partition("=")
         if not sep or not key:
-            raise InvalidError(f"expected key=value, got {word!r}", code="VALIDATION_ERROR")
+            bare.append(word)
+            continue
         pairs[key] = value
-    return pairs
+    if not bare:
+        return pairs
+    required = [field.name for field in fields or [] if field.required]
+    if len(bare) == 1 and len(required) == 1 and required[0] not in pairs:
+        pairs[required[0]] = bare[0]
+        return pairs
+    hint = (
+        f"; a value without a name is only taken for the one required field ({required[0]})"
+        if len(required) == 1
+        else ""
+    )
+    raise InvalidError(f"expected key=value, got {bare[0]!r}{hint}", code="VALIDATION_ERROR")

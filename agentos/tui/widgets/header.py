@@ -1,4 +1,5 @@
-"""The status line: connection state, backend in use, data age, refresh and mode flags."""
+"""The status line: mode flags and problems first, then connection state, data age,
+refresh interval and the backend in use."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ STATE_STYLES = {
     "refused": ("✖", "bold red"),
 }
 MAINTENANCE_SHOWN = 60
+WIDE = 120  # columns from which the header says everything
 
 
 @dataclass
@@ -33,40 +35,60 @@ class HeaderState:
     session: str | None = None  # the backend refuses this login: what to do about it
 
 
-def render_header(state: HeaderState) -> Text:
-    mark, style = STATE_STYLES.get(state.connection, ("?", "yellow"))
-    text = Text.assemble(("AgentOS ", "bold"), (f"{state.view} ", "bold cyan"), "│ ")
+def render_header(state: HeaderState, *, width: int = 200) -> Text:
+    """State first (what is wrong, paused, read-only, live or not, how old the data is),
+    then where it comes from: an 80-column terminal cuts only the tail."""
+    wide = width >= WIDE
+    text = Text.assemble(("AgentOS ", "bold"), (f"{state.view}", "bold cyan"))
+
+    def part(value: str, style: str = "") -> None:
+        text.append(" │ ")
+        text.append(value, style=style)
+
     if state.session is not None:
-        text.append(f" {state.session} ", style="bold white on red")
-        text.append(" │ ")
+        part(f" {state.session} ", "bold white on red")
     if state.maintenance is not None:
-        message = state.maintenance[:MAINTENANCE_SHOWN]
-        text.append(f"MAINTENANCE: {message}", style="bold white on red")
-        text.append(" │ ")
-    text.append(f"{mark} {state.connection}", style=style)
-    if state.detail:
-        text.append(f" ({state.detail})", style=style if state.connection != "live" else "dim")
-    text.append(f" │ {state.backend}")
+        part(f"MAINTENANCE: {state.maintenance[:MAINTENANCE_SHOWN]}", "bold white on red")
+    if state.paused:
+        part(" ⏸ PAUSED (p resumes) ", "bold black on yellow")
+    if state.read_only:
+        part(" READ-ONLY ", "bold black on cyan")
+    _connection(text, state, wide=wide)
+    _age(text, state, wide=wide)
+    if state.error and state.session is None:  # the session segment says it louder
+        part(state.error, "bold red")
+    if not state.paused:
+        part(f"every {state.interval_s:g} s", "dim")
+    part(state.backend)
     if state.deployment:
         text.append(f" [{state.deployment}]", style="dim")
-    if state.age_s is None:
-        text.append(" │ no data yet", style="yellow")
-    else:
-        age_style = "green" if state.age_s < 5 else ("yellow" if state.age_s < 30 else "bold red")
-        text.append(" │ data ")
-        text.append(f"{state.age_s:.1f} s old", style=age_style)
-        if state.session is not None:
-            text.append(", the last received", style="bold red")
-        elif state.checked_s is not None:
-            text.append(f", checked {state.checked_s:.0f} s ago", style="dim")
-    text.append(f" │ refresh {state.interval_s:g} s")
-    if state.paused:
-        text.append(" │ PAUSED", style="bold black on yellow")
-    if state.read_only:
-        text.append(" │ READ-ONLY", style="bold black on cyan")
-    if state.error and state.session is None:  # the session segment says it louder
-        text.append(f" │ {state.error}", style="bold red")
     return text
+
+
+def _connection(text: Text, state: HeaderState, *, wide: bool) -> None:
+    if state.paused and state.connection == "live":
+        return  # live updates are not applied while paused: no green dot saying otherwise
+    mark, style = STATE_STYLES.get(state.connection, ("?", "yellow"))
+    text.append(" │ ")
+    text.append(f"{mark} {state.connection}", style=style)
+    if state.detail and (wide or state.connection != "live"):
+        text.append(f" ({state.detail})", style=style if state.connection != "live" else "dim")
+
+
+def _age(text: Text, state: HeaderState, *, wide: bool) -> None:
+    text.append(" │ ")
+    if state.age_s is None:
+        text.append("no data yet", style="yellow")
+        return
+    age_style = "green" if state.age_s < 5 else ("yellow" if state.age_s < 30 else "bold red")
+    if state.paused:
+        age_style = "yellow"
+    text.append("data ")
+    text.append(f"{state.age_s:.0f} s old" if not wide else f"{state.age_s:.1f} s old", age_style)
+    if state.session is not None:
+        text.append(", the last received", style="bold red")
+    elif wide and state.checked_s is not None:
+        text.append(f", checked {state.checked_s:.0f} s ago", style="dim")
 
 
 class StatusHeader(Static):
@@ -75,4 +97,4 @@ class StatusHeader(Static):
     """
 
     def show(self, state: HeaderState) -> None:
-        self.update(render_header(state))
+        self.update(render_header(state, width=self.app.size.width))

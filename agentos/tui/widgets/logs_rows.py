@@ -20,6 +20,7 @@ from agentos.schemas.actions_logs import PAGE_MAX, LogRecordRead
 from agentos.schemas.audit import AuditRecordRead
 from agentos.schemas.events import EventRead
 from agentos.tui.widgets import health
+from agentos.tui.widgets.table import Col
 
 LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LEVEL_ALIASES = {"WARN": "WARNING", "ERR": "ERROR", "CRIT": "CRITICAL", "FATAL": "CRITICAL"}
@@ -34,10 +35,42 @@ KEYS = {"level": "level", "source": "source", "trace": "trace_id", "job": "job_i
 LOG_PAGE = 100
 EVENT_PAGE = 100
 EVENT_WINDOW = PAGE_MAX  # events read when level or text must be matched here
-LOG_COLUMNS = ("when", "level", "source", "logger", "job", "trace", "message")
-EVENT_COLUMNS = ("when", "severity", "source", "kind", "ack", "job", "message")
-AUDIT_COLUMNS = ("seq", "when", "actor", "source", "action", "outcome", "code", "ms")
-OUTCOME_STYLES = {"success": "green", "replayed": "cyan", "failed": "bold red", "denied": "red"}
+# Narrow terminals (80 columns) drop the columns with a larger min_width.
+LOG_COLUMNS = (
+    Col("when"),
+    Col("level"),
+    Col("source", min_width=100),
+    Col("logger", min_width=120),
+    Col("job"),
+    Col("trace", min_width=120),
+    Col("message"),
+)
+EVENT_COLUMNS = (
+    Col("when"),
+    Col("severity"),
+    Col("source", min_width=100),
+    Col("kind", min_width=120),
+    Col("ack"),
+    Col("job"),
+    Col("message"),
+)
+AUDIT_COLUMNS = (
+    Col("seq"),
+    Col("when"),
+    Col("actor", min_width=100),
+    Col("source", min_width=120),
+    Col("action"),
+    Col("outcome"),
+    Col("code"),
+    Col("ms", min_width=100),
+)
+OUTCOME_STYLES = {
+    "success": "green",
+    "dry run": "bold black on cyan",
+    "replayed": "bold cyan",
+    "failed": "bold red",
+    "denied": "red",
+}
 MESSAGE_SHOWN = 160
 
 
@@ -51,11 +84,20 @@ def _level(word: str) -> str:
     return name
 
 
-def _job(word: str) -> uuid.UUID:
+HEX = frozenset("0123456789abcdef-")
+
+
+def _job(word: str) -> uuid.UUID | str:
+    """A whole job id, or a short one (4+ hex digits) the view resolves on the server."""
     try:
         return uuid.UUID(word)
     except ValueError:
-        raise InvalidError(f"job: a whole job id, not {word!r}", code="VALIDATION_ERROR") from None
+        pass
+    if len(word.replace("-", "")) >= 4 and set(word.lower()) <= HEX:
+        return word.lower()
+    raise InvalidError(
+        f"job: a job id or its first 4+ hex digits, not {word!r}", code="VALIDATION_ERROR"
+    )
 
 
 @dataclass(frozen=True)
@@ -65,6 +107,7 @@ class LogFilter:
     trace_id: str | None = None
     job_id: uuid.UUID | None = None
     text: str | None = None
+    job_ref: str | None = None  # a short job id typed after job:, until it is resolved
 
     def as_text(self) -> str:
         """The filter as it is typed after `/`."""
@@ -74,7 +117,7 @@ class LogFilter:
                 ("level", self.level.lower() if self.level else None),
                 ("source", self.source),
                 ("trace", self.trace_id),
-                ("job", self.job_id),
+                ("job", self.job_id or self.job_ref),
             )
             if value
         ]
@@ -151,7 +194,8 @@ def parse_filter(text: str) -> LogFilter:
         elif name == "level":
             fields[name] = _level(value)
         elif name == "job_id":
-            fields[name] = _job(value)
+            job = _job(value)
+            fields["job_id" if isinstance(job, uuid.UUID) else "job_ref"] = job
         else:
             fields[name] = value
     return LogFilter(**fields, text=" ".join(words) or None)
@@ -193,14 +237,26 @@ def event_row(event: EventRead) -> tuple[object, ...]:
     )
 
 
+def audit_outcome(record: AuditRecordRead) -> str:
+    """The outcome as an operator must read it: a dry run changed nothing, a replay only
+    repeated an earlier answer (neither ran the action again)."""
+    dry_run = bool((record.payload or {}).get("dry_run"))
+    if dry_run and record.outcome == "success":
+        return "dry run"
+    if dry_run:
+        return f"{record.outcome} (dry run)"
+    return record.outcome
+
+
 def audit_row(record: AuditRecordRead) -> tuple[object, ...]:
+    outcome = audit_outcome(record)
     return (
         str(record.seq),
         health.when(record.created_at),
         record.actor_name,
         record.source,
         record.action,
-        Text(record.outcome, style=OUTCOME_STYLES.get(record.outcome, "yellow")),
+        Text(outcome, style=OUTCOME_STYLES.get(outcome, "yellow")),
         record.error_code or "",
         f"{record.duration_ms:.1f}" if record.duration_ms is not None else "-",
     )

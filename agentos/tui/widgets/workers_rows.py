@@ -21,19 +21,21 @@ from agentos.schemas.actions_workers import (
 )
 from agentos.schemas.admin import AgentsWorkersSection, WorkerStatus
 from agentos.tui.widgets import health
+from agentos.tui.widgets.table import Col
 
+# Narrow terminals drop the columns with a min_width above their width.
 WORKER_COLUMNS = (
-    "worker",
-    "kind",
-    "status",
-    "pool",
-    "active",
-    "cpu",
-    "memory",
-    "done",
-    "failed",
-    "ping",
-    "heartbeat",
+    Col("worker"),
+    Col("kind", min_width=100),
+    Col("status"),
+    Col("pool"),
+    Col("active"),
+    Col("cpu"),
+    Col("memory", min_width=100),
+    Col("done", min_width=120),
+    Col("failed", min_width=120),
+    Col("ping", min_width=100),
+    Col("heartbeat"),
 )
 STATUS_STYLES = {"online": "green", "offline": "red", "missing": "bold yellow"}
 

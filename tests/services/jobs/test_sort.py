@@ -1,0 +1,98 @@
+"""Job lists ordered on the server by any listed field, either way, across pages."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from agentos.db.base import utcnow
+from agentos.db.models import Job
+from agentos.schemas.common import PageParams
+from agentos.schemas.jobs import JobFilters
+from agentos.services import jobs
+from agentos.services.context import Actor
+from tests.support.jobs import make_actor
+
+ROWS = (  # title, status, priority, stage
+    ("b-clip", "failed", 5, "scenes"),
+    ("A-clip", "queued", 9, "ingest"),
+    ("c-clip", "completed", 1, None),
+    ("d-clip", "processing", 3, "publish"),
+)
+
+
+def _add(session: Session) -> list[uuid.UUID]:
+    owner, now, added = make_actor(session), utcnow(), []
+    for index, (title, status, priority, stage) in enumerate(ROWS):
+        job = Job(
+            title=title,
+            status=status,
+            priority=priority,
+            current_stage=stage,
+            owner_id=owner.id,
+            created_at=now - timedelta(minutes=index),
+        )
+        session.add(job)
+        session.flush()
+        added.append(job.id)
+    return added
+
+
+def _titles(session: Session, actor: Actor, per_page: int = 10, **order: str) -> list[str]:
+    titles, page = [], 1
+    while True:
+        found = jobs.find(
+            session,
+            actor=actor,
+            filters=JobFilters.model_validate(order),
+            page=PageParams(page=page, per_page=per_page),
+        )
+        titles += [job.title for job in found.data]
+        if not found.pagination.has_next:
+            return titles
+        page += 1
+
+
+def test_every_field_sorts_both_ways_across_pages(session: Session, operator: Actor) -> None:
+    _add(session)
+    assert _titles(session, operator) == ["b-clip", "A-clip", "c-clip", "d-clip"]
+    assert _titles(session, operator, sort="created_at", order="asc") == [
+        "d-clip", "c-clip", "A-clip", "b-clip",
+    ]  # fmt: skip
+    assert _titles(session, operator, per_page=1, sort="priority") == [
+        "A-clip", "b-clip", "d-clip", "c-clip",
+    ]  # fmt: skip
+    assert _titles(session, operator, sort="title", order="asc") == [
+        "A-clip", "b-clip", "c-clip", "d-clip",
+    ]  # fmt: skip
+    # Statuses in their lifecycle order, stages in pipeline order (none first).
+    assert _titles(session, operator, per_page=3, sort="status", order="asc") == [
+        "A-clip", "d-clip", "c-clip", "b-clip",
+    ]  # fmt: skip
+    assert _titles(session, operator, sort="current_stage", order="asc") == [
+        "c-clip", "A-clip", "b-clip", "d-clip",
+    ]  # fmt: skip
+
+
+def test_an_unknown_sort_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        JobFilters.model_validate({"sort": "owner_password"})
+    with pytest.raises(ValidationError):
+        JobFilters.model_validate({"order": "sideways"})
+
+
+def test_an_id_prefix_list_is_counted_not_read_from_the_cached_total(
+    session: Session, operator: Actor
+) -> None:
+    added = _add(session)
+    everything = jobs.find(session, actor=operator, filters=JobFilters(), page=PageParams())
+    assert everything.pagination.total == len(ROWS)  # now cached for a moment
+    prefix = str(added[0])[:8]
+    one = jobs.find(
+        session, actor=operator, filters=JobFilters(id_prefix=prefix), page=PageParams()
+    )
+    assert one.pagination.total == len(one.data) == 1
