@@ -44,6 +44,7 @@ class ApiKeyCreatePayload(ActionPayload):
         default_factory=list,
         max_length=20,
         description="Capabilities beyond the owner's role (agent: report stage progress)",
+        json_schema_extra={"items": {"type": "string", "pattern": SCOPE_PATTERN}},
     )
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
@@ -65,8 +66,30 @@ class ApiKeyIdPayload(ActionPayload):
     key_id: uuid.UUID
 
 
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_H = "[0-9a-fA-F]{1,4}"
+_IPV6 = (
+    f"(({_H}:){{7}}{_H}|({_H}:){{1,7}}:|({_H}:){{1,6}}:{_H}|({_H}:){{1,5}}(:{_H}){{1,2}}|"
+    f"({_H}:){{1,4}}(:{_H}){{1,3}}|({_H}:){{1,3}}(:{_H}){{1,4}}|({_H}:){{1,2}}(:{_H}){{1,5}}|"
+    f"{_H}:((:{_H}){{1,6}})|:((:{_H}){{1,7}}|:))"
+)
+# What the server takes (ipaddress.ip_network), in the forms a schema can state: an
+# address, or an address with a prefix length.
+CIDR_FORMS: list[dict[str, str]] = [
+    {"format": "ipv4"},
+    {"format": "ipv6"},
+    {"pattern": f"^{_OCTET}(\\.{_OCTET}){{3}}/(3[0-2]|[12]?[0-9])$"},
+    {"pattern": f"^{_IPV6}/(12[0-8]|1[01][0-9]|[1-9]?[0-9])$"},
+]
+
+
 class CidrPayload(ActionPayload):
-    cidr: str = Field(min_length=2, max_length=64, examples=["10.20.0.0/16"])
+    cidr: str = Field(
+        min_length=2,
+        max_length=64,
+        examples=["10.20.0.0/16"],
+        json_schema_extra={"anyOf": CIDR_FORMS},  # type: ignore[dict-item]
+    )
 
     @field_validator("cidr")
     @classmethod

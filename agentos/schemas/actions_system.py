@@ -81,7 +81,12 @@ class IdempotencyPurgePayload(ActionPayload):
 
 
 class LockoutClearPayload(ActionPayload):
-    ip: str = Field(min_length=2, max_length=64, examples=["203.0.113.7"])
+    ip: str = Field(
+        min_length=2,
+        max_length=64,
+        examples=["203.0.113.7"],
+        json_schema_extra={"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]},
+    )
 
     @field_validator("ip")
     @classmethod

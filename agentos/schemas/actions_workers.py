@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agentos.schemas.actions import ActionPayload, DangerousPayload
 
@@ -42,6 +42,18 @@ class WorkerPoolPayload(ActionPayload):
 
 
 class WorkerAutoscalePayload(ActionPayload):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-cross-field-rules": [
+                {
+                    "rule": "not-greater",
+                    "fields": ["min", "max"],
+                    "description": "min must not be above max (422 VALIDATION_ERROR)",
+                }
+            ]
+        }
+    )
+
     worker: WorkerName
     min: int = Field(ge=0, le=POOL_SIZE_MAX, description="the pool never shrinks below this")
     max: int = Field(ge=1, le=POOL_SIZE_MAX, description="the pool never grows above this")

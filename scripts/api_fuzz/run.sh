@@ -10,7 +10,7 @@
 # SQLite file, and a backup or vacuum generated meanwhile would hold the others up.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-VENV=${VENV:-.venv}
+VENV=$(cd "${VENV:-.venv}" && pwd)
 # A free port of our own: the run must never reach another server on this machine.
 PORT=${ST_PORT:-$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 HOME_DIR=$(mktemp -d -t agentos-st-XXXXXX)
@@ -60,8 +60,11 @@ if [ -z "$started" ]; then
 fi
 
 status=0
+REPO=$PWD
+# From the private home: schemathesis keeps its crash cache in the working directory.
+cd "$HOME_DIR"
 SCHEMATHESIS_HOOKS=scripts.api_fuzz.hooks "$VENV/bin/st" \
-    --config-file scripts/api_fuzz/schemathesis.toml run \
+    --config-file "$REPO/scripts/api_fuzz/schemathesis.toml" run \
     "http://127.0.0.1:$PORT/openapi.json" \
     --checks all \
     --phases examples,coverage,fuzzing,stateful \

@@ -109,12 +109,14 @@ def _resolve(node: Any, components: dict[str, Any]) -> Any:
 
 
 def _rule_holds(rule: dict[str, Any], value: dict[str, Any]) -> bool:
-    if rule.get("rule") != "less-than":
+    if rule.get("rule") not in ("less-than", "not-greater"):
         return True
     low, high = (value.get(name) for name in rule["fields"])
     if rule.get("merged") and (low is None) != (high is None):
         return False  # one side merges with a stored value this run cannot see
-    return low is None or high is None or low < high
+    if low is None or high is None:
+        return True
+    return bool(low < high) if rule["rule"] == "less-than" else bool(low <= high)
 
 
 def honours_cross_field_rules(value: Any, schema: Any, components: dict[str, Any]) -> bool:

@@ -43,6 +43,7 @@ from agentos.server.ratelimit import limit_actor
 from agentos.server.responses import ok
 from agentos.server.routes._actions import REPLAY_HEADER
 from agentos.services.actions import managers_read, pipeline, registry, status
+from agentos.services.backends import idempotency
 from agentos.services.context import Actor, Source
 from agentos.services.security import admin_access
 
@@ -169,9 +170,10 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 READ_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: ERROR_RESPONSES[status] for status in (401, 403, 422, 429)
 }
-# 1-255 visible ASCII characters once surrounding quotes are dropped. Documented here and
-# checked by the pipeline (services: idempotency.validate_key), so a refusal is audited.
-KEY_SCHEMA = {"pattern": r'^"*[!#-~]([!-~]{0,253}[!#-~])?"*$'}
+# 1-255 visible ASCII characters once surrounding quotes are dropped (empty: no key).
+# Documented here and checked by the pipeline (services: idempotency.validate_key), so a
+# refusal is audited; when both headers come, the first is used and the other checked too.
+KEY_SCHEMA = {"pattern": r'^("*[!#-~]([!-~]{0,253}[!#-~])?"*)?$'}
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -211,12 +213,15 @@ def run_action(
     x_idempotency_key: XIdempotencyKey = None,
 ) -> dict[str, Any]:
     action, payload = body
+    keys = [key for key in (idempotency_key, x_idempotency_key) if key]
+    for other in keys[1:]:
+        idempotency.validate_key(other)
     result = pipeline.execute(
         session,
         actor=actor,
         action=action,
         payload=payload,
-        idempotency_key=idempotency_key or x_idempotency_key,
+        idempotency_key=keys[0] if keys else None,
     )
     if result.replayed:
         response.headers[REPLAY_HEADER] = "true"
