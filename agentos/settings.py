@@ -12,7 +12,7 @@ import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -93,7 +93,9 @@ class Settings(BaseSettings):
         "once when its process is gone from this host)",
     )
     # Admin action rate classes (per user and per action), seed: 50/10/5 per minute.
-    action_rate_limits: dict[str, int] = Field(
+    # The same bounds as a policy's limit (`RatePolicy`): a value outside them is refused
+    # when the settings load, not by every action at run time.
+    action_rate_limits: dict[str, Annotated[int, Field(ge=1, le=1_000_000)]] = Field(
         default_factory=lambda: {"standard": 50, "high_risk": 10, "critical": 5}
     )
     action_rate_window_s: int = Field(default=60, ge=1)

@@ -58,6 +58,7 @@ STARTUP_S = 60.0
 CLIENT_PROCESSES = 2
 COUNTED = 25
 UNLIMITED = 1_000_000_000  # a rate limit the load never reaches
+MAX_ACTION_LIMIT = 1_000_000  # the largest an action class takes (Settings)
 
 BARE_APP = textwrap.dedent(
     """
@@ -163,8 +164,10 @@ def _client_process(
             started = time.perf_counter()
             connection.request("POST", path, body=body, headers=headers)
             response = connection.getresponse()
-            response.read()
+            answer = response.read()
             mine.append((time.perf_counter() - started) * 1000)
+            if response.status != 200 and failed == 0:  # say why, once per connection
+                print(f"  HTTP {response.status}: {answer[:300]!r}", file=sys.stderr)
             failed += response.status != 200
         connection.close()
         with lock:
@@ -340,7 +343,7 @@ def main() -> None:
             AGENTOS_REDIS_URL=redis_url,
             AGENTOS_REDIS_KEY_PREFIX=settings.redis_key_prefix,
             AGENTOS_EMBEDDED_WORKERS="false",
-            AGENTOS_ACTION_RATE_LIMITS=json.dumps({"standard": UNLIMITED}),
+            AGENTOS_ACTION_RATE_LIMITS=json.dumps({"standard": MAX_ACTION_LIMIT}),
             AGENTOS_RATELIMIT_ADMIN_ACTION_PER_MIN=str(UNLIMITED),
             AGENTOS_LOG_LEVEL="WARNING",
         )
@@ -399,6 +402,12 @@ def main() -> None:
     finally:
         for process in processes:
             _stop(process)
+        served = home / "serve.log"
+        errors = [
+            line for line in served.read_text(errors="replace").splitlines() if "Error" in line
+        ]
+        if errors:  # a failing server says why here, not only in its log
+            print("server errors (first 5):", *errors[:5], sep="\n  ", file=sys.stderr)
         runtime.close()
         _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         for role, db in REDIS_DB_BY_ROLE.items():

@@ -1,20 +1,28 @@
-"""`GET /api/jobs/history` at 1,000,000 jobs on PostgreSQL, against `/health` in the same run.
+"""`GET /api/jobs/history` (and the other paged lists) at 1,000,000 jobs on PostgreSQL,
+against `/health` in the same run.
 
     python scripts/bench_history.py [--server postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
         [--jobs 1000000] [--requests 300] [--redis redis://127.0.0.1:6379/0 | --no-redis]
-        [--database NAME] [--status-index] [--source DIR]
+        [--database NAME | --keep NAME] [--status-index] [--source DIR] [--only WORDS]
 
 Creates a scratch database, seeds it through `agentos.services.seed` (bulk COPY), gives a new
 user 10,000 of the jobs, VACUUM ANALYZEs (as autovacuum would on a live system), starts a real
-`agentos serve` (embedded workers off, rate limits raised) and times, interleaved,
-`GET /api/jobs/history?page=3&per_page=20` for a staff user and for the 10k-jobs user, with and
-without `status=failed`, and `GET /health` (one `SELECT 1` through the same pool) as the
-baseline. Prints p50/p99 per case and their ratio to the baseline, then drops the database.
+`agentos serve` (embedded workers off, rate limits raised) and times, interleaved, each case
+below and `GET /health` (one `SELECT 1` through the same pool) as the baseline. Prints p50/p99
+per case and their ratio to the baseline, then drops the database.
 
-`--database NAME` reuses (and keeps) an already seeded database. `--status-index` creates
-`jobs (status, created_at DESC, id DESC)` first, to show what that index would buy.
-`--source DIR` runs the server from another checkout (e.g. a `git worktree` of an older
-commit) to measure a before/after on the same data.
+Cases (issue 19): the first page, a deep page by cursor (the `next_cursor` of page 25,000,
+500,000 jobs in, asked for again each round), the same with filters (status, a time range, a
+title search, another order), for a staff user and for the user with 10,000 jobs, the queue
+and an agent's log by cursor; `page=3` as measured before cursors; and a deep page asked by
+number (`page=25000`: what a client without cursors pays).
+
+`--database NAME` reuses (and keeps) an already seeded database; `--keep NAME` seeds NAME the
+first time and reuses it afterwards (the seed of a million jobs takes minutes: printed).
+`--status-index` creates `jobs (status, created_at DESC, id DESC)` first, to show what that
+index would buy. `--source DIR` runs the server from another checkout (e.g. a `git worktree`
+of an older commit) to measure a before/after on the same data. `--only WORDS` runs only the
+cases whose name contains one of the comma-separated words.
 """
 
 from __future__ import annotations
@@ -48,7 +56,10 @@ DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 USER_JOBS = 10_000
 PATH = "/api/jobs/history"
 PAGE: dict[str, str | int] = {"page": 3, "per_page": 20}
+FIRST: dict[str, str | int] = {"per_page": 20}
+DEEP_PAGE = 25_000  # 500,000 jobs in at 20 a page
 STATUS_INDEX = "bench_jobs_status_created_at"
+Case = tuple[str, dict[str, str | int], str | None]
 
 
 def libpq(url: str) -> str:
@@ -65,11 +76,26 @@ def run_sql(url: str, *statements: str) -> None:
             connection.execute(sql.encode())
 
 
+def database_exists(server: str, name: str) -> bool:
+    with psycopg.connect(libpq(server), autocommit=True) as connection:
+        found = connection.execute(b"SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        return found.fetchone() is not None
+
+
 @contextmanager
-def scratch_database(server: str, keep: str | None) -> Iterator[tuple[str, bool]]:
-    """(database URL, freshly created); a created database is dropped at the end."""
+def scratch_database(
+    server: str, reuse: str | None, keep: str | None = None
+) -> Iterator[tuple[str, bool]]:
+    """(database URL, freshly created); a created database is dropped at the end, unless
+    it is `keep` (seeded once, then reused by the next runs)."""
+    if reuse:
+        yield with_database(server, reuse), False
+        return
     if keep:
-        yield with_database(server, keep), False
+        fresh = not database_exists(server, keep)
+        if fresh:
+            run_sql(server, f'CREATE DATABASE "{keep}"')
+        yield with_database(server, keep), fresh
         return
     name = f"agentos_bench_history_{uuid.uuid4().hex[:10]}"
     run_sql(server, f'CREATE DATABASE "{name}"')
@@ -139,7 +165,10 @@ def start_server(
     command = [sys.executable, "-c", "from agentos.cli.main import app; app()", "serve",
                "--port", str(port)]  # fmt: skip
     with open(log, "wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        # From `source` itself: `python -c` looks in the working directory first.
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=source
+        )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -158,14 +187,58 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
-def measure(port: int, tokens: dict[str, str], requests: int) -> None:
-    cases: dict[str, tuple[str, dict[str, str | int], str | None]] = {
-        "baseline GET /health": ("/health", {}, None),
-        "staff, no filter": (PATH, PAGE, "staff"),
-        "staff, status=failed": (PATH, {**PAGE, "status": "failed"}, "staff"),
-        "user 10k jobs, no filter": (PATH, PAGE, "user"),
-        "user 10k jobs, status=failed": (PATH, {**PAGE, "status": "failed"}, "user"),
+def deep_cursor(
+    client: httpx.Client, path: str, params: dict[str, str | int], token: str
+) -> str | None:
+    """The cursor after page DEEP_PAGE (or the last page of a shorter list): fetched once,
+    by number, then every round reads the page after it by cursor. None from a server
+    without cursors (`--source` of a version before them)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    answer = client.get(path, params={**params, "page": DEEP_PAGE}, headers=headers).json()
+    if "next_cursor" not in answer["pagination"]:
+        return None
+    cursor = answer["pagination"]["next_cursor"]
+    if cursor is None:  # shorter than DEEP_PAGE pages: from its last page but one
+        pages = answer["pagination"]["total_pages"]
+        page = {**params, "page": max(1, pages - 1)}
+        answer = client.get(path, params=page, headers=headers).json()
+        cursor = answer["pagination"]["next_cursor"]
+    if cursor is None:
+        raise SystemExit(f"{path} {params}: one page only, no deep cursor")
+    return str(cursor)
+
+
+def build_cases(client: httpx.Client, tokens: dict[str, str], only: list[str]) -> dict[str, Case]:
+    """Every case: (path, query, caller); deep ones carry a cursor fetched here once."""
+    since = "2000-01-01T00:00:00Z"
+    lists: dict[str, tuple[str, dict[str, str | int], str]] = {
+        "staff, no filter": (PATH, FIRST, "staff"),
+        "staff, status=failed": (PATH, {**FIRST, "status": "failed"}, "staff"),
+        "staff, created_from": (PATH, {**FIRST, "created_from": since}, "staff"),
+        "staff, sort=title asc": (PATH, {**FIRST, "sort": "title", "order": "asc"}, "staff"),
+        "staff, search=keynote": (PATH, {**FIRST, "search": "keynote"}, "staff"),
+        "user 10k, no filter": (PATH, FIRST, "user"),
+        "user 10k, status=failed": (PATH, {**FIRST, "status": "failed"}, "user"),
+        "staff, queue": ("/api/queue/details", FIRST, "staff"),
+        "staff, agent log": ("/api/agents/logs/scenes", FIRST, "staff"),
     }
+    cases: dict[str, Case] = {"baseline GET /health": ("/health", {}, None)}
+    cases["before: staff page=3"] = (PATH, PAGE, "staff")
+    cases["before: user 10k page=3"] = (PATH, PAGE, "user")
+    for name, (path, params, who) in lists.items():
+        if only and not any(word in name for word in only):
+            continue
+        cases[f"{name}, first page"] = (path, params, who)
+        cursor = deep_cursor(client, path, params, tokens[who])
+        if cursor is not None:
+            cases[f"{name}, deep by cursor"] = (path, {**params, "cursor": cursor}, who)
+    cases[f"staff, page={DEEP_PAGE} (OFFSET)"] = (PATH, {**FIRST, "page": DEEP_PAGE}, "staff")
+    return cases
+
+
+def measure(port: int, tokens: dict[str, str], requests: int, only: list[str]) -> None:
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+        cases = build_cases(client, tokens, only)
     timings: dict[str, list[float]] = {name: [] for name in cases}
     totals: dict[str, int] = {}
     reused: dict[str, int] = dict.fromkeys(cases, 0)
@@ -195,13 +268,13 @@ def report(
     base50, base99 = percentile(base, 0.5), percentile(base, 0.99)
     print(f"\n{n} requests per case, interleaved, one keep-alive client")
     print(
-        f"{'case':32} {'p50 ms':>8} {'p99 ms':>8} {'x p50':>7} {'x p99':>7} {'total':>9} {'cached':>7}"
+        f"{'case':46} {'p50 ms':>8} {'p99 ms':>8} {'x p50':>7} {'x p99':>7} {'total':>9} {'cached':>7}"
     )
     for name, samples in timings.items():
         p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
         total = f"{totals[name]:,}" if name in totals else "-"
         cached = f"{reused[name] / n:.0%}" if name in totals else "-"
-        print(f"{name:32} {p50:8.2f} {p99:8.2f} {p50 / base50:7.2f} {p99 / base99:7.2f} "
+        print(f"{name:46} {p50:8.2f} {p99:8.2f} {p50 / base50:7.2f} {p99 / base99:7.2f} "
               f"{total:>9} {cached:>7}")  # fmt: skip
     print("x = ratio to the /health baseline; cached = share of answers whose total came "
           "from the 2 s count cache (pagination.total_counted_at set)")  # fmt: skip
@@ -226,11 +299,13 @@ def main() -> None:
     parser.add_argument("--redis", default=DEFAULT_REDIS)
     parser.add_argument("--no-redis", action="store_true", help="in-process cache instead")
     parser.add_argument("--database", help="reuse this seeded database (kept)")
+    parser.add_argument("--keep", help="seed this database once, reuse it on later runs")
+    parser.add_argument("--only", default="", help="only cases naming one of these words")
     parser.add_argument("--status-index", action="store_true")
     parser.add_argument("--source", type=Path, help="run the server from this checkout")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="agentos-bench-history-") as tmp, \
-            scratch_database(args.server, args.database) as (database, fresh):  # fmt: skip
+            scratch_database(args.server, args.database, args.keep) as (database, fresh):  # fmt: skip
         settings = Settings(
             home=Path(tmp),
             database_url=database,
@@ -244,11 +319,11 @@ def main() -> None:
         if args.status_index:
             run_sql(database, f"CREATE INDEX IF NOT EXISTS {STATUS_INDEX} "
                               "ON jobs (status, created_at DESC, id DESC)")  # fmt: skip
-        run_sql(database, "VACUUM ANALYZE jobs")
+        run_sql(database, "VACUUM ANALYZE jobs", "VACUUM ANALYZE processing_steps")
         port = free_port()
         server = start_server(settings, port, args.source, Path(tmp) / "serve.log")
         try:
-            measure(port, tokens, args.requests)
+            measure(port, tokens, args.requests, [w for w in args.only.split(",") if w])
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -2,7 +2,7 @@
 
     python scripts/bench_metrics.py [--requests 4000] [--rounds 6] [--path /]
 
-Two apps on one embedded runtime, identical but for `MetricsMiddleware` (which feeds the
+Two apps on one embedded runtime, identical but for the edge's metrics recorder (which feeds the
 Prometheus histogram of `GET /metrics` and the shared counters of
 `/api/analytics/metrics`). Requests go through the ASGI interface in process (no socket,
 so the ratio is not diluted by network cost), alternating A-B-B-A rounds; the metrics
@@ -24,7 +24,7 @@ from fastapi import FastAPI
 
 from agentos.db.migrate import upgrade_to_head
 from agentos.server.app import create_app
-from agentos.server.metrics import MetricsMiddleware
+from agentos.server.edge import Edge
 from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 
@@ -40,7 +40,9 @@ def _apps(home: Path) -> tuple[FastAPI, FastAPI, Runtime]:
     upgrade_to_head(runtime.engine)
     with_metrics = create_app(runtime)
     without = create_app(runtime)
-    without.user_middleware = [m for m in without.user_middleware if m.cls is not MetricsMiddleware]
+    for middleware in without.user_middleware:
+        if middleware.cls is Edge:  # the same edge, recording nothing
+            middleware.kwargs["recorder"] = None
     return with_metrics, without, runtime
 
 

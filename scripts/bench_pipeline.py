@@ -5,9 +5,10 @@ Prints, from one run on one machine (so every ratio is against a baseline measur
      precision / recall / F1 of both against the true cuts (a cut within 2 frames counts);
   2. end to end: one job through the real embedded runner (SQLite, in-process agents), from
      its creation to `completed` (ingest, probe, scenes, clipper, thumbs, publish), seconds
-     of video per wall second, with stream-copied clips and with every clip re-encoded to
-     720p;
-  3. a plain PyAV decode-only pass over the same file, the baseline for (2);
+     of video per wall second, on two inputs with the same scenes: keyframes on the cuts
+     (clips stream-copied, and every clip re-encoded to 720p) and a fixed 3 s GOP whose
+     keyframes are not on the cuts (as phone uploads are);
+  3. a plain PyAV decode-only pass over each file, the baseline for (2) on that file;
   4. the dispatch overhead of an empty job (scripts/bench_dispatch.py, run from here).
 
 Usage: python scripts/bench_pipeline.py [--seconds 60] [--preset veryfast] [--keep DIR]
@@ -43,6 +44,7 @@ from tests.support.synth import SceneSpec, make_test_video, standard_scenes
 FPS = 25
 T = TypeVar("T")
 MATCH_FRAMES = 2
+PHONE_GOP_S = 3  # a fixed GOP, keyframes wherever they fall: what phones record
 
 
 @dataclass
@@ -184,38 +186,37 @@ def bench_dispatch_overhead(jobs: int) -> None:
         print(f"  {line}")
 
 
-def run(
-    seconds: float, preset: str, directory: Path, backends: list[str], dispatch_jobs: int
-) -> None:
-    source = directory / f"bench-1080p-{seconds:.0f}s-{preset}.mp4"
+def make_input(
+    directory: Path, seconds: float, preset: str, gop_s: int | None
+) -> tuple[Path, list[float], float]:
+    """The benchmark file (made once, or reused from --keep DIR), its true cuts and the
+    seconds it took to generate. gop_s None: a keyframe forced on every cut."""
+    tail = f"-gop{gop_s}" if gop_s else ""
+    source = directory / f"bench-1080p-{seconds:.0f}s-{preset}{tail}.mp4"
     truth_file = source.with_suffix(".cuts.json")
-    if source.exists() and truth_file.exists():  # --keep DIR: reuse a file made earlier
-        truth, gen_s = json.loads(truth_file.read_text()), 0.0
-    else:
-        print(f"generating {seconds:.0f} s of 1080p{FPS} ({preset}, keyframes at cuts) ...")
-        truth, gen = timed(
-            lambda: make_test_video(
-                source,
-                scenes=bench_scenes_list(seconds),
-                fps=FPS,
-                width=1920,
-                height=1080,
-                keyframes_at_cuts=True,
-                preset=preset,
-            )
+    if source.exists() and truth_file.exists():
+        return source, json.loads(truth_file.read_text()), 0.0
+    kind = f"fixed {gop_s} s GOP" if gop_s else "keyframes at cuts"
+    print(f"generating {seconds:.0f} s of 1080p{FPS} ({preset}, {kind}) ...")
+    truth, gen = timed(
+        lambda: make_test_video(
+            source,
+            scenes=bench_scenes_list(seconds),
+            fps=FPS,
+            width=1920,
+            height=1080,
+            keyframes_at_cuts=gop_s is None,
+            gop=gop_s * FPS if gop_s else None,
+            preset=preset,
         )
-        truth_file.write_text(json.dumps(truth))
-        gen_s = gen.wall
-    info = probe(source)
-    print(
-        f"  {info.duration:.1f} s, {len(truth)} true cuts, {info.size_bytes / 1e6:.1f} MB,"
-        f" generated in {gen_s:.1f} s; load average {os.getloadavg()[0]:.2f}"
     )
-    source.read_bytes()  # page cache warm for every contender alike
-    tolerance = MATCH_FRAMES / FPS
+    truth_file.write_text(json.dumps(truth))
+    return source, truth, gen.wall
 
-    video_s = info.duration
+
+def bench_scenes(source: Path, video_s: float, truth: list[float], backends: list[str]) -> None:
     print("\n1. scene detection (same file, F1 with a 2-frame tolerance)")
+    tolerance = MATCH_FRAMES / FPS
     found, our = timed(lambda: ours(source))
     acc = score_cuts(found, truth, tolerance)
     print(
@@ -233,18 +234,58 @@ def run(
             f"  -> agentos {psd.wall / our.wall:.2f}x faster (wall), {psd.cpu / our.cpu:.2f}x (CPU)"
         )
 
-    print("\n2./3. end to end: one job through the embedded runner vs plain decode, same file")
+
+def bench_end_to_end(
+    title: str, source: Path, home: Path, heights: list[tuple[str, int | None]]
+) -> None:
+    """The runner on one file against a plain decode of that same file, in this run."""
+    info = probe(source)
+    source.read_bytes()  # page cache warm for every contender alike
+    video_s = info.duration
+    print(f"  {title}")
     _, base = timed(lambda: decode_only(source))
-    print(f"  PyAV decode only    {base.rate(video_s)}  (baseline)")
-    for label, height in (("stream copy", None), ("re-encode 720p", 720)):
-        made = end_to_end(source, directory / "home", height)
+    print(f"    PyAV decode only    {base.rate(video_s)}  (baseline)")
+    for label, height in heights:
+        made = end_to_end(source, home, height)
         print(
-            f"  {label:<18}{video_s / made['wall']:5.1f}x real time (wall)"
+            f"    {label:<18}{video_s / made['wall']:5.1f}x real time (wall)"
             f"  = {base.wall / made['wall']:.2f} of decode-only (wall);"
             f" {made['copied']} copied, {made['reencoded']} re-encoded"
             f" (upload before it: {made['upload']:.2f} s)"
         )
-        print("      " + ", ".join(f"{k} {v:.2f} s" for k, v in made["stages"].items()))
+        print("        " + ", ".join(f"{k} {v:.2f} s" for k, v in made["stages"].items()))
+
+
+def on_keyframe(cuts: list[float], keyframes: list[float]) -> int:
+    return sum(1 for c in cuts if any(abs(k - c) < 0.5 / FPS for k in keyframes))
+
+
+def run(
+    seconds: float, preset: str, directory: Path, backends: list[str], dispatch_jobs: int
+) -> None:
+    source, truth, gen_s = make_input(directory, seconds, preset, None)
+    phone, phone_truth, phone_gen_s = make_input(directory, seconds, preset, PHONE_GOP_S)
+    info, phone_info = probe(source), probe(phone)
+    print(
+        f"  {info.duration:.1f} s, {len(truth)} true cuts, {info.size_bytes / 1e6:.1f} MB"
+        f" (fixed GOP: {phone_info.size_bytes / 1e6:.1f} MB,"
+        f" {on_keyframe(phone_truth, phone_info.keyframes)} cuts on a keyframe),"
+        f" generated in {gen_s + phone_gen_s:.1f} s; load average {os.getloadavg()[0]:.2f}"
+    )
+    source.read_bytes()
+    bench_scenes(source, info.duration, truth, backends)
+
+    print("\n2./3. end to end: one job through the embedded runner vs plain decode, same file")
+    home = directory / "home"
+    bench_end_to_end(
+        "keyframes on cuts",
+        source,
+        home,
+        [("stream copy", None), ("re-encode 720p", 720)],
+    )
+    bench_end_to_end(
+        f"keyframes off cuts (fixed {PHONE_GOP_S} s GOP)", phone, home, [("frame-exact cut", None)]
+    )
     print(f"  load average after: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     if dispatch_jobs:
         print("\n4. dispatch overhead of an empty job (scripts/bench_dispatch.py)")

@@ -72,3 +72,14 @@ def test_configured_signing_key_wins(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home", secret_key="configured-secret")
     assert settings.signing_key() == "configured-secret"
     assert not (tmp_path / "home" / "secret_key").exists()
+
+
+def test_an_action_rate_limit_outside_a_policys_bounds_is_refused_at_load() -> None:
+    # It used to load and then fail every action of its class with a 500.
+    with pytest.raises(ValidationError):
+        Settings(action_rate_limits={"standard": 1_000_000_000})
+    with pytest.raises(ValidationError):
+        Settings(action_rate_limits={"standard": 0})
+    assert Settings(action_rate_limits={"standard": 1_000_000}).action_rate_limits == {
+        "standard": 1_000_000
+    }

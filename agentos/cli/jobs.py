@@ -6,6 +6,7 @@ every command and action takes back (`agentos jobs show be1ce8cf`); piped, the f
 
 from __future__ import annotations
 
+import shlex
 import time
 from enum import StrEnum
 from functools import partial
@@ -80,8 +81,9 @@ def jobs_table(jobs: list[JobRead], title: str | None = None) -> Table:
     epilog=examples(
         "agentos jobs list",
         "agentos jobs list --status failed --status cancelled",
-        "agentos jobs list --search interview --per-page 50 --page 2",
-        "agentos jobs list --json | jq -r '.data[].id'",
+        "agentos jobs list --search interview --per-page 50",
+        "agentos jobs list --cursor eyJ2IjoxLC...   # the next page, as the last one printed",
+        "agentos jobs list --json | jq -r '.pagination.next_cursor'",
     ),
 )
 @handle_errors
@@ -90,8 +92,17 @@ def list_jobs(
         list[Status] | None, typer.Option("--status", help="Only this status (repeatable).")
     ] = None,
     search: Annotated[str | None, typer.Option(help="Text in the title.")] = None,
-    page: Annotated[int, typer.Option(min=1, help="Page number.")] = 1,
+    page: Annotated[
+        int, typer.Option(min=1, help="Page number (a deep one is slow: use --cursor).")
+    ] = 1,
     per_page: Annotated[int, typer.Option(min=1, max=500, help="Jobs per page.")] = 20,
+    cursor: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the last page ended (its `next:` line, or pagination.next_cursor "
+            "with --json): the next page, as quick at any depth; same --status/--search."
+        ),
+    ] = None,
     as_json: JsonOption = False,
     server: ServerOption = None,
     token: TokenOption = None,
@@ -101,12 +112,18 @@ def list_jobs(
 
     wanted = [JobStatus(item.value) for item in status] if status else None
     with opened(server, token) as backend:
-        result = backend.list_jobs(status=wanted, search=search, page=page, per_page=per_page)
-    filtered = bool(status or search)
-    emit(result, as_json=as_json, render=partial(_render_page, filtered=filtered))
+        result = backend.list_jobs(
+            status=wanted, search=search, page=page, per_page=per_page, cursor=cursor
+        )
+    again = ["agentos jobs list", *(f"--status {item.value}" for item in status or [])]
+    again += [f"--search {shlex.quote(search)}"] if search else []
+    again += [f"--per-page {per_page}"] if per_page != 20 else []
+    again += [f"--server {shlex.quote(server)}"] if server else []
+    render = partial(_render_page, filtered=bool(status or search), again=" ".join(again))
+    emit(result, as_json=as_json, render=render)
 
 
-def _render_page(result: Page[JobRead], *, filtered: bool) -> None:
+def _render_page(result: Page[JobRead], *, filtered: bool, again: str) -> None:
     info = result.pagination
     if not result.data:
         if filtered or info.page > 1:
@@ -119,6 +136,8 @@ def _render_page(result: Page[JobRead], *, filtered: bool) -> None:
         return
     console.print(jobs_table(result.data))
     console.print(f"page {info.page}/{info.total_pages}, {info.total} jobs", highlight=False)
+    if info.next_cursor:  # the next page by cursor: no OFFSET over the jobs before it
+        console.print(f"next: {again} --cursor {info.next_cursor}", highlight=False, soft_wrap=True)
 
 
 @app.command(

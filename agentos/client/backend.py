@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -27,6 +27,7 @@ from agentos.schemas.admin import AdminDocument, CacheMeta
 from agentos.schemas.auth import AccessToken, TokenPair
 from agentos.schemas.common import Page
 from agentos.schemas.db import MigrationResult, SchemaReport
+from agentos.schemas.figures import FiguresPart, LiveFigures
 from agentos.schemas.jobs import JobDetail, JobRead, JobStatus
 from agentos.schemas.queue import QueueStatus
 from agentos.schemas.seed import SeedOptions, SeedProgress, SeedResult
@@ -83,10 +84,13 @@ class Backend(ABC):
         id_prefix: str | None = None,
         sort: str | None = None,
         order: str | None = None,
+        cursor: str | None = None,
     ) -> Page[JobRead]:
         """Jobs newest first, optionally only those in `status` (or whose id starts with
         `id_prefix`); `sort` (a `JobSort` field) and `order` (asc, desc) order them on the
-        server, across pages."""
+        server, across pages. `cursor` (a page's `pagination.next_cursor` or `prev_cursor`,
+        same filters and order) reads the page after or before it, at any depth, instead
+        of page number `page`."""
 
     @abstractmethod
     def show_job(self, job_id: uuid.UUID) -> JobDetail:
@@ -170,6 +174,14 @@ class Backend(ABC):
 
     @abstractmethod
     def action_status(self, *, recent: int = 20, window_hours: int = 24) -> ActionStatusRead: ...
+
+    @abstractmethod
+    def figures(
+        self, *, parts: Sequence[FiguresPart], error_code: str | None = None
+    ) -> LiveFigures:
+        """Exact figures counted over every row (`GET /api/admin/ssot/figures`): failed
+        jobs by error code (with `error_code`, '' for none, that code's newest jobs),
+        retries waiting, steps per agent and hour over the last 24 h."""
 
     def describe(self, name: str) -> ActionInfo | None:
         return next((item for item in self.catalog() if item.name == name), None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,6 +38,7 @@ from agentos.schemas.admin import AdminDocument, CacheMeta
 from agentos.schemas.auth import AccessToken, TokenPair
 from agentos.schemas.common import Page, Pagination
 from agentos.schemas.db import MigrationResult, SchemaReport
+from agentos.schemas.figures import FiguresPart, LiveFigures
 from agentos.schemas.jobs import JobDetail, JobRead, JobStatus
 from agentos.schemas.queue import QueueStatus
 from agentos.schemas.seed import SeedOptions, SeedProgress, SeedResult
@@ -53,6 +54,7 @@ from agentos.schemas.users import UserCreated, UserRead
 
 ACTION_PATH = "/api/admin/action"
 STATUS_PATH = "/api/admin/action/status"
+FIGURES_PATH = "/api/admin/ssot/figures"
 KIND_BY_STATUS: dict[int, str] = {
     400: "invalid",
     401: "unauthenticated",
@@ -168,9 +170,11 @@ class HttpBackend(Backend):
         id_prefix: str | None = None,
         sort: str | None = None,
         order: str | None = None,
+        cursor: str | None = None,
     ) -> Page[JobRead]:
         query: dict[str, str | int | list[str]] = {"page": page, "per_page": per_page}
-        query.update({name: value for name, value in (("sort", sort), ("order", order)) if value})
+        pairs = (("sort", sort), ("order", order), ("cursor", cursor))
+        query.update({name: value for name, value in pairs if value})
         if status:
             query["status"] = [value.value for value in status]
         if search:
@@ -237,6 +241,14 @@ class HttpBackend(Backend):
             "GET", STATUS_PATH, params={"recent": recent, "window_hours": window_hours}
         )
         return ActionStatusRead.model_validate(data)
+
+    def figures(
+        self, *, parts: Sequence[FiguresPart], error_code: str | None = None
+    ) -> LiveFigures:
+        query: dict[str, str | list[str]] = {"part": [str(part) for part in parts]}
+        if error_code is not None:
+            query["error_code"] = error_code
+        return LiveFigures.model_validate(self.request("GET", FIGURES_PATH, params=query))
 
     # Accounts ---------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,6 +31,7 @@ from agentos.schemas.admin import AdminDocument
 from agentos.schemas.auth import AccessToken, TokenPair
 from agentos.schemas.common import Page, PageParams
 from agentos.schemas.db import MigrationResult, SchemaReport
+from agentos.schemas.figures import FiguresPart, LiveFigures
 from agentos.schemas.jobs import JobDetail, JobFilters, JobRead, JobStatus
 from agentos.schemas.queue import QueueStatus
 from agentos.schemas.seed import SeedOptions, SeedProgress, SeedResult
@@ -125,12 +126,13 @@ class LocalBackend(Backend):
         id_prefix: str | None = None,
         sort: str | None = None,
         order: str | None = None,
+        cursor: str | None = None,
     ) -> Page[JobRead]:
         ordering = {"sort": sort or "created_at", "order": order or "desc"}
         filters = JobFilters.model_validate(
             {"status": status or None, "search": search, "id_prefix": id_prefix, **ordering}
         )
-        params = PageParams(page=page, per_page=per_page)
+        params = PageParams(page=page, per_page=per_page, cursor=cursor)
         with self.runtime.session() as session:
             return jobs.find(session, actor=self.actor, filters=filters, page=params)
 
@@ -230,6 +232,14 @@ class LocalBackend(Backend):
             return status.status(
                 session, actor=self.actor, recent=recent, window_hours=window_hours
             )
+
+    def figures(
+        self, *, parts: Sequence[FiguresPart], error_code: str | None = None
+    ) -> LiveFigures:
+        from agentos.services.actions import figures_read
+
+        with self.runtime.read_session() as session:
+            return figures_read.read(session, actor=self.actor, parts=parts, error_code=error_code)
 
     # Accounts and the database ------------------------------------------------------------
 

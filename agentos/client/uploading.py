@@ -1,7 +1,9 @@
 """`jobs submit`: a chunked, resumable upload that creates a job, and following that job.
 
 Written against the `Backend` (the upload service in-process, or
-`/api/upload/init|chunk|status|finalize`). A chunk that fails to arrive (a broken
+`/api/upload/init|chunk|status|finalize`). A few chunks are in flight at once: the server
+answers a chunk only once its bytes are on stable storage, and one at a time the client
+would wait for the disk between chunks. A chunk that fails to arrive (a broken
 connection, a server restart) is retried after asking the server which chunks it still
 misses, with a growing pause, so an interrupted upload resumes instead of starting over.
 """
@@ -9,9 +11,11 @@ misses, with a growing pause, so an interrupted upload resumes instead of starti
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,9 @@ from agentos.schemas.uploads import (
 )
 
 DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
+# Chunks in flight at once (and in this process's memory): enough to keep the server's
+# disk and the network busy together.
+PARALLEL_CHUNKS = 4
 Progress = Callable[[int], None]
 
 
@@ -41,14 +48,39 @@ def file_sha256(path: Path, on_progress: Progress | None = None) -> str:
 
 
 def _send_chunks(
-    backend: Backend, path: Path, upload: UploadRead, missing: list[int], on_progress: Progress
+    backend: Backend,
+    path: Path,
+    upload: UploadRead,
+    missing: list[int],
+    on_progress: Progress,
+    parallel: int = PARALLEL_CHUNKS,
 ) -> None:
-    with path.open("rb") as handle:
-        for index in missing:
+    """Send the `missing` chunks, `parallel` at a time. The first failure stops sending
+    more; the chunks in flight end (sent or not) before it is raised."""
+
+    def send(index: int) -> int:
+        with path.open("rb") as handle:
             handle.seek(index * upload.chunk_size)
             data = handle.read(upload.chunk_size)
-            _put_paced(backend, upload.id, index, data)
-            on_progress(len(data))
+        _put_paced(backend, upload.id, index, data)
+        return len(data)
+
+    waiting = iter(missing)
+    failure: BaseException | None = None
+    with ThreadPoolExecutor(max(1, parallel), thread_name_prefix="upload-chunk") as pool:
+        running = {pool.submit(send, index) for index in itertools.islice(waiting, parallel)}
+        while running:
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                error = future.exception()
+                if error is not None:
+                    failure = failure or error
+                    continue
+                on_progress(future.result())  # in this thread: progress bars need no lock
+                if failure is None:
+                    running |= {pool.submit(send, index) for index in itertools.islice(waiting, 1)}
+    if failure is not None:
+        raise failure
 
 
 def _put_paced(backend: Backend, upload_id: uuid.UUID, index: int, data: bytes) -> ChunkReceipt:

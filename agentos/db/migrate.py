@@ -9,6 +9,7 @@ migrated one.
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, inspect, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SAWarning
 
 from agentos.db import models  # noqa: F401  (registers every table)
 
@@ -138,7 +140,9 @@ def _drop_generic(connection: Connection) -> None:
             for view in inspect(connection).get_view_names():
                 connection.exec_driver_sql(f'DROP VIEW IF EXISTS "{view}"')
             existing = MetaData()
-            existing.reflect(connection)
+            with warnings.catch_warnings():  # indexes on expressions go with their tables
+                warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
+                existing.reflect(connection)
             existing.drop_all(connection)
     finally:
         if connection.dialect.name == "sqlite":

@@ -59,7 +59,8 @@ _INVALID = {
     "SETTING_NOT_SETTABLE": "The setting cannot be changed at runtime",
     "UNKNOWN_SCOPE": "Not an HTTP rate tier, an action rate class or `actions`",
     "UNKNOWN_BREAKER": "No circuit breaker has this name",
-    "BAD_CURSOR": "`before` is not a cursor this log search returned",
+    "BAD_CURSOR": "`cursor` (a list) or `before` (a log search) is not one the same list, "
+    "filter and order returned: start again without it",
     "INVALID_ROLE": "Not one of the roles (admin, operator, supervisor, user, readonly)",
     "INVALID_USERNAME": "A username must be 1-64 letters, digits, '_', '.', '@' or '-'",
     "WEAK_PASSWORD": "The password is too short or too long, or the same as the old one",

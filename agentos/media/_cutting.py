@@ -1,4 +1,5 @@
-"""The two ways to cut a clip: remux packets (no decode) or a frame-exact x264 re-encode."""
+"""A clip's span, the frame-exact x264 re-encode (for what a stream copy, _copying, cannot
+do) and the measure of a written clip."""
 
 from __future__ import annotations
 
@@ -22,91 +23,36 @@ class CutSpec:
     end: float
     frame_s: float
     size: tuple[int, int]
+    keyframe: float | None = None  # the last one at or before start, when known
 
     @property
     def tolerance(self) -> float:
         # Frame times are floats on a rational clock: half a frame decides which frame is in.
         return self.frame_s / 2
 
+    def seek(self, container: av.container.InputContainer, stream: Any) -> None:
+        """Go to the keyframe before the start (or a little before it)."""
+        if self.keyframe is None:
+            container.seek(round(self.start / stream.time_base), stream=stream, backward=True)
+            return
+        target = round(self.keyframe / stream.time_base)
+        container.seek(target, stream=stream, backward=True)
+        first = next(iter(container.demux(stream)), None)
+        landed = (
+            first is not None
+            and first.is_keyframe
+            and first.pts is not None
+            and abs(float(first.pts * stream.time_base) - self.keyframe) <= self.tolerance
+        )
+        # A file with no index (MPEG-TS) is searched by decode time, and B-frames decode a
+        # keyframe before they present it: the search lands just after it. A second back
+        # is before it; what comes first the copy skips and the re-encode drops.
+        back = 0 if landed else round(1 / stream.time_base)
+        container.seek(target - back, stream=stream, backward=True)
+
 
 def _open_output(path: Path) -> av.container.OutputContainer:
     return av.open(str(path), mode="w", format="mp4", options=_MP4_OPTIONS)
-
-
-class _UncleanEndError(Exception):
-    """A frame before the end needs a reference frame after it: no clean copy."""
-
-
-@dataclass
-class _CopyState:
-    spec: CutSpec
-    video_done: bool = False
-    audio_done: bool = False
-    past_end: bool = False
-
-    def keep_video(self, packet: av.Packet) -> bool:
-        assert packet.pts is not None
-        assert packet.dts is not None
-        if self.video_done:
-            return False
-        start, end, tol = self.spec.start, self.spec.end, self.spec.tolerance
-        if float(packet.dts * packet.time_base) >= end - tol:
-            self.video_done = True  # decode order has passed the end: nothing after is ours
-        t = float(packet.pts * packet.time_base)
-        if t < start - tol:
-            return False  # before the keyframe, or a leading picture of an open GOP
-        if t >= end - tol:
-            self.past_end = True
-            return False
-        if self.past_end:
-            raise _UncleanEndError
-        return True
-
-    def keep_audio(self, packet: av.Packet) -> bool:
-        assert packet.pts is not None
-        t = float(packet.pts * packet.time_base)
-        if self.audio_done or t >= self.spec.end:
-            self.audio_done = True
-            return False
-        return t >= self.spec.start
-
-
-def _rebase(packet: av.Packet, start: float, stream: Any) -> None:
-    assert packet.pts is not None
-    assert packet.dts is not None
-    offset = round(start / packet.time_base)
-    packet.pts, packet.dts = packet.pts - offset, packet.dts - offset
-    packet.stream = stream
-
-
-def stream_copy(source: Path, tmp: Path, spec: CutSpec, checkpoint: Checkpoint) -> bool:
-    """Remux [start, end) from the keyframe at start. False if the end cannot be cut
-    cleanly: a frame before `end` that needs a reference frame after it (B-frames)."""
-    with open_input(source) as inp, _open_output(tmp) as out:
-        vin = inp.streams.video[0]
-        ain = inp.streams.audio[0] if inp.streams.audio else None
-        vout = out.add_stream_from_template(vin)
-        aout = out.add_stream_from_template(ain) if ain is not None else None
-        assert vin.time_base is not None
-        inp.seek(round(spec.start / vin.time_base), stream=vin, backward=True)
-        state = _CopyState(spec, audio_done=ain is None)
-        try:
-            for packet in inp.demux(*(s for s in (vin, ain) if s is not None)):
-                if packet.size == 0 or packet.pts is None or packet.dts is None:
-                    continue
-                t = float(packet.pts * packet.time_base)
-                checkpoint.tick(fraction_of(t - spec.start, spec.end - spec.start))
-                if packet.stream is vin and state.keep_video(packet):
-                    _rebase(packet, spec.start, vout)
-                    out.mux(packet)
-                elif packet.stream is ain and state.keep_audio(packet):
-                    _rebase(packet, spec.start, aout)
-                    out.mux(packet)
-                if state.video_done and state.audio_done:
-                    break
-        except _UncleanEndError:
-            return False
-    return True
 
 
 def _trim_audio(frame: av.AudioFrame, start: float, end: float) -> av.AudioFrame | None:
@@ -153,7 +99,7 @@ def transcode(
         if aout is not None and ain is not None:
             aout.layout = ain.codec_context.layout.name
         assert vin.time_base is not None
-        inp.seek(round(spec.start / vin.time_base), stream=vin, backward=True)
+        spec.seek(inp, vin)
         state = _EncodeState(
             rate=Fraction(rate),
             audio_done=ain is None,

@@ -16,10 +16,19 @@ from agentos.media._common import (
     never_stop,
     open_input,
 )
-from agentos.media._cutting import CutSpec, measure, stream_copy, transcode
+from agentos.media._copying import CopyRules, stream_copy
+from agentos.media._cutting import CutSpec, measure, transcode
 from agentos.schemas.media import ClipPlan, ClipResult, Scene
 
 _EPS = 1e-6
+# Codecs whose copies may start before the cut and end after it, hidden by edit lists:
+# what phones record, tested frame by frame (HEVC with x265's open GOPs). Others are copied
+# only from a keyframe on the cut to a clean end, and re-encoded otherwise.
+_EDIT_LIST_CODECS = frozenset({"h264", "hevc"})
+# A copy from the keyframe before the cut carries up to a GOP the viewer downloads but never
+# sees. Phones record 1-3 s GOPs; past 5 s (screen recorders' 10 s GOPs) a clip could be
+# mostly hidden video, and a re-encode is the better deal.
+MAX_LEAD_S = 5.0
 
 
 def _merge_short(segments: list[list[float]], min_clip_s: float) -> list[list[float]]:
@@ -98,8 +107,15 @@ def _output_size(width: int, height: int, target: int | None) -> tuple[int, int]
     return w, h
 
 
-def _starts_on_keyframe(start: float, keyframes: list[float], tolerance: float) -> bool:
-    return any(abs(k - start) <= tolerance for k in keyframes)
+def _keyframe_before(start: float, keyframes: list[float], tolerance: float) -> float | None:
+    """The last keyframe at (within `tolerance`) or before `start`, if any."""
+    return max((k for k in keyframes if k <= start + tolerance), default=None)
+
+
+def _copy_rules(codec: str, max_lead_s: float) -> CopyRules:
+    if codec in _EDIT_LIST_CODECS:
+        return CopyRules(max_lead_s=max_lead_s, hide_tail=True)
+    return CopyRules(max_lead_s=0.0, hide_tail=False)
 
 
 def cut(
@@ -113,12 +129,14 @@ def cut(
     on_progress: ProgressCallback | None = None,
     preset: str = "veryfast",
     crf: int = 21,
+    max_lead_s: float = MAX_LEAD_S,
 ) -> ClipResult:
     """Write `plan` of `source` to `dest` (mp4), replacing it atomically.
 
-    Stream copy when the clip starts on a keyframe and no re-encode is requested (and the
-    copy can end cleanly); otherwise a frame-exact libx264 re-encode starting exactly at
-    `plan.start`.
+    Without a requested height, a stream copy, frame-exact by its edit lists (_copying):
+    an H.264 or HEVC clip may start up to `max_lead_s` after a keyframe and end anywhere;
+    other codecs must start on a keyframe and end cleanly. Otherwise (or with a height) a
+    frame-exact libx264 re-encode starting exactly at `plan.start`.
     """
     if plan.end <= plan.start:
         raise InvalidError("A clip must end after it starts", code="BAD_PARAMETER")
@@ -129,13 +147,14 @@ def cut(
         vin = probe_container.streams.video[0]
         rate = float(vin.average_rate or vin.guessed_rate or 25)
         size = _output_size(vin.width, vin.height, reencode_height)
-    spec = CutSpec(start=plan.start, end=plan.end, frame_s=1.0 / rate, size=size)
+        rules = _copy_rules(vin.codec_context.name, max_lead_s)
+    keyframe = _keyframe_before(plan.start, keyframes, 0.5 / rate)
+    spec = CutSpec(plan.start, plan.end, frame_s=1.0 / rate, size=size, keyframe=keyframe)
     method = "reencode"
     with atomic_output(dest, ".mp4") as tmp:
-        copyable = reencode_height is None and _starts_on_keyframe(
-            plan.start, keyframes, spec.frame_s / 2
-        )
-        if copyable and _try_copy(source, tmp, spec, checkpoint):
+        lead = math.inf if keyframe is None else plan.start - keyframe
+        copyable = reencode_height is None and lead <= rules.max_lead_s + spec.tolerance
+        if copyable and _try_copy(source, tmp, spec, checkpoint, rules):
             method = "copy"
         else:
             transcode(source, tmp, spec, checkpoint, preset=preset, crf=crf)
@@ -153,9 +172,11 @@ def cut(
     )
 
 
-def _try_copy(source: Path, tmp: Path, spec: CutSpec, checkpoint: Checkpoint) -> bool:
+def _try_copy(
+    source: Path, tmp: Path, spec: CutSpec, checkpoint: Checkpoint, rules: CopyRules
+) -> bool:
     """Stream copy; False when the stream cannot be copied cleanly (then we re-encode)."""
     try:
-        return stream_copy(source, tmp, spec, checkpoint)
+        return stream_copy(source, tmp, spec, checkpoint, rules)
     except av.FFmpegError:
         return False

@@ -23,9 +23,23 @@ class ReadModel(BaseModel):
 MAX_PAGE = 10_000_000
 
 
+# A cursor is base64url text (agentos/db/keyset.py); one we did not make is 422 BAD_CURSOR.
+CURSOR_MAX_LENGTH = 1024
+
+
 class PageParams(BaseModel):
-    page: int = Field(default=1, ge=1, le=MAX_PAGE)
+    page: int = Field(
+        default=1, ge=1, le=MAX_PAGE, description="Page number (ignored with `cursor`)"
+    )
     per_page: int = Field(default=20, ge=1, le=500)
+    cursor: str | None = Field(
+        default=None,
+        max_length=CURSOR_MAX_LENGTH,
+        description="`pagination.next_cursor` (or `prev_cursor`) of the page before: the "
+        "next page at any depth without re-reading the rows before it, and no row twice "
+        "while jobs are added. Opaque; one made for another list, filter or order answers "
+        "422 BAD_CURSOR.",
+    )
 
     @property
     def offset(self) -> int:
@@ -44,20 +58,45 @@ class Pagination(BaseModel):
         description="Set when `total` is an exact count taken at this moment and reused "
         "for a few seconds (large unfiltered lists); null when counted for this response.",
     )
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the next page; null on the last page (or where "
+        "the list has no cursors).",
+    )
+    prev_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the page before; null on the first page.",
+    )
 
     @classmethod
     def of(
-        cls, *, page: int, per_page: int, total: int, total_counted_at: datetime | None = None
+        cls,
+        *,
+        page: int,
+        per_page: int,
+        total: int,
+        total_counted_at: datetime | None = None,
+        has_next: bool | None = None,
+        next_cursor: str | None = None,
+        prev_cursor: str | None = None,
     ) -> Pagination:
+        """`has_next`, when known from the rows read, wins over the total (a count reused
+        for a few seconds may lag behind the list)."""
         total_pages = max(1, math.ceil(total / per_page)) if per_page else 1
+        if has_next is None:
+            has_next = page < total_pages
+        elif has_next:
+            total_pages = max(total_pages, page + 1)
         return cls(
             page=page,
             per_page=per_page,
             total=total,
             total_pages=total_pages,
-            has_next=page < total_pages,
-            has_prev=page > 1,
+            has_next=has_next,
+            has_prev=page > 1 or prev_cursor is not None,
             total_counted_at=total_counted_at,
+            next_cursor=next_cursor,
+            prev_cursor=prev_cursor,
         )
 
 

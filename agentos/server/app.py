@@ -17,11 +17,11 @@ from agentos import __version__
 from agentos.db.migrate import ensure_schema
 from agentos.server import openapi
 from agentos.server.deps import MaintenanceGuard
+from agentos.server.edge import Edge
 from agentos.server.errors import install_error_handlers
 from agentos.server.live import start_live
-from agentos.server.methods import LiteralPathMethods
-from agentos.server.metrics import MetricsMiddleware, MetricsRecorder
-from agentos.server.middleware import BodyLimits, EdgeMiddleware
+from agentos.server.metrics import MetricsRecorder
+from agentos.server.middleware import BodyLimits
 from agentos.server.ratelimit import UserRateLimit
 from agentos.server.routes import (
     admin_actions,
@@ -38,7 +38,6 @@ from agentos.server.routes import analytics as analytics_routes
 from agentos.server.routes import clips as clips_routes
 from agentos.server.routes import jobs as jobs_routes
 from agentos.server.routes import queue as queue_routes
-from agentos.server.versioning import VersionMiddleware
 from agentos.services.logs import setup as logs_setup
 from agentos.services.pipeline.embedded_runner import EmbeddedRunner
 from agentos.services.pipeline.runner import Runner, RunnerFactory
@@ -195,16 +194,17 @@ def create_app(
         maintained = router in MAINTAINED_ROUTERS
         guards = [UserRateLimit, MaintenanceGuard] if maintained else [UserRateLimit]
         app.include_router(router, dependencies=guards)
-    # A literal path asked with another method: 405 with its Allow (server/methods.py).
-    app.add_middleware(LiteralPathMethods, routes=lambda: app.routes)
-    app.add_middleware(
-        EdgeMiddleware, limits=body_limits(settings), check_credential=_check_credential
-    )
-    # Per-route request figures for /api/analytics/metrics (outside the limits: 413/429 count).
+    # Per-route request figures for /api/analytics/metrics (413/429 and 405 count too).
     app.state.metrics = MetricsRecorder(app.state.backends.counters)
-    app.add_middleware(MetricsMiddleware, recorder=app.state.metrics)
-    # /api/v1/... routed as /api/...; API-Version and deprecation headers (server/versioning.py).
-    app.add_middleware(VersionMiddleware)
+    # One pass: version, guard, 405 for literal paths, fast routes, headers, figures.
+    app.add_middleware(
+        Edge,
+        limits=body_limits(settings),
+        check_credential=_check_credential,
+        routes=lambda: app.routes,
+        recorder=app.state.metrics,
+        fast_routes=admin_ssot.FAST_ROUTES,
+    )
     if settings.cors_origins:
         # Added last, so outermost: even 413 and 429 answers carry the CORS headers.
         app.add_middleware(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import lru_cache
 from typing import Annotated
@@ -38,9 +39,10 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed before the response is sent."""
-    session = get_runtime(request).open_session()
+@contextmanager
+def unit_of_work(runtime: Runtime) -> Iterator[Session]:
+    """One transaction of a request, committed at its end: the boundary's only commit."""
+    session = runtime.open_session()
     try:
         yield session
         session.commit()
@@ -55,6 +57,19 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent."""
+    with unit_of_work(get_runtime(request)) as session:
+        yield session
+
+
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session that only reads, rolled back at the end: on SQLite it takes no write lock,
+    so a read of many statements does not hold up the writers meanwhile."""
+    with get_runtime(request).read_session() as session:
+        yield session
+
+
 def get_trace_id(request: Request) -> str | None:
     trace_id: str | None = getattr(request.state, "trace_id", None)
     return trace_id
@@ -65,6 +80,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 BackendsDep = Annotated[Backends, Depends(get_app_backends)]
 # scope="function": the commit happens when the route returns, before the response leaves.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 TraceIdDep = Annotated[str | None, Depends(get_trace_id)]
 
 

@@ -137,8 +137,7 @@ def rate_limit_headers(error: RateLimitedError) -> dict[str, str]:
     return headers
 
 
-async def _agentos_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AgentOSError)
+def agentos_error_response(request: Request, exc: AgentOSError) -> JSONResponse:
     status = HTTP_STATUS_BY_KIND[exc.kind]
     headers = rate_limit_headers(exc) if isinstance(exc, RateLimitedError) else None
     if headers is None and isinstance(exc.details.get("retry_after_s"), int | float):
@@ -147,6 +146,11 @@ async def _agentos_error(request: Request, exc: Exception) -> JSONResponse:
         logger.warning("request failed: %s (%s)", exc.message, exc.code)
     body = error_body(request, message=exc.message, code=exc.code, details=exc.details)
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _agentos_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AgentOSError)
+    return agentos_error_response(request, exc)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

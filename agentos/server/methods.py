@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 
 from fastapi.routing import iter_route_contexts
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from agentos.server.errors import error_body
 
@@ -29,27 +29,24 @@ def literal_paths(routes: Sequence[BaseRoute]) -> dict[str, frozenset[str]]:
     return {path: frozenset(methods) for path, methods in found.items()}
 
 
-class LiteralPathMethods:
-    def __init__(self, app: ASGIApp, *, routes: Callable[[], Sequence[BaseRoute]]) -> None:
-        self.app = app
+class MethodTable:
+    """The literal paths and their methods, read from the routes on the first request
+    (every route is in by then)."""
+
+    def __init__(self, routes: Callable[[], Sequence[BaseRoute]]) -> None:
         self.routes = routes
         self._table: dict[str, frozenset[str]] | None = None
 
     def table(self) -> dict[str, frozenset[str]]:
-        if self._table is None:  # built on the first request: every route is in by then
+        if self._table is None:
             self._table = literal_paths(self.routes())
         return self._table
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            allowed = self.table().get(scope["path"])
-            if allowed and scope["method"] not in allowed:
-                request = Request(scope)
-                message = (
-                    f"{scope['method']} is not allowed here; allowed: {', '.join(sorted(allowed))}"
-                )
-                body = error_body(request, message=message, code="METHOD_NOT_ALLOWED")
-                headers = {"Allow": ", ".join(sorted(allowed))}
-                await JSONResponse(body, status_code=405, headers=headers)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+    def refusal(self, scope: Scope) -> Response | None:
+        """405 with `Allow` for a literal path asked with another method, else None."""
+        allowed = self.table().get(scope["path"])
+        if not allowed or scope["method"] in allowed:
+            return None
+        message = f"{scope['method']} is not allowed here; allowed: {', '.join(sorted(allowed))}"
+        body = error_body(Request(scope), message=message, code="METHOD_NOT_ALLOWED")
+        return JSONResponse(body, status_code=405, headers={"Allow": ", ".join(sorted(allowed))})

@@ -1,4 +1,4 @@
-"""Per-route request metrics: a pure ASGI middleware feeding the shared counters.
+"""Per-route request metrics, recorded by the edge (server/edge.py) for every request.
 
 One recorder, two sinks: each request is observed in the Prometheus histogram of this
 process (`agentos.telemetry`, for `GET /metrics`) and tallied in process memory, flushed to the counters backend (Redis when
@@ -14,14 +14,14 @@ import time
 from collections import Counter
 from typing import Any
 
-import anyio
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from agentos import telemetry
 from agentos.services.analytics import MINUTE_TTL_S, bucket_field, http_key, minute_field
 from agentos.services.backends.base import Counters
 
 FLUSH_INTERVAL_S = 1.0
+MAX_KEY_SETS = 4096
 
 
 class MetricsRecorder:
@@ -30,18 +30,28 @@ class MetricsRecorder:
         self._pending: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._last_flush = time.monotonic()
+        self._keys: dict[tuple[str, str, int], tuple[str, str, str]] = {}
 
     def record(self, method: str, route: str, status: int, elapsed_ms: float) -> None:
         telemetry.request(route, method, status, elapsed_ms / 1000)
-        now = time.time()
-        keys = (
-            http_key(method, route, "count"),
-            http_key(method, route, f"s{status // 100}xx"),
-            http_key(method, route, bucket_field(elapsed_ms)),
-            http_key(method, route, minute_field(now)),
-        )
+        minute = minute_field(time.time())
+        keys = self._keys.get((method, route, status))
+        if keys is None:  # the fixed keys of a route, formatted once
+            if len(self._keys) >= MAX_KEY_SETS:  # odd methods must not grow it forever
+                self._keys.clear()
+            prefix = http_key(method, route, "")
+            keys = self._keys[(method, route, status)] = (
+                prefix,
+                f"{prefix}count",
+                f"{prefix}s{status // 100}xx",
+            )
+        prefix, count, status_key = keys
         with self._lock:
-            self._pending.update(keys)
+            pending = self._pending
+            pending[count] += 1
+            pending[status_key] += 1
+            pending[prefix + bucket_field(elapsed_ms)] += 1
+            pending[prefix + minute] += 1
 
     def due(self) -> bool:
         return time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S and bool(self._pending)
@@ -61,41 +71,14 @@ class MetricsRecorder:
                 raise
             del pending[key]
 
-
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, recorder: MetricsRecorder) -> None:
-        self.app = app
-        self.recorder = recorder
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+    def flush_quietly(self) -> None:
         try:
-            await self.app(scope, receive, capture)
-        finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            self.recorder.record(scope["method"], _template(scope), status, elapsed_ms)
-            if self.recorder.due():
-                await anyio.to_thread.run_sync(self._flush_quietly)
-
-    def _flush_quietly(self) -> None:
-        try:
-            self.recorder.flush()
+            self.flush()
         except Exception:  # metrics must never fail a request; the next flush retries
             return
 
 
-def _template(scope: dict[str, Any] | Scope) -> str:
+def route_template(scope: dict[str, Any] | Scope) -> str:
     """The route template (`/api/jobs/{job_id}`), so ids do not explode the key space."""
     route = scope.get("route")
     path = getattr(route, "path", None)

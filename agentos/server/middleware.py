@@ -1,16 +1,14 @@
-"""The edge of every request: one pure ASGI pass (no BaseHTTPMiddleware on the hot path).
+"""What the edge (server/edge.py) checks and adds, as functions.
 
 On the way in:
-- the trace id (`X-Trace-Id`, or W3C `traceparent`, or a new one) and the start time;
+- the trace id (`X-Trace-Id`, or W3C `traceparent`, or a new one);
 - the request guard: no NUL byte in the path or the query; a body limit that fits the
   route (kilobytes for a login or an action, megabytes only for upload chunks), checked
   from Content-Length at once and while a chunked body streams in; a request with a body
   to a route that needs a token is refused (401) before its body is read; a JSON body must
   parse, nest at most `MAX_JSON_DEPTH` deep and hold no NUL (lone surrogates do not parse).
 On the way out: the security headers (`security_headers`), `X-Trace-Id`,
-`X-Response-Time-Ms`, and the `RateLimit` headers a rate
-limit left in the request state. An unhandled error still answers the error envelope with
-the trace id.
+`X-Response-Time-Ms`, and the `RateLimit` headers a rate limit left in the request state.
 """
 
 from __future__ import annotations
@@ -26,11 +24,10 @@ from urllib.parse import unquote_to_bytes
 import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from agentos.errors import UnauthenticatedError
-from agentos.server.errors import error_body, unexpected_error_response
-from agentos.services.context import trace_id_var
+from agentos.server.errors import error_body
 
 TRACE_HEADER = b"x-trace-id"
 TRACEPARENT_HEADER = b"traceparent"
@@ -70,81 +67,37 @@ class RefusedRequestError(Exception):
 CredentialCheck = Callable[[Scope, str], None]
 
 
-class EdgeMiddleware:
-    def __init__(
-        self, app: ASGIApp, *, limits: BodyLimits, check_credential: CredentialCheck
-    ) -> None:
-        self.app = app
-        self.limits = limits
-        self.check_credential = check_credential
+async def guard_request(
+    scope: Scope, receive: Receive, limits: BodyLimits, check_credential: CredentialCheck
+) -> Receive:
+    """The request as the app may see it, or RefusedRequestError."""
+    _check_target(scope)
+    if not _has_body(scope):
+        return receive
+    path = scope["path"]
+    limit = limits.of(path)
+    declared = _content_length(scope)
+    if declared is not None and declared > limit:
+        raise _too_large(limit)
+    if path not in limits.anonymous_paths:
+        _authenticate(scope, check_credential)
+    if not _is_json(scope):
+        return _limited(receive, limit)
+    body = await _read_body(receive, limit)
+    _check_json(body)
+    return _replay(body, receive)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        trace_id = incoming_trace_id(scope)
-        started = time.perf_counter()
-        state = scope.setdefault("state", {})
-        state["trace_id"], state["started"] = trace_id, started
-        token = trace_id_var.set(trace_id)
-        response_started = False
 
-        async def send_with_headers(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-                message["headers"] = _response_headers(
-                    message, state, trace_id, started, scope.get("path", "")
-                )
-            await send(message)
-
-        try:
-            receive = await self._guard(scope, receive)
-            await self.app(scope, receive, send_with_headers)
-        except RefusedRequestError as refused:
-            if response_started or scope["type"] != "http":
-                raise
-            await _refuse(scope, receive, send_with_headers, refused)
-        except Exception as exc:
-            # Starlette answers unhandled errors outside every user middleware, which would
-            # drop X-Trace-Id exactly when an operator needs it; answer here instead.
-            if response_started or scope["type"] != "http":
-                raise
-            response = unexpected_error_response(Request(scope), exc)
-            await response(scope, receive, send_with_headers)
-        finally:
-            trace_id_var.reset(token)
-
-    async def _guard(self, scope: Scope, receive: Receive) -> Receive:
-        """The request as the app may see it, or RefusedRequestError."""
-        if scope["type"] != "http":
-            return receive  # /ws checks its own token and reads no body
-        _check_target(scope)
-        if not _has_body(scope):
-            return receive
-        path = scope["path"]
-        limit = self.limits.of(path)
-        declared = _content_length(scope)
-        if declared is not None and declared > limit:
-            raise _too_large(limit)
-        if path not in self.limits.anonymous_paths:
-            self._authenticate(scope)
-        if not _is_json(scope):
-            return _limited(receive, limit)
-        body = await _read_body(receive, limit)
-        _check_json(body)
-        return _replay(body, receive)
-
-    def _authenticate(self, scope: Scope) -> None:
-        credential = _bearer(scope)
-        if credential is None:
-            raise RefusedRequestError(
-                401, "AUTH_REQUIRED", "Authentication required: send Authorization: Bearer <token>"
-            )
-        try:
-            self.check_credential(scope, credential)
-        except UnauthenticatedError as exc:
-            raise RefusedRequestError(401, exc.code, exc.message) from exc
+def _authenticate(scope: Scope, check_credential: CredentialCheck) -> None:
+    credential = _bearer(scope)
+    if credential is None:
+        raise RefusedRequestError(
+            401, "AUTH_REQUIRED", "Authentication required: send Authorization: Bearer <token>"
+        )
+    try:
+        check_credential(scope, credential)
+    except UnauthenticatedError as exc:
+        raise RefusedRequestError(401, exc.code, exc.message) from exc
 
 
 def incoming_trace_id(scope: Scope) -> str:
@@ -206,17 +159,16 @@ def security_headers(path: str) -> tuple[tuple[bytes, bytes], ...]:
     return (*_COMMON_SECURITY, (b"content-security-policy", csp))
 
 
-def _response_headers(
+def response_headers(
     message: Message, state: dict[str, Any], trace_id: str, started: float, path: str = ""
 ) -> list[tuple[bytes, bytes]]:
-    headers = list(message.get("headers", []))
-    headers.extend(security_headers(path))
-    headers.append((TRACE_HEADER, trace_id.encode("latin-1")))
+    own: list[tuple[bytes, bytes]] = list(message.get("headers", []))
+    headers = [*own, *security_headers(path), (TRACE_HEADER, trace_id.encode("latin-1"))]
     elapsed = (time.perf_counter() - started) * 1000
     headers.append((b"x-response-time-ms", f"{elapsed:.2f}".encode()))
     extra: dict[str, str] | None = state.get(RATELIMIT_STATE_KEY)
     if extra:
-        present = {name.lower() for name, _ in headers}
+        present = {name.lower() for name, _ in own}  # a route's own RateLimit headers win
         for name, value in extra.items():
             key = name.lower().encode("latin-1")
             if key not in present:
@@ -354,7 +306,7 @@ def _walk(value: Any, depth: int) -> None:
             _walk(item, depth + 1)
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send, refused: RefusedRequestError) -> None:
+async def refuse(scope: Scope, receive: Receive, send: Send, refused: RefusedRequestError) -> None:
     body = error_body(Request(scope), message=refused.message, code=refused.code)
     headers = {"Connection": "close"} if refused.status == 413 else None
     if refused.status == 401:

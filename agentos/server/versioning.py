@@ -24,7 +24,7 @@ from datetime import date
 from email.utils import formatdate
 
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 API_VERSION = 1
 VERSION_HEADER = "API-Version"
@@ -72,35 +72,35 @@ def canonical_path(path: str) -> str:
     return path
 
 
-class VersionMiddleware:
-    """Routes `/api/v1/...` as `/api/...`; adds `API-Version` to `/api` answers and the
-    deprecation headers to a deprecated operation's answers."""
+class VersionPolicy:
+    """Routes `/api/v1/...` as `/api/...`; says `API-Version` on `/api` answers and the
+    deprecation headers on a deprecated operation's answers (applied by server/edge.py)."""
 
-    def __init__(self, app: ASGIApp, deprecations: tuple[Deprecation, ...] = DEPRECATIONS) -> None:
-        self.app = app
+    def __init__(self, deprecations: tuple[Deprecation, ...] = DEPRECATIONS) -> None:
         self.deprecations = [
             (item, compile_path(item.path)[0], item.headers()) for item in deprecations
         ]
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith(API_PREFIX):
-            await self.app(scope, receive, send)
-            return
-        canonical = canonical_path(path)
-        if canonical != path:
-            scope = {**scope, "path": canonical}
-            raw: bytes | None = scope.get("raw_path")
-            if raw is not None and raw.startswith(VERSIONED_PREFIX.encode()):
-                scope["raw_path"] = API_PREFIX.encode() + raw[len(VERSIONED_PREFIX) :]
-        extra = [(VERSION_HEADER.lower().encode(), str(API_VERSION).encode())]
+    def route(self, scope: Scope) -> Scope:
+        """The scope as routed: a versioned path rewritten to its canonical one."""
+        path: str = scope["path"]
+        if not path.startswith(VERSIONED_PREFIX):
+            return scope
+        scope = {**scope, "path": canonical_path(path)}
+        raw: bytes | None = scope.get("raw_path")
+        if raw is not None and raw.startswith(VERSIONED_PREFIX.encode()):
+            scope["raw_path"] = API_PREFIX.encode() + raw[len(VERSIONED_PREFIX) :]
+        return scope
+
+    def headers(self, method: str, canonical: str) -> list[tuple[bytes, bytes]]:
+        """What an answer to `method canonical` says about the version."""
+        if not canonical.startswith(API_PREFIX):
+            return []
+        extra = [_VERSION_HEADER]
         for item, regex, headers in self.deprecations:
-            if item.method == scope.get("method") and regex.match(canonical):
+            if item.method == method and regex.match(canonical):
                 extra.extend(headers)
+        return extra
 
-        async def send_versioned(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
 
-        await self.app(scope, receive, send_versioned)
+_VERSION_HEADER = (VERSION_HEADER.lower().encode(), str(API_VERSION).encode())

@@ -7,6 +7,7 @@ after the transaction commits (see `outbox`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ from agentos.db.models import SystemEvent
 from agentos.db.patterns import ESCAPE, contains
 from agentos.errors import NotFoundError
 from agentos.schemas.events import EventRead
+from agentos.services.backends.base import Backends
 from agentos.services.context import Actor, current_trace_id
 from agentos.services.outbox import after_commit
 from agentos.services.runtime import backends_of
@@ -28,6 +30,15 @@ SEVERITIES: tuple[Severity, ...] = ("debug", "info", "warning", "error", "critic
 
 
 _PENDING = "agentos.announcements"
+# Callables in `backends.extras` told, in this process, as soon as a commit's changes are
+# published: readers of this process see their own writes at once (the bus delivers the
+# same news back a moment later, and to every other process).
+LOCAL_CHANGE_LISTENERS = "local_change_listeners"
+
+
+def on_local_change(backends: Backends, listener: Callable[[], None]) -> None:
+    listeners: list[Callable[[], None]] = backends.extras.setdefault(LOCAL_CHANGE_LISTENERS, [])
+    listeners.append(listener)
 
 
 def announce(session: Session, kind: str, **data: Any) -> None:
@@ -39,11 +50,13 @@ def announce(session: Session, kind: str, **data: Any) -> None:
     pending: list[dict[str, Any]] | None = session.info.get(_PENDING)
     if pending is None:
         pending = session.info[_PENDING] = []
-        bus = backends_of(session).bus
+        backends = backends_of(session)
 
         def publish() -> None:
             batch = session.info.pop(_PENDING, [])
-            bus.publish_many(CHANGES_CHANNEL, batch)
+            for listener in backends.extras.get(LOCAL_CHANGE_LISTENERS, ()):
+                listener()
+            backends.bus.publish_many(CHANGES_CHANNEL, batch)
 
         after_commit(session, publish)
     pending.append(payload)

@@ -13,9 +13,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from agentos.db import keyset
 from agentos.db.base import utcnow
+from agentos.db.keyset import Keyset, SortKey
 from agentos.db.models import Job, ProcessingStep, RuntimeSetting
-from agentos.schemas.common import Page, PageParams, Pagination
+from agentos.schemas.common import Page, PageParams
 from agentos.schemas.jobs import JobStatus
 from agentos.schemas.queue import (
     AgentDepth,
@@ -28,8 +30,11 @@ from agentos.schemas.queue import (
 )
 from agentos.services import config, dispatch, events, jobs
 from agentos.services.context import Actor
+from agentos.services.jobs import counts as job_counts
+from agentos.services.jobs import rollups
 from agentos.services.jobs.catalog import PIPELINE
 from agentos.services.jobs.sqlstats import seconds_between
+from agentos.services.security import roles
 
 PAUSED_KEY = "queue.paused"
 STATS_WINDOW = timedelta(hours=24)
@@ -150,56 +155,80 @@ def _age(now: datetime, since: datetime | None) -> float | None:
     return max(0.0, (now - since).total_seconds())
 
 
+# Dispatch order: running work first ("running" > "queued"), then priority, then the oldest.
+_DISPATCH = (
+    SortKey(ProcessingStep.status, "str", descending=True),
+    SortKey(ProcessingStep.priority, "int", descending=True),
+    SortKey(ProcessingStep.created_at, "datetime"),
+    SortKey(ProcessingStep.id, "uuid"),
+)
+
+
 def details(
     session: Session, *, actor: Actor, page: PageParams, agent: str | None = None
 ) -> Page[QueuedWork]:
     """Open work (running, then queued in dispatch order), with the job it belongs to; a
-    user sees the work of their own jobs only."""
+    user sees the work of their own jobs only. `agent`: that agent's queued work only."""
     where: list[ColumnElement[bool]] = [ProcessingStep.status.in_(("queued", "running"))]
+    keys: tuple[SortKey, ...] = _DISPATCH
     if agent is not None:
         where = [ProcessingStep.status == "queued", ProcessingStep.agent == agent]
-    where += jobs.visible_to(actor)
-    total = (
-        session.scalar(
-            select(func.count())
-            .select_from(ProcessingStep)
-            .join(Job, Job.id == ProcessingStep.job_id)
-            .where(*where)
+        keys = _DISPATCH[1:]  # one status: the agent's queue index has no status column
+    visible = jobs.visible_to(actor)
+    if visible:  # "one of my jobs" as a set of ids: the page still walks the queue's index
+        where.append(ProcessingStep.job_id.in_(select(Job.id).where(*visible)))
+    stmt = (
+        select(
+            ProcessingStep.id,
+            ProcessingStep.job_id,
+            Job.title,
+            Job.owner_id,
+            ProcessingStep.agent,
+            ProcessingStep.status,
+            ProcessingStep.priority,
+            ProcessingStep.attempt,
+            ProcessingStep.created_at,
+            ProcessingStep.started_at,
         )
-        or 0
-    )
-    rows = session.execute(
-        select(ProcessingStep, Job.title, Job.owner_id)
         .join(Job, Job.id == ProcessingStep.job_id)
         .where(*where)
-        .order_by(
-            ProcessingStep.status.desc(),  # "running" sorts before "queued"
-            ProcessingStep.priority.desc(),
-            ProcessingStep.created_at,
-        )
-        .offset(page.offset)
-        .limit(page.per_page)
     )
+    window = keyset.read(session, Keyset(keys, scope=f"queue:{agent or '*'}"), stmt, page)
     now = utcnow()
     data = [
         QueuedWork(
-            step_id=step.id,
-            job_id=step.job_id,
-            title=title,
-            owner_id=owner_id,
-            agent=step.agent,
-            status=step.status,
-            priority=step.priority,
-            attempt=step.attempt,
-            queued_at=step.created_at,
-            started_at=step.started_at,
-            wait_s=max(0.0, ((step.started_at or now) - step.created_at).total_seconds()),
+            step_id=row.id,
+            job_id=row.job_id,
+            title=row.title,
+            owner_id=row.owner_id,
+            agent=row.agent,
+            status=row.status,
+            priority=row.priority,
+            attempt=row.attempt,
+            queued_at=row.created_at,
+            started_at=row.started_at,
+            wait_s=max(0.0, ((row.started_at or now) - row.created_at).total_seconds()),
         )
-        for step, title, owner_id in rows
+        for row in window.rows
     ]
-    return Page(
-        data=data, pagination=Pagination.of(page=page.page, per_page=page.per_page, total=total)
+    total, counted_at = _open_total(session, actor=actor, agent=agent, where=where)
+    return Page(data=data, pagination=window.pagination(total=total, total_counted_at=counted_at))
+
+
+def _open_total(
+    session: Session, *, actor: Actor, agent: str | None, where: list[ColumnElement[bool]]
+) -> tuple[int, datetime | None]:
+    """Staff: from the step rollups (exact); a user: a count of their own open work."""
+    if roles.sees_all_jobs(actor.role):
+        statuses = ("queued",) if agent is not None else ("queued", "running")
+        by_agent = rollups.step_counts(session, statuses=statuses)
+        wanted = [by_agent.get(agent, {})] if agent is not None else list(by_agent.values())
+        return sum(sum(counts.values()) for counts in wanted), None
+    counted = (
+        select(func.count()).select_from(ProcessingStep).join(Job, Job.id == ProcessingStep.job_id)
     )
+    key = f"queue:count:{actor.id}:{agent or '*'}"
+    return job_counts.cached(session, key, lambda: session.scalar(counted.where(*where)) or 0)
 
 
 def stats(session: Session) -> QueueStats:

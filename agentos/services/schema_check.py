@@ -9,10 +9,15 @@ not part of the model.
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Iterable
+from contextlib import nullcontext
 from typing import Any
 
 from sqlalchemy import (
+    Column,
+    Dialect,
     Engine,
     ForeignKeyConstraint,
     Index,
@@ -22,6 +27,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Inspector
+from sqlalchemy.exc import SAWarning
 
 from agentos.db import (
     models,  # noqa: F401  (registers every table)
@@ -112,26 +118,60 @@ def _compare_primary_key(inspector: Inspector, table: Table) -> list[SchemaDiffe
     ]
 
 
+_CAST = re.compile(r"::[a-z_]+( varying| precision| with(out)? time zone)?")
+
+
+def _part(text: str) -> str:
+    """An index part as both sides spell it: no PostgreSQL casts (nor quotes around a number),
+    no direction (SQLite does not reflect it), no quotes, parentheses or spaces."""
+    text = re.sub(r"\s+(asc|desc)$", "", _CAST.sub("", text.lower()).strip())
+    return re.sub(r'[\s()"]', "", re.sub(r"'(-?[0-9.]+)'", r"\1", text))
+
+
 def _index_columns(entry: dict[str, Any]) -> Columns:
     names = entry.get("column_names") or []
     expressions = entry.get("expressions") or []
     return tuple(
-        str(name if name is not None else expressions[position])
+        _part(str(name if name is not None else expressions[position]))
         for position, name in enumerate(names)
     )
 
 
-def _model_indexes(table: Table, dialect: str) -> tuple[dict[str, Columns], dict[str, Columns]]:
+def _model_part(element: Any, dialect: Dialect) -> str:
+    options = {"literal_binds": True, "include_table": False}
+    text = (
+        element.name
+        if isinstance(element, Column)
+        else element.compile(dialect=dialect, compile_kwargs=options)
+    )
+    return _part(str(text))
+
+
+def _sqlite_expression_indexes(inspector: Inspector, table: str) -> dict[str, Columns]:
+    """SQLAlchemy skips SQLite's indexes on expressions: read their CREATE INDEX instead."""
+    query = text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t")
+    bind = inspector.bind
+    with bind.connect() if isinstance(bind, Engine) else nullcontext(bind) as connection:
+        rows = [row for row in connection.execute(query, {"t": table}) if row.sql]
+    result: dict[str, Columns] = {}
+    for name, sql in rows:  # "... ON t (a, lower(b), c) WHERE ...": the parts listed
+        head = sql.split(" WHERE ")[0]
+        listed = head[head.index("(") + 1 : head.rindex(")")]
+        result[name] = tuple(_part(part) for part in re.split(r",(?![^(]*\))", listed))
+    return result
+
+
+def _model_indexes(table: Table, dialect: Dialect) -> tuple[dict[str, Columns], dict[str, Columns]]:
     """(plain indexes, unique indexes and constraints) by name, for `dialect` (an index
     declared for one dialect only, `ddl_if`, is not expected elsewhere)."""
     plain: dict[str, Columns] = {}
     unique: dict[str, Columns] = {}
     for index in table.indexes:
         only = getattr(getattr(index, "_ddl_if", None), "dialect", None)
-        if only is not None and only != dialect:
+        if only is not None and only != dialect.name:
             continue
         target = unique if index.unique else plain
-        target[_name(index)] = tuple(str(getattr(e, "name", e)) for e in index.expressions)
+        target[_name(index)] = tuple(_model_part(e, dialect) for e in index.expressions)
     for constraint in table.constraints:
         if isinstance(constraint, UniqueConstraint):
             unique[_name(constraint)] = tuple(column.name for column in constraint.columns)
@@ -143,10 +183,13 @@ def _live_indexes(
 ) -> tuple[dict[str, Columns], dict[str, Columns]]:
     plain: dict[str, Columns] = {}
     unique: dict[str, Columns] = {}
-    for entry in inspector.get_unique_constraints(table):
+    with warnings.catch_warnings():  # SQLite's indexes on expressions are read below
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
+        constraints, indexes = inspector.get_unique_constraints(table), inspector.get_indexes(table)
+    for entry in constraints:
         columns = tuple(entry["column_names"])
         unique[entry.get("name") or _unnamed(columns)] = columns
-    for index in inspector.get_indexes(table):
+    for index in indexes:
         columns = _index_columns(dict(index))
         name = index.get("name") or _unnamed(columns)
         if index.get("unique"):
@@ -154,17 +197,21 @@ def _live_indexes(
             unique.setdefault(name, columns)
         else:
             plain[name] = columns
+    if inspector.dialect.name == "sqlite":
+        for name, columns in _sqlite_expression_indexes(inspector, table).items():
+            if name not in unique:
+                plain.setdefault(name, columns)
     return plain, unique
 
 
 def _compare_indexes(inspector: Inspector, table: Table) -> list[SchemaDifference]:
-    expected, _ = _model_indexes(table, inspector.dialect.name)
+    expected, _ = _model_indexes(table, inspector.dialect)
     actual, _ = _live_indexes(inspector, table.name)
     return _compare_named(table.name, expected, actual, "index")
 
 
 def _compare_uniques(inspector: Inspector, table: Table) -> list[SchemaDifference]:
-    _, expected = _model_indexes(table, inspector.dialect.name)
+    _, expected = _model_indexes(table, inspector.dialect)
     _, actual = _live_indexes(inspector, table.name)
     # SQLite may reflect an unnamed unique constraint; match those by their columns.
     by_columns = {columns: name for name, columns in expected.items()}

@@ -117,9 +117,9 @@ VIEW_KEYS: dict[str, tuple[Key, ...]] = {
         Key("ctrl+r", "reload", "Reload", display="^r"),
     ),
     "analytics": (Key("ctrl+r", "reload", "Reload", display="^r"),),
-    # Failed jobs grouped by error code (Enter lists a group's jobs, Enter again opens one);
-    # t retries every job of the group (asks first, per-row report); the Retries table
-    # lists jobs waiting for another attempt with its time.
+    # Failed jobs grouped by error code, exact counts (Enter lists a group's newest jobs,
+    # Enter again opens one); t retries the listed jobs of the group (asks first, per-row
+    # report); the Retries table lists stage attempts waiting to run again and when.
     "failures": (
         Key("enter", "open", "Open", display="⏎"),
         Key("t", "retry_group", "Retry all of these", write=True),
@@ -178,7 +178,10 @@ NOTES: dict[str, tuple[str, ...]] = {
         "title words. Sorted on the server: s, S (reverse) or a click on a column header.",
     ),
     "logs": ("/ search: level:warning source:worker trace:<id> job:<id or short id> and words",),
-    "failures": ("t retries every job of the selected error code (asks first, per-row report)",),
+    "failures": (
+        "t retries the listed jobs of the selected error code (its newest 200 at most; asks "
+        "first, per-row report)",
+    ),
 }
 
 

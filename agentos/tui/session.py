@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from agentos.client.backend import EventCallback, StateCallback
@@ -21,6 +21,7 @@ from agentos.schemas.actions import ActionInfo, ActionResponse
 from agentos.schemas.actions_managers import ManagersView
 from agentos.schemas.audit import AuditRecordRead
 from agentos.schemas.common import Page
+from agentos.schemas.figures import FiguresPart, LiveFigures
 from agentos.schemas.jobs import JobDetail, JobRead
 from agentos.tui.source import ConfigView, Snapshot, Source
 
@@ -95,6 +96,7 @@ class WatchedSource(Source):
         sort: str | None = None,
         order: str | None = None,
         id_prefix: str | None = None,
+        cursor: str | None = None,
     ) -> Page[JobRead]:
         return self._call(
             self.inner.jobs,
@@ -105,6 +107,7 @@ class WatchedSource(Source):
             sort=sort,
             order=order,
             id_prefix=id_prefix,
+            cursor=cursor,
         )
 
     def resolve_job(self, text: str) -> uuid.UUID:
@@ -129,6 +132,11 @@ class WatchedSource(Source):
 
     def managers(self) -> ManagersView:
         return self._call(self.inner.managers)
+
+    def figures(
+        self, parts: Sequence[FiguresPart], *, error_code: str | None = None
+    ) -> LiveFigures:
+        return self._call(self.inner.figures, parts, error_code=error_code)
 
     def start_live(self, on_event: EventCallback, on_state: StateCallback) -> None:
         self.inner.start_live(on_event, on_state)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -29,6 +29,7 @@ from agentos.schemas.actions_workers import WorkerStatsResult
 from agentos.schemas.audit import AuditRecordRead
 from agentos.schemas.audit_read import RuntimeSettingRead
 from agentos.schemas.common import Page
+from agentos.schemas.figures import FiguresPart, LiveFigures
 from agentos.schemas.jobs import JobDetail, JobRead, JobStatus
 from agentos.schemas.system import BackupList, BreakerList, StorageCleanupResult, StorageUsage
 from agentos.settings import Settings
@@ -73,9 +74,11 @@ class Source(ABC):
         sort: str | None = None,
         order: str | None = None,
         id_prefix: str | None = None,
+        cursor: str | None = None,
     ) -> Page[JobRead]:
         """One page of jobs, filtered and ordered on the server (`sort` a `JobSort` field,
-        `order` asc or desc; newest first by default)."""
+        `order` asc or desc; newest first by default): the page after (or before) `cursor`
+        (a page's `next_cursor`/`prev_cursor`) when given, else page number `page`."""
 
     def resolve_job(self, text: str) -> uuid.UUID:
         """The job a whole id or a unique prefix (4+ hex digits) stands for."""
@@ -111,6 +114,13 @@ class Source(ABC):
     @abstractmethod
     def managers(self) -> ManagersView:
         """Users, API keys, the IP allow-list and lockouts (the Managers view)."""
+
+    @abstractmethod
+    def figures(
+        self, parts: Sequence[FiguresPart], *, error_code: str | None = None
+    ) -> LiveFigures:
+        """Exact figures counted by the core over every row (failures by error code,
+        retries waiting, steps per agent and hour); not audited, cheap to ask each refresh."""
 
     def config_history(self, key: str | None, *, limit: int = 50) -> ConfigHistoryResult:
         """Earlier values of one runtime setting (all of them when `key` is None)."""
@@ -201,6 +211,7 @@ class BackendSource(Source):
         sort: str | None = None,
         order: str | None = None,
         id_prefix: str | None = None,
+        cursor: str | None = None,
     ) -> Page[JobRead]:
         return self.backend.list_jobs(
             status=[JobStatus(value) for value in status or []],
@@ -210,6 +221,7 @@ class BackendSource(Source):
             id_prefix=id_prefix,
             sort=sort,
             order=order,
+            cursor=cursor,
         )
 
     def resolve_job(self, text: str) -> uuid.UUID:
@@ -239,6 +251,11 @@ class BackendSource(Source):
 
     def managers(self) -> ManagersView:
         return self.backend.managers()
+
+    def figures(
+        self, parts: Sequence[FiguresPart], *, error_code: str | None = None
+    ) -> LiveFigures:
+        return self.backend.figures(parts=parts, error_code=error_code)
 
     def start_live(self, on_event: EventCallback, on_state: StateCallback) -> None:
         self.stop_live()

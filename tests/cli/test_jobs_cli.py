@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import uuid
 from collections.abc import Iterator
 
@@ -152,3 +153,40 @@ def test_empty_list_suggests_submitting_not_resetting(cli_settings: Settings) ->
     assert "reset-and-seed" not in empty.stdout
     filtered = runner.invoke(jobs_cli.app, ["list", "--status", "failed"])
     assert "no jobs match" in filtered.stdout
+
+
+def _walk(options: list[str]) -> list[str]:
+    """The ids of every page of one job each, read by following pagination.next_cursor."""
+    ids: list[str] = []
+    cursor: list[str] = []
+    while True:
+        page = runner.invoke(jobs_cli.app, ["list", "--per-page", "1", *cursor, *options])
+        assert page.exit_code == 0, page.output
+        body = json.loads(page.stdout)
+        ids += [job["id"] for job in body["data"]]
+        if body["pagination"]["next_cursor"] is None:
+            return ids
+        cursor = ["--cursor", body["pagination"]["next_cursor"]]
+
+
+def test_list_walks_pages_by_cursor(seeded: dict[str, uuid.UUID]) -> None:
+    """Issue 19: `--cursor` (the `next:` line, or pagination.next_cursor) reads the next page
+    without an OFFSET; a cursor from elsewhere exits 2 (BAD_CURSOR)."""
+    local = _walk(["--json"])
+    assert sorted(local) == sorted(str(value) for value in seeded.values())
+    first = runner.invoke(jobs_cli.app, ["list", "--per-page", "1"])
+    (hint,) = [line for line in first.stdout.splitlines() if line.startswith("next: ")]
+    command = shlex.split(hint.removeprefix("next: "))
+    assert command[:3] == ["agentos", "jobs", "list"]
+    second = runner.invoke(jobs_cli.app, [*command[2:], "--json"])
+    assert [job["id"] for job in json.loads(second.stdout)["data"]] == local[1:2]
+    refused = runner.invoke(jobs_cli.app, ["list", "--cursor", "not-a-cursor"])
+    assert refused.exit_code == 2, refused.output
+
+
+def test_list_walks_pages_by_cursor_remotely(seeded: dict[str, uuid.UUID], remote: str) -> None:
+    server = ["--server", "http://testserver", "--token", remote]
+    walked = _walk([*server, "--json"])
+    assert sorted(walked) == sorted(str(value) for value in seeded.values())
+    refused = runner.invoke(jobs_cli.app, ["list", "--cursor", "not-a-cursor", *server])
+    assert refused.exit_code == 2, refused.output

@@ -102,7 +102,7 @@ def test_upload_chunk_and_finalize_on_a_full_disk(
 
     assert send(0).status_code == 200
     disk = Disk()
-    monkeypatch.setattr(storage.os, "pwrite", disk.guard(os.pwrite))
+    monkeypatch.setattr(storage.os, "pwritev", disk.guard(os.pwritev))
     refused = send(1)
     assert refused.status_code == 503, refused.text
     assert refused.json()["error_code"] == "INSUFFICIENT_STORAGE"

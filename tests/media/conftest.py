@@ -46,5 +46,11 @@ def keyed_video(media_dir: Path) -> Video:
 
 
 @pytest.fixture(scope="session")
+def gop_video(media_dir: Path) -> Video:
+    """A fixed 3 s GOP (keyframes at 0, 3, 6, 9 s), none on a cut: a phone's upload."""
+    return _make(media_dir, "gop.mp4", with_audio=True, gop=3 * FPS)
+
+
+@pytest.fixture(scope="session")
 def plain_scores(plain_video: Video) -> FrameScores:
     return analyse(plain_video.path)

@@ -72,7 +72,10 @@ def test_probe_stops_mid_demux(long_video: Path) -> None:
     assert max(stop.progress) < 0.5
 
 
-def test_cut_stops_mid_encode_and_leaves_no_file(long_video: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("max_lead_s", [0.0, 5.0], ids=["re-encode", "copy"])
+def test_cut_stops_midway_and_leaves_no_file(
+    long_video: Path, tmp_path: Path, max_lead_s: float
+) -> None:
     stop = StopAfter(0.2)
     with pytest.raises(MediaCancelled):
         cut(
@@ -83,6 +86,7 @@ def test_cut_stops_mid_encode_and_leaves_no_file(long_video: Path, tmp_path: Pat
             reencode_height=None,
             should_stop=stop.should_stop,
             on_progress=stop.on_progress,
+            max_lead_s=max_lead_s,
         )
     assert max(stop.progress) < 0.5
     assert list(tmp_path.iterdir()) == []

@@ -103,7 +103,7 @@ def test_clips_starting_on_keyframes_are_stream_copied(keyed_video: Video, tmp_p
     assert [p.name for p in tmp_path.iterdir()] == ["c.mp4"]  # no temp file left behind
 
 
-def test_mid_gop_start_is_re_encoded_from_exactly_that_frame(
+def test_a_start_far_after_its_keyframe_is_re_encoded_from_exactly_that_frame(
     plain_video: Video, tmp_path: Path
 ) -> None:
     start, end = plain_video.cuts[4], plain_video.cuts[5]  # keyframes only at 0 and 10 s
@@ -114,6 +114,7 @@ def test_mid_gop_start_is_re_encoded_from_exactly_that_frame(
         dest=tmp_path / "r.mp4",
         keyframes=plain_video.info.keyframes,
         reencode_height=None,
+        max_lead_s=2.0,  # a copy would carry 5.4 s of hidden video before the cut
     )
     assert result.method == "reencode"
     assert abs(result.duration - plan.duration) <= FRAME
@@ -145,9 +146,9 @@ def test_requested_height_forces_a_scaled_re_encode(keyed_video: Video, tmp_path
         assert container.streams.audio[0].codec_context.name == "aac"
 
 
-def test_copy_falls_back_when_the_end_is_mid_gop(keyed_video: Video, tmp_path: Path) -> None:
-    # Starts on a keyframe, ends between keyframes: B-frames before the end need a frame
-    # after it, so a clean copy is impossible and the clip is re-encoded instead.
+def test_a_copy_ending_mid_gop_ends_exactly(keyed_video: Video, tmp_path: Path) -> None:
+    # Starts on a keyframe, ends between keyframes: B-frames before the end may need a
+    # frame after it, which the copy carries and its edit list hides.
     start = keyed_video.cuts[1]
     plan = ClipPlan(ordinal=0, start=start, end=start + 0.6)
     result = cut(
@@ -157,6 +158,7 @@ def test_copy_falls_back_when_the_end_is_mid_gop(keyed_video: Video, tmp_path: P
         keyframes=keyed_video.info.keyframes,
         reencode_height=None,
     )
+    assert result.method == "copy"
     assert abs(result.duration - plan.duration) <= FRAME
     assert len(_frames(Path(result.path))) == round(plan.duration * FPS)
 

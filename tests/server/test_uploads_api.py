@@ -119,6 +119,43 @@ def test_corrupted_chunk_and_bad_index_are_refused(
     assert status["received_chunks"] == 0
 
 
+def test_a_chunk_for_no_open_upload_answers_the_error_envelope(
+    client: TestClient, user: dict[str, str]
+) -> None:
+    data = os.urandom(CHUNK + 10)
+    unknown = _send(client, user, str(uuid.uuid4()), data, 0)
+    assert unknown.status_code == 404
+    assert unknown.json()["success"] is False
+    assert unknown.json()["error_code"] == "UPLOAD_NOT_FOUND"
+    upload = _init(client, user, data)
+    for index in (0, 1):
+        assert _send(client, user, upload["id"], data, index).status_code == 200
+    body = {"upload_id": upload["id"], "create_job": False}
+    assert client.post("/api/upload/finalize", json=body, headers=user).status_code == 200
+    closed = _send(client, user, upload["id"], data, 0)
+    assert closed.status_code == 409
+    assert closed.json()["error_code"] == "UPLOAD_NOT_OPEN"
+
+
+def test_a_streamed_chunk_body_is_stored_as_sent(client: TestClient, user: dict[str, str]) -> None:
+    """A body in many pieces (chunked transfer): written as it came, never joined."""
+    data = os.urandom(CHUNK * 2)
+    upload = _init(client, user, data)
+    for index in (1, 0):
+        piece = data[index * CHUNK : (index + 1) * CHUNK]
+        parts = iter([piece[start : start + 4096] for start in range(0, CHUNK, 4096)])
+        response = client.post(
+            "/api/upload/chunk",
+            params={"upload_id": upload["id"], "index": index},
+            content=parts,
+            headers={**user, "Content-Type": "application/octet-stream"},
+        )
+        assert response.status_code == 200, response.text
+    body = {"upload_id": upload["id"], "create_job": False}
+    done = client.post("/api/upload/finalize", json=body, headers=user)
+    assert done.status_code == 200, done.text
+
+
 def test_changed_content_for_a_received_chunk_conflicts(
     client: TestClient, user: dict[str, str]
 ) -> None:

@@ -3,6 +3,8 @@ scripts/api_fuzz/run.sh: what OpenAPI cannot state about this API, said once.
 
 - Unknown query parameters and headers are ignored, as HTTP APIs do (proxies and browsers
   add their own); OpenAPI has no way to say so, so they are not generated as invalid input.
+- Opaque cursors (`cursor` on the lists, `before` in `logs.search`) are only ever values the
+  server handed out: a valid request is generated without one (`OPAQUE`, `OPAQUE_QUERY`).
 - Rules between fields are listed in the document (`x-cross-field-rules` on the schema
   they apply to); a request generated as valid honours them (`honours_cross_field_rules`).
 - The rate limits are lifted, so the run measures behaviour rather than the limiter.
@@ -52,8 +54,10 @@ DRY_RUNS = frozenset(
     {"system.restore", "system.db.reset_and_seed", "system.circuit.trip", "worker.shutdown"}
 )
 HARMLESS = {"action": "system.info", "payload": {}}
-# Opaque cursors: only a value the server answered is one (a made-up one is 422 BAD_CURSOR).
+# Opaque cursors: only a value the server answered is one (a made-up one is 422 BAD_CURSOR):
+# in an action's payload, and the lists' `cursor` query parameter.
 OPAQUE = {"logs.search": "before"}
+OPAQUE_QUERY = ("cursor",)
 
 
 def _negative(case: Any) -> bool:
@@ -73,6 +77,9 @@ def defuse(case: Any) -> None:
     for name in IDEMPOTENCY_HEADERS:
         if case.headers and name in case.headers:
             case.headers[name] = uuid.uuid4().hex
+    for name in OPAQUE_QUERY:
+        if isinstance(case.query, dict):
+            case.query.pop(name, None)
     if not isinstance(body, dict):
         return
     payload = body.get("payload")

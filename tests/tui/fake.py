@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,8 +15,10 @@ from agentos.schemas.actions_managers import ManagersView
 from agentos.schemas.admin import AdminDocument, CacheMeta
 from agentos.schemas.audit import AuditRecordRead
 from agentos.schemas.common import Page, Pagination
+from agentos.schemas.figures import FiguresPart, LiveFigures
 from agentos.schemas.jobs import JobDetail, JobRead
 from agentos.tui.source import ConfigView, Source
+from tests.tui.fake_figures import FakeFigures
 from tests.tui.fake_jobs import JOB_ACTIONS, FakeJobs, jobs_catalog, sort_jobs
 from tests.tui.fake_logs import LOG_ACTIONS, FakeLogs, logs_catalog
 from tests.tui.fake_managers import (
@@ -152,6 +155,7 @@ class FakeSource(Source):
         self.logs_data = FakeLogs(NOW)
         self.workers_data = FakeWorkers(self.document)
         self.jobs_data = FakeJobs(self.job_list)
+        self.figures_data = FakeFigures(self.job_list)
         self.details: dict[uuid.UUID, JobDetail] = {}  # job() answers these as they are
         self.replay: set[str] = set()  # actions answered as idempotent replays
         self.audit_records: list[AuditRecordRead] = []
@@ -179,9 +183,11 @@ class FakeSource(Source):
         sort: str | None = None,
         order: str | None = None,
         id_prefix: str | None = None,
+        cursor: str | None = None,
     ) -> Page[JobRead]:
         self.calls.append(("jobs", {"status": status, "search": search, "page": page,
-                                    "sort": sort, "order": order, "id_prefix": id_prefix}))  # fmt: skip
+                                    "sort": sort, "order": order, "id_prefix": id_prefix,
+                                    "cursor": cursor}))  # fmt: skip
         chosen = [
             job
             for job in self.job_list
@@ -190,9 +196,19 @@ class FakeSource(Source):
             and (not id_prefix or str(job.id).startswith(id_prefix))
         ]
         chosen = sort_jobs(chosen, sort or "created_at", descending=(order or "desc") == "desc")
+        # The fake's cursors are positions ("at:40"); the screen treats them as opaque.
+        start = int(cursor.split(":")[1]) if cursor else (page - 1) * per_page
+        end = start + per_page
         return Page(
-            data=chosen[(page - 1) * per_page : page * per_page],
-            pagination=Pagination.of(page=page, per_page=per_page, total=len(chosen)),
+            data=chosen[start:end],
+            pagination=Pagination.of(
+                page=start // per_page + 1,
+                per_page=per_page,
+                total=len(chosen),
+                has_next=end < len(chosen),
+                next_cursor=f"at:{end}" if end < len(chosen) else None,
+                prev_cursor=f"at:{max(0, start - per_page)}" if start > 0 else None,
+            ),
         )
 
     def job(self, job_id: uuid.UUID) -> JobDetail:
@@ -260,6 +276,11 @@ class FakeSource(Source):
 
     def managers(self) -> ManagersView:
         return self.managers_data.view()
+
+    def figures(
+        self, parts: Sequence[FiguresPart], *, error_code: str | None = None
+    ) -> LiveFigures:
+        return self.figures_data.answer(parts, error_code)
 
     def start_live(self, on_event: EventCallback, on_state: StateCallback) -> None:
         self.on_event = on_event  # tests deliver "live" changes through it, from a thread

@@ -1,7 +1,9 @@
 """Issue 16, what operators expect, on the fake source at 160x48 and 80x24: the Failures
 view (failed jobs by error code, retry all of a code, retries with their next attempt),
 the job detail (full error that scrolls, no empty clip table, y copies, Enter on an alert
-opens its job) and per-agent figures in Analytics, charts with a time axis."""
+opens its job) and per-agent figures in Analytics, charts with a time axis. The figures
+are the core's exact counts (`Source.figures`); tests/tui/test_figures_backends.py shows
+them on both real backends."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from typing import Any
 import pytest
 from textual.widgets import Sparkline
 
-from agentos.schemas.jobs import JobDetail, JobRead, JobStatus, StepRead
+from agentos.schemas.figures import AgentFigures, AgentHour, AgentSeries, RetryWaiting
+from agentos.schemas.jobs import JobRead, JobStatus
 from agentos.tui.app import AgentOSApp
 from agentos.tui.screens.failures import FailuresScreen
 from agentos.tui.screens.job_detail import JobDetailScreen
@@ -43,23 +46,6 @@ def _failed(source: FakeSource, number: int, code: str | None, **fields: Any) ->
     return str(job.id)
 
 
-def _step(job: JobRead, agent: str, status: str, *, ms: float, ago_min: float) -> StepRead:
-    finished = NOW - timedelta(minutes=ago_min)
-    return StepRead(
-        id=_id(5000 + len(agent) * 100 + int(ago_min)),
-        job_id=job.id,
-        agent=agent,
-        attempt=1,
-        status=status,
-        priority=0,
-        progress=1.0,
-        created_at=finished - timedelta(milliseconds=ms),
-        started_at=finished - timedelta(milliseconds=ms),
-        finished_at=finished,
-        duration_ms=ms,
-    )
-
-
 async def _failures(pilot: Any, app: AgentOSApp) -> None:
     await wait_for(pilot, lambda: app.has_action("job.retry"), "the catalog")
     await pilot.press("9")
@@ -83,8 +69,11 @@ async def test_failed_jobs_are_grouped_by_code_and_a_group_is_retried(
             "PROBE_FAILED",
         ]
         assert column(app, "#groups", "jobs") == ["3", "2", "1"]
+        assert column(app, "#groups", "last hour") == ["3", "2", "1"]
         assert "6 failed jobs in 3 error codes" in text_of(app, "#failures-state")
-        assert sorted(table(app, "#group-jobs").keys) == sorted(timeouts)
+        assert "exact counts" in text_of(app, "#failures-state")
+        await wait_for(pilot, lambda: sorted(table(app, "#group-jobs").keys) == sorted(timeouts),
+                       "the group's jobs")  # fmt: skip
 
         await pilot.press("t")
         question = await confirm_dialog(pilot, app)
@@ -96,8 +85,11 @@ async def test_failed_jobs_are_grouped_by_code_and_a_group_is_retried(
         await wait_for(pilot, lambda: "FFMPEG_TIMEOUT" not in table(app, "#groups").keys, "gone")
         assert not isinstance(app.screen, BulkReportScreen)  # every row done: no report
 
-        # Enter lists the group's jobs, Enter again opens one.
+        # Enter lists the group's jobs (read for the group under the cursor), Enter again
+        # opens one.
         await select_row(pilot, app, "#groups", "PROBE_FAILED")
+        await wait_for(pilot, lambda: table(app, "#group-jobs").keys == [str(_id(109))], "its job")
+        assert "Jobs of PROBE_FAILED (1)" in str(app.screen.query_one("#group-title").content)
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen.focused is table(app, "#group-jobs"), "jobs")
         await pilot.press("y")
@@ -109,20 +101,34 @@ async def test_failed_jobs_are_grouped_by_code_and_a_group_is_retried(
 @SIZES
 async def test_retries_list_their_next_attempt_time(size: tuple[int, int]) -> None:
     source = FakeSource()
-    waiting = source.job_list[3].model_copy(update={"attempts": 2, "current_stage": "scenes"})
-    source.job_list[3] = waiting
-    step = _step(waiting, "scenes", "queued", ms=0, ago_min=0).model_copy(
-        update={"attempt": 2, "created_at": NOW + timedelta(seconds=47), "finished_at": None}
-    )
-    source.details[waiting.id] = JobDetail.model_validate(
-        {**waiting.model_dump(), "steps": [step.model_dump()]}
-    )
+    waiting = source.job_list[3]
+    source.figures_data.retries = [
+        RetryWaiting(
+            step_id=_id(7000),
+            job_id=waiting.id,
+            title=waiting.title,
+            agent="scenes",
+            attempt=2,
+            max_attempts=3,
+            next_attempt_at=NOW + timedelta(seconds=47),
+            last_error="out of memory",
+            last_error_code="SCENES_OOM",
+            last_status="failed",
+        )
+    ]
+    source.figures_data.retries_waiting = 140  # more wait than the core lists
     app = fake_app(source)
     async with app.run_test(size=size) as pilot:
         await _failures(pilot, app)
         await wait_for(pilot, lambda: table(app, "#retries").keys == [str(waiting.id)], "retry")
         assert column(app, "#retries", "next attempt") == ["12:00:47 (in 45s)"]
         assert column(app, "#retries", "attempt") == ["2/3"]
+        assert column(app, "#retries", "stage") == ["scenes"]
+        if "last error" in table(app, "#retries").column_names:
+            assert column(app, "#retries", "last error") == ["SCENES_OOM: out of memory"]
+        title = str(app.screen.query_one("#retries-title").content)
+        assert "140 in all, the soonest 1 of 140 listed" in title
+        assert "140 attempts waiting for a retry (0 due)" in text_of(app, "#failures-state")
 
 
 @SIZES
@@ -162,21 +168,37 @@ async def test_enter_on_an_alert_opens_its_job(size: tuple[int, int]) -> None:
         assert app.screen.job_id == _id(2)  # type: ignore[attr-defined]
 
 
+def _series(agent: str, hours: dict[int, tuple[int, int, float | None]]) -> AgentSeries:
+    """24 hours ending 12:00 UTC; `hours` {hours ago: (completed, failed, p95 ms)}."""
+    points = [
+        AgentHour(
+            hour=NOW - timedelta(hours=23 - n),
+            completed=hours.get(23 - n, (0, 0, None))[0],
+            failed=hours.get(23 - n, (0, 0, None))[1],
+            mean_ms=None,
+            p50_ms=None,
+            p95_ms=hours.get(23 - n, (0, 0, None))[2],
+        )
+        for n in range(24)
+    ]
+    completed = sum(point.completed for point in points)
+    failed = sum(point.failed for point in points)
+    return AgentSeries(agent=agent, completed=completed, failed=failed, mean_ms=None,
+                       p50_ms=900.0, p95_ms=1480.0, hours=points)  # fmt: skip
+
+
 @SIZES
 async def test_analytics_charts_have_time_axes_and_per_agent_figures(
     size: tuple[int, int],
 ) -> None:
     source = FakeSource()
-    done = source.job_list[0]
-    source.details[done.id] = JobDetail.model_validate(
-        {
-            **done.model_dump(),
-            "steps": [
-                _step(done, "ingest", "completed", ms=100, ago_min=5).model_dump(),
-                _step(done, "scenes", "completed", ms=900, ago_min=4).model_dump(),
-                _step(done, "scenes", "failed", ms=300, ago_min=130).model_dump(),
-            ],
-        }
+    source.figures_data.agents = AgentFigures(
+        hours=24,
+        since=NOW - timedelta(hours=23),
+        agents=[
+            _series("ingest", {0: (1, 0, 100.0)}),
+            _series("scenes", {0: (1200, 0, 1500.0), 2: (0, 300, None), 3: (600, 600, 900.0)}),
+        ],
     )
     app = fake_app(source)
     async with app.run_test(size=size) as pilot:
@@ -184,20 +206,24 @@ async def test_analytics_charts_have_time_axes_and_per_agent_figures(
         await wait_for(pilot, lambda: len(table(app, "#agent-figures").keys) == 2, "per agent")
         row = dict(zip(table(app, "#agent-figures").column_names,
                        table(app, "#agent-figures").get_row("scenes"), strict=True))  # fmt: skip
-        assert (row["steps"], row["failed"], row["fail %"], row["p50 ms"]) == (
-            "2",
-            "1",
-            "50%",
+        assert (row["steps"], row["failed"], row["fail %"], row["p50 ms"], row["p95 ms"]) == (
+            "2700",
             "900",
+            "33%",
+            "900",
+            "1480",
         )
-        assert len(row["done / h"]) == 12
-        # One character per hour, 01:00 .. 12:00: done at 11:56 (11:00), failed at 09:50.
-        assert row["done / h"] == " " * 10 + "█ "
+        # One character per hour, 13:00 (yesterday) .. 12:00: done 600 at 09:00, 1200 at 12:00.
+        assert row["done / h"] == " " * 20 + "▄  █"
         if "fail % / h" in row:
-            assert row["fail % / h"] == "·" * 8 + "█· ·"  # 0 % at 11:00
+            assert row["fail % / h"] == "·" * 20 + "▄█· "  # 50 % at 09:00, all at 10:00
         axis = app.screen.query_one("#axis-completed", TimeAxis)
         await wait_for(pilot, lambda: axis.text.startswith("01:00 UTC"), "the time axis")
         assert axis.text.rstrip().endswith("12:00")
         spark = app.screen.query_one("#spark-completed", Sparkline)
         assert axis.region.width == spark.region.width
-        assert "steps of the newest" in str(app.screen.query_one("#agents-title").content)
+        title = str(app.screen.query_one("#agents-title").content)
+        assert "every step finished in the last 24 h (exact)" in title
+        assert "13:00 → 12:00 UTC" in title
+        assert "not a sample" in text_of(app, "#agents-note")
+        assert source.figures_data.asked[-1] == (("agents",), None)

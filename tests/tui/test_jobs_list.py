@@ -100,6 +100,36 @@ async def test_sorting_is_across_pages_not_within_one() -> None:
         assert table(app, "#jobs").cursor_row == 0
 
 
+async def test_pages_are_walked_with_the_servers_cursors_and_a_refresh_keeps_the_page() -> None:
+    """Issue 19: ] and [ send the page's next/prev cursor (never a page number, which
+    costs an OFFSET over every job before it); a change re-reads the same page; a new
+    order starts again at the first page."""
+    source = FakeSource()
+    source.job_list[:] = fake_jobs(250)
+    app = fake_app(source)
+    async with app.run_test(size=NARROW) as pilot:
+        await open_jobs(pilot, app, count=100)
+        assert _last_query(source)["cursor"] is None
+        await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: "page 2/3" in text_of(app, "#page-line"), "page 2")
+        assert _last_query(source)["cursor"] == "at:100"
+        await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: "page 3/3" in text_of(app, "#page-line"), "page 3")
+        await pilot.press("right_square_bracket")  # the last page has no next cursor
+        await pilot.pause()
+        assert _last_query(source)["cursor"] == "at:200"
+        await pilot.press("left_square_bracket")
+        await wait_for(pilot, lambda: "page 2/3" in text_of(app, "#page-line"), "back")
+        assert _last_query(source)["cursor"] == "at:100"
+        asked = len(source.calls)
+        app.screen.on_change({"type": "job.created"})  # type: ignore[attr-defined]
+        await wait_for(pilot, lambda: len(source.calls) > asked, "the refresh")
+        assert _last_query(source)["cursor"] == "at:100"
+        await pilot.press("s")
+        await wait_for(pilot, lambda: "page 1/3" in text_of(app, "#page-line"), "new order")
+        assert _last_query(source)["cursor"] is None
+
+
 @SIZES
 async def test_y_copies_the_full_id_and_shown_ids_are_unique_prefixes(
     size: tuple[int, int],

@@ -1,5 +1,6 @@
 """Every table of the data model; importing this package registers them on `Base.metadata`."""
 
+from agentos.db.models import listing  # noqa: F401  (the list indexes)
 from agentos.db.models.agents import Agent, Worker
 from agentos.db.models.jobs import Clip, Job, ProcessingStep, Upload, UploadChunk
 from agentos.db.models.rollups import JobStatusDelta, JobStatusRollup

@@ -6,10 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agentos.db.base import Base, Timestamps, UUIDPrimaryKey, utcnow
+
+# The partial indexes' conditions (migration 0013 creates them with the same text).
+FAILED_SQL = "status = 'failed'"
+RETRY_WAITING_SQL = "status = 'queued' AND attempt > 1"
 
 
 class Job(UUIDPrimaryKey, Timestamps, Base):
@@ -18,11 +22,24 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
         # Dispatch order and the status filters of every list.
         # Status filters list newest first (created_at DESC, id DESC): a backward scan.
         Index("ix_jobs_status_created_at_id", "status", "created_at", "id"),
-        Index("ix_jobs_owner_id_created_at", "owner_id", "created_at"),
+        # One owner's jobs newest first, a page after a cursor (models/listing.py).
+        Index("ix_jobs_owner_id_created_at_id", "owner_id", "created_at", "id"),
         Index("ix_jobs_status_updated_at", "status", "updated_at"),
         Index("ix_jobs_finished_at", "finished_at"),
+        # Failed jobs by error code (services/jobs/failed.py): only failed rows, covering.
+        Index(
+            "ix_jobs_failed_error_code",
+            "status",
+            "error_code",
+            "finished_at",
+            "current_stage",
+            postgresql_where=text(FAILED_SQL),
+            sqlite_where=text(FAILED_SQL),
+        ),
     )
 
+    # Indexed with the id, (created_at, id), in models/listing.py (not by itself).
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     upload_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("uploads.id", ondelete="SET NULL"), index=True
@@ -59,7 +76,26 @@ class ProcessingStep(UUIDPrimaryKey, Base):
             "ix_processing_steps_agent_status_priority", "agent", "status", "priority", "created_at"
         ),
         Index("ix_processing_steps_status_heartbeat_at", "status", "heartbeat_at"),
-        Index("ix_processing_steps_agent_finished_at", "agent", "finished_at"),
+        # An agent's steps over a time window (analytics/agent_hours.py: per hour, covering;
+        # agents/figures.py: performance, last error).
+        Index(
+            "ix_processing_steps_agent_finished_at_status_duration_ms",
+            "agent",
+            "finished_at",
+            "status",
+            "duration_ms",
+        ),
+        # Stage attempts waiting to run again (services/jobs/failed.py): a small slice.
+        Index(
+            "ix_processing_steps_retry_waiting",
+            "status",
+            "created_at",
+            "job_id",
+            "agent",
+            "attempt",
+            postgresql_where=text(RETRY_WAITING_SQL),
+            sqlite_where=text(RETRY_WAITING_SQL),
+        ),
     )
 
     job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
@@ -81,6 +117,8 @@ class ProcessingStep(UUIDPrimaryKey, Base):
     finished_at: Mapped[datetime | None]
     duration_ms: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
+    # The failure's code (pipeline/failures.classify), so a retry can say why it waits.
+    error_code: Mapped[str | None] = mapped_column(String(64))
     output: Mapped[dict[str, Any] | None]
     trace_id: Mapped[str | None] = mapped_column(String(64))
 
@@ -140,5 +178,6 @@ class UploadChunk(UUIDPrimaryKey, Base):
     upload_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("uploads.id", ondelete="CASCADE"))
     chunk_index: Mapped[int]
     size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(String(64))
+    # As declared by the client (X-Chunk-SHA256) and checked; None when it declared none.
+    sha256: Mapped[str | None] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -16,7 +16,8 @@ class SystemEvent(UUIDPrimaryKey, Base):
     __tablename__ = "system_events"
     __table_args__ = (
         Index("ix_system_events_severity_acknowledged_at", "severity", "acknowledged_at"),
-        Index("ix_system_events_source_created_at", "source", "created_at"),
+        # A source's events newest first, a page after a cursor (an agent's log).
+        Index("ix_system_events_source_created_at_id", "source", "created_at", "id"),
         Index("ix_system_events_trace_id", "trace_id"),
     )
 

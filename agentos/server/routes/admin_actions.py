@@ -26,12 +26,14 @@ from agentos.errors import AgentOSError, InvalidError, RateLimitedError
 from agentos.schemas.actions import ActionResponse, ActionStatusRead
 from agentos.schemas.actions_managers import ManagersView
 from agentos.schemas.common import SuccessEnvelope
+from agentos.schemas.figures import FiguresPart, LiveFigures
 from agentos.server.deps import (
+    ReadSessionDep,
     RuntimeDep,
-    SessionDep,
     bearer_credential,
     client_ip,
     get_trace_id,
+    unit_of_work,
 )
 from agentos.server.errors import (
     ERROR_RESPONSES,
@@ -42,9 +44,10 @@ from agentos.server.errors import (
 from agentos.server.ratelimit import limit_actor
 from agentos.server.responses import ok
 from agentos.server.routes._actions import REPLAY_HEADER
-from agentos.services.actions import managers_read, pipeline, registry, status
+from agentos.services.actions import figures_read, managers_read, pipeline, registry, status
 from agentos.services.backends import idempotency
 from agentos.services.context import Actor, Source
+from agentos.services.runtime import Runtime
 from agentos.services.security import admin_access
 
 UNKNOWN_ACTION = "UNKNOWN_ACTION"
@@ -123,16 +126,16 @@ async def action_actor(request: Request, runtime: RuntimeDep) -> Actor:
     On the event loop when both are cached (no I/O, no thread hop), else in the threadpool.
     """
     credential = bearer_credential(request)
-    actor = admin_access.cached_actor(runtime, credential)
-    if actor is None:
-        actor = await run_in_threadpool(admin_access.authenticate, runtime, credential)
-    return replace(
-        actor,
-        source=request_source(request, actor),
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent"),
-        trace_id=get_trace_id(request),
+    ip, user_agent = client_ip(request), request.headers.get("user-agent")
+    trace_id = get_trace_id(request)
+    actor = admin_access.cached_actor(
+        runtime, credential, ip=ip, user_agent=user_agent, trace_id=trace_id
     )
+    if actor is None:
+        found = await run_in_threadpool(admin_access.authenticate, runtime, credential)
+        actor = replace(found, ip=ip, user_agent=user_agent, trace_id=trace_id)
+    source = request_source(request, actor)
+    return actor if source == actor.source else replace(actor, source=source)
 
 
 def request_source(request: Request, actor: Actor) -> Source:
@@ -203,29 +206,38 @@ XIdempotencyKey = Annotated[
     responses=RESPONSES,
     openapi_extra=ACTION_BODY_OPENAPI,
 )
-def run_action(
+async def run_action(
     request: Request,
-    response: Response,
     body: ActionRequestDep,
-    session: SessionDep,
     actor: ActionCallerDep,
     idempotency_key: IdempotencyKey = None,
     x_idempotency_key: XIdempotencyKey = None,
-) -> dict[str, Any]:
+) -> Response:
     action, payload = body
     keys = [key for key in (idempotency_key, x_idempotency_key) if key]
     for other in keys[1:]:
         idempotency.validate_key(other)
-    result = pipeline.execute(
-        session,
-        actor=actor,
-        action=action,
-        payload=payload,
-        idempotency_key=keys[0] if keys else None,
+    # The whole transaction in one thread hop (a session dependency would take two more).
+    result = await run_in_threadpool(
+        _execute, request.app.state.runtime, actor, action, payload, keys[0] if keys else None
     )
-    if result.replayed:
-        response.headers[REPLAY_HEADER] = "true"
-    return ok(request, result)
+    headers = {REPLAY_HEADER: "true"} if result.replayed else None
+    return Response(_ok_body(request, result), media_type="application/json", headers=headers)
+
+
+def _execute(
+    runtime: Runtime, actor: Actor, action: str, payload: dict[str, Any], key: str | None
+) -> ActionResponse:
+    with unit_of_work(runtime) as session:
+        return pipeline.execute(
+            session, actor=actor, action=action, payload=payload, idempotency_key=key
+        )
+
+
+def _ok_body(request: Request, result: ActionResponse) -> bytes:
+    """The success envelope, serialised once (the route's model documents it)."""
+    envelope = ok(request, orjson.Fragment(result.model_dump_json()))
+    return orjson.dumps(envelope)
 
 
 @router.get(
@@ -237,7 +249,7 @@ def run_action(
 )
 def action_status(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     actor: StatusReaderDep,
     recent: Annotated[int, Query(ge=1, le=200)] = 20,
     window_hours: Annotated[int, Query(ge=1, le=24 * 90)] = 24,
@@ -257,5 +269,28 @@ def action_status(
 )
 # Deprecated alias (server/versioning.py DEPRECATIONS): admin data only through the SSOT.
 @router.get("/managers", include_in_schema=False)
-def managers(request: Request, session: SessionDep, actor: StatusReaderDep) -> dict[str, Any]:
+def managers(request: Request, session: ReadSessionDep, actor: StatusReaderDep) -> dict[str, Any]:
     return ok(request, managers_read.overview(session, actor=actor))
+
+
+@router.get(
+    "/ssot/figures",
+    summary="Exact figures: failed jobs by error code, retries waiting, steps per agent and hour",
+    description="Counted in the database over every row (not a sample) and read live for the "
+    "caller. `part` (repeatable) picks what to compute, all by default; `error_code` also "
+    "lists that code's newest failed jobs (empty: jobs that failed without a code). The "
+    "per-agent series cover the last 24 hours, one bucket per UTC hour.",
+    tags=["Admin SSOT"],
+    response_model=SuccessEnvelope[LiveFigures],
+    responses=READ_RESPONSES,
+)
+def figures(
+    request: Request,
+    session: ReadSessionDep,
+    actor: StatusReaderDep,
+    part: Annotated[list[FiguresPart] | None, Query(description="what to compute")] = None,
+    error_code: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    parts = part or figures_read.ALL_PARTS
+    data = figures_read.read(session, actor=actor, parts=parts, error_code=error_code)
+    return ok(request, data)

@@ -10,8 +10,6 @@ all on the event loop once the token has been seen (see `admin_reader`).
 from __future__ import annotations
 
 import logging
-import zlib
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -23,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from agentos.schemas.admin import DashboardEnvelope, SsotEnvelope, SsotHealth
 from agentos.schemas.common import SuccessEnvelope
 from agentos.server.deps import bearer_or_none, client_ip, get_trace_id
+from agentos.server.edge import FastHandler
 from agentos.server.errors import ERROR_RESPONSES
 from agentos.server.ratelimit import limit_actor
 from agentos.server.responses import elapsed_ms, ok
@@ -62,6 +61,21 @@ def _reader(request: Request) -> Actor:
     return actor
 
 
+def _cached_reader(request: Request) -> Actor | None:
+    """The caller if its token and user are cached (no I/O), else None."""
+    headers = request.headers
+    credential = bearer_or_none(headers.get("authorization"))
+    if not credential:
+        return None
+    return cached_actor(
+        request.app.state.runtime,
+        credential,
+        ip=client_ip(request),
+        user_agent=headers.get("user-agent"),
+        trace_id=get_trace_id(request),
+    )
+
+
 async def admin_reader(request: Request) -> Actor:
     """Admin-read role from an allowed IP, within the admin-read rate tier.
 
@@ -71,16 +85,9 @@ async def admin_reader(request: Request) -> Actor:
     trip per batch). Anything else (first sight of a token, API keys) goes to a thread.
     """
     runtime = request.app.state.runtime
-    credential = bearer_or_none(request.headers.get("authorization"))
-    cached = cached_actor(runtime, credential) if credential else None
-    if cached is None:
+    actor = _cached_reader(request)
+    if actor is None:
         return await run_in_threadpool(_reader, request)
-    actor = replace(
-        cached,
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent"),
-        trace_id=get_trace_id(request),
-    )
     try:
         check_reader(runtime, actor)
     except ReadForbiddenError as denied:
@@ -101,25 +108,24 @@ async def current_document(request: Request) -> CachedDocument:
     return hit if hit is not None else await run_in_threadpool(store.get)
 
 
-def etag_of(document: CachedDocument, data: bytes) -> str:
-    """Weak (the envelope's timestamp differs per answer); the same data, the same tag."""
-    return f'W/"{int(document.built_at * 1_000_000):x}-{zlib.crc32(data):08x}"'
-
-
-def document_response(request: Request, document: CachedDocument, data: bytes) -> Response:
+def document_response(
+    request: Request, document: CachedDocument, section: str | None = None
+) -> Response:
     """The envelope around ready JSON bytes, with the cache verdict in headers and body. A
     poller that sends back the ETag it has gets 304 with no body while nothing changed."""
-    meta = document.meta()
-    etag = etag_of(document, data)
+    meta = document.meta_fields()
+    source = meta["source"].upper()
+    data = document.body if section is None else document.section(section)
+    etag = document.etag(section)
     validators = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers={**validators, "X-Cache": meta.source.upper()})
+        return Response(status_code=304, headers={**validators, "X-Cache": source})
     body = b"".join(
         (
             b'{"success":true,"data":',
             data,
             b',"cache":',
-            orjson.dumps(meta.model_dump()),
+            orjson.dumps(meta),
             b',"timestamp":',
             orjson.dumps(datetime.now(UTC)),
             b',"response_time_ms":',
@@ -129,9 +135,9 @@ def document_response(request: Request, document: CachedDocument, data: bytes) -
     )
     headers = {
         **validators,
-        "X-Cache": meta.source.upper(),
-        "X-Cache-Age": f"{meta.age_s:.3f}",
-        "X-Cache-Built-At": meta.built_at.isoformat(),
+        "X-Cache": source,
+        "X-Cache-Age": f"{meta['age_s']:.3f}",
+        "X-Cache-Built-At": meta["built_at"].isoformat(),
     }
     return Response(body, media_type="application/json", headers=headers)
 
@@ -144,7 +150,7 @@ def document_response(request: Request, document: CachedDocument, data: bytes) -
 )
 async def get_ssot(request: Request, _actor: AdminReaderDep) -> Response:
     document = await current_document(request)
-    return document_response(request, document, document.body)
+    return document_response(request, document)
 
 
 @router.get(
@@ -155,7 +161,7 @@ async def get_ssot(request: Request, _actor: AdminReaderDep) -> Response:
 )
 async def get_ssot_dashboard(request: Request, _actor: AdminReaderDep) -> Response:
     document = await current_document(request)
-    return document_response(request, document, document.section("dashboard"))
+    return document_response(request, document, "dashboard")
 
 
 @router.get(
@@ -166,3 +172,33 @@ async def get_ssot_dashboard(request: Request, _actor: AdminReaderDep) -> Respon
 )
 def get_ssot_health(request: Request, _actor: AdminReaderDep) -> dict[str, object]:
     return ok(request, admin_data.health(request.app.state.runtime))
+
+
+def _fast_read(section: str | None) -> FastHandler:
+    """The cache hit of a document route, answered at the edge (server/edge.py): the same
+    checks as `admin_reader`, with everything else (first sight of a token, a denial to
+    audit, a stale or missing local copy) left to the full route. Checks that have no side
+    effect come first, so a request handed on is never counted twice by the rate limit."""
+
+    async def read(request: Request) -> Response | None:
+        runtime = request.app.state.runtime
+        document = admin_data.store_for(runtime).local_hit()
+        if document is None:
+            return None
+        actor = _cached_reader(request)
+        if actor is None:
+            return None
+        try:
+            check_reader(runtime, actor)
+        except ReadForbiddenError:
+            return None
+        limit_actor(request, actor, "admin_read")
+        return document_response(request, document, section)
+
+    return read
+
+
+FAST_ROUTES: dict[tuple[str, str], FastHandler] = {
+    ("GET", router.prefix): _fast_read(None),
+    ("GET", f"{router.prefix}/dashboard"): _fast_read("dashboard"),
+}

@@ -89,7 +89,9 @@ def jobs_today(request: Request, session: SessionDep, actor: CurrentActorDep) ->
     "/history",
     summary="Job history: filters, sort and pages (newest first by default)",
     description=f"{OWN_JOBS} `pagination.total` is an exact count of the matching jobs. "
-    "`user_id` for another user answers 404 to a user.",
+    "`user_id` for another user answers 404 to a user. For the next page pass "
+    "`pagination.next_cursor` as `cursor` (the same cost at any depth, no job twice while "
+    "jobs are added); `page` alone reads past every row before the page.",
     response_model=PageEnvelope[JobRead],
     responses=documented(JobRead, 404, 422, paged=True),
 )

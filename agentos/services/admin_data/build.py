@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -48,6 +49,7 @@ class CachedDocument:
     build_ms: float
     source: CacheSource = "hit"
     _sections: dict[str, bytes] = dataclasses.field(default_factory=dict, compare=False)
+    _etags: dict[str, str] = dataclasses.field(default_factory=dict, compare=False)
 
     @property
     def size_bytes(self) -> int:
@@ -57,13 +59,17 @@ class CachedDocument:
         return max(0.0, (time.time() if now is None else now) - self.built_at)
 
     def meta(self) -> CacheMeta:
-        return CacheMeta(
-            source=self.source,
-            age_s=round(self.age_s(), 3),
-            built_at=datetime.fromtimestamp(self.built_at, UTC),
-            build_ms=self.build_ms,
-            size_bytes=self.size_bytes,
-        )
+        return CacheMeta(**self.meta_fields())
+
+    def meta_fields(self) -> dict[str, Any]:
+        """`CacheMeta`'s fields as plain values: the hit path serialises them directly."""
+        return {
+            "source": self.source,
+            "age_s": round(self.age_s(), 3),
+            "built_at": datetime.fromtimestamp(self.built_at, UTC),
+            "build_ms": self.build_ms,
+            "size_bytes": len(self.body),
+        }
 
     def section(self, name: str) -> bytes:
         """One section's JSON, cut out once per document and kept (views share the dict)."""
@@ -74,7 +80,18 @@ class CachedDocument:
         return cached
 
     def as_source(self, source: CacheSource) -> CachedDocument:
-        return dataclasses.replace(self, source=source)
+        return self if source == self.source else dataclasses.replace(self, source=source)
+
+    def etag(self, section: str | None = None) -> str:
+        """A weak validator of the whole document or one section, computed once (the
+        envelope's timestamp differs per answer; the same data, the same tag)."""
+        key = f"etag:{section or ''}"
+        tag = self._etags.get(key)
+        if tag is None:
+            data = self.body if section is None else self.section(section)
+            tag = f'W/"{int(self.built_at * 1_000_000):x}-{zlib.crc32(data):08x}"'
+            self._etags[key] = tag
+        return tag
 
     def to_cache_value(self) -> bytes:
         return b"%s%.6f %.3f\n%s" % (HEADER_MAGIC, self.built_at, self.build_ms, self.body)

@@ -10,10 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from agentos.db.models import Agent, Job, ProcessingStep, RuntimeSetting, SystemEvent
 from agentos.schemas.admin import (
@@ -39,29 +36,6 @@ ERROR_SEVERITIES = ("error", "critical")
 STEP_WAITING = "queued"
 STEP_RUNNING = "running"
 QUEUE_PAUSED_KEY = "queue.paused"
-
-
-class hour_bucket(FunctionElement[Any]):  # noqa: N801 - SQL function naming
-    """The UTC hour a timestamp falls in: `date_trunc` on PostgreSQL, `strftime` on SQLite."""
-
-    inherit_cache = True
-    name = "hour_bucket"
-
-
-@compiles(hour_bucket, "postgresql")
-def _hour_bucket_pg(element: hour_bucket, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"date_trunc('hour', {compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC')"
-
-
-@compiles(hour_bucket, "sqlite")
-def _hour_bucket_sqlite(element: hour_bucket, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"strftime('%Y-%m-%d %H:00:00', {compiler.process(element.clauses, **kw)})"
-
-
-def _as_hour(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC, minute=0, second=0, microsecond=0)
 
 
 # --- dashboard -----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from agentos import telemetry
 from agentos.errors import UnavailableError
 from agentos.schemas.admin import CacheSource, RebuildResult, SsotHealth
+from agentos.services import events
 from agentos.services.admin_data.build import CachedDocument, build
 from agentos.services.admin_data.feed import SSOT_CHANNEL, ChangeFeed, Warmer
 from agentos.services.backends.base import BusEvent, Cache
@@ -72,6 +73,7 @@ class SsotStore:
         self._flight: _Flight | None = None
         self.feed = ChangeFeed(runtime, on_change=self._changed, on_rebuilt=self._rebuilt)
         self.warmer = Warmer(lambda: settings.ssot_warm_interval_s, self.warm)
+        events.on_local_change(runtime.backends, self._changed_here)
         self._compacted_at = 0.0
 
     @property
@@ -94,6 +96,11 @@ class SsotStore:
     def _changed(self, _event: BusEvent) -> None:
         self.last_change_at = time.time()
         self.warmer.poke()
+
+    def _changed_here(self) -> None:
+        """A commit of this process announced a change: its next read must see it (the
+        bus's echo of the same change pokes the warmer)."""
+        self.last_change_at = time.time()
 
     def _rebuilt(self, event: BusEvent) -> None:
         """Another process rebuilt: replace the local copy with the shared one (one GET)."""
@@ -122,7 +129,9 @@ class SsotStore:
         if self.feed.healthy and self._fresh(local, need=self.last_change_at):
             assert local is not None
             self._count("hit")
-            return local.as_source("hit")
+            if local.source != "hit":  # kept as a hit: one copy, not one per read
+                local = self.local = local.as_source("hit")
+            return local
         return None
 
     def get(self) -> CachedDocument:

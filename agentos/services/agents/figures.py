@@ -6,11 +6,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import ColumnElement, Float, Integer, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from agentos.db import keyset
 from agentos.db.base import utcnow
+from agentos.db.keyset import Keyset, SortKey
 from agentos.db.models import Agent, Job, ProcessingStep, SystemEvent
+from agentos.db.models.listing import STEP_LOG_AT
 from agentos.schemas.agents import (
     AgentHealth,
     AgentLogEntry,
@@ -18,15 +21,18 @@ from agentos.schemas.agents import (
     AgentsHealth,
     AgentStatus,
 )
-from agentos.schemas.common import Page, PageParams, Pagination
+from agentos.schemas.common import Page, PageParams
 from agentos.schemas.queue import QueueClearResult, QueuedWork
 from agentos.services import jobs
 from agentos.services import queue as queue_service
 from agentos.services.agents.status import list_status, load_row
 from agentos.services.context import Actor
+from agentos.services.jobs import counts as job_counts
+from agentos.services.jobs import rollups
 from agentos.services.jobs.catalog import ensure_default_agents
 from agentos.services.jobs.sqlstats import percentile_by_group
 from agentos.services.runtime import settings_of
+from agentos.services.security import roles
 
 
 def performance(session: Session, *, since: datetime) -> list[AgentPerformance]:
@@ -129,11 +135,8 @@ def logs(session: Session, *, agent: str, actor: Actor, page: PageParams) -> Pag
     if visible:
         step_where.append(ProcessingStep.job_id.in_(own_jobs))
         event_where.append(SystemEvent.job_id.in_(own_jobs))
-    step_at = func.coalesce(
-        ProcessingStep.finished_at, ProcessingStep.started_at, ProcessingStep.created_at
-    )
     steps = select(
-        step_at.label("at"),
+        STEP_LOG_AT.label("at"),
         literal("step").label("kind"),
         ProcessingStep.status.label("level"),
         ProcessingStep.error.label("text"),
@@ -143,29 +146,68 @@ def logs(session: Session, *, agent: str, actor: Actor, page: PageParams) -> Pag
         ProcessingStep.duration_ms.label("duration_ms"),
     ).where(*step_where)
     evts = select(
-        SystemEvent.created_at,
-        literal("event"),
-        SystemEvent.severity,
-        SystemEvent.message,
-        SystemEvent.job_id,
-        SystemEvent.id,
-        literal(None),
-        literal(None),
+        SystemEvent.created_at.label("at"),
+        literal("event").label("kind"),
+        SystemEvent.severity.label("level"),
+        SystemEvent.message.label("text"),
+        SystemEvent.job_id.label("job_id"),
+        SystemEvent.id.label("ref_id"),
+        cast(None, Integer).label("attempt"),  # typed as the steps' columns, for the UNION
+        cast(None, Float).label("duration_ms"),
     ).where(*event_where)
+    # Each half is read from its own index (the steps' by agent and log time, the events'
+    # by source and time) from the cursor on, and the two merged; their UNION serves only
+    # pages asked by number.
     merged = union_all(steps, evts).subquery()
-    total = (
-        session.scalar(select(func.count()).select_from(ProcessingStep).where(*step_where)) or 0
-    ) + (session.scalar(select(func.count()).select_from(SystemEvent).where(*event_where)) or 0)
-    rows = session.execute(
-        select(merged)
-        .order_by(merged.c.at.desc(), merged.c.ref_id)
-        .offset(page.offset)
-        .limit(page.per_page)
+    scope = f"agent-logs:{name}"
+
+    def newest_first(at: Any, ref_id: Any) -> Keyset:
+        return Keyset((SortKey(at, "datetime", True), SortKey(ref_id, "uuid", True)), scope=scope)
+
+    window = keyset.read(
+        session,
+        newest_first(merged.c.at, merged.c.ref_id),
+        select(merged),
+        page,
+        parts=[
+            (newest_first(STEP_LOG_AT, ProcessingStep.id), steps),
+            (newest_first(SystemEvent.created_at, SystemEvent.id), evts),
+        ],
     )
-    data = [_log_entry(name, row._mapping) for row in rows]
+    total, counted_at = _logs_total(
+        session, name=name, actor=actor, step_where=step_where, event_where=event_where
+    )
     return Page(
-        data=data, pagination=Pagination.of(page=page.page, per_page=page.per_page, total=total)
+        data=[_log_entry(name, row._mapping) for row in window.rows],
+        pagination=window.pagination(total=total, total_counted_at=counted_at),
     )
+
+
+def _logs_total(
+    session: Session,
+    *,
+    name: str,
+    actor: Actor,
+    step_where: list[ColumnElement[bool]],
+    event_where: list[ColumnElement[bool]],
+) -> tuple[int, datetime | None]:
+    """Staff: the agent's steps from the step rollups (exact) plus its events; a user: both
+    counted over their own jobs. Counts are reused for a moment (`jobs.counts.cached`)."""
+    staff = roles.sees_all_jobs(actor.role)
+    scope = "all" if staff else str(actor.id)
+
+    def count(table: type[ProcessingStep] | type[SystemEvent], where: list[Any]) -> int:
+        return session.scalar(select(func.count()).select_from(table).where(*where)) or 0
+
+    events, counted_at = job_counts.cached(
+        session, f"agent-logs:events:{name}:{scope}", lambda: count(SystemEvent, event_where)
+    )
+    if staff:
+        return rollups.step_total(session, agent=name) + events, counted_at
+    steps, steps_at = job_counts.cached(
+        session, f"agent-logs:steps:{name}:{scope}", lambda: count(ProcessingStep, step_where)
+    )
+    return steps + events, min(filter(None, (counted_at, steps_at)), default=None)
 
 
 def _log_entry(agent: str, row: Any) -> AgentLogEntry:

@@ -1,5 +1,6 @@
-"""Jobs: one state machine (`state`), reads (`queries`), changes (`commands`), the stage
-catalogue (`catalog`) and the counts by status and hour (`rollups`, `counts`).
+"""Jobs: one state machine (`state`), reads (`queries`, lists in `listing`), changes
+(`commands`), the stage catalogue (`catalog`) and the counts by status and hour (`rollups`,
+`counts`).
 
 How a queued job runs (claims, stage results, handover) is `agentos.services.pipeline`.
 """
@@ -15,8 +16,8 @@ from agentos.services.jobs.commands import (
     retry_job,
     set_priority,
 )
+from agentos.services.jobs.listing import find
 from agentos.services.jobs.queries import (
-    find,
     get_detail,
     load,
     recent,

@@ -1,21 +1,26 @@
-"""Exact job totals for list pages, reused for a moment when the list is unfiltered.
+"""Exact job totals for list pages, without counting a million rows for each page.
 
 PostgreSQL keeps no row count (MVCC), so `COUNT(*)` over a million jobs reads a whole
-index: 50-300 ms, most of a history page. The unfiltered listings (staff: every job; anyone:
-one owner's jobs) are the ones opened all the time, so their exact count is kept in the
-cache backend for `COUNT_TTL_S` seconds and `pagination.total_counted_at` says when it was
-taken. Job creations and deletions through AgentOS drop the cached totals once they commit,
-so within a deployment the number only lags behind rows written outside AgentOS (a bulk seed,
-manual SQL) or a count racing a concurrent creation, never by more than `COUNT_TTL_S`.
-Filtered lists (status, dates, search, id prefix) are counted for every response.
+index: 50-300 ms, more than the page itself. So:
+
+- lists of every job (staff), by status and creation time or not, add up the rollups (jobs
+  per creation hour and status, `rollups`), plus an index count of the partial hours at the
+  ends of a time range: exact the moment a job write commits, and a few hundred rows to add
+  whatever the number of jobs;
+- other lists (one owner's jobs, a title search, an id prefix) are counted, and the count is
+  kept in the cache backend for `COUNT_TTL_S` seconds; `pagination.total_counted_at` then
+  says when it was taken. Job creations and deletions through AgentOS drop the cached
+  unfiltered totals once they commit; a filtered one may lag by up to `COUNT_TTL_S`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import uuid
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -24,6 +29,7 @@ from agentos.db.base import utcnow
 from agentos.db.models import Job
 from agentos.schemas.jobs import JobFilters
 from agentos.services.context import Actor
+from agentos.services.jobs import rollups
 from agentos.services.outbox import after_commit
 from agentos.services.runtime import backends_of
 from agentos.services.security import roles
@@ -38,44 +44,87 @@ def cache_key(owner_id: uuid.UUID | None) -> str:
     return f"{_PREFIX}{owner_id or 'all'}"
 
 
-def _cacheable(actor: Actor, filters: JobFilters) -> str | None:
-    """The cache key when the list is "all jobs" or "one owner's jobs", else None."""
-    if (
-        filters.status
-        or filters.created_from
-        or filters.created_to
-        or filters.search
-        or filters.id_prefix
-    ):
+def _from_rollups(actor: Actor, filters: JobFilters) -> bool:
+    """Whether the rollups answer: every job (no owner), by status and creation time only."""
+    return (
+        roles.sees_all_jobs(actor.role)
+        and filters.owner_id is None
+        and not filters.search
+        and not filters.id_prefix
+    )
+
+
+def _cache_key(actor: Actor, filters: JobFilters) -> str | None:
+    """Unfiltered lists keep the key `forget_after_commit` drops; filtered ones add a digest
+    of their filters (and expire on their own)."""
+    owner = filters.owner_id if roles.sees_all_jobs(actor.role) else actor.id
+    if owner is None and not roles.sees_all_jobs(actor.role):
         return None
-    if roles.sees_all_jobs(actor.role):
-        return cache_key(filters.owner_id)
-    return cache_key(actor.id) if actor.id is not None else None
+    base = cache_key(owner)
+    shown = filters.model_dump(
+        mode="json", exclude={"sort", "order", "owner_id"}, exclude_none=True
+    )
+    if not shown:
+        return base
+    digest = hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()[:16]
+    return f"{base}:{digest}"
 
 
 def total(
     session: Session, *, actor: Actor, filters: JobFilters, where: list[ColumnElement[bool]]
 ) -> tuple[int, datetime | None]:
     """(exact total, when it was counted if it came from the cache, else None)."""
-    key = _cacheable(actor, filters)
+    if _from_rollups(actor, filters):
+        return _rollup_total(session, filters), None
+    key = _cache_key(actor, filters)
     if key is None:
         return _count(session, where), None
+    return cached(session, key, lambda: _count(session, where))
+
+
+def cached(session: Session, key: str, count: Callable[[], int]) -> tuple[int, datetime | None]:
+    """`count()`, or the value it had less than `COUNT_TTL_S` ago under `key`: (the count,
+    when it was taken if it came from the cache, else None)."""
     cache = backends_of(session).cache
     try:
-        cached = cache.get(key)
+        found = cache.get(key)
     except Exception as exc:  # a cache outage costs a COUNT, not the page
-        logger.warning("job count cache unavailable: %s", exc)
-        return _count(session, where), None
-    if cached is not None:
-        value, counted_at = json.loads(cached)
+        logger.warning("count cache unavailable: %s", exc)
+        return count(), None
+    if found is not None:
+        value, counted_at = json.loads(found)
         return int(value), datetime.fromisoformat(counted_at)
     counted_at = utcnow()
-    value = _count(session, where)
+    value = count()
     try:
         cache.set(key, json.dumps([value, counted_at.isoformat()]).encode(), ttl_s=COUNT_TTL_S)
     except Exception as exc:
-        logger.warning("job count cache unavailable: %s", exc)
+        logger.warning("count cache unavailable: %s", exc)
     return value, None
+
+
+def _hour(moment: datetime, *, up: bool) -> datetime:
+    floor = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return floor + timedelta(hours=1) if up and floor != moment else floor
+
+
+def _rollup_total(session: Session, filters: JobFilters) -> int:
+    """Whole hours from the rollups; the partial hours at either end of a time range are
+    counted on the (status,) created_at index: at most two hours of rows."""
+    statuses = [status.value for status in filters.status] if filters.status else None
+    start, end = filters.created_from, filters.created_to
+    by_status = [Job.status.in_(statuses)] if statuses else []
+    if start is not None and end is not None and _hour(start, up=True) >= _hour(end, up=False):
+        # Within an hour or two: no whole hour to take from the rollups.
+        return _count(session, [*by_status, Job.created_at >= start, Job.created_at < end])
+    since = _hour(start, up=True) if start is not None else None
+    until = _hour(end, up=False) if end is not None else None
+    result = rollups.created_count(session, statuses=statuses, since=since, until=until)
+    if start is not None and since is not None and start < since:
+        result += _count(session, [*by_status, Job.created_at >= start, Job.created_at < since])
+    if end is not None and until is not None and until < end:
+        result += _count(session, [*by_status, Job.created_at >= until, Job.created_at < end])
+    return result
 
 
 def _count(session: Session, where: list[ColumnElement[bool]]) -> int:

@@ -1,4 +1,4 @@
-"""Reading jobs: one job, lists with filters and pages, today's jobs, summary statistics.
+"""Reading jobs: one job, today's jobs, summary statistics (lists: `listing`).
 
 Users see their own jobs only; another user's job is reported as not found, so ids of
 other people's jobs cannot be probed. Staff roles see every job.
@@ -10,25 +10,15 @@ import uuid
 from datetime import UTC, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from agentos.db.models import Clip, Job, ProcessingStep
-from agentos.db.patterns import ESCAPE, contains
 from agentos.errors import InvalidError, NotFoundError
 from agentos.schemas.clips import ClipRead
-from agentos.schemas.common import Page, PageParams, Pagination
-from agentos.schemas.jobs import (
-    JOB_STATUSES,
-    JobDetail,
-    JobFilters,
-    JobRead,
-    JobStats,
-    JobsToday,
-    StepRead,
-)
+from agentos.schemas.jobs import JOB_STATUSES, JobDetail, JobRead, JobStats, JobsToday, StepRead
 from agentos.services.context import Actor
-from agentos.services.jobs import counts, ids
+from agentos.services.jobs import ids
 from agentos.services.jobs.catalog import PIPELINE
 from agentos.services.jobs.sqlstats import seconds_between
 from agentos.services.security import roles
@@ -74,63 +64,6 @@ def get_detail(session: Session, *, job_id: uuid.UUID, actor: Actor) -> JobDetai
             "clips": [ClipRead.model_validate(clip) for clip in clips],
         }
     )
-
-
-def _filtered(actor: Actor, filters: JobFilters) -> list[ColumnElement[bool]]:
-    where = visible_to(actor)
-    if filters.owner_id is not None:
-        if not roles.sees_all_jobs(actor.role) and filters.owner_id != actor.id:
-            raise NotFoundError(f"user {filters.owner_id} not found", code="USER_NOT_FOUND")
-        where.append(Job.owner_id == filters.owner_id)
-    if filters.status:
-        where.append(Job.status.in_([status.value for status in filters.status]))
-    if filters.created_from is not None:
-        where.append(Job.created_at >= filters.created_from)
-    if filters.created_to is not None:
-        where.append(Job.created_at < filters.created_to)
-    if filters.id_prefix:
-        where.append(ids.with_prefix(filters.id_prefix))
-    if filters.search:
-        where.append(Job.title.ilike(contains(filters.search), escape=ESCAPE))
-    return where
-
-
-def find(session: Session, *, actor: Actor, filters: JobFilters, page: PageParams) -> Page[JobRead]:
-    """Jobs matching `filters` in `filters.sort`/`filters.order` (newest first by default),
-    one page, with an exact total (see `counts`)."""
-    where = _filtered(actor, filters)
-    total, counted_at = counts.total(session, actor=actor, filters=filters, where=where)
-    rows = session.scalars(
-        select(Job)
-        .where(*where)
-        .order_by(*_ordering(filters))
-        .offset(page.offset)
-        .limit(page.per_page)
-    )
-    pagination = Pagination.of(
-        page=page.page, per_page=page.per_page, total=total, total_counted_at=counted_at
-    )
-    return Page(data=[JobRead.model_validate(job) for job in rows], pagination=pagination)
-
-
-def _ordering(filters: JobFilters) -> list[ColumnElement[Any]]:
-    """ORDER BY for a list: the chosen field, then the id (a total order, stable pages).
-    Statuses and stages sort in their lifecycle and pipeline order, titles ignoring case."""
-    if filters.sort == "created_at" and filters.order == "desc":
-        return [Job.created_at.desc(), Job.id.desc()]  # the indexed default
-    field: ColumnElement[Any]
-    if filters.sort == "status":
-        field = case({name: index for index, name in enumerate(JOB_STATUSES)}, value=Job.status)
-    elif filters.sort == "current_stage":
-        stages = {name: index for index, name in enumerate(PIPELINE)}
-        field = case(stages, value=Job.current_stage, else_=-1)
-    elif filters.sort == "title":
-        field = func.lower(Job.title)
-    else:
-        field = getattr(Job, filters.sort)
-    if filters.order == "asc":
-        return [field.asc(), Job.id.asc()]
-    return [field.desc(), Job.id.desc()]
 
 
 def _newest_first(stmt: Select[Any]) -> Select[Any]:

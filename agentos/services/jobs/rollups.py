@@ -233,3 +233,38 @@ def rebuild(session: Session | Connection) -> int:
         )
     )
     return int(session.execute(select(func.count()).select_from(JobStatusRollup)).scalar_one())
+
+
+def created_count(
+    session: Session,
+    *,
+    statuses: list[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """Jobs (now in one of `statuses`, else any) created in the whole hours [since, until)
+    (None: unbounded): what `COUNT(*)` over them would say, from a few rows per hour."""
+    parts = []
+    for table, value in (
+        (JobStatusRollup, JobStatusRollup.count),
+        (JobStatusDelta, JobStatusDelta.delta),
+    ):
+        part = select(value.label("n")).where(table.basis == "created")
+        if statuses:
+            part = part.where(table.status.in_(statuses))
+        if since is not None:
+            part = part.where(table.hour >= since)
+        if until is not None:
+            part = part.where(table.hour < until)
+        parts.append(part)
+    rows = union_all(*parts).subquery()
+    return int(session.execute(select(func.coalesce(func.sum(rows.c.n), 0))).scalar_one())
+
+
+def step_total(session: Session, *, agent: str) -> int:
+    """The agent's processing steps in any status (what `COUNT(*)` over them would say)."""
+    rows = union_all(
+        select(StepStatusRollup.count.label("n")).where(StepStatusRollup.agent == agent),
+        select(StepStatusDelta.delta.label("n")).where(StepStatusDelta.agent == agent),
+    ).subquery()
+    return int(session.execute(select(func.coalesce(func.sum(rows.c.n), 0))).scalar_one())

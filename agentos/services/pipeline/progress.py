@@ -106,6 +106,7 @@ def fail_stage(job: Job, step: ProcessingStep, *, error: str, code: str | None) 
     _finish_step(step, "failed")
     step.error = one_line(error)
     fail_job(job, error=error, code=code)
+    step.error_code = job.error_code
 
 
 def fail_job(job: Job, *, error: str, code: str | None) -> None:

@@ -315,11 +315,11 @@ def _stopped(runtime: Runtime, claimed: ClaimedStep, reason: str) -> StepOutcome
     return _outcome(claimed, "cancelled")
 
 
-def _close(step: ProcessingStep, status: str, error: str | None = None) -> None:
+def _close(step: ProcessingStep, status: str, failure: Failure | None = None) -> None:
     now = utcnow()
     step.status = status
     step.finished_at = step.heartbeat_at = now
-    step.error = error
+    step.error, step.error_code = (failure.message, failure.code) if failure else (None, None)
     if step.started_at is not None:
         step.duration_ms = (now - step.started_at).total_seconds() * 1000
 
@@ -350,7 +350,7 @@ def _record_failure(runtime: Runtime, claimed: ClaimedStep, failure: Failure) ->
             return "skipped"
         step, job = owned
         if job.status not in JobStatus.IN_FLIGHT:
-            _close(step, "failed", failure.message)
+            _close(step, "failed", failure)
             return "failed"
         if failure.retryable and job.attempts < job.max_attempts:
             _retry(session, claimed, step, job, failure)
@@ -363,7 +363,7 @@ def _retry(
     session: Session, claimed: ClaimedStep, step: ProcessingStep, job: Job, failure: Failure
 ) -> None:
     """Close the failed attempt; queue the next one to start after the backoff."""
-    _close(step, "failed", failure.message)
+    _close(step, "failed", failure)
     delay = failures.retry_delay_s(job.attempts)
     job.attempts += 1
     events.emit(

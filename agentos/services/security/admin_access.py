@@ -107,7 +107,14 @@ def _account(runtime: Runtime, claims: AccessClaims) -> authn.Account | None:
     return found
 
 
-def cached_actor(runtime: Runtime, credential: str) -> Actor | None:
+def cached_actor(
+    runtime: Runtime,
+    credential: str,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    trace_id: str | None = None,
+) -> Actor | None:
     """The actor behind an access token if both token and user are cached, else None.
 
     Never does I/O, so an event loop may call it; on None, use `authorize_reader`.
@@ -132,6 +139,9 @@ def cached_actor(runtime: Runtime, credential: str) -> Actor | None:
         role=user.role,
         id=claims.sub,
         source="api",
+        ip=ip,
+        user_agent=user_agent,
+        trace_id=trace_id,
         scopes=frozenset(claims.scopes),
     )
 

@@ -120,15 +120,23 @@ def handle_change(runtime: Runtime, change: dict[str, object]) -> None:
         forget(runtime)
 
 
+@lru_cache(maxsize=4096)
+def _address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Parsed once per address: every admin request asks."""
+    try:
+        return ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+
+
 def is_allowed(runtime: Runtime, ip: str | None, *, session: Session | None = None) -> bool:
     """Whether `ip` may use the admin endpoints; reads the table (through `session`, else a
     session of its own) only when the configured networks do not admit it and the cached
     table is stale."""
     if not ip:
         return False
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
+    address = _address(ip)
+    if address is None:
         return False
     configured = parse_networks(tuple(runtime.settings.admin_ip_allowlist))
     if any(address in network for network in configured):

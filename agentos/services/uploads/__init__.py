@@ -1,5 +1,7 @@
-"""Resumable chunked uploads (`sessions`) and the files behind them (`storage`)."""
+"""Resumable chunked uploads (`sessions`, `chunks`), the files behind them (`storage`) and
+the whole file's running SHA-256 (`hashing`)."""
 
+from agentos.services.uploads.chunks import put_chunk
 from agentos.services.uploads.sessions import (
     abort_stale,
     create_from_upload,
@@ -7,7 +9,6 @@ from agentos.services.uploads.sessions import (
     finalize,
     find,
     init,
-    put_chunk,
     status,
 )
 

@@ -1,28 +1,29 @@
-"""Resumable chunked uploads: init, chunk (any order, once each), status, finalize, list.
+"""Resumable chunked uploads: init, status, finalize, list (a chunk: `chunks`).
 
 Chunks are written in place into a preallocated file, so a 2 GB upload never sits in
-memory and needs no assembly step; finalize streams the file once to verify its SHA-256.
+memory and needs no assembly step. The whole file's SHA-256 is taken in while the chunks
+arrive (`hashing`); finalize reads only what that running digest has not covered (nothing
+when the chunks came in order to this process, the whole file after a restart).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import uuid
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from agentos.db import keyset
 from agentos.db.base import utcnow
+from agentos.db.keyset import Keyset, SortKey
 from agentos.db.models import Job, Upload, UploadChunk
 from agentos.errors import ConflictError, InvalidError, NotFoundError
-from agentos.schemas.common import Page, PageParams, Pagination
+from agentos.schemas.common import Page, PageParams
 from agentos.schemas.jobs import JobCreate, JobOptions, JobRead
 from agentos.schemas.uploads import (
-    ChunkReceipt,
     UploadFinalize,
     UploadFinalized,
     UploadInit,
@@ -31,14 +32,16 @@ from agentos.schemas.uploads import (
 )
 from agentos.services import jobs
 from agentos.services.context import Actor
+from agentos.services.jobs import counts as job_counts
 from agentos.services.outbox import after_commit
-from agentos.services.runtime import settings_of
+from agentos.services.runtime import Runtime, runtime_of
 from agentos.services.security import roles
-from agentos.services.uploads import storage
+from agentos.services.uploads import hashing, storage
 
 
 def init(session: Session, *, actor: Actor, request: UploadInit) -> UploadRead:
-    settings = settings_of(session)
+    runtime = runtime_of(session)
+    settings = runtime.settings
     roles.require_own_write(actor.role, "upload")
     filename = storage.sanitize_filename(request.filename)
     if request.total_size > settings.upload_max_bytes:
@@ -64,52 +67,17 @@ def init(session: Session, *, actor: Actor, request: UploadInit) -> UploadRead:
     session.add(upload)
     session.flush()
     storage.create_part(settings, upload.id, request.total_size)
+    upload_id, size = upload.id, request.total_size
+    # The running SHA-256 lives in the process that opened the upload (see `hashing`).
+    after_commit(
+        session,
+        lambda: hashing.of(runtime).start(upload_id, chunk_size=chunk_size, total_size=size),
+    )
     return UploadRead.model_validate(upload)
 
 
-def put_chunk(
-    session: Session,
-    *,
-    actor: Actor,
-    upload_id: uuid.UUID,
-    index: int,
-    data: bytes,
-    chunk_sha256: str | None = None,
-) -> ChunkReceipt:
-    upload = _require_open(session, actor=actor, upload_id=upload_id)
-    expected = _expected_size(upload, index)
-    if len(data) != expected:
-        raise InvalidError(
-            f"chunk {index} must be {expected} bytes, got {len(data)}", code="BAD_CHUNK_SIZE"
-        )
-    digest = hashlib.sha256(data).hexdigest()
-    if chunk_sha256 is not None and digest != chunk_sha256.lower():
-        raise InvalidError(f"chunk {index} checksum mismatch", code="CHUNK_CHECKSUM_MISMATCH")
-    existing = _chunk(session, upload.id, index)
-    if existing is not None and existing.sha256 != digest:
-        raise ConflictError(
-            f"chunk {index} was already received with different content", code="CHUNK_CONFLICT"
-        )
-    duplicate = existing is not None
-    if existing is None:
-        duplicate = not _record_chunk(session, upload, index=index, size=len(data), digest=digest)
-        if not duplicate:
-            storage.write_chunk(
-                settings_of(session), upload.id, offset=index * upload.chunk_size, data=data
-            )
-    received = _received_count(session, upload.id)
-    return ChunkReceipt(
-        upload_id=upload.id,
-        index=index,
-        size=len(data),
-        duplicate=duplicate,
-        received_chunks=received,
-        total_chunks=upload.total_chunks,
-    )
-
-
 def status(session: Session, *, actor: Actor, upload_id: uuid.UUID) -> UploadStatusRead:
-    upload = _require_visible(session, actor=actor, upload_id=upload_id)
+    upload = require_visible(session, actor=actor, upload_id=upload_id)
     received = set(
         session.scalars(select(UploadChunk.chunk_index).where(UploadChunk.upload_id == upload.id))
     )
@@ -123,23 +91,33 @@ def status(session: Session, *, actor: Actor, upload_id: uuid.UUID) -> UploadSta
 
 
 def finalize(session: Session, *, actor: Actor, request: UploadFinalize) -> UploadFinalized:
-    upload = _require_visible(session, actor=actor, upload_id=request.upload_id)
+    """Check that every chunk arrived and that the file has the SHA-256 given at init, then
+    close the session (and create its job when asked); again once closed: the same answer.
+
+    The file is checked in a read-only session before `session` is first used, so no
+    database lock is held while a large file is hashed; `session`, the caller's unit of
+    work, must hold none either (see `chunks.put_chunk`).
+    """
+    runtime = runtime_of(session)
+    with runtime.read_session() as reading:
+        expected = _verifiable(reading, actor=actor, upload_id=request.upload_id)
+    if expected is not None:
+        _verify(runtime, request.upload_id, *expected)
+    upload = require_visible(session, actor=actor, upload_id=request.upload_id)
     if upload.status == "finalized":
         return UploadFinalized(
             upload=UploadRead.model_validate(upload), job_id=_job_of(session, upload.id)
         )
-    _require_open(session, actor=actor, upload_id=upload.id)
-    missing = upload.total_chunks - _received_count(session, upload.id)
-    if missing:
-        raise ConflictError(f"{missing} chunk(s) still missing", code="UPLOAD_INCOMPLETE")
-    settings = settings_of(session)
-    actual = storage.file_sha256(storage.assembled(settings, upload.id, upload.filename))
-    if actual != upload.sha256:
-        raise InvalidError(
-            "file checksum does not match the declared sha256", code="CHECKSUM_MISMATCH"
-        )
+    require_open(session, actor=actor, upload_id=upload.id)  # not aborted meanwhile
+    settings = runtime.settings
     upload.path = str(storage.promote(settings, upload.id, upload.filename))
-    after_commit(session, lambda: storage.discard_part(settings, upload.id))
+    upload_id = upload.id
+
+    def clean_up() -> None:
+        storage.discard_part(settings, upload_id)
+        hashing.of(runtime).forget(upload_id)
+
+    after_commit(session, clean_up)
     upload.status = "finalized"
     upload.updated_at = utcnow()
     session.flush()
@@ -156,6 +134,35 @@ def finalize(session: Session, *, actor: Actor, request: UploadFinalize) -> Uplo
     return UploadFinalized(upload=UploadRead.model_validate(upload), job_id=job_id)
 
 
+def _verifiable(session: Session, *, actor: Actor, upload_id: uuid.UUID) -> tuple[str, str] | None:
+    """The declared SHA-256 and the file name of a complete open upload; None once it is
+    finalized."""
+    upload = require_visible(session, actor=actor, upload_id=upload_id)
+    if upload.status == "finalized":
+        return None
+    require_open(session, actor=actor, upload_id=upload_id)
+    missing = upload.total_chunks - _received_count(session, upload.id)
+    if missing:
+        raise ConflictError(f"{missing} chunk(s) still missing", code="UPLOAD_INCOMPLETE")
+    return upload.sha256, upload.filename
+
+
+def _verify(runtime: Runtime, upload_id: uuid.UUID, sha256: str, filename: str) -> None:
+    """The whole file's SHA-256: the running digest's bytes are not read again, the rest
+    (all of the file when this process holds no digest) is read from disk."""
+    path = storage.assembled(runtime.settings, upload_id, filename)
+    state = hashing.of(runtime).get(upload_id)
+    covered = state.snapshot() if state is not None else None
+    if covered is None:
+        actual = storage.file_sha256(path)
+    else:
+        actual = storage.file_sha256(path, start=covered[1], digest=covered[0])
+    if actual != sha256:
+        raise InvalidError(
+            "file checksum does not match the declared sha256", code="CHECKSUM_MISMATCH"
+        )
+
+
 def create_job(
     session: Session,
     *,
@@ -166,7 +173,7 @@ def create_job(
     options: dict[str, Any] | None = None,
 ) -> uuid.UUID:
     """A job from a finalised upload, with the job's options (clip bounds, priority)."""
-    upload = _require_visible(session, actor=actor, upload_id=upload_id)
+    upload = require_visible(session, actor=actor, upload_id=upload_id)
     if upload.status != "finalized" or upload.path is None:
         raise ConflictError("the upload is not finalised yet", code="UPLOAD_NOT_FINALIZED")
     job = jobs.create(
@@ -196,23 +203,33 @@ def create_from_upload(session: Session, *, actor: Actor, request: JobCreate) ->
     return jobs.require(session, job_id=job_id, actor=actor)
 
 
+# Newest first, a page after a cursor (agentos/db/keyset.py) at any depth.
+_NEWEST = Keyset(
+    (SortKey(Upload.created_at, "datetime", True), SortKey(Upload.id, "uuid", True)),
+    scope="uploads",
+)
+
+
 def find(session: Session, *, actor: Actor, page: PageParams) -> Page[UploadRead]:
     query = select(Upload)
     if not roles.sees_all_jobs(actor.role):
         query = query.where(Upload.owner_id == actor.id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Upload.created_at.desc()).offset(page.offset).limit(page.per_page)
+    window = keyset.read(session, _NEWEST, query, page)
+    total, counted_at = job_counts.cached(  # reused for a moment, not counted per page
+        session,
+        f"uploads:count:{'all' if roles.sees_all_jobs(actor.role) else actor.id}",
+        lambda: session.scalar(select(func.count()).select_from(query.subquery())) or 0,
     )
     return Page[UploadRead](
-        data=[UploadRead.model_validate(row) for row in rows],
-        pagination=Pagination.of(page=page.page, per_page=page.per_page, total=total),
+        data=[UploadRead.model_validate(row[0]) for row in window.rows],
+        pagination=window.pagination(total=total, total_counted_at=counted_at),
     )
 
 
 def abort_stale(session: Session, *, older_than_s: float) -> list[uuid.UUID]:
     """Abort open sessions idle for longer than `older_than_s`; their files go after commit."""
-    settings = settings_of(session)
+    runtime = runtime_of(session)
+    settings = runtime.settings
     cutoff = utcnow() - timedelta(seconds=older_than_s)
     stale = list(
         session.scalars(select(Upload).where(Upload.status == "open", Upload.updated_at < cutoff))
@@ -225,57 +242,34 @@ def abort_stale(session: Session, *, older_than_s: float) -> list[uuid.UUID]:
     def remove_files() -> None:
         for upload_id in aborted:
             storage.remove_session_files(settings, upload_id)
+            hashing.of(runtime).forget(upload_id)
 
     after_commit(session, remove_files)
     return aborted
 
 
-def _require_visible(session: Session, *, actor: Actor, upload_id: uuid.UUID) -> Upload:
-    upload = session.get(Upload, upload_id)
+def require_visible(session: Session, *, actor: Actor, upload_id: uuid.UUID) -> Upload:
+    return visible(session.get(Upload, upload_id), actor=actor, upload_id=upload_id)
+
+
+def require_open(session: Session, *, actor: Actor, upload_id: uuid.UUID) -> Upload:
+    return writable(session.get(Upload, upload_id), actor=actor, upload_id=upload_id)
+
+
+def visible(upload: Upload | None, *, actor: Actor, upload_id: uuid.UUID) -> Upload:
+    """`upload` (as read) if the actor may see it; another user's is not found."""
     if upload is None or (not roles.sees_all_jobs(actor.role) and upload.owner_id != actor.id):
         raise NotFoundError(f"upload {upload_id} not found", code="UPLOAD_NOT_FOUND")
     return upload
 
 
-def _require_open(session: Session, *, actor: Actor, upload_id: uuid.UUID) -> Upload:
+def writable(upload: Upload | None, *, actor: Actor, upload_id: uuid.UUID) -> Upload:
+    """`upload` (as read) if the actor may send it chunks and it is still open."""
     roles.require_own_write(actor.role, "upload")
-    upload = _require_visible(session, actor=actor, upload_id=upload_id)
+    upload = visible(upload, actor=actor, upload_id=upload_id)
     if upload.status != "open":
         raise ConflictError(f"upload is {upload.status}", code="UPLOAD_NOT_OPEN")
     return upload
-
-
-def _expected_size(upload: Upload, index: int) -> int:
-    if not 0 <= index < upload.total_chunks:
-        raise InvalidError(
-            f"chunk index must be between 0 and {upload.total_chunks - 1}", code="BAD_CHUNK_INDEX"
-        )
-    if index == upload.total_chunks - 1:
-        return upload.total_size - index * upload.chunk_size
-    return upload.chunk_size
-
-
-def _chunk(session: Session, upload_id: uuid.UUID, index: int) -> UploadChunk | None:
-    return session.scalar(
-        select(UploadChunk).where(
-            UploadChunk.upload_id == upload_id, UploadChunk.chunk_index == index
-        )
-    )
-
-
-def _record_chunk(session: Session, upload: Upload, *, index: int, size: int, digest: str) -> bool:
-    """Insert the chunk row; False when a concurrent request recorded it first."""
-    try:
-        with session.begin_nested():
-            session.add(
-                UploadChunk(upload_id=upload.id, chunk_index=index, size=size, sha256=digest)
-            )
-    except IntegrityError:
-        return False
-    upload.received_bytes = upload.received_bytes + size
-    upload.updated_at = utcnow()
-    session.flush()
-    return True
 
 
 def _received_count(session: Session, upload_id: uuid.UUID) -> int:

@@ -1,16 +1,15 @@
 """Analytics (5): jobs created, completed and failed per hour over the last hours (each
-chart with its time axis), and per agent: its stage figures from the steps of the newest
-finished jobs (see `agent_figures`; the server keeps no per-agent series)."""
+chart with its time axis), and per agent: its steps, failures and stage times per hour,
+exact figures the server counts over every step of the last 24 h (see `agent_figures`)."""
 
 from __future__ import annotations
-
-from functools import partial
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Sparkline, Static
 
 from agentos.errors import AgentOSError
+from agentos.schemas.figures import AgentFigures
 from agentos.tui import commands
 from agentos.tui.screens.base import ViewScreen
 from agentos.tui.widgets import agent_figures as figures
@@ -34,8 +33,8 @@ class AnalyticsScreen(ViewScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.sample: figures.Sample | None = None
-        self.sample_error: str | None = None
+        self.agent_figures: AgentFigures | None = None
+        self.agents_error: str | None = None
 
     def body(self) -> ComposeResult:
         yield Static("", id="totals")
@@ -93,30 +92,25 @@ class AnalyticsScreen(ViewScreen):
         self.tui.request_refresh(force=True)
 
     def fetch_agents(self) -> None:
-        self.run_worker(
-            partial(self._read_agents, self.tui.clock()),
-            thread=True,
-            group="agent-figures",
-            exit_on_error=False,
-        )
+        self.run_worker(self._read_agents, thread=True, group="agent-figures", exit_on_error=False)
 
-    def _read_agents(self, now: float) -> None:
+    def _read_agents(self) -> None:
         try:
-            sample = figures.collect(self.tui.source, now=now)
+            found = figures.collect(self.tui.source)
         except AgentOSError as exc:
             self.app.call_from_thread(self._agents_failed, commands.describe_error(exc))
             return
-        self.app.call_from_thread(self._agents_read, sample)
+        self.app.call_from_thread(self._agents_read, found)
 
     def _agents_failed(self, message: str) -> None:
         if self.live:
-            self.sample_error = message
+            self.agents_error = message
             self.query_one("#agents-note", Static).update(f"per-agent figures: {message}")
 
-    def _agents_read(self, sample: figures.Sample) -> None:
+    def _agents_read(self, found: AgentFigures) -> None:
         if not self.live:
             return
-        self.sample, self.sample_error = sample, None
-        self.query_one("#agent-figures", KeyedTable).sync(figures.rows(sample))
-        self.query_one("#agents-title", Label).update(figures.title(sample))
+        self.agent_figures, self.agents_error = found, None
+        self.query_one("#agent-figures", KeyedTable).sync(figures.rows(found))
+        self.query_one("#agents-title", Label).update(figures.title(found))
         self.query_one("#agents-note", Static).update(figures.NOTE)

@@ -1,10 +1,11 @@
-"""Failures (9): failed jobs grouped by error code with their counts, the jobs of the
-group under the cursor, and the jobs waiting for another attempt with its time.
+"""Failures (9): failed jobs grouped by error code with exact counts, the newest jobs of
+the group under the cursor, and the stage attempts waiting for a retry with when each may
+start, all counted by the core over every row (`Source.figures`).
 
-t retries every job of the selected group (listed in the question, one job.retry each,
-a per-row report). Reads are plain job lists and details (not audited actions): read on
-open, on ^r, after a change (at most every `CHANGE_GAP_S`) and otherwise every
-`REFRESH_S`.
+t retries the listed jobs of the selected group (named in the question, one job.retry
+each, a per-row report). The figures are a plain read (not an audited action): read on
+open, on ^r, when the cursor moves to another group, after a change (at most every
+`CHANGE_GAP_S`) and otherwise every `REFRESH_S`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Label, Static
 
 from agentos.errors import AgentOSError
+from agentos.schemas.figures import FailureGroup, LiveFigures
+from agentos.schemas.jobs import JobRead
 from agentos.tui.bulk import BulkReport, BulkRow
 from agentos.tui.screens.base import ViewScreen
 from agentos.tui.screens.job_detail import JobDetailScreen
@@ -36,19 +39,20 @@ class FailuresScreen(ViewScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.failures: rows.Failures | None = None
-        self.retries: list[rows.Retry] = []
+        self.figures: LiveFigures | None = None
+        self.jobs_key: str | None = None  # the group whose jobs `figures` lists
+        self.reading = False
         self.shorts: dict[str, str] = {}
 
     def body(self) -> ComposeResult:
         yield Static("loading…", id="failures-state")
         yield Label(
-            "Failed jobs by error code (⏎ its jobs, t retry all of these)", classes="section"
+            "Failed jobs by error code, exact (⏎ its jobs, t retry them)", classes="section"
         )
         yield KeyedTable(rows.GROUP_COLUMNS, id="groups")
         yield Label("Jobs of the group", classes="section", id="group-title")
         yield KeyedTable(rows.JOB_COLUMNS, id="group-jobs")
-        yield Label("Retries waiting (next attempt)", classes="section")
+        yield Label(rows.retries_title(None), classes="section", id="retries-title")
         yield KeyedTable(rows.RETRY_COLUMNS, id="retries")
         yield Static("", id="retries-note", classes="empty")
 
@@ -57,7 +61,7 @@ class FailuresScreen(ViewScreen):
     def refresh_data(self) -> None:
         if self.due("failures", REFRESH_S):
             self.fetch()
-        elif self.failures is not None:
+        elif self.figures is not None:
             self._show()
 
     def on_change(self, payload: dict[str, Any]) -> None:
@@ -69,81 +73,93 @@ class FailuresScreen(ViewScreen):
         self.fetch()
 
     def fetch(self) -> None:
-        self.run_worker(self._read, thread=True, group="failures", exit_on_error=False)
+        key = self.query_one("#groups", KeyedTable).current_key
+        self.reading = True
+        self.run_worker(lambda: self._read(key), thread=True, group="failures", exit_on_error=False)
 
-    def _read(self) -> None:
+    def _read(self, key: str | None) -> None:
         try:
-            failures = rows.read_failures(self.tui.source)
-            retries = rows.read_retries(self.tui.source)
+            figures = rows.read(self.tui.source, key)
         except AgentOSError as exc:
             self.app.call_from_thread(self._failed, exc.message)
             return
-        self.app.call_from_thread(self._loaded, failures, retries)
+        self.app.call_from_thread(self._loaded, figures, key)
 
     def _failed(self, message: str) -> None:
+        self.reading = False
         if self.live:
             self.query_one("#failures-state", Static).update(f"could not read: {message}")
 
-    def _loaded(self, failures: rows.Failures, retries: list[rows.Retry]) -> None:
+    def _loaded(self, figures: LiveFigures, key: str | None) -> None:
+        self.reading = False
         if not self.live:
             return
-        self.failures, self.retries = failures, retries
-        ids = [str(job.id) for item in failures.groups for job in item.jobs]
-        ids += [str(retry.job.id) for retry in retries]
+        self.figures, self.jobs_key = figures, key
+        ids = [str(job.id) for job in self._group_jobs()]
+        ids += [str(retry.job_id) for retry in figures.retries.retries] if figures.retries else []
         self.shorts = jobs_rows.unique_prefixes(ids)
         self._show()
 
     # -- rendering -------------------------------------------------------------------------
 
-    def _groups(self) -> list[rows.Group]:
-        groups = self.failures.groups if self.failures else []
+    def _groups(self) -> list[FailureGroup]:
+        failures = self.figures.failures if self.figures else None
+        groups = failures.groups if failures else []
         return [
             item
             for item in groups
-            if self.matches(self.filter_text, item.code, *(job.error for job in item.jobs[:1]))
+            if self.matches(self.filter_text, rows.key_of(item.error_code), item.latest_error)
         ]
 
+    def _group_jobs(self) -> list[JobRead]:
+        failures = self.figures.failures if self.figures else None
+        return failures.group_jobs if failures and self.jobs_key is not None else []
+
     def _show(self) -> None:
-        failures = self.failures
-        if failures is None:
+        figures = self.figures
+        if figures is None:
             return
-        partial = f" (the newest {failures.read} grouped)" if failures.read < failures.total else ""
-        self.query_one("#failures-state", Static).update(
-            f"{failures.total} failed jobs in {len(failures.groups)} error codes{partial}  ·  "
-            f"{len(self.retries)} jobs waiting for another attempt"
-            if failures.total
-            else f"no failed jobs  ·  {len(self.retries)} jobs waiting for another attempt"
-        )
+        self.query_one("#failures-state", Static).update(rows.summary(figures))
         self.query_one("#groups", KeyedTable).sync(
-            [(item.code, rows.group_row(item)) for item in self._groups()]
+            [(rows.key_of(item.error_code), rows.group_row(item)) for item in self._groups()]
         )
         self._show_group()
+        retries = figures.retries.retries if figures.retries else []
         now = self.tui.clock()
+        self.query_one("#retries-title", Label).update(rows.retries_title(figures))
         self.query_one("#retries", KeyedTable).sync(
             [
-                (str(r.job.id), rows.retry_row(r, self.shorts.get(str(r.job.id), ""), now))
-                for r in self.retries
+                (str(r.job_id), rows.retry_row(r, self.shorts.get(str(r.job_id), ""), now))
+                for r in retries
             ]
         )
         self.query_one("#retries-note", Static).update(
-            "" if self.retries else "no job is waiting for another attempt"
+            "" if retries else "no stage attempt is waiting for a retry"
         )
 
-    def selected_group(self) -> rows.Group | None:
+    def selected_group(self) -> FailureGroup | None:
         key = self.query_one("#groups", KeyedTable).current_key
-        return next((item for item in self._groups() if item.code == key), None)
+        return next((item for item in self._groups() if rows.key_of(item.error_code) == key), None)
 
     def _show_group(self) -> None:
         chosen = self.selected_group()
-        jobs = chosen.jobs if chosen else []
-        title = f"Jobs of {chosen.code} ({len(jobs)})" if chosen else "Jobs of the group"
+        key = rows.key_of(chosen.error_code) if chosen else None
+        current = key is not None and key == self.jobs_key
+        jobs = self._group_jobs() if current else []
+        title = (
+            rows.jobs_title(chosen, len(jobs))
+            if current or not chosen
+            else f"Jobs of {key}: reading…"
+        )
         self.query_one("#group-title", Label).update(title)
         self.query_one("#group-jobs", KeyedTable).sync(
             [(str(job.id), rows.job_row(job, self.shorts.get(str(job.id), ""))) for job in jobs]
         )
+        if chosen is not None and not current and not self.reading:
+            self.fetch()  # the cursor is on a group whose jobs were not read yet
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "groups":
+        if event.data_table.id == "groups" and self.figures is not None:
             self._show_group()
 
     # -- keys ------------------------------------------------------------------------------
@@ -188,8 +204,10 @@ class FailuresScreen(ViewScreen):
 
     def action_retry_group(self) -> None:
         chosen = self.selected_group()
-        if chosen is None or not chosen.jobs:
-            self.notify("no error code selected")
+        key = rows.key_of(chosen.error_code) if chosen else None
+        listed = self._group_jobs() if key is not None and key == self.jobs_key else []
+        if chosen is None or not listed:
+            self.notify("no error code selected (or its jobs are still being read)")
             return
         bulk = [
             BulkRow(
@@ -197,11 +215,12 @@ class FailuresScreen(ViewScreen):
                 jobs_rows.label(job, self.shorts.get(str(job.id))),
                 {"job_id": str(job.id)},
             )
-            for job in chosen.jobs
+            for job in listed
         ]
-        self.tui.run_bulk(
-            "job.retry", bulk, noun=f"failed jobs with {chosen.code}", finished=self._retried
-        )
+        noun = f"failed jobs with {key}"
+        if len(listed) < chosen.jobs:  # only the listed ones: say so before the question
+            noun = f"newest failed jobs with {key} (of {chosen.jobs}; the rest stay failed)"
+        self.tui.run_bulk("job.retry", bulk, noun=noun, finished=self._retried)
 
     def _retried(self, report: BulkReport) -> None:
         self.action_reload()

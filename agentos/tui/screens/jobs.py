@@ -1,6 +1,10 @@
 """Jobs & Queue (2): one page of jobs at a time (fetched, never all of them), filtered and
 ordered on the server across pages, marks for bulk actions, drill-down into a job.
 
+Pages are walked with the server's cursors (`next_cursor`, `prev_cursor`): the page after
+the last row seen, as quick at the millionth job as at the first, and a refresh keeps the
+same rows in view while new jobs arrive (the first page shows the newest).
+
 Marks are kept until their action's answer: the rows it was done for are unmarked, the
 others stay marked with a per-row report. Escape clears the marks, then the filter.
 """
@@ -27,6 +31,8 @@ from agentos.tui.widgets import jobs_rows as rows
 from agentos.tui.widgets.table import KeyedTable
 
 PER_PAGE = 100
+# (filter, cursor of the page, sort, descending): what a fetch was for.
+Asked = tuple[str, str | None, str, bool]
 
 
 class JobsScreen(ViewScreen):
@@ -35,7 +41,7 @@ class JobsScreen(ViewScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.page_number = 1
+        self.cursor: str | None = None  # the page shown: None for the first, else its cursor
         self.page: Page[JobRead] | None = None
         self.sort = rows.SORTS[0]
         self.descending = True
@@ -65,10 +71,11 @@ class JobsScreen(ViewScreen):
         self.fetch()
 
     def apply_filter(self) -> None:
-        self.page_number = 1
         self._reread()
 
     def _reread(self) -> None:
+        """A new filter or order: from its first page, the cursor row at the top."""
+        self.cursor = None
         self._to_top = True
         self.fetch()
 
@@ -82,31 +89,30 @@ class JobsScreen(ViewScreen):
             lambda: self._fetch(asked), thread=True, group="jobs-page", exit_on_error=False
         )
 
-    def _asking(self) -> tuple[str, int, str, bool]:
+    def _asking(self) -> Asked:
         """What the list shows now: an answer to anything else is not shown."""
-        return (self.filter_text, self.page_number, self.sort, self.descending)
+        return (self.filter_text, self.cursor, self.sort, self.descending)
 
-    def _fetch(self, asked: tuple[str, int, str, bool]) -> None:
-        text, number, sort, descending = asked
+    def _fetch(self, asked: Asked) -> None:
+        text, cursor, sort, descending = asked
         query = rows.parse_filter(text)
         try:
             page = self.tui.source.jobs(
                 status=list(query.statuses),
                 search=query.search,
-                page=number,
+                page=1,
                 per_page=PER_PAGE,
                 sort=sort,
                 order="desc" if descending else "asc",
                 id_prefix=query.id_prefix,
+                cursor=cursor,
             )
         except AgentOSError as exc:
             self.app.call_from_thread(self._fetched, asked, None, exc.message)
         else:
             self.app.call_from_thread(self._fetched, asked, page, None)
 
-    def _fetched(
-        self, asked: tuple[str, int, str, bool], page: Page[JobRead] | None, error: str | None
-    ) -> None:
+    def _fetched(self, asked: Asked, page: Page[JobRead] | None, error: str | None) -> None:
         self._fetching = False
         if error is not None:
             self.notify(error, title="jobs", severity="error", markup=False)
@@ -266,10 +272,12 @@ class JobsScreen(ViewScreen):
     def action_page(self, step: int) -> None:
         if self.page is None:
             return
-        target = self.page_number + step
-        if 1 <= target <= self.page.pagination.total_pages:
-            self.page_number = target
-            self._reread()
+        info = self.page.pagination
+        cursor = info.next_cursor if step > 0 else info.prev_cursor
+        if cursor is not None:
+            self.cursor = cursor
+            self._to_top = True
+            self.fetch()
 
     def _job_action(self, name: str) -> None:
         if self.marked:

@@ -1,27 +1,20 @@
 """Per-agent stage figures for the Analytics view (plain; no Textual).
 
-The server has no per-agent series: the admin document says how each agent stands now
-(state, queue depth, running) and the step rollup counts steps per agent and status, but
-nothing gives stage times, throughput or failures per agent over time. So these figures
-are computed here from what the API does give: the processing steps of the newest
-`SAMPLE_JOBS` finished jobs (their job details). They describe that sample, not every
-step, and the view says so.
+The core counts them over every step finished in the window (`Source.figures`, part
+`agents`: one GROUP BY agent and UTC hour, exact percentiles), so the view shows exact
+figures for the last `hours` hours, not a sample of jobs; this module only lays them out.
 """
 
 from __future__ import annotations
 
-import math
-import uuid
-from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from agentos.schemas.jobs import StepRead
+from agentos.errors import AgentOSError
+from agentos.schemas.figures import AgentFigures, AgentSeries, FiguresPart
 from agentos.tui.source import Source
 from agentos.tui.widgets.table import Col
 
-SAMPLE_JOBS = 40
-HOURS = 12
+PARTS = (FiguresPart.agents,)
 BLOCKS = " ▁▂▃▄▅▆▇█"
 COLUMNS = (
     Col("agent"),
@@ -35,50 +28,16 @@ COLUMNS = (
     Col("fail % / h", min_width=120),
 )
 NOTE = (
-    "A sample (the steps of the newest finished jobs): the server has no per-agent time "
-    "series or stage-time percentiles. One character per hour, oldest left; ^r reads again."
+    "Exact: every step finished in the window, counted by the server (not a sample). "
+    "One character per UTC hour, oldest left; · no step that hour; ^r reads again."
 )
 
 
-@dataclass
-class Sample:
-    jobs: int
-    hours: list[datetime]  # the chart buckets, oldest first
-    steps: dict[str, list[StepRead]] = field(default_factory=dict)  # by agent, finished
-
-
-def collect(source: Source, *, now: float, jobs: int = SAMPLE_JOBS) -> Sample:
-    """Read the newest finished jobs' steps (one job detail each)."""
-    page = source.jobs(
-        status=["completed", "failed"],
-        search=None,
-        page=1,
-        per_page=jobs,
-        sort="updated_at",
-        order="desc",
-    )
-    latest = datetime.fromtimestamp(now, UTC).replace(minute=0, second=0, microsecond=0)
-    sample = Sample(
-        jobs=len(page.data), hours=[latest - timedelta(hours=HOURS - 1 - i) for i in range(HOURS)]
-    )
-    by_agent: dict[str, list[StepRead]] = defaultdict(list)
-    for job in page.data:
-        for step in _steps(source, job.id):
-            if step.finished_at is not None and step.status in ("completed", "failed"):
-                by_agent[step.agent].append(step)
-    sample.steps = dict(by_agent)
-    return sample
-
-
-def _steps(source: Source, job_id: uuid.UUID) -> list[StepRead]:
-    return source.job(job_id).steps
-
-
-def percentile(values: list[float], fraction: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+def collect(source: Source) -> AgentFigures:
+    figures = source.figures(PARTS).agents
+    if figures is None:  # a server that left the part out: say so, do not guess
+        raise AgentOSError("the server sent no per-agent figures", code="UNEXPECTED_ANSWER")
+    return figures
 
 
 def chart(values: list[float | None]) -> str:
@@ -93,58 +52,37 @@ def chart(values: list[float | None]) -> str:
     return "".join(cells)
 
 
-def _hourly(sample: Sample, steps: list[StepRead]) -> list[list[StepRead]]:
-    buckets: list[list[StepRead]] = [[] for _ in sample.hours]
-    first = sample.hours[0]
-    for step in steps:
-        assert step.finished_at is not None
-        index = int((step.finished_at - first).total_seconds() // 3600)
-        if 0 <= index < len(buckets):
-            buckets[index].append(step)
-    return buckets
-
-
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-def _durations(steps: list[StepRead]) -> list[float]:
-    return [s.duration_ms for s in steps if s.status == "completed" and s.duration_ms is not None]
+def _rate(failed: int, completed: int) -> float | None:
+    return failed / (failed + completed) if failed + completed else None
 
 
-def _fail_rate(steps: list[StepRead]) -> float | None:
-    return sum(s.status == "failed" for s in steps) / len(steps) if steps else None
-
-
-def rows(sample: Sample) -> list[tuple[str, tuple[object, ...]]]:
-    result: list[tuple[str, tuple[object, ...]]] = []
-    for agent, steps in sorted(sample.steps.items()):
-        durations = _durations(steps)
-        failed = sum(step.status == "failed" for step in steps)
-        hourly = _hourly(sample, steps)
-        rate = _fail_rate(steps)
-        result.append(
-            (
-                agent,
-                (
-                    agent,
-                    str(len(steps)),
-                    str(failed),
-                    "-" if rate is None else f"{rate:.0%}",
-                    _ms(percentile(durations, 0.5)),
-                    _ms(percentile(durations, 0.95)),
-                    chart([float(sum(s.status == "completed" for s in hour)) for hour in hourly]),
-                    chart([percentile(_durations(hour), 0.95) for hour in hourly]),
-                    chart([_fail_rate(hour) for hour in hourly]),
-                ),
-            )
-        )
-    return result
-
-
-def title(sample: Sample) -> str:
-    first, last = sample.hours[0], sample.hours[-1]
+def row(series: AgentSeries) -> tuple[object, ...]:
+    rate = _rate(series.failed, series.completed)
     return (
-        f"Per agent — steps of the newest {sample.jobs} finished jobs; charts per hour "
-        f"{first:%H:%M} → {last:%H:%M} UTC"
+        series.agent,
+        str(series.completed + series.failed),
+        str(series.failed),
+        "-" if rate is None else f"{rate:.0%}",
+        _ms(series.p50_ms),
+        _ms(series.p95_ms),
+        chart([float(hour.completed) for hour in series.hours]),
+        chart([hour.p95_ms for hour in series.hours]),
+        chart([_rate(hour.failed, hour.completed) for hour in series.hours]),
+    )
+
+
+def rows(figures: AgentFigures) -> list[tuple[str, tuple[object, ...]]]:
+    return [(series.agent, row(series)) for series in figures.agents]
+
+
+def title(figures: AgentFigures) -> str:
+    first = figures.since
+    last = first + timedelta(hours=figures.hours - 1)
+    return (
+        f"Per agent — every step finished in the last {figures.hours} h (exact); charts per "
+        f"hour {first:%H:%M} → {last:%H:%M} UTC"
     )

@@ -1,28 +1,27 @@
-"""What the Failures view shows (plain; no Textual): failed jobs grouped by error code,
-and the jobs waiting for another attempt with the time it starts.
+"""What the Failures view shows (plain; no Textual): failed jobs grouped by error code and
+the stage attempts waiting for a retry, as the core counts them over every row
+(`Source.figures`: `GET /api/admin/ssot/figures` remotely, the same service locally).
 
-A retry's next attempt is its queued step for the job's current attempt: the step joins
-the queue with its backoff as `created_at` (claims skip it until then), so that time is
-when the attempt may start (once a worker is free)."""
+Groups and retries are exact counts; what is listed (a code's jobs, the retries) is the
+newest or soonest of them, and the view says how many of how many."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from agentos.schemas.jobs import JobDetail, JobRead, StepRead
+from agentos.schemas.figures import FailureGroup, FiguresPart, LiveFigures, RetryWaiting
+from agentos.schemas.jobs import JobRead
 from agentos.tui.source import Source
 from agentos.tui.widgets import health
 from agentos.tui.widgets.table import Col
 
 NO_CODE = "(no code)"
-MAX_FAILED = 1000  # failed jobs read for the groups (newest first; no GROUP BY in the API)
-FAILED_PAGE = 500
-MAX_RETRIES = 20  # jobs on a retry whose detail is read for the next attempt's time
+PARTS = (FiguresPart.failures, FiguresPart.retries)
 GROUP_COLUMNS = (
     Col("error code"),
     Col("jobs"),
+    Col("last hour"),
+    Col("24 h"),
     Col("last failed"),
     Col("stages", min_width=100),
     Col("latest error"),
@@ -41,100 +40,63 @@ RETRY_COLUMNS = (
     Col("stage"),
     Col("attempt"),
     Col("next attempt"),
-    Col("status", min_width=100),
+    Col("last error", min_width=100),
 )
 
 
-@dataclass
-class Group:
-    code: str
-    jobs: list[JobRead] = field(default_factory=list)  # newest failure first
-
-    @property
-    def last_failed(self) -> datetime | None:
-        times = [job.finished_at or job.updated_at for job in self.jobs]
-        return max(times, default=None)
-
-    @property
-    def stages(self) -> list[str]:
-        return sorted({job.current_stage for job in self.jobs if job.current_stage})
+def key_of(code: str | None) -> str:
+    """A group's table key and label: its code, or NO_CODE."""
+    return code or NO_CODE
 
 
-@dataclass
-class Failures:
-    total: int  # failed jobs in all
-    groups: list[Group]  # most jobs first
-    read: int  # failed jobs grouped (at most MAX_FAILED)
+def code_of(key: str) -> str:
+    """The `error_code` to ask for a group's jobs ('' is the group without a code)."""
+    return "" if key == NO_CODE else key
 
 
-@dataclass(frozen=True)
-class Retry:
-    job: JobRead
-    next_at: datetime | None  # its queued step's start time (None: running or unknown)
+def read(source: Source, key: str | None) -> LiveFigures:
+    """Groups and retries; with `key`, that group's newest failed jobs too."""
+    return source.figures(PARTS, error_code=None if key is None else code_of(key))
 
 
-def read_failures(source: Source, *, limit: int = MAX_FAILED) -> Failures:
-    jobs: list[JobRead] = []
-    total, page = 0, 1
-    while len(jobs) < limit:
-        found = source.jobs(
-            status=["failed"],
-            search=None,
-            page=page,
-            per_page=min(FAILED_PAGE, limit),
-            sort="updated_at",
-            order="desc",
-        )
-        jobs += found.data
-        total = found.pagination.total
-        if not found.pagination.has_next:
-            break
-        page += 1
-    return Failures(total=total, groups=group(jobs[:limit]), read=min(len(jobs), limit))
-
-
-def group(jobs: list[JobRead]) -> list[Group]:
-    groups: dict[str, Group] = {}
-    for job in jobs:
-        code = job.error_code or NO_CODE
-        groups.setdefault(code, Group(code)).jobs.append(job)
-    return sorted(groups.values(), key=lambda item: (-len(item.jobs), item.code))
-
-
-def read_retries(
-    source: Source, *, detail: Callable[[JobRead], JobDetail] | None = None
-) -> list[Retry]:
-    """Unfinished jobs past their first attempt, most attempts first, with when the next
-    attempt starts."""
-    found = source.jobs(
-        status=["queued", "processing"],
-        search=None,
-        page=1,
-        per_page=100,
-        sort="attempts",
-        order="desc",
+def summary(figures: LiveFigures) -> str:
+    failures, retries = figures.failures, figures.retries
+    attempts = "attempt" if retries is not None and retries.waiting == 1 else "attempts"
+    waiting = (
+        f"{retries.waiting} {attempts} waiting for a retry ({retries.due} due)"
+        if retries is not None
+        else ""
     )
-    waiting = [job for job in found.data if job.attempts > 1][:MAX_RETRIES]
-    read = detail or (lambda job: source.job(job.id))
-    return [Retry(job, next_start(read(job))) for job in waiting]
-
-
-def next_start(job: JobDetail) -> datetime | None:
-    queued: list[StepRead] = [
-        step for step in job.steps if step.status == "queued" and step.attempt == job.attempts
-    ]
-    return min((step.created_at for step in queued), default=None)
-
-
-def group_row(item: Group) -> tuple[object, ...]:
-    latest = item.jobs[0].error if item.jobs else None
+    if failures is None or not failures.failed_jobs:
+        return f"no failed jobs  ·  {waiting}  ·  exact counts"
+    listed = len(failures.groups)
+    largest = f" (the {listed} largest listed)" if listed < failures.codes else ""
     return (
-        item.code,
-        str(len(item.jobs)),
-        health.when(item.last_failed),
-        ", ".join(item.stages) or "-",
-        (latest or "-").replace("\n", " ")[:80],
+        f"{failures.failed_jobs} failed jobs in {failures.codes} error codes{largest}  ·  "
+        f"{waiting}  ·  exact counts"
     )
+
+
+def group_row(item: FailureGroup) -> tuple[object, ...]:
+    stages = sorted(item.stages, key=lambda stage: -item.stages[stage])
+    return (
+        key_of(item.error_code),
+        str(item.jobs),
+        str(item.last_hour),
+        str(item.last_24h),
+        health.when(item.last_failed_at),
+        ", ".join(stages) or "-",
+        (item.latest_error or "-").replace("\n", " ")[:80],
+    )
+
+
+def jobs_title(item: FailureGroup | None, listed: int) -> str:
+    if item is None:
+        return "Jobs of the group"
+    code = key_of(item.error_code)
+    if listed < item.jobs:
+        return f"Jobs of {code} (the newest {listed} of {item.jobs})"
+    return f"Jobs of {code} ({item.jobs})"
 
 
 def job_row(job: JobRead, short: str) -> tuple[object, ...]:
@@ -148,25 +110,32 @@ def job_row(job: JobRead, short: str) -> tuple[object, ...]:
     )
 
 
-def next_text(retry: Retry, now: float) -> str:
-    if retry.job.status.value == "processing":
-        return "running now"
-    if retry.next_at is None:
-        return "-"
-    wait = retry.next_at.timestamp() - now
-    when = retry.next_at.strftime("%H:%M:%S")
+def retries_title(figures: LiveFigures | None) -> str:
+    retries = figures.retries if figures else None
+    if retries is None:
+        return "Retries waiting (next attempt)"
+    listed = len(retries.retries)
+    shown = f"the soonest {listed} of {retries.waiting}" if listed < retries.waiting else "all"
+    return f"Retries waiting (next attempt): {retries.waiting} in all, {shown} listed"
+
+
+def next_text(next_at: datetime, now: float) -> str:
+    wait = next_at.timestamp() - now
+    when = next_at.strftime("%H:%M:%S")
     if wait > 0:
         return f"{when} (in {health.duration(wait)})"
     return f"{when} (due: waits for a worker)"
 
 
-def retry_row(retry: Retry, short: str, now: float) -> tuple[object, ...]:
-    job = retry.job
+def retry_row(retry: RetryWaiting, short: str, now: float) -> tuple[object, ...]:
+    why = retry.last_error_code or retry.last_status or "-"
+    if retry.last_error:
+        why = f"{why}: {retry.last_error}"
     return (
         short,
-        job.title[:32],
-        job.current_stage or "-",
-        f"{job.attempts}/{job.max_attempts}",
-        next_text(retry, now),
-        health.status_text(job.status.value),
+        retry.title[:32],
+        retry.agent,
+        f"{retry.attempt}/{retry.max_attempts}",
+        next_text(retry.next_attempt_at, now),
+        why.replace("\n", " ")[:80],
     )

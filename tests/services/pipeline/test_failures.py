@@ -22,6 +22,7 @@ from agentos.schemas.media import MediaInfo
 from agentos.services import jobs
 from agentos.services.context import SYSTEM_ACTOR
 from agentos.services.jobs.catalog import PIPELINE
+from agentos.services.jobs.failed import retry_figures
 from agentos.services.pipeline import claims, failures, progress, sending, stage_functions
 from agentos.services.pipeline.stage import StageContext, StageResult
 from agentos.services.runtime import Runtime
@@ -147,6 +148,13 @@ def test_a_retryable_failure_is_retried_after_a_backoff_then_fails_readably(
             assert sending.queued_unsent(session, agents=set(PIPELINE)) == []
             retry = session.scalars(select(SystemEvent).where(SystemEvent.kind == "step.retry"))
             assert [event.details["retry_in_s"] > 0 for event in retry] == [True]
+            # The Failures view's retries list says when and why (the failed step's code).
+            waiting = retry_figures(session, now=utcnow())
+            assert (waiting.waiting, waiting.due) == (1, 0)
+            [listed] = waiting.retries
+            assert (listed.step_id, listed.attempt) == (queued[0].id, 2)
+            assert listed.next_attempt_at == queued[0].created_at
+            assert (listed.last_status, listed.last_error_code) == ("failed", "INTERNAL")
 
         # Once the backoff has passed, the attempts go on until the job's last one.
         for attempt in (2, 3):
@@ -165,6 +173,7 @@ def test_a_retryable_failure_is_retried_after_a_backoff_then_fails_readably(
         (s for s in steps(runtime, job_id) if s.agent == "probe"), key=lambda s: s.attempt
     )
     assert [s.status for s in probe_steps] == ["failed", "failed", "failed"]
+    assert [s.error_code for s in probe_steps] == ["INTERNAL"] * 3
     assert str(probe_steps[-1].id) in job.error  # where to look in the log
     logged = [r for r in caplog.records if getattr(r, "job_id", None) == str(job_id)]
     # Each failure names its step; the record keeps the trace of the request behind the job.
