@@ -26,10 +26,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_LINE = re.compile(
-    r"ratio|aim|goal|p50|p99|req/s|MB/s|real time|x the|rows/s|per action|per request",
+    r"ratio|aim|goal|p50|p99|req/s|MB/s|real time|x the|rows/s|per action|per request"
+    r"|\d+\.\d+\s+\d+\.\d+",  # a table row of figures (bench_history's cases)
     re.IGNORECASE,
 )
-MAX_KEY_LINES = 40
+MAX_KEY_LINES = 60
 TAIL_LINES = 15
 
 
