@@ -10,6 +10,7 @@ reached, unless AGENTOS_REQUIRE_SERVICES=1 (CI), which turns that into a failure
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
@@ -24,6 +25,10 @@ from tests.support import services
 from tests.support import slow_scenes as slow_scenes_module
 
 REQUIRE_SERVICES = os.environ.get("AGENTOS_REQUIRE_SERVICES") == "1"
+# pytest-xdist's workers inherit COLUMNS=80 from execnet; the CLI's console reads it once,
+# at import, and would lay out "piped" output 80 columns wide in those workers only.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
 
 
 def _unavailable(what: str, reason: str) -> None:
@@ -31,6 +36,18 @@ def _unavailable(what: str, reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{message} - AGENTOS_REQUIRE_SERVICES=1 requires it", pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _no_event_loop_left_running() -> Iterator[None]:
+    """A test module that leaves an event loop marked running in this thread would make
+    every later async test in the process fail ("cannot be called from a running event
+    loop"); pytest-xdist runs modules in any order, so this names the culprit."""
+    yield
+    leaked = asyncio._get_running_loop()
+    if leaked is not None:
+        asyncio.events._set_running_loop(None)
+        pytest.fail(f"the module left an event loop running in its thread: {leaked!r}")
 
 
 @pytest.fixture(autouse=True)

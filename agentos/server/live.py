@@ -101,6 +101,8 @@ def start_live(app: FastAPI) -> Callable[[], None]:
     controls.apply_forced_breakers(runtime)
     stop_background = admin_data.start_background(runtime)
     stop_following = admin_data.add_listener(runtime, lambda event: follow(runtime, event))
+    # Read again now that changes are heard: one announced before this was missed.
+    config_live.load(runtime)
     hub = get_hub(app)
 
     def stop() -> None:

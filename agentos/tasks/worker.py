@@ -63,6 +63,7 @@ def _child_init(**_: Any) -> None:
     threading.Thread(
         target=follow_changes,
         args=(runtime, lambda change: config_live.handle_change(runtime, change)),
+        kwargs={"on_subscribed": lambda: config_live.load(runtime)},
         name="agentos-config",
         daemon=True,
     ).start()
@@ -72,8 +73,14 @@ def follow_changes(
     runtime: Runtime,
     on_change: Callable[[dict[str, Any]], None],
     stop: threading.Event | None = None,
+    *,
+    on_subscribed: Callable[[], object] | None = None,
 ) -> None:
-    """Call `on_change` with every announced change until `stop`; reconnect if the bus drops."""
+    """Call `on_change` with every announced change until `stop`; reconnect if the bus drops.
+
+    `on_subscribed` runs after every (re)subscription: a change announced before it was
+    not heard, so whatever it re-reads from the stored state covers that gap.
+    """
     stop = stop or threading.Event()
     while not stop.is_set():
         try:
@@ -82,6 +89,11 @@ def follow_changes(
             logger.warning("change listener: bus unavailable, retrying")
             stop.wait(runtime.settings.heartbeat_interval_s)
             continue
+        if on_subscribed is not None:
+            try:
+                on_subscribed()
+            except Exception:
+                logger.exception("re-reading the stored state after subscribing failed")
         try:
             while not stop.is_set():
                 event = subscription.get(timeout_s=0.5)
@@ -241,6 +253,7 @@ class WorkerHeartbeat(threading.Thread):
             self.runtime,
             lambda change: self._guard(lambda: self.on_change(change)),
             self._stop_event,
+            on_subscribed=lambda: config_live.load(self.runtime),
         )
 
     def on_change(self, change: dict[str, Any]) -> None:

@@ -19,6 +19,10 @@ Pass criteria (exit 0 only if all hold; the figures go to report.json in `--out`
 - every job created ended completed, failed with an error code, or cancelled;
 - `audit.verify` passes;
 - each server's memory (RSS) at the end is within 10 % of its level after the warm-up.
+
+`--no-latency-gate` still measures and reports the p99s but leaves them out of the exit
+code: the test suite runs the short form that way (tests/faults/test_load_short.py),
+because a test must not hang on timings of a machine shared with other tests.
 """
 
 from __future__ import annotations
@@ -312,7 +316,11 @@ def drain(runtime: Runtime, timeout_s: float) -> dict[str, int]:
 
 
 def check(
-    runtime: Runtime, ledger: list[dict[str, Any]], memory: dict[str, dict[str, int]]
+    runtime: Runtime,
+    ledger: list[dict[str, Any]],
+    memory: dict[str, dict[str, int]],
+    *,
+    latency_gate: bool = True,
 ) -> dict[str, Any]:
     """Every pass criterion: its figures and whether it holds."""
     results: dict[str, Any] = {}
@@ -327,6 +335,7 @@ def check(
     p99 = {c: round(percentile(v, 0.99), 1) for c, v in by_category.items()}
     results["p99_ms"] = {
         "ok": all(p99.get(c, 0.0) < target for c, target in TARGETS_MS.items()),
+        "gated": latency_gate,
         "by_category": p99,
         "targets": TARGETS_MS,
         "by_type": {
@@ -402,6 +411,12 @@ def main() -> int:
     )
     parser.add_argument("--drain-timeout", type=float, default=180.0)
     parser.add_argument("--out", type=Path, default=None, help="run folder (default: a temp one)")
+    parser.add_argument(
+        "--no-latency-gate",
+        dest="latency_gate",
+        action="store_false",
+        help="report the p99s but leave them out of the exit code (the test suite's form)",
+    )
     args = parser.parse_args()
     out = (args.out or Path(tempfile.mkdtemp(prefix="agentos-load-"))).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -445,7 +460,7 @@ def main() -> int:
         report["job_statuses_at_end_of_load"] = drain(runtime, 0)
         report["drained"] = drain(runtime, args.drain_timeout)
         ledger = [json.loads(line) for line in ledger_path.read_text().splitlines() if line]
-        report["checks"] = check(runtime, ledger, memory)
+        report["checks"] = check(runtime, ledger, memory, latency_gate=args.latency_gate)
         report["locust_exit"] = code
     finally:
         runtime.close()
@@ -464,10 +479,12 @@ def main() -> int:
     checks = report["checks"]
     for name, result in checks.items():
         summary = {k: v for k, v in result.items() if k not in ("by_type", "sample", "ok")}
-        print(f"{'PASS' if result['ok'] else 'FAIL'} {name}: {json.dumps(summary)}")
+        verdict = "PASS" if result["ok"] else "FAIL" if result.get("gated", True) else "MISS"
+        print(f"{verdict} {name}: {json.dumps(summary)}")
     print(f"machine CPU during the load: {json.dumps(report.get('machine_cpu_percent'))}")
     print(f"report: {out / 'report.json'}")
-    return 0 if all(result["ok"] for result in checks.values()) else 1
+    gated = [r["ok"] for r in checks.values() if r.get("gated", True)]
+    return 0 if all(gated) else 1
 
 
 if __name__ == "__main__":

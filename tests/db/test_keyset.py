@@ -16,6 +16,8 @@ from agentos.db.keyset import Keyset, SortKey, ranked
 from agentos.errors import InvalidError
 
 table = Table("t", MetaData(), Column("id", String), Column("at", String), Column("n", Integer))
+# Parameters are fixed so that every pytest-xdist worker collects the same tests.
+FIXED_ID = "5f0c2a9e-3b1d-4c6e-9a7f-2d8b1e4c6a90"
 NEWEST = (SortKey(table.c.at, "datetime", True), SortKey(table.c.id, "uuid", True))
 
 
@@ -45,10 +47,10 @@ def _token(payload: object) -> str:
         _token([1, 2]),
         _token({"v": 2}),
         _token({"v": 1, "f": "", "k": "ab", "p": 0, "b": False}),
-        _token({"v": 1, "f": "", "k": ["2026-01-01T00:00:00", str(uuid.uuid4())], "p": 0, "b": False}),
+        _token({"v": 1, "f": "", "k": ["2026-01-01T00:00:00", FIXED_ID], "p": 0, "b": False}),
         _token({"v": 1, "f": "", "k": ["2026-01-01T00:00:00Z", "nope"], "p": 0, "b": False}),
-        _token({"v": 1, "f": "", "k": ["2026-01-01T00:00:00Z", str(uuid.uuid4())], "p": -1, "b": False}),
-        _token({"v": 1, "f": "", "k": ["2026-01-01T00:00:00Z", str(uuid.uuid4())], "p": 0, "b": 1}),
+        _token({"v": 1, "f": "", "k": ["2026-01-01T00:00:00Z", FIXED_ID], "p": -1, "b": False}),
+        _token({"v": 1, "f": "", "k": ["2026-01-01T00:00:00Z", FIXED_ID], "p": 0, "b": 1}),
     ],
 )  # fmt: skip
 def test_anything_else_is_bad_cursor(token: str) -> None:

@@ -14,7 +14,7 @@ LIST_PATHS = ["/api/jobs/history", "/api/jobs/status/queued", "/api/jobs/today",
               "/api/jobs/summary/stats", "/api/jobs/recent/5"]  # fmt: skip
 
 
-@pytest.mark.parametrize("path", [*LIST_PATHS, f"/api/jobs/{uuid.uuid4()}"])
+@pytest.mark.parametrize("path", [*LIST_PATHS, "/api/jobs/5f0c2a9e-3b1d-4c6e-9a7f-2d8b1e4c6a90"])
 def test_auth_required(client: TestClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 401

@@ -1,4 +1,4 @@
-"""Fixtures of the browser tests: one Chromium for the session, a seeded `agentos serve`
+"""Fixtures of the browser tests: one Chromium per test module, a seeded `agentos serve`
 per test on the deployment of `settings` (embedded, distributed).
 
 Without a browser (Debian's `chromium`, or Playwright itself) the tests are skipped with
@@ -29,7 +29,9 @@ def _no_browser(reason: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop marked running in
+# this thread while it is open, which would break every async test run after it here.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
