@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     access_token_ttl_s: int = Field(default=900, ge=30)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)
 
+    http_keep_alive_s: int = Field(
+        default=75,
+        ge=1,
+        le=3600,
+        description="how long `agentos serve` keeps an idle connection open: longer than a "
+        "load balancer's idle timeout (60 s on most), so the server never closes a "
+        "connection the balancer is about to reuse",
+    )
+
     ssot_cache_key: str = "admin:dashboard:v4"
     ssot_cache_ttl_s: int = Field(default=15, ge=1)
     ssot_warm_interval_s: float = Field(default=5.0, gt=0)

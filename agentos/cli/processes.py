@@ -67,6 +67,7 @@ def serve(
         http="httptools",
         loop="uvloop",
         access_log=access_log,
+        timeout_keep_alive=get_settings().http_keep_alive_s,
     )
 
 

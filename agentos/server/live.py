@@ -17,7 +17,7 @@ from collections.abc import Callable
 import orjson
 from fastapi import FastAPI
 
-from agentos.services import admin_data
+from agentos.services import admin_data, health
 from agentos.services.analytics import upkeep
 from agentos.services.backends.base import BusEvent
 from agentos.services.config import live as config_live
@@ -98,6 +98,8 @@ def start_live(app: FastAPI) -> Callable[[], None]:
     system controls (breakers, limits, cache) announced by any process reach this one."""
     runtime = app.state.runtime
     config_live.load(runtime)
+    monitor = app.state.health_monitor = health.HealthMonitor(runtime)
+    monitor.start()
     controls.apply_forced_breakers(runtime)
     stop_background = admin_data.start_background(runtime)
     stop_following = admin_data.add_listener(runtime, lambda event: follow(runtime, event))
@@ -106,6 +108,8 @@ def start_live(app: FastAPI) -> Callable[[], None]:
     hub = get_hub(app)
 
     def stop() -> None:
+        monitor.stop()
+        app.state.health_monitor = None
         stop_following()
         hub.close()
         app.state.live_hub = None

@@ -3,6 +3,8 @@ dependency going down or coming back as a system event."""
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 from agentos import __version__
 from agentos.db.models import RuntimeSetting
 from agentos.schemas.health import HealthPart, HealthReport
-from agentos.services import events
+from agentos.services import events, maintenance
 from agentos.services.backends.base import Backends
 from agentos.services.runtime import Runtime
 from agentos.settings import Settings
@@ -41,6 +43,7 @@ def _select_one(engine: Engine) -> None:
         connection.execute(text("SELECT 1"))
 
 
+logger = logging.getLogger(__name__)
 _probes = ThreadPoolExecutor(max_workers=4, thread_name_prefix="agentos-health")
 
 
@@ -80,6 +83,55 @@ def check(*, settings: Settings, engine: Engine, backends: Backends) -> HealthRe
         deployment="distributed" if distributed else "embedded",
         parts=parts,
     )
+
+
+class HealthMonitor:
+    """Probes every part each `interval_s` in its own thread, so `/health` answers the
+    newest report without leaving the event loop (a thread hop per probe was most of its
+    latency under load). A report older than `max_age_s` (the thread stalled on a dead
+    dependency, or stopped) is never served: the caller probes itself then."""
+
+    def __init__(self, runtime: Runtime, *, interval_s: float = 1.0) -> None:
+        self.runtime = runtime
+        self.interval_s = interval_s
+        self.max_age_s = interval_s * 3
+        self._latest: tuple[float, HealthReport] | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        # No probe here: a dependency down at startup must not delay the server's start.
+        self._thread = threading.Thread(target=self._run, name="agentos-health", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._latest = None
+
+    def latest(self) -> HealthReport | None:
+        """The newest report if it is recent enough, else None (no I/O)."""
+        latest = self._latest
+        if latest is None or time.monotonic() - latest[0] > self.max_age_s:
+            return None
+        return latest[1].model_copy()
+
+    def probe(self) -> HealthReport:
+        runtime = self.runtime
+        report = check(settings=runtime.settings, engine=runtime.engine, backends=runtime.backends)
+        # Read here too, so the route finds the flag fresh without I/O (it sets it itself).
+        report.maintenance = maintenance.current(runtime)
+        self._latest = (time.monotonic(), report)
+        return report
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.probe()
+            except Exception:  # a probe never raises; this keeps the thread alive if it did
+                logger.exception("health probe failed")
+            self._stop.wait(self.interval_s)
 
 
 # Dependency watch ------------------------------------------------------------------------

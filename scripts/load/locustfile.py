@@ -68,6 +68,8 @@ def _record(
         "trace_id": context.get("trace_id"),
         "action": context.get("action"),
     }
+    if context.get("category") == "ssot" and response is not None:
+        line["cache"] = response.headers.get("X-Cache")  # HIT, MISS or DIRECT
     if name == "upload: finalize" and status == 200:
         with contextlib.suppress(ValueError, KeyError, TypeError):
             line["job_id"] = response.json()["data"]["job_id"]
@@ -134,11 +136,6 @@ class Operator(Person):
     kind = "operator"
     fixed_count = CONFIG["counts"]["operator"]
     wait_time = between(0.5, 1.5)
-    jobs: list[str]
-
-    def on_start(self) -> None:
-        super().on_start()
-        self.jobs = []
 
     @task(6)
     def ssot(self) -> None:
@@ -150,9 +147,7 @@ class Operator(Person):
 
     @task(1)
     def history(self) -> None:
-        response = self.call("GET", "/api/jobs/history?per_page=20", "user: jobs history", "user")
-        if response.status_code == 200:
-            self.jobs = [job["id"] for job in response.json()["data"]]
+        self.call("GET", "/api/jobs/history?per_page=20", "user: jobs history", "user")
 
     @task(1)
     def action_status(self) -> None:
@@ -174,10 +169,15 @@ class Operator(Person):
 
     @task(1)
     def set_priority(self) -> None:
-        if self.jobs:
+        # Only a queued job can be reprioritised: pick one from the queue, if any waits.
+        queued = self.call(
+            "GET", "/api/jobs/status/queued?per_page=20", "user: jobs queued", "user"
+        )
+        waiting = [job["id"] for job in queued.json()["data"]] if queued.status_code == 200 else []
+        if waiting:
             self.action(
                 "job.set_priority",
-                {"job_id": random.choice(self.jobs), "priority": random.randint(0, 5)},
+                {"job_id": random.choice(waiting), "priority": random.randint(0, 5)},
             )
 
     @task(1)

@@ -13,8 +13,10 @@ names and `agentos beat`. Then headless Locust (scripts/load/locustfile.py) for
 
 Pass criteria (exit 0 only if all hold; the figures go to report.json in `--out`):
 - no 5xx (and no request left unanswered);
-- p99 per request type within the seed's targets: SSOT < 50 ms, actions < 200 ms,
-  user API < 500 ms, health < 50 ms;
+- p99 per request type within the seed's targets: SSOT < 50 ms for a cache hit and
+  < 500 ms for a miss (the seed's two SSOT rows: "5ms hit, 400ms miss"; an answer's
+  `X-Cache` says which, and the hit rate is reported), actions < 200 ms, user API < 500 ms,
+  health < 50 ms;
 - every admin action that answered 2xx has exactly one audit record (by its trace id);
 - every job created ended completed, failed with an error code, or cancelled;
 - `audit.verify` passes;
@@ -60,7 +62,7 @@ from agentos.settings import REDIS_DB_BY_ROLE, Settings
 
 HERE = Path(__file__).resolve().parent
 AGENTOS = str(Path(sys.executable).with_name("agentos"))
-TARGETS_MS = {"ssot": 50.0, "action": 200.0, "user": 500.0, "health": 50.0}
+TARGETS_MS = {"ssot": 50.0, "ssot_miss": 500.0, "action": 200.0, "user": 500.0, "health": 50.0}
 MEMORY_TOLERANCE = 0.10
 TERMINAL = {"completed", "failed", "cancelled"}
 
@@ -330,7 +332,7 @@ def check(
     by_category: dict[str, list[float]] = {}
     by_type: dict[str, list[float]] = {}
     for row in ledger:
-        by_category.setdefault(row["category"], []).append(row["ms"])
+        by_category.setdefault(_category(row), []).append(row["ms"])
         by_type.setdefault(row["type"], []).append(row["ms"])
     p99 = {c: round(percentile(v, 0.99), 1) for c, v in by_category.items()}
     results["p99_ms"] = {
@@ -344,6 +346,8 @@ def check(
             for t, v in sorted(by_type.items())
         },
     }  # fmt: skip
+    answers = [row.get("cache") for row in ledger if row["category"] == "ssot"]
+    results["p99_ms"]["ssot_hit_rate"] = round(answers.count("HIT") / max(1, len(answers)), 3)
     results["audit_per_action"] = audited(runtime, ledger)
     results["jobs"] = jobs_ended(runtime)
     with runtime.session() as session:
@@ -359,6 +363,13 @@ def check(
         "growth": growth,
     }
     return results
+
+
+def _category(row: dict[str, Any]) -> str:
+    """An SSOT answer that was not a cache hit is held to the seed's miss target."""
+    if row["category"] == "ssot" and row.get("cache") not in (None, "HIT"):
+        return "ssot_miss"
+    return str(row["category"])
 
 
 def audited(runtime: Runtime, ledger: list[dict[str, Any]]) -> dict[str, Any]:
@@ -396,9 +407,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=60, help="seconds of load (60: short)")
     parser.add_argument("--warmup", type=int, default=None, help="seconds (default: 1/4)")
-    parser.add_argument("--browsers", type=int, default=12)
-    parser.add_argument("--operators", type=int, default=4)
-    parser.add_argument("--uploaders", type=int, default=2)
+    parser.add_argument("--browsers", type=int, default=30)
+    parser.add_argument("--operators", type=int, default=8)
+    parser.add_argument("--uploaders", type=int, default=3)
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import orjson
 from fastapi import APIRouter, Depends, Request
@@ -108,38 +108,91 @@ async def current_document(request: Request) -> CachedDocument:
     return hit if hit is not None else await run_in_threadpool(store.get)
 
 
+class _Envelope(NamedTuple):
+    """A document's success envelope, cut where the per-answer values go, and its fixed
+    headers: made once per document, section and cache verdict."""
+
+    head: bytes  # {"success":true,"data":<data>,"cache":{"source":..,"age_s":
+    tail: bytes  # ,"built_at":..,"build_ms":..,"size_bytes":..},"timestamp":
+    headers: tuple[tuple[bytes, bytes], ...]
+    not_modified: tuple[tuple[bytes, bytes], ...]
+
+
+def _envelope(document: CachedDocument, section: str | None, etag: str) -> _Envelope:
+    meta = document.meta_fields()
+    data = document.body if section is None else document.section(section)
+    validators = ((b"etag", etag.encode()), (b"cache-control", CACHE_CONTROL.encode()))
+    verdict = (b"x-cache", meta["source"].upper().encode())
+    return _Envelope(
+        head=b"".join(
+            (
+                b'{"success":true,"data":',
+                data,
+                b',"cache":{"source":',
+                orjson.dumps(meta["source"]),
+                b',"age_s":',
+            )
+        ),
+        tail=b"".join(
+            (
+                b',"built_at":',
+                orjson.dumps(meta["built_at"]),
+                b',"build_ms":',
+                orjson.dumps(meta["build_ms"]),
+                b',"size_bytes":',
+                orjson.dumps(meta["size_bytes"]),
+                b'},"timestamp":',
+            )
+        ),
+        headers=(
+            (b"content-type", b"application/json"),
+            *validators,
+            verdict,
+            (b"x-cache-built-at", meta["built_at"].isoformat().encode()),
+        ),
+        not_modified=(*validators, verdict),
+    )
+
+
+class _ReadyResponse(Response):
+    """An answer whose headers are ready as bytes: Starlette's constructor would encode
+    and check them again on every hit."""
+
+    def __init__(self, status_code: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status_code, self.raw_headers, self.body = status_code, headers, body
+        self.background = None
+
+
 def document_response(
     request: Request, document: CachedDocument, section: str | None = None
 ) -> Response:
     """The envelope around ready JSON bytes, with the cache verdict in headers and body. A
     poller that sends back the ETag it has gets 304 with no body while nothing changed."""
-    meta = document.meta_fields()
-    source = meta["source"].upper()
-    data = document.body if section is None else document.section(section)
     etag = document.etag(section)
-    validators = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    envelope = document.derived(
+        f"envelope:{document.source}:{section or ''}",
+        lambda: _envelope(document, section, etag),
+    )
     if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers={**validators, "X-Cache": source})
+        return _ReadyResponse(304, list(envelope.not_modified), b"")
+    age = round(document.age_s(), 3)
     body = b"".join(
         (
-            b'{"success":true,"data":',
-            data,
-            b',"cache":',
-            orjson.dumps(meta),
-            b',"timestamp":',
+            envelope.head,
+            orjson.dumps(age),
+            envelope.tail,
             orjson.dumps(datetime.now(UTC)),
             b',"response_time_ms":',
             orjson.dumps(elapsed_ms(request)),
             b"}",
         )
     )
-    headers = {
-        **validators,
-        "X-Cache": source,
-        "X-Cache-Age": f"{meta['age_s']:.3f}",
-        "X-Cache-Built-At": meta["built_at"].isoformat(),
-    }
-    return Response(body, media_type="application/json", headers=headers)
+    headers = [
+        *envelope.headers,
+        (b"content-length", str(len(body)).encode()),
+        (b"x-cache-age", f"{age:.3f}".encode()),
+    ]
+    return _ReadyResponse(200, headers, body)
 
 
 @router.get(

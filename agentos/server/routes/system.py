@@ -17,7 +17,10 @@ from agentos.server.ratelimit import PublicRateLimit
 from agentos.server.responses import ok
 from agentos.server.routes._docs import TIMESTAMP_EXAMPLE, errors
 from agentos.services import health, maintenance
+from agentos.services.backends.base import Backends
+from agentos.services.runtime import Runtime
 from agentos.services.security import admin_access
+from agentos.settings import Settings
 
 # Public tier (10/min per IP by default); the 429 is documented on every operation.
 router = APIRouter(tags=["System"], dependencies=[PublicRateLimit], responses=errors(429))
@@ -81,10 +84,9 @@ async def get_health(
     request: Request, settings: SettingsDep, backends: BackendsDep
 ) -> JSONResponse:
     runtime = request.app.state.runtime
-    report = await run_in_threadpool(
-        health.check, settings=settings, engine=runtime.engine, backends=backends
-    )
-    report.maintenance = await run_in_threadpool(maintenance.current, runtime)
+    report = _recent_report(request)
+    if report is None:
+        report = await run_in_threadpool(_report, runtime, settings, backends)
     shown = report if await _is_admin_reader(request) else report.public()
     body = ok(request, shown.model_dump(mode="json"))
     body["timestamp"] = body["timestamp"].isoformat()
@@ -97,11 +99,38 @@ async def get_health(
     return JSONResponse(body, status_code=503)
 
 
+def _recent_report(request: Request) -> HealthReport | None:
+    """The health monitor's newest report and the maintenance flag, if both are recent:
+    answered on the event loop (the server's lifespan starts the monitor)."""
+    monitor: health.HealthMonitor | None = getattr(request.app.state, "health_monitor", None)
+    report = monitor.latest() if monitor is not None else None
+    state = maintenance.known_fresh(request.app.state.runtime)
+    if report is None or state is None:
+        return None
+    report.maintenance = state
+    return report
+
+
+def _report(runtime: Runtime, settings: Settings, backends: Backends) -> HealthReport:
+    """The probes and the maintenance state in one trip to a worker thread."""
+    report = health.check(settings=settings, engine=runtime.engine, backends=backends)
+    report.maintenance = maintenance.current(runtime)
+    return report
+
+
 async def _is_admin_reader(request: Request) -> bool:
     """Details (latency, backends, errors) only for an admin reader from an allowed IP."""
     credential = bearer_or_none(request.headers.get("authorization"))
     if credential is None:
         return False
+    runtime = request.app.state.runtime
+    actor = admin_access.cached_actor(runtime, credential, ip=client_ip(request))
+    if actor is not None:  # token and user cached: no I/O, no thread
+        try:
+            admin_access.check_reader(runtime, actor)
+        except AgentOSError:
+            return False
+        return True
     try:
         await run_in_threadpool(
             admin_access.authorize_reader,

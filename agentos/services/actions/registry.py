@@ -14,7 +14,7 @@ import pkgutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Annotated, Any, Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -212,6 +212,13 @@ def request_union() -> Any:
     return Annotated[Union.__getitem__(models), Field(discriminator="action")]
 
 
+@cache
+def _payload_schema(payload: type[BaseModel]) -> dict[str, Any]:
+    # Generating a JSON schema costs about half a millisecond per model: the status page
+    # lists every action on each read, so each schema is made once per process.
+    return payload.model_json_schema()
+
+
 def info(spec: ActionSpec, settings: Settings) -> ActionInfo:
     return ActionInfo(
         name=spec.name,
@@ -224,7 +231,7 @@ def info(spec: ActionSpec, settings: Settings) -> ActionInfo:
         rate_window_s=rate_policy_of(spec, settings).window_s,
         dangerous=spec.dangerous,
         dependencies=list(spec.dependencies),
-        payload_schema=spec.payload.model_json_schema(),
+        payload_schema=_payload_schema(spec.payload),
     )
 
 

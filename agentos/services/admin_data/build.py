@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import orjson
 from sqlalchemy.orm import Session
@@ -33,6 +33,7 @@ from agentos.services.admin_data import sections, workforce
 from agentos.services.runtime import Runtime
 from agentos.settings import Settings
 
+T = TypeVar("T")
 HEADER_MAGIC = b"AOS4 "
 MAX_PARALLEL_SECTIONS = 8
 
@@ -50,6 +51,8 @@ class CachedDocument:
     source: CacheSource = "hit"
     _sections: dict[str, bytes] = dataclasses.field(default_factory=dict, compare=False)
     _etags: dict[str, str] = dataclasses.field(default_factory=dict, compare=False)
+    # What a front end derives from this document once (the HTTP envelope's fixed parts).
+    _derived: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)
 
     @property
     def size_bytes(self) -> int:
@@ -78,6 +81,15 @@ class CachedDocument:
             cached = orjson.dumps(orjson.loads(self.body)[name])
             self._sections[name] = cached
         return cached
+
+    def derived(self, key: str, make: Callable[[], T]) -> T:
+        """`make()` once per document and key (copies for another source share it: put
+        the source in `key` if the value depends on it)."""
+        try:
+            return cast("T", self._derived[key])
+        except KeyError:
+            value = self._derived[key] = make()
+            return value
 
     def as_source(self, source: CacheSource) -> CachedDocument:
         return self if source == self.source else dataclasses.replace(self, source=source)
