@@ -20,6 +20,7 @@ from agentos.errors import UnavailableError
 from agentos.schemas.system import MaintenanceState
 from agentos.services import config, events
 from agentos.services.context import Actor
+from agentos.services.outbox import after_commit
 from agentos.services.runtime import Runtime, runtime_of
 
 MAINTENANCE_KEY = "system.maintenance"
@@ -48,7 +49,8 @@ def write(session: Session, *, state: MaintenanceState, actor: Actor) -> Mainten
     config.put(session, key=MAINTENANCE_KEY, value=value, actor=actor)
     kind = "system.maintenance_on" if state.enabled else "system.maintenance_off"
     events.announce(session, kind, by=actor.name, message=state.message)
-    _watch(runtime_of(session)).forget()
+    # After the commit: a read between now and then would cache the old flag again.
+    after_commit(session, _watch(runtime_of(session)).forget)
     return read(session)
 
 
@@ -87,8 +89,10 @@ class _Watch:
         self._lock = threading.Lock()
         self._state = OFF
         self._read_at = 0.0
+        self._forgotten = 0  # a read that began before a forget must not be kept
 
     def forget(self) -> None:
+        self._forgotten += 1
         self._read_at = 0.0
 
     def current(self) -> MaintenanceState:
@@ -96,12 +100,14 @@ class _Watch:
             return self._state
         with self._lock:
             if time.monotonic() - self._read_at >= CHECK_INTERVAL_S:
+                forgotten = self._forgotten
                 try:
                     with self.runtime.read_session() as session:
                         self._state = read(session)
                 except Exception:  # database down: keep the last answer; /health says why
                     pass
-                self._read_at = time.monotonic()
+                if forgotten == self._forgotten:
+                    self._read_at = time.monotonic()
         return self._state
 
     def fresh(self) -> bool:
