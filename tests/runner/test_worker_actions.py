@@ -121,8 +121,20 @@ def test_a_pool_of_one_runs_one_stage_at_a_time(
     with fast.session() as session:
         for name in ("ingest", "probe", "scenes"):
             agents.set_concurrency(session, agent=name, concurrency=4, actor=SYSTEM_ACTOR)
-    before = runner.effective_pool_size()
-    act(fast, "worker.pool_shrink", worker=runner.name, n=before - 1)
+    # The shrink counts from the pool the runner has when it answers, so read `before`
+    # only once the runner has the new concurrency (on Redis the news takes a moment).
+    wait_for(
+        lambda: all(
+            runner.stats()["agents"][name]["concurrency"] == 4
+            for name in ("ingest", "probe", "scenes")
+        ),
+        timeout_s=10,
+        what="the runner to apply the new concurrency",
+    )
+    with runner.lock:
+        before = runner.effective_pool_size()
+    shrunk = act(fast, "worker.pool_shrink", worker=runner.name, n=before - 1)
+    assert shrunk["after"] == 1
     video = make_video(tmp_path)
     job_ids = [submit(fast, video) for _ in range(3)]
     seen: list[int] = []
