@@ -179,6 +179,9 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # /docs and /redoc: console.install, from the package's own files
         redoc_url=None,
+        # Our figures are Prometheus (/metrics) and our trace id; FastAPI's OpenTelemetry
+        # hooks would otherwise look up the global providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
     app.state.settings = settings

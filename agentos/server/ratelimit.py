@@ -33,8 +33,10 @@ from __future__ import annotations
 
 import logging
 import math
+import uuid
 from dataclasses import dataclass
-from typing import Literal
+from functools import lru_cache
+from typing import Literal, get_args
 
 from fastapi import Depends, Request
 
@@ -64,21 +66,31 @@ class Window:
     algorithm: RateAlgorithm = "sliding_window"
 
 
-def windows(settings: Settings, tier: Tier) -> list[Window]:
+def windows(settings: Settings, tier: Tier) -> tuple[Window, ...]:
     """The limits one request of `tier` is checked against: the tier's policy when one is
     set (ratelimit.policy.set), else the minute and the burst windows."""
     policy = settings.rate_limit_policies.get(tier)
     if policy is not None:
-        return [Window(policy.limit, policy.window_s, ":policy", policy.algorithm)]
-    per_min: int = getattr(settings, f"ratelimit_{tier}_per_min")
-    result = [Window(per_min, MINUTE_S, "")]
-    if settings.ratelimit_burst_factor > 0:
-        burst_s = settings.ratelimit_burst_window_s
-        share = per_min * burst_s / MINUTE_S * settings.ratelimit_burst_factor
-        burst = min(per_min, max(1, math.ceil(share)))
-        if burst < per_min:
-            result.append(Window(burst, burst_s, ":burst"))
-    return result
+        return (Window(policy.limit, policy.window_s, ":policy", policy.algorithm),)
+    return _minute_and_burst(
+        getattr(settings, _PER_MIN[tier]),
+        settings.ratelimit_burst_factor,
+        settings.ratelimit_burst_window_s,
+    )
+
+
+_PER_MIN: dict[str, str] = {tier: f"ratelimit_{tier}_per_min" for tier in get_args(Tier)}
+
+
+@lru_cache(maxsize=256)
+def _minute_and_burst(per_min: int, burst_factor: float, burst_s: int) -> tuple[Window, ...]:
+    # Settings change at run time (config.set), so this is cached by value, not by tier.
+    minute = Window(per_min, MINUTE_S, "")
+    if burst_factor <= 0:
+        return (minute,)
+    share = per_min * burst_s / MINUTE_S * burst_factor
+    burst = min(per_min, max(1, math.ceil(share)))
+    return (minute, Window(burst, burst_s, ":burst")) if burst < per_min else (minute,)
 
 
 def enforce(
@@ -86,11 +98,15 @@ def enforce(
 ) -> None:
     """Count one request of `subject` in `tier`; RateLimitedError when over any window."""
     decisions: list[tuple[Window, RateDecision]] = []
+    leases = allowance(backends)
     # Burst window first: a request it refuses then costs nothing from the minute's quota.
     for window in reversed(windows(settings, tier)):
         key = f"http:{tier}:{subject}{window.suffix}"
         try:
-            decision = _hit(backends, key, window)
+            if window.algorithm == "sliding_window":
+                decision = leases.hit(key, limit=window.limit, window_s=window.window_s)
+            else:
+                decision = _hit(backends, key, window)
         except UnavailableError:
             # The shared limiter is down: degrade to limits per process, never to none.
             logger.warning("shared rate limiter unavailable; limiting %s in this process", key)
@@ -104,7 +120,8 @@ def enforce(
                 window_s=window.window_s,
                 details={"tier": tier, "retry_after_s": math.ceil(decision.retry_after_s)},
             )
-        decisions.insert(0, (window, decision))
+        decisions.append((window, decision))
+    decisions.reverse()
     request.state.ratelimit_headers = _headers(decisions)
 
 
@@ -136,16 +153,29 @@ def allowance(backends: Backends) -> Allowance:
 
 def _headers(decisions: list[tuple[Window, RateDecision]]) -> dict[str, str]:
     # The tightest window is the one the client should pace itself by.
-    window, tightest = min(decisions, key=lambda item: item[1].remaining)
+    window, tightest = decisions[0]
+    for candidate in decisions[1:]:
+        if candidate[1].remaining < tightest.remaining:
+            window, tightest = candidate
     reset = max(0, math.ceil(tightest.reset_s))
     return {
         "RateLimit": f"limit={window.limit}, remaining={max(0, tightest.remaining)}, reset={reset}",
-        "RateLimit-Policy": ", ".join(f"{w.limit};w={w.window_s}" for w, _ in decisions),
+        "RateLimit-Policy": _policy(tuple(window for window, _ in decisions)),
     }
 
 
+@lru_cache(maxsize=256)
+def _policy(checked: tuple[Window, ...]) -> str:
+    return ", ".join(f"{window.limit};w={window.window_s}" for window in checked)
+
+
+@lru_cache(maxsize=4096)
+def _id_text(actor_id: uuid.UUID) -> str:
+    return str(actor_id)
+
+
 def _actor_subject(actor: Actor) -> str:
-    return str(actor.id) if actor.id is not None else f"name:{actor.name}"
+    return _id_text(actor.id) if actor.id is not None else f"name:{actor.name}"
 
 
 def limit_actor(request: Request, actor: Actor, tier: Tier) -> None:
