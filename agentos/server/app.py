@@ -206,7 +206,7 @@ def create_app(
         check_credential=_check_credential,
         routes=lambda: app.routes,
         recorder=app.state.metrics,
-        fast_routes=admin_ssot.FAST_ROUTES,
+        fast_routes={**admin_ssot.FAST_ROUTES, **admin_actions.FAST_ROUTES},
     )
     if settings.cors_origins:
         # Added last, so outermost: even 413 and 429 answers carry the CORS headers.
