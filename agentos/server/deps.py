@@ -120,6 +120,8 @@ def resolve_client_ip(peer: str, forwarded_for: list[str], trusted_proxies: list
 def client_ip(request: Request) -> str:
     settings: Settings = request.app.state.settings
     peer = request.client.host if request.client else "unknown"
+    if not settings.trusted_proxies:  # no proxy of ours: the peer is the client
+        return peer
     return resolve_client_ip(
         peer, request.headers.getlist("x-forwarded-for"), settings.trusted_proxies
     )

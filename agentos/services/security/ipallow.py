@@ -138,10 +138,17 @@ def is_allowed(runtime: Runtime, ip: str | None, *, session: Session | None = No
     address = _address(ip)
     if address is None:
         return False
-    configured = parse_networks(tuple(runtime.settings.admin_ip_allowlist))
-    if any(address in network for network in configured):
+    if _configured_admits(ip, tuple(runtime.settings.admin_ip_allowlist)):
         return True
     return any(address in network for network in _table_networks(runtime, session))
+
+
+@lru_cache(maxsize=4096)
+def _configured_admits(ip: str, cidrs: tuple[str, ...]) -> bool:
+    """Whether the configured networks admit `ip` (a containment test per network is
+    slow in `ipaddress`, and the same few callers ask on every admin request)."""
+    address = _address(ip)
+    return address is not None and any(address in network for network in parse_networks(cidrs))
 
 
 def require_allowed(runtime: Runtime, actor: Actor, *, session: Session | None = None) -> None:
