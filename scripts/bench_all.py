@@ -46,7 +46,17 @@ BENCHES: tuple[Bench, ...] = (
     Bench(
         "ssot",
         "GET /api/admin/ssot cache hit vs a bare FastAPI route returning the same bytes",
-        ("scripts/bench_ssot.py", "--sizes", "2000", "--duration", "5", "--rebuilds", "3"),
+        (
+            "scripts/bench_ssot.py",
+            "--sizes",
+            "2000",
+            "--duration",
+            "5",
+            "--rounds",
+            "3",
+            "--rebuilds",
+            "3",
+        ),
     ),
     Bench(
         "actions",

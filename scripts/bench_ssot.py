@@ -281,7 +281,7 @@ def http_phase(runtime: Runtime, args: argparse.Namespace, workdir: Path) -> Non
             f"{rps['ssot'] / rps['same']:.2f} (goal >= 0.8)"
         )
         print(
-            "  for reference, against the bare route with the body and one header: "
+            "  for reference, the ratio against the bare route with the body and one header: "
             f"{rps['ssot'] / rps['bare']:.2f}"
         )
         health = httpx.get(f"http://127.0.0.1:{ssot_port}/api/admin/ssot/health", headers=headers)
