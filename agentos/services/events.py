@@ -6,12 +6,13 @@ after the transaction commits (see `outbox`).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Literal
 
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import Update, bindparam, delete, event, func, select, update
 from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
@@ -101,6 +102,20 @@ def emit(
     return event
 
 
+@functools.cache
+def _acknowledge_one() -> Update:
+    """Built once with bound parameters: building it per call cost its cache-key walk."""
+    return (
+        update(SystemEvent)
+        .where(SystemEvent.id == bindparam("event_id"), SystemEvent.acknowledged_at.is_(None))
+        .values(
+            acknowledged_at=bindparam("acknowledged_at"),
+            acknowledged_by=bindparam("acknowledged_by"),
+        )
+        .returning(*SystemEvent.__table__.c)
+    )
+
+
 def acknowledge(session: Session, *, event_id: uuid.UUID, actor: Actor) -> EventRead:
     """Mark one event acknowledged by `actor` (already acknowledged: left as it was)."""
     # One conditional UPDATE ... RETURNING: no read-then-write race, one round trip. Core,
@@ -108,10 +123,8 @@ def acknowledge(session: Session, *, event_id: uuid.UUID, actor: Actor) -> Event
     row = (
         session.connection()
         .execute(
-            update(SystemEvent)
-            .where(SystemEvent.id == event_id, SystemEvent.acknowledged_at.is_(None))
-            .values(acknowledged_at=utcnow(), acknowledged_by=actor.id)
-            .returning(*SystemEvent.__table__.c)
+            _acknowledge_one(),
+            {"event_id": event_id, "acknowledged_at": utcnow(), "acknowledged_by": actor.id},
         )
         .mappings()
         .one_or_none()

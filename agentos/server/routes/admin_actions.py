@@ -43,6 +43,7 @@ from agentos.server.errors import (
     error_body,
     rate_limit_headers,
 )
+from agentos.server.offload import in_worker_thread
 from agentos.server.ratelimit import limit_actor
 from agentos.server.responses import ok
 from agentos.server.routes._actions import REPLAY_HEADER
@@ -247,7 +248,7 @@ async def _answer(
     for other in keys[1:]:
         idempotency.validate_key(other)
     # The whole transaction in one thread hop (a session dependency would take two more).
-    result = await run_in_threadpool(
+    result = await in_worker_thread(
         _execute, request.app.state.runtime, actor, action, payload, keys[0] if keys else None
     )
     headers = {REPLAY_HEADER: "true"} if result.replayed else None

@@ -103,7 +103,7 @@ class _Run:
             if event is not None:
                 event()
             # Last before the commit: from here on this transaction holds the chain head.
-            audit.append(self.session, self.entry(outcome, error_code=error.code))
+            audit.append(self.session, self.entry(outcome, error_code=error.code), last=True)
             self.session.commit()
         except Exception as failure:
             self.session.rollback()
@@ -212,7 +212,8 @@ class _Run:
         body = stored.body
         code = None if stored.ok else str(body.get("code"))
         result = body.get("result") if stored.ok else None
-        audit.append(self.session, self.entry("replayed", error_code=code, result=result))
+        replayed = self.entry("replayed", error_code=code, result=result)
+        audit.append(self.session, replayed, last=True)
         self.session.commit()
         if stored.ok:
             return ActionResponse.model_validate({**body, "replayed": True})
@@ -259,6 +260,9 @@ class _Run:
                 response=response,
             )
 
+    def _appends_last(self) -> bool:  # unless the response is then kept in the same transaction
+        return self.key is None or not backends_of(self.session).idempotency.writes_in_transaction
+
     def dispatch(self, permit: breaker.Permit) -> ActionResponse:
         runtime = runtime_of(self.session)
         context = ActionContext(
@@ -273,11 +277,12 @@ class _Run:
                 dry_run=self.dry_run,
                 trace_id=self.actor.trace_id,
             )
+            # Kept scrubbed: a secret (an API key, a one-time password) is shown once only.
+            scrubbed = pii.scrub(result)
             entry = self.entry("success", result=result)
             response.duration_ms = round(entry.duration_ms or 0.0, 3)
-            response.audit_seq = audit.append(self.session, entry)
-            # Kept scrubbed: a secret (an API key, a one-time password) is shown once only.
-            stored = {**response.model_dump(mode="json"), "result": pii.scrub(result)}
+            response.audit_seq = audit.append(self.session, entry, last=self._appends_last())
+            stored = {**response.model_dump(mode="json"), "result": scrubbed}
             self.store(StoredResponse(ok=True, body=stored))
             self.session.commit()
         except Exception as exc:

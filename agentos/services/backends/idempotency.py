@@ -116,6 +116,9 @@ def _judge(state: str, stored_fingerprint: str, wanted: str, response: Any) -> S
 
 
 class IdempotencyStore(Protocol):
+    # Whether complete() writes in the caller's transaction (else after its commit).
+    writes_in_transaction: bool
+
     def claim(
         self, session: Session, *, scope: str, key: str, fingerprint: str
     ) -> StoredResponse | None:
@@ -135,6 +138,8 @@ class IdempotencyStore(Protocol):
 
 class DatabaseIdempotencyStore:
     """Embedded deployments: the table, so every local process on the home agrees."""
+
+    writes_in_transaction = True
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -220,6 +225,8 @@ class DatabaseIdempotencyStore:
 
 class RedisIdempotencyStore:
     """Distributed deployments: Redis DB1, one JSON value per key."""
+
+    writes_in_transaction = False
 
     def __init__(self, settings: Settings, client: redis.Redis) -> None:
         self.settings = settings

@@ -28,6 +28,8 @@ short as it can be instead:
   built with the two values it cannot know yet (`seq`, `prev_hash`) left as splice points.
   The lock is held for that one round trip plus the COMMIT; before, it also covered
   taking an advisory lock and reading the head (three round trips plus the COMMIT).
+  The admin action pipeline sends the statement and its COMMIT together (`last=True`,
+  psycopg's pipeline mode), so the lock lasts only while PostgreSQL runs the two.
 - Everything else of the action (authorisation, rate limit, its own UPDATE, scrubbing,
   the canonical JSON) runs before the head is touched, concurrently with other actions.
 - `synchronous_commit` stays on: an acknowledged action whose audit record can vanish in
@@ -46,6 +48,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -60,9 +63,13 @@ from sqlalchemy import (
     cast,
     func,
     insert,
+    literal,
     select,
+    true,
     update,
 )
+from sqlalchemy.engine import Compiled, Connection, Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from agentos.db.models import AuditChainHead, AuditRecord
@@ -253,23 +260,89 @@ def _advance_and_insert() -> Insert:
         .cte("advanced")
     )
     columns = [name for name in _INSERTED if name not in _CHAINED]
+    # One row even without a head row: its NULL seq then fails the INSERT (and with it a
+    # COMMIT sent in the same pipeline) instead of inserting nothing.
+    one = select(literal(1).label("one")).subquery("one")
     source = select(
         # Prefixed: an UPDATE would take a parameter named like a column ("id") as a SET.
         *(bindparam(f"v_{name}", type_=_LOG.c[name].type) for name in columns),
         *(advanced.c[name] for name in _CHAINED),
-    )
+    ).select_from(one.outerjoin(advanced, true()))
     return insert(_LOG).from_select([*columns, *_CHAINED], source).returning(_LOG.c.seq)
 
 
-def _append_postgresql(session: Session, record: Draft) -> int:
+@dataclass(frozen=True)
+class _DriverStatement:
+    """The append compiled for one dialect, run on the driver's connection."""
+
+    sql: str
+    processors: dict[str, Callable[[Any], Any]]
+    compiled: Compiled
+
+
+@lru_cache(maxsize=8)
+def _driver_statement(dialect: Dialect) -> _DriverStatement:
+    compiled = _advance_and_insert().compile(dialect=dialect)
+    processors: dict[str, Callable[[Any], Any]] = {}
+    for name, bind in compiled.binds.items():
+        process = dialect.type_descriptor(bind.type).bind_processor(dialect)
+        if process is not None:
+            processors[name] = process
+    return _DriverStatement(compiled.string, processors, compiled)
+
+
+def _append_postgresql(session: Session, record: Draft, *, last: bool) -> int:
     """Advance the head and insert the record in one statement, hashed by PostgreSQL."""
     head, middle, tail = canonical_parts(record)
     params = {f"v_{name}": getattr(record, name) for name in _INSERTED if name not in _CHAINED}
     params.update(part_head=head, part_middle=middle, part_tail=tail, mac_key=mac_key(session))
-    inserted = session.connection().execute(_advance_and_insert(), params).first()
+    if last:
+        session.flush()  # the handler's pending changes go first, before the head is held
+        return _append_and_commit(session.connection(), params)
+    try:
+        inserted = session.connection().execute(_advance_and_insert(), params).first()
+    except IntegrityError as error:
+        raise _missing_head_or(error) from error
     if inserted is None:
         raise head_row_missing()
     return int(inserted[0])
+
+
+def _append_and_commit(connection: Connection, values: dict[str, Any]) -> int:
+    """The append and the COMMIT sent together (psycopg's pipeline mode), so the head's row
+    lock lasts as long as PostgreSQL takes to run the two: between them this thread no
+    longer waits for its result and then for the interpreter lock, which under concurrent
+    actions was most of the time the head was held."""
+    statement = _driver_statement(connection.dialect)
+    params = dict(statement.compiled.construct_params(values) or {})
+    for name, process in statement.processors.items():
+        params[name] = process(params[name])
+    driver: Any = connection.connection.driver_connection
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        with driver.cursor() as appended, driver.cursor() as committing:
+            with driver.pipeline():
+                appended.execute(statement.sql, params)
+                committing.execute("COMMIT")
+            inserted = appended.fetchone()
+    except dbapi.Error as error:
+        if connection.dialect.is_disconnect(error, driver, None):
+            connection.invalidate(error)
+        wrapped = DBAPIError.instance(
+            statement.sql, params, error, dbapi.Error, hide_parameters=True
+        )
+        raise (_missing_head_or(wrapped) if isinstance(wrapped, DBAPIError) else wrapped) from error
+    if inserted is None:  # cannot happen: the statement fails without a head row
+        raise head_row_missing()
+    return int(inserted[0])
+
+
+def _missing_head_or(error: DBAPIError) -> Exception:
+    """The head row gone shows as the record's NULL seq; any other error as itself."""
+    diag = getattr(error.orig, "diag", None)
+    if isinstance(error, IntegrityError) and getattr(diag, "column_name", None) == "seq":
+        return head_row_missing()
+    return error
 
 
 def _append_serialised(session: Session, record: Draft) -> int:
@@ -293,13 +366,16 @@ def _row(record: Draft) -> dict[str, Any]:
     return {name: getattr(record, name) for name in _INSERTED}
 
 
-def append(session: Session, entry: AuditEntry) -> int:
+def append(session: Session, entry: AuditEntry, *, last: bool = False) -> int:
     """Add the record to the caller's transaction; returns its seq.
 
     Call it last, right before the commit: from here to the COMMIT this transaction holds
-    the chain head and every other appender waits for it.
+    the chain head and every other appender waits for it. `last=True` promises that
+    nothing else joins the transaction and that the caller's `session.commit()` follows:
+    on PostgreSQL the COMMIT is then sent with the append, and that `session.commit()`
+    finds the transaction done and only runs the after-commit callbacks.
     """
     record = _new_record(entry)
     if session.get_bind().dialect.name == "postgresql":
-        return _append_postgresql(session, record)
+        return _append_postgresql(session, record, last=last)
     return _append_serialised(session, record)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from agentos.db.models import SystemEvent
 from agentos.db.session import build_engine
+from agentos.errors import AgentOSError
+from agentos.schemas.actions import ActionResponse
 from agentos.schemas.audit import AuditVerifyResult
+from agentos.services import events
 from agentos.services.runtime import Runtime
 from agentos.services.security import audit, audit_verify
 from agentos.settings import Settings
-from tests.services.actions.helpers import ADMIN, audit_rows, prepare, run
+from tests.services.actions.helpers import ADMIN, audit_rows, outcomes, prepare, run
 
 
 def _fill(runtime: Runtime, count: int = 4) -> None:
@@ -211,3 +216,58 @@ def test_the_exported_head_catches_a_removed_tail(settings: Settings, runtime: R
     assert result["ok"] is False
     assert "records were removed" in str(result["problem"])
     assert result["anchor_seq"] == anchored.seq
+
+
+def _unacknowledged_event(runtime: Runtime) -> str:
+    with runtime.session() as session:
+        event = events.emit(session, severity="warning", source="test", message="disk 91%")
+        return str(event.id)
+
+
+def test_concurrent_actions_commit_each_effect_with_its_one_record(
+    settings: Settings, runtime: Runtime
+) -> None:
+    """On PostgreSQL the append and its COMMIT go out together; with and without an
+    idempotency key (kept in the same transaction or after it) every effect commits with
+    exactly one record, and a replay answers the same record."""
+    prepare(runtime)
+    ids = [_unacknowledged_event(runtime) for _ in range(12)]
+
+    def ack(index: int) -> ActionResponse:
+        key = f"ack-{index}" if index % 2 else None
+        return run(runtime, "dashboard.alert.ack", {"event_id": ids[index]}, key=key)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(ack, range(len(ids))))
+    assert sorted(answer.audit_seq or 0 for answer in answers) == list(range(1, 13))
+    with runtime.session() as session:
+        acknowledged = session.scalars(
+            select(SystemEvent.id).where(SystemEvent.acknowledged_at.is_not(None))
+        ).all()
+    assert sorted(str(event_id) for event_id in acknowledged) == sorted(ids)
+    assert outcomes(runtime, "dashboard.alert.ack") == ["success"] * 12
+    again = run(runtime, "dashboard.alert.ack", {"event_id": ids[1]}, key="ack-1")
+    assert again.replayed is True
+    assert again.audit_seq == answers[1].audit_seq
+    assert _verify(runtime)["ok"] is True
+
+
+def test_without_a_head_row_an_action_changes_nothing(settings: Settings, runtime: Runtime) -> None:
+    """The record cannot be chained, so the action's effect must not commit either (on
+    PostgreSQL the statement fails before the COMMIT sent with it)."""
+    prepare(runtime)
+    event_id = _unacknowledged_event(runtime)
+    if settings.is_sqlite:
+        engine = build_engine(settings.resolved_database_url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP TRIGGER IF EXISTS audit_chain_head_no_delete"))
+        engine.dispose()
+    _tamper(settings, "DELETE FROM audit_chain_head")
+    with pytest.raises(AgentOSError) as refused:
+        run(runtime, "dashboard.alert.ack", {"event_id": event_id})
+    assert refused.value.code == "AUDIT_HEAD_MISSING"
+    with runtime.session() as session:
+        event = session.get(SystemEvent, uuid.UUID(event_id))
+        assert event is not None
+        assert event.acknowledged_at is None
+    assert audit_rows(runtime) == []
