@@ -258,7 +258,7 @@ def _count_round_trips(runtime: Runtime, token: str, ids: list[str]) -> None:
 
     redis.Redis.execute_command = counted(command)  # type: ignore[method-assign]
     redis.client.Pipeline.execute = counted(pipeline)  # type: ignore[method-assign]
-    # The audit append goes to the driver with its COMMIT (pipeline mode), unseen by the
+    # The audit append goes to the driver with its COMMIT (one query string), unseen by the
     # engine's events: counted here as one more statement.
     appended = audit._append_and_commit
 

@@ -43,7 +43,7 @@ from fastapi import Depends, Request
 from agentos import telemetry
 from agentos.errors import RateLimitedError, UnavailableError
 from agentos.server.deps import BackendsDep, CurrentActorDep, SettingsDep, client_ip
-from agentos.services.backends.allowance import Allowance
+from agentos.services.backends.allowance import admit
 from agentos.services.backends.base import Backends, RateDecision
 from agentos.services.backends.embedded_limiter import EmbeddedRateLimiter
 from agentos.services.context import Actor
@@ -54,7 +54,6 @@ logger = logging.getLogger(__name__)
 Tier = Literal["public", "user", "upload", "admin_read", "admin_action"]
 MINUTE_S = 60
 STATE_KEY = "ratelimit_headers"
-ALLOWANCE_KEY = "http_allowance"
 FALLBACK_KEY = "http_fallback_limiter"
 
 
@@ -98,15 +97,17 @@ def enforce(
 ) -> None:
     """Count one request of `subject` in `tier`; RateLimitedError when over any window."""
     decisions: list[tuple[Window, RateDecision]] = []
-    leases = allowance(backends)
     # Burst window first: a request it refuses then costs nothing from the minute's quota.
     for window in reversed(windows(settings, tier)):
         key = f"http:{tier}:{subject}{window.suffix}"
         try:
-            if window.algorithm == "sliding_window":
-                decision = leases.hit(key, limit=window.limit, window_s=window.window_s)
-            else:
-                decision = _hit(backends, key, window)
+            decision = admit(
+                backends,
+                key,
+                limit=window.limit,
+                window_s=window.window_s,
+                algorithm=window.algorithm,
+            )
         except UnavailableError:
             # The shared limiter is down: degrade to limits per process, never to none.
             logger.warning("shared rate limiter unavailable; limiting %s in this process", key)
@@ -125,29 +126,11 @@ def enforce(
     request.state.ratelimit_headers = _headers(decisions)
 
 
-def _hit(backends: Backends, key: str, window: Window) -> RateDecision:
-    """Sliding windows go through the leased allowance; other algorithms ask the limiter."""
-    if window.algorithm == "sliding_window":
-        return allowance(backends).hit(key, limit=window.limit, window_s=window.window_s)
-    return backends.limiter.hit(
-        key, limit=window.limit, window_s=window.window_s, algorithm=window.algorithm
-    )
-
-
 def fallback(backends: Backends) -> EmbeddedRateLimiter:
     """This process's own limiter, used while the shared one is unreachable."""
     found = backends.extras.get(FALLBACK_KEY)
     if not isinstance(found, EmbeddedRateLimiter):
         found = backends.extras[FALLBACK_KEY] = EmbeddedRateLimiter()
-    return found
-
-
-def allowance(backends: Backends) -> Allowance:
-    """The leases of these backends (one per process; batching only on a shared limiter)."""
-    found = backends.extras.get(ALLOWANCE_KEY)
-    if not isinstance(found, Allowance) or found.limiter is not backends.limiter:
-        found = Allowance(backends.limiter, batching=backends.kind == "redis")
-        backends.extras[ALLOWANCE_KEY] = found
     return found
 
 

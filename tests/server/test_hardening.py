@@ -203,7 +203,9 @@ def test_a_limiter_outage_fails_fast_and_is_audited(
     def down(*_: Any, **__: Any) -> None:
         raise UnavailableError("Redis is unavailable (rate limiter)", code="RATELIMIT_UNAVAILABLE")
 
+    # Both ways the limiter decides: one hit, or a batch of permits for the allowance.
     monkeypatch.setattr(runtime.backends.limiter, "hit", down)
+    monkeypatch.setattr(runtime.backends.limiter, "acquire", down)
     with pytest.raises(UnavailableError) as refused:
         run(runtime, "queue.pause")
     assert refused.value.code == "RATELIMIT_UNAVAILABLE"

@@ -30,7 +30,7 @@ from agentos.schemas.actions import ActionPayload, ActionResponse
 from agentos.services import jobs, outages
 from agentos.services.actions import denials, registry
 from agentos.services.actions.registry import ActionContext, ActionSpec
-from agentos.services.backends import breaker, idempotency
+from agentos.services.backends import allowance, breaker, idempotency
 from agentos.services.backends.idempotency import StoredResponse
 from agentos.services.context import Actor, bound
 from agentos.services.jobs import ids as job_ids
@@ -173,12 +173,11 @@ class _Run:
     def rate_limit(self) -> None:
         policy = registry.rate_policy_of(self.spec, settings_of(self.session))
         limit, window = policy.limit, policy.window_s
-        try:
-            decision = backends_of(self.session).limiter.hit(
-                f"action:{idempotency.scope_of(self.actor)}:{self.spec.name}",
-                limit=limit,
-                window_s=window,
-                algorithm=policy.algorithm,
+        key = f"action:{idempotency.scope_of(self.actor)}:{self.spec.name}"
+        try:  # leased in batches on Redis (backends/allowance.py: never over the limit)
+            backends = backends_of(self.session)
+            decision = allowance.admit(
+                backends, key, limit=limit, window_s=window, algorithm=policy.algorithm
             )
         except AgentOSError as outage:  # the limiter is down: fail fast, audited
             self.refuse(outage, "rejected")

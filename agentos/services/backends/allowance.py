@@ -32,11 +32,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agentos.services.backends.base import RateDecision, RateLimiter
+from agentos.services.backends.base import Backends, RateAlgorithm, RateDecision, RateLimiter
 
 LEASE_S = 0.25
 MAX_SHARE = 20
 MAX_KEYS = 50_000
+ALLOWANCE_KEY = "allowance"
 
 
 @dataclass
@@ -125,3 +126,22 @@ class Allowance:
         """Drop every local permit (they stay counted in the shared windows)."""
         with self._lock:
             self._leases.clear()
+
+
+def allowance_of(backends: Backends) -> Allowance:
+    """The leases of these backends (one per process; batching only on a shared limiter)."""
+    found = backends.extras.get(ALLOWANCE_KEY)
+    if not isinstance(found, Allowance) or found.limiter is not backends.limiter:
+        found = Allowance(backends.limiter, batching=backends.kind == "redis")
+        backends.extras[ALLOWANCE_KEY] = found
+    return found
+
+
+def admit(
+    backends: Backends, key: str, *, limit: int, window_s: float, algorithm: RateAlgorithm
+) -> RateDecision:
+    """One request of `key`: sliding windows through the leased allowance, other
+    algorithms (whose state is not a count of permits) one decision of the limiter."""
+    if algorithm == "sliding_window":
+        return allowance_of(backends).hit(key, limit=limit, window_s=window_s)
+    return backends.limiter.hit(key, limit=limit, window_s=window_s, algorithm=algorithm)

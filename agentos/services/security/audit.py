@@ -28,8 +28,8 @@ short as it can be instead:
   built with the two values it cannot know yet (`seq`, `prev_hash`) left as splice points.
   The lock is held for that one round trip plus the COMMIT; before, it also covered
   taking an advisory lock and reading the head (three round trips plus the COMMIT).
-  The admin action pipeline sends the statement and its COMMIT together (`last=True`,
-  psycopg's pipeline mode), so the lock lasts only while PostgreSQL runs the two.
+  The admin action pipeline sends the statement and its COMMIT in one query (`last=True`),
+  so the lock lasts only while PostgreSQL runs the two.
 - Everything else of the action (authorisation, rate limit, its own UPDATE, scrubbing,
   the canonical JSON) runs before the head is touched, concurrently with other actions.
 - `synchronous_commit` stays on: an acknowledged action whose audit record can vanish in
@@ -261,7 +261,7 @@ def _advance_and_insert() -> Insert:
     )
     columns = [name for name in _INSERTED if name not in _CHAINED]
     # One row even without a head row: its NULL seq then fails the INSERT (and with it a
-    # COMMIT sent in the same pipeline) instead of inserting nothing.
+    # COMMIT sent in the same query) instead of inserting nothing.
     one = select(literal(1).label("one")).subquery("one")
     source = select(
         # Prefixed: an UPDATE would take a parameter named like a column ("id") as a SET.
@@ -309,10 +309,13 @@ def _append_postgresql(session: Session, record: Draft, *, last: bool) -> int:
 
 
 def _append_and_commit(connection: Connection, values: dict[str, Any]) -> int:
-    """The append and the COMMIT sent together (psycopg's pipeline mode), so the head's row
-    lock lasts as long as PostgreSQL takes to run the two: between them this thread no
-    longer waits for its result and then for the interpreter lock, which under concurrent
-    actions was most of the time the head was held."""
+    """The append and the COMMIT in one query string, so the head's row lock lasts as long
+    as PostgreSQL takes to run the two: between them this thread no longer waits for the
+    append's result and then for the interpreter lock, which under concurrent actions was
+    most of the time the head was held. The values are bound client-side by psycopg (its
+    `ClientCursor`, quoting by libpq), the one way to send two statements in one round
+    trip without pipeline mode's extra synchronisation. If the append fails, PostgreSQL
+    skips the COMMIT and the transaction stays open for the caller's rollback."""
     statement = _driver_statement(connection.dialect)
     params = dict(statement.compiled.construct_params(values) or {})
     for name, process in statement.processors.items():
@@ -320,11 +323,9 @@ def _append_and_commit(connection: Connection, values: dict[str, Any]) -> int:
     driver: Any = connection.connection.driver_connection
     dbapi = connection.dialect.loaded_dbapi
     try:
-        with driver.cursor() as appended, driver.cursor() as committing:
-            with driver.pipeline():
-                appended.execute(statement.sql, params)
-                committing.execute("COMMIT")
-            inserted = appended.fetchone()
+        with dbapi.ClientCursor(driver) as cursor:
+            cursor.execute(statement.sql + "; COMMIT", params)
+            inserted = cursor.fetchone()
     except dbapi.Error as error:
         if connection.dialect.is_disconnect(error, driver, None):
             connection.invalidate(error)

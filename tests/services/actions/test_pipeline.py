@@ -156,6 +156,30 @@ def test_rate_limit_admits_exactly_the_class_limit(
     assert outcomes(limited, "queue.pause") == ["success"] * 3 + ["rate_limited", "success"]
 
 
+def test_leased_permits_never_admit_more_than_the_limit(
+    ready: Runtime, make_runtime: Callable[[Settings], Runtime]
+) -> None:
+    """On Redis the action limit is leased in batches (up to limit/20 at once) and spent
+    locally; two processes taking turns still get exactly the limit between them."""
+    settings = ready.settings.model_copy(update={"action_rate_limits": {"standard": 100}})
+    first = make_runtime(settings)
+    # The embedded limiter is per process by design: there one runtime takes every turn.
+    second = make_runtime(settings) if settings.redis_url else first
+    admitted, limits = 0, []
+    for turn in range(150):
+        try:
+            run(first if turn % 2 else second, "queue.pause")
+            admitted += 1
+        except RateLimitedError as error:
+            limits.append(error.limit)
+    refused = len(limits)
+    assert set(limits) == {100}
+    # Never more; fewer only by permits a slow process let expire (batch - 1 per process).
+    assert 100 - 2 * (100 // 20 - 1) <= admitted <= 100
+    assert admitted + refused == 150
+    assert outcomes(first, "queue.pause").count("success") == admitted
+
+
 def test_high_risk_class_has_its_own_lower_limit(
     ready: Runtime, make_runtime: Callable[[Settings], Runtime]
 ) -> None:

@@ -271,3 +271,20 @@ def test_without_a_head_row_an_action_changes_nothing(settings: Settings, runtim
         assert event is not None
         assert event.acknowledged_at is None
     assert audit_rows(runtime) == []
+
+
+def test_quotes_and_escapes_in_a_record_survive_the_one_query_append(
+    settings: Settings, runtime: Runtime
+) -> None:
+    """On PostgreSQL the append's values are bound client-side into one query with its
+    COMMIT: a value shaped like SQL stays a value, and the record hashes as written."""
+    prepare(runtime)
+    event_id = _unacknowledged_event(runtime)
+    reason = "it's \\x00 $$; COMMIT; DROP TABLE audit_log; -- \\' \" é 🙂 \u2028"
+    answer = run(runtime, "dashboard.alert.ack", {"event_id": event_id, "reason": reason})
+    (record,) = audit_rows(runtime, "dashboard.alert.ack")
+    assert record.seq == answer.audit_seq
+    assert record.reason == reason
+    assert record.payload is not None
+    assert record.payload["reason"] == reason
+    assert _verify(runtime)["ok"] is True
