@@ -37,6 +37,8 @@ LOCK_WAIT_S = 5.0
 LOCK_POLL_S = 0.02
 MAX_FLIGHTS_PER_READ = 3
 COMPACT_EVERY_S = 5.0
+# A change is rebuilt at once only if the document was read this recently (see _changed).
+WATCHED_S = 60.0
 CACHE_UNAVAILABLE = "CACHE_UNAVAILABLE"  # the code of every cache outage (backends/redis.py)
 
 
@@ -67,6 +69,7 @@ class SsotStore:
         self.origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.local: CachedDocument | None = None
         self.last_change_at = 0.0
+        self.last_read_at = -WATCHED_S  # monotonic
         self.cache_available = True
         self.stats = _Stats()
         self._lock = threading.Lock()
@@ -94,8 +97,13 @@ class SsotStore:
         )
 
     def _changed(self, _event: BusEvent) -> None:
+        """Readers need the change at once; the warmer rebuilds for it only while someone
+        reads the document. Unwatched, a flood of actions would have it rebuild twice a
+        second for nobody (a seventh of the server's time under action load); the interval's
+        warm and a reader's miss still bring the change in."""
         self.last_change_at = time.time()
-        self.warmer.poke()
+        if time.monotonic() - self.last_read_at < WATCHED_S:
+            self.warmer.poke()
 
     def _changed_here(self) -> None:
         """A commit of this process announced a change: its next read must see it (the
@@ -170,6 +178,8 @@ class SsotStore:
         self.local = None
 
     def _count(self, source: CacheSource) -> None:
+        """One read answered (every read passes here)."""
+        self.last_read_at = time.monotonic()
         telemetry.ssot_read(source)
         with self._lock:
             if source == "hit":

@@ -19,6 +19,7 @@ from agentos.services import admin_data, events
 from agentos.services.admin_data import store
 from agentos.services.admin_data.build import build as real_build
 from agentos.services.admin_data.feed import Warmer
+from agentos.services.backends.base import BusEvent
 from agentos.services.jobs.catalog import ensure_default_agents
 from agentos.services.runtime import Runtime
 from agentos.settings import Settings
@@ -324,6 +325,26 @@ def test_warmer_coalesces_a_flood_of_changes() -> None:
     finally:
         warmer.stop()
     assert len(calls) == 2  # 200 changes during one rebuild: exactly one more rebuild
+
+
+def test_a_change_is_rebuilt_at_once_only_while_the_document_is_read(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unread, a change only marks the document stale (the next read or the interval's warm
+    brings it in); read in the last minute, it wakes the warmer too."""
+    ssot = store.SsotStore(runtime)
+    pokes: list[int] = []
+    monkeypatch.setattr(ssot.warmer, "poke", lambda: pokes.append(1))
+    change = BusEvent(channel="events", payload={"kind": "job.created"})
+    ssot._changed(change)
+    assert pokes == []
+    assert ssot.last_change_at > 0
+    stale = ssot.last_change_at
+    ssot.get()  # a reader: built for it now, and the document counts as watched
+    ssot._changed(change)
+    assert pokes == [1]
+    assert ssot.last_change_at >= stale
+    ssot.close()
 
 
 def test_no_worker_online_is_the_first_warning(runtime: Runtime) -> None:
