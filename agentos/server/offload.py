@@ -3,9 +3,15 @@
 `run_in_threadpool` (AnyIO's `to_thread.run_sync`) looks up the running async library,
 takes a capacity-limiter token and opens a cancel scope on every call: on the action route
 that bookkeeping cost the event loop about a fifth of its time. Here a call is one
-`run_in_executor` on a pool of its own, with the caller's context variables (trace id,
-log fields) copied in as AnyIO does. A call cannot be cancelled once running, as with
-AnyIO's default: a committed action still answers its audit record.
+`run_in_executor` with the caller's context variables (trace id, log fields) copied in, as
+AnyIO does. A call cannot be cancelled once running, as with AnyIO's default: a committed
+action still answers its audit record.
+
+Quick work shares a small pool: each action holds the interpreter lock for most of its
+run, so threads beyond a few only queue for it and add switching (at 32 concurrent actions
+6 threads did 15 % more than 16 or 40). Work that is slow by nature (a backup, an export,
+a drain that waits) must not hold that pool up, so `Lanes` sends a kind of work whose
+recent runs took over `SLOW_AFTER_S` to AnyIO's general threadpool instead.
 """
 
 from __future__ import annotations
@@ -14,30 +20,68 @@ import asyncio
 import contextvars
 import functools
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
-# Enough threads to keep the database pool busy; more would only queue for the
-# interpreter lock (each action holds it for most of its run).
-WORKERS = 16
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+from starlette.concurrency import run_in_threadpool
+
+QUICK_WORKERS = 6
+SLOW_AFTER_S = 0.1
+MAX_KINDS = 1024  # names are checked by the caller; this only bounds the table
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _executor() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        with _pool_lock:
-            if _pool is None:
-                _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="agentos-work")
-    return _pool
+class Lanes:
+    """A small pool for quick work, AnyIO's threadpool for kinds of work that run long."""
+
+    def __init__(self, workers: int = QUICK_WORKERS, slow_after_s: float = SLOW_AFTER_S) -> None:
+        self.workers = workers
+        self.slow_after_s = slow_after_s
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._typical_s: dict[str, float] = {}  # per kind: a moving average of run times
+
+    def is_slow(self, kind: str) -> bool:
+        return self._typical_s.get(kind, 0.0) > self.slow_after_s
+
+    async def run(self, kind: str, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """`func(*args, **kwargs)` on a worker thread, in a copy of the caller's context."""
+        timed = functools.partial(self._timed, kind, functools.partial(func, *args, **kwargs))
+        if self.is_slow(kind):
+            return await run_in_threadpool(timed)
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor(), context.run, timed)
+
+    def _timed(self, kind: str, call: Callable[[], R]) -> R:
+        started = time.perf_counter()
+        try:
+            return call()
+        finally:
+            self._record(kind, time.perf_counter() - started)
+
+    def _record(self, kind: str, elapsed_s: float) -> None:
+        with self._lock:
+            typical = self._typical_s.get(kind)
+            if typical is None:
+                if len(self._typical_s) < MAX_KINDS:
+                    self._typical_s[kind] = elapsed_s
+            elif elapsed_s > self.slow_after_s:  # one slow run moves it to the general pool
+                self._typical_s[kind] = max(typical, elapsed_s)
+            else:  # and quick runs, each halving the distance, bring it back
+                self._typical_s[kind] = (typical + elapsed_s) / 2
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(
+                        max_workers=self.workers, thread_name_prefix="agentos-quick"
+                    )
+        return self._pool
 
 
-async def in_worker_thread(func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """`func(*args, **kwargs)` on a worker thread, in a copy of the caller's context."""
-    context = contextvars.copy_context()
-    call = functools.partial(context.run, func, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(_executor(), call)
+ACTIONS = Lanes()  # one per process: the actions of every app in it share the threads

@@ -27,6 +27,7 @@ from agentos.schemas.actions import ActionResponse, ActionStatusRead
 from agentos.schemas.actions_managers import ManagersView
 from agentos.schemas.common import SuccessEnvelope
 from agentos.schemas.figures import FiguresPart, LiveFigures
+from agentos.server import offload
 from agentos.server.deps import (
     ReadSessionDep,
     RuntimeDep,
@@ -43,7 +44,6 @@ from agentos.server.errors import (
     error_body,
     rate_limit_headers,
 )
-from agentos.server.offload import in_worker_thread
 from agentos.server.ratelimit import limit_actor
 from agentos.server.responses import ok
 from agentos.server.routes._actions import REPLAY_HEADER
@@ -247,9 +247,11 @@ async def _answer(
     keys = [key for key in sent_keys if key]
     for other in keys[1:]:
         idempotency.validate_key(other)
-    # The whole transaction in one thread hop (a session dependency would take two more).
-    result = await in_worker_thread(
-        _execute, request.app.state.runtime, actor, action, payload, keys[0] if keys else None
+    # The whole transaction in one thread hop (a session dependency would take two more);
+    # timed per action, so backups and exports do not hold up the pool of quick ones.
+    kind = action if registry.get(action) is not None else "(unknown)"
+    result = await offload.ACTIONS.run(
+        kind, _execute, request.app.state.runtime, actor, action, payload, keys[0] if keys else None
     )
     headers = {REPLAY_HEADER: "true"} if result.replayed else None
     return Response(_ok_body(request, result), media_type="application/json", headers=headers)
