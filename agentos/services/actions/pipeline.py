@@ -277,12 +277,13 @@ class _Run:
                 trace_id=self.actor.trace_id,
             )
             # Kept scrubbed: a secret (an API key, a one-time password) is shown once only.
-            scrubbed = pii.scrub(result)
+            scrubbed = pii.scrub(result) if self.key is not None else None
             entry = self.entry("success", result=result)
             response.duration_ms = round(entry.duration_ms or 0.0, 3)
             response.audit_seq = audit.append(self.session, entry, last=self._appends_last())
-            stored = {**response.model_dump(mode="json"), "result": scrubbed}
-            self.store(StoredResponse(ok=True, body=stored))
+            if self.key is not None:
+                stored = {**response.model_dump(mode="json"), "result": scrubbed}
+                self.store(StoredResponse(ok=True, body=stored))
             self.session.commit()
         except Exception as exc:
             self.fail(permit, exc)

@@ -10,10 +10,12 @@ run is left alone for the same reason) are replaced inside any string.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_DIGIT = re.compile(r"\d")
 
 FILTERED = "[Filtered]"
 
@@ -90,7 +92,9 @@ def normalise_key(key: str) -> str:
     return key.strip().lower().replace("-", "_").replace(" ", "_")
 
 
+@functools.lru_cache(maxsize=4096)
 def is_sensitive_key(key: str) -> bool:
+    # Cached: the same few dozen field names come back in every record.
     name = normalise_key(key)
     if name in SENTRY_DENYLIST or name in CONTACT_KEYS:
         return True
@@ -122,12 +126,17 @@ def storable(text: str) -> str:
     """Text every database can store: NUL and lone surrogates become U+FFFD."""
     if "\x00" in text:
         text = text.replace("\x00", "\ufffd")
+    if text.isascii():  # no surrogate can be in it
+        return text
     return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def scrub_text(text: str) -> str:
     text = storable(text)
-    text = EMAIL_RE.sub("[Filtered email]", text)
+    if "@" in text:  # every e-mail address has one
+        text = EMAIL_RE.sub("[Filtered email]", text)
+    if _DIGIT.search(text) is None:  # nor can a card or phone number be there
+        return text
     text = CARD_RE.sub(_card, text)
     return PHONE_RE.sub("[Filtered phone]", text)
 
