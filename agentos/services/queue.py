@@ -228,7 +228,7 @@ def _open_total(
         select(func.count()).select_from(ProcessingStep).join(Job, Job.id == ProcessingStep.job_id)
     )
     key = f"queue:count:{actor.id}:{agent or '*'}"
-    return job_counts.cached(session, key, lambda: session.scalar(counted.where(*where)) or 0)
+    return job_counts.cached(session, key, lambda reader: reader.scalar(counted.where(*where)) or 0)
 
 
 def stats(session: Session) -> QueueStats:

@@ -196,16 +196,20 @@ def _logs_total(
     staff = roles.sees_all_jobs(actor.role)
     scope = "all" if staff else str(actor.id)
 
-    def count(table: type[ProcessingStep] | type[SystemEvent], where: list[Any]) -> int:
-        return session.scalar(select(func.count()).select_from(table).where(*where)) or 0
+    def count(
+        table: type[ProcessingStep] | type[SystemEvent], where: list[Any]
+    ) -> job_counts.Counter:
+        return lambda reader: (
+            reader.scalar(select(func.count()).select_from(table).where(*where)) or 0
+        )
 
     events, counted_at = job_counts.cached(
-        session, f"agent-logs:events:{name}:{scope}", lambda: count(SystemEvent, event_where)
+        session, f"agent-logs:events:{name}:{scope}", count(SystemEvent, event_where)
     )
     if staff:
         return rollups.step_total(session, agent=name) + events, counted_at
     steps, steps_at = job_counts.cached(
-        session, f"agent-logs:steps:{name}:{scope}", lambda: count(ProcessingStep, step_where)
+        session, f"agent-logs:steps:{name}:{scope}", count(ProcessingStep, step_where)
     )
     return steps + events, min(filter(None, (counted_at, steps_at)), default=None)
 

@@ -218,7 +218,7 @@ def find(session: Session, *, actor: Actor, page: PageParams) -> Page[UploadRead
     total, counted_at = job_counts.cached(  # reused for a moment, not counted per page
         session,
         f"uploads:count:{'all' if roles.sees_all_jobs(actor.role) else actor.id}",
-        lambda: session.scalar(select(func.count()).select_from(query.subquery())) or 0,
+        lambda reader: reader.scalar(select(func.count()).select_from(query.subquery())) or 0,
     )
     return Page[UploadRead](
         data=[UploadRead.model_validate(row[0]) for row in window.rows],
