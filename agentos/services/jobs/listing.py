@@ -77,8 +77,9 @@ def find(session: Session, *, actor: Actor, filters: JobFilters, page: PageParam
     """Jobs matching `filters` in `filters.sort`/`filters.order` (newest first by default):
     the page after (or before) `page.cursor`, else page number `page.page`."""
     where = filtered(actor, filters)
-    window = keyset.read(session, keyset_of(filters), select(Job).where(*where), page)
     total, counted_at = counts.total(session, actor=actor, filters=filters, where=where)
+    exact = total if counted_at is None else None  # a kept total may be seconds old
+    window = keyset.read(session, keyset_of(filters), select(Job).where(*where), page, total=exact)
     return Page(
         data=[JobRead.model_validate(row[0]) for row in window.rows],
         pagination=window.pagination(total=total, total_counted_at=counted_at),

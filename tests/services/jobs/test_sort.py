@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from agentos.db import keyset
 from agentos.db.base import utcnow
 from agentos.db.models import Job
 from agentos.schemas.common import PageParams
@@ -96,3 +97,41 @@ def test_an_id_prefix_list_is_counted_not_read_from_the_cached_total(
         session, actor=operator, filters=JobFilters(id_prefix=prefix), page=PageParams()
     )
     assert one.pagination.total == len(one.data) == 1
+
+
+@pytest.mark.parametrize("order", [{}, {"sort": "title", "order": "asc"}, {"sort": "status"}])
+def test_pages_in_the_back_half_read_from_the_far_end_are_the_same_pages(
+    session: Session, operator: Actor, monkeypatch: pytest.MonkeyPatch, order: dict[str, str]
+) -> None:
+    """With the exact total known, a page by number past the middle skips rows from the
+    far end; every page, and the one past the last, matches a read from the front."""
+    owner, now = make_actor(session), utcnow()
+    for index in range(23):
+        session.add(
+            Job(
+                title=f"job-{index % 7}",
+                status=("queued", "failed", "completed")[index % 3],
+                owner_id=owner.id,
+                created_at=now - timedelta(seconds=index % 5),
+            )
+        )
+    session.flush()
+
+    def pages() -> list[tuple[list[uuid.UUID], bool, bool]]:
+        found = []
+        for number in range(1, 7):
+            page = jobs.find(
+                session,
+                actor=operator,
+                filters=JobFilters.model_validate(order),
+                page=PageParams(page=number, per_page=5),
+            )
+            ids = [job.id for job in page.data]
+            found.append((ids, page.pagination.has_next, page.pagination.has_prev))
+        return found
+
+    monkeypatch.setattr(keyset, "DEFERRED_OFFSET", 10**9)  # every page from the front
+    from_the_front = pages()
+    monkeypatch.setattr(keyset, "DEFERRED_OFFSET", 1)  # pages 4-6 from the far end
+    assert pages() == from_the_front
+    assert [len(ids) for ids, _, _ in from_the_front] == [5, 5, 5, 5, 3, 0]
