@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -49,7 +50,7 @@ COUNT_KEEP_S = 10.0
 _PREFIX = "jobs:count:"
 _recounting: set[str] = set()
 _recounting_lock = threading.Lock()
-_recounter: ThreadPoolExecutor | None = None
+_recounter: tuple[int, ThreadPoolExecutor] | None = None  # (its process, the pool)
 
 
 def cache_key(owner_id: uuid.UUID | None) -> str:
@@ -129,12 +130,14 @@ def _recount_soon(runtime: Runtime, key: str, count: Counter) -> None:
     """One recount of `key` at a time in this process, on a thread of its own session."""
     global _recounter
     with _recounting_lock:
+        if _recounter is None or _recounter[0] != os.getpid():
+            # First use, or a forked child: the parent's threads and pending keys are not here.
+            _recounting.clear()
+            _recounter = (os.getpid(), ThreadPoolExecutor(2, thread_name_prefix="recount"))
         if key in _recounting:
             return
         _recounting.add(key)
-        if _recounter is None:
-            _recounter = ThreadPoolExecutor(max_workers=2, thread_name_prefix="recount")
-        pool = _recounter
+        pool = _recounter[1]
 
     def recount() -> None:
         try:
