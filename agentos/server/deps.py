@@ -18,7 +18,7 @@ from agentos.services import maintenance
 from agentos.services.backends.base import Backends
 from agentos.services.context import Actor
 from agentos.services.runtime import Runtime
-from agentos.services.security import authn
+from agentos.services.security import admin_access, authn
 from agentos.settings import Settings
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -143,7 +143,11 @@ def bearer_credential(request: Request) -> str:
 
 def current_actor(request: Request, session: SessionDep) -> Actor:
     """The authenticated caller (access JWT or API key), with where the request came from."""
-    actor = authn.authenticate(session, bearer_credential(request))
+    return _as_seen_in(request, authn.authenticate(session, bearer_credential(request)))
+
+
+def _as_seen_in(request: Request, actor: Actor) -> Actor:
+    """The actor with where the request came from."""
     return replace(
         actor,
         ip=client_ip(request),
@@ -153,6 +157,21 @@ def current_actor(request: Request, session: SessionDep) -> Actor:
 
 
 CurrentActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+async def current_actor_cached(request: Request) -> Actor:
+    """The caller as `current_actor` finds it, but from the verified tokens and accounts
+    `admin_access` keeps for a few seconds (a revocation announced on the bus drops them at
+    once), and never in a write transaction: a route that would otherwise only read its
+    caller (an upload chunk) then takes no SQLite write lock before its own short one."""
+    runtime, credential = get_runtime(request), bearer_credential(request)
+    actor = admin_access.cached_actor(runtime, credential)
+    if actor is None:
+        actor = await run_in_threadpool(admin_access.authenticate, runtime, credential)
+    return _as_seen_in(request, actor)
+
+
+CachedActorDep = Annotated[Actor, Depends(current_actor_cached)]
 ClientIpDep = Annotated[str, Depends(client_ip)]
 
 

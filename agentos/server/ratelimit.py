@@ -42,7 +42,13 @@ from fastapi import Depends, Request
 
 from agentos import telemetry
 from agentos.errors import RateLimitedError, UnavailableError
-from agentos.server.deps import BackendsDep, CurrentActorDep, SettingsDep, client_ip
+from agentos.server.deps import (
+    BackendsDep,
+    CachedActorDep,
+    CurrentActorDep,
+    SettingsDep,
+    client_ip,
+)
 from agentos.services.backends.allowance import admit
 from agentos.services.backends.base import Backends, RateDecision
 from agentos.services.backends.embedded_limiter import EmbeddedRateLimiter
@@ -179,7 +185,7 @@ def user_rate_limit(
 
 
 def upload_rate_limit(
-    request: Request, settings: SettingsDep, backends: BackendsDep, actor: CurrentActorDep
+    request: Request, settings: SettingsDep, backends: BackendsDep, actor: CachedActorDep
 ) -> None:
     enforce(request, settings, backends, tier="upload", subject=_actor_subject(actor))
 

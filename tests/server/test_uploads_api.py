@@ -10,14 +10,16 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from agentos.db.models import Job, UploadChunk
 from agentos.server.app import create_app
 from agentos.services.runtime import Runtime
+from agentos.services.security import users
 from agentos.services.uploads import storage
 from agentos.settings import Settings
 from tests.support.auth import auth_headers, create_user_and_token
+from tests.support.pipeline import wait_for
 
 CHUNK = 64 * 1024
 
@@ -135,6 +137,55 @@ def test_a_chunk_for_no_open_upload_answers_the_error_envelope(
     closed = _send(client, user, upload["id"], data, 0)
     assert closed.status_code == 409
     assert closed.json()["error_code"] == "UPLOAD_NOT_OPEN"
+
+
+def test_a_chunk_takes_the_write_lock_only_to_record_itself(
+    embedded_runtime: Runtime,
+) -> None:
+    """The caller is read from the cached authentication, not in a write transaction: on
+    SQLite each of those would be a BEGIN IMMEDIATE, queued behind every other chunk's."""
+    settings = embedded_runtime.settings.model_copy(update={"embedded_workers": False})
+    _, token = create_user_and_token(embedded_runtime, role="user")
+    user = auth_headers(token)
+    data = os.urandom(CHUNK * 3)
+    with TestClient(create_app(settings)) as client:
+        upload = _init(client, user, data)
+        engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
+        begun: list[object] = []
+
+        def count(connection: object) -> None:
+            begun.append(connection)
+
+        event.listen(engine, "begin", count)
+        try:
+            for index in range(3):  # the first with the token not yet cached
+                assert _send(client, user, upload["id"], data, index).status_code == 200
+            assert len(begun) == 3  # one write unit of work per chunk: its record
+            duplicate = _send(client, user, upload["id"], data, 0)
+            assert duplicate.json()["data"]["duplicate"] is True
+            assert len(begun) == 3  # a duplicate is compared, not recorded
+        finally:
+            event.remove(engine, "begin", count)
+
+
+def test_a_disabled_user_cached_by_the_chunk_route_is_refused(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """The cache is dropped by the revocation's announcement, whichever process made it."""
+    user_id, token = create_user_and_token(runtime, role="user")
+    headers = auth_headers(token)
+    data = os.urandom(CHUNK * 2)
+    upload = _init(client, headers, data)
+    assert _send(client, headers, upload["id"], data, 0).status_code == 200
+    with runtime.session() as session:  # the test's runtime: another process, to the app
+        users.disable(session, user_id=user_id)
+
+    def refused() -> bool:
+        return _send(client, headers, upload["id"], data, 1).status_code == 401
+
+    wait_for(refused, timeout_s=10, what="the chunk route to refuse a disabled user")
+    answer = _send(client, headers, upload["id"], data, 1)
+    assert answer.json()["error_code"] == "USER_DISABLED"
 
 
 def test_a_streamed_chunk_body_is_stored_as_sent(client: TestClient, user: dict[str, str]) -> None:

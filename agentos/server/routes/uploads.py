@@ -18,7 +18,7 @@ from agentos.schemas.uploads import (
     UploadRead,
     UploadStatusRead,
 )
-from agentos.server.deps import CurrentActorDep, SessionDep
+from agentos.server.deps import CachedActorDep, CurrentActorDep, ReadSessionDep, SessionDep
 from agentos.server.ratelimit import UploadRateLimit
 from agentos.server.responses import ok, paged
 from agentos.server.routes._docs import BearerAuth, documented
@@ -86,18 +86,18 @@ def init_upload(
 )
 async def put_chunk(
     request: Request,
-    session: SessionDep,
-    actor: CurrentActorDep,
+    session: ReadSessionDep,
+    actor: CachedActorDep,
     upload_id: Annotated[uuid.UUID, Query()],
     index: Annotated[int, Query(ge=0)],
     chunk_sha256: Annotated[
         str | None, Header(alias="X-Chunk-SHA256", pattern=SHA256_PATTERN)
     ] = None,
 ) -> dict[str, Any]:
-    # Authentication (and the rate limit) was this request's unit of work: end it before
-    # the body is read, so no database lock (SQLite's one write lock) is held while the
-    # chunk arrives and is written; the service records it in a unit of work of its own.
-    await run_in_threadpool(session.commit)
+    # No transaction is open while the chunk arrives and is written (the caller comes
+    # from the cached authentication, and `session` only carries the runtime): the service
+    # records the chunk in a short unit of work of its own, the only time it takes
+    # SQLite's one write lock.
     # The pieces as they arrived: joining them would copy the chunk once more.
     pieces = [piece async for piece in request.stream() if piece]
     receipt = await run_in_threadpool(
