@@ -168,15 +168,14 @@ class LocalBackend(Backend):
     def put_chunk(self, upload_id: uuid.UUID, index: int, data: bytes, sha256: str) -> ChunkReceipt:
         from agentos.services import uploads
 
-        with self.runtime.session() as session:
-            return uploads.put_chunk(
-                session,
-                actor=self.actor,
-                upload_id=upload_id,
-                index=index,
-                data=data,
-                chunk_sha256=sha256,
-            )
+        return uploads.put_chunk(
+            self.runtime,
+            actor=self.actor,
+            upload_id=upload_id,
+            index=index,
+            data=data,
+            chunk_sha256=sha256,
+        )
 
     def upload_status(self, upload_id: uuid.UUID) -> UploadStatusRead:
         from agentos.services import uploads

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import lru_cache
@@ -45,29 +45,55 @@ def unit_of_work(runtime: Runtime) -> Iterator[Session]:
     session = runtime.open_session()
     try:
         yield session
-        session.commit()
     except BaseException:
+        end_unit_of_work(session, failed=True)
+        raise
+    end_unit_of_work(session, failed=False)
+
+
+def end_unit_of_work(session: Session, *, failed: bool) -> None:
+    """`unit_of_work`'s ending, in one call (one thread hop for an async caller)."""
+    try:
         # A failed login or a refresh-token reuse must be remembered although the request fails.
-        if session.info.pop(authn.KEEP_ON_ERROR, False):
+        if not failed or session.info.pop(authn.KEEP_ON_ERROR, False):
             session.commit()
         else:
             session.rollback()
-        raise
     finally:
         session.close()
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def _ended(session: Session, end: Callable[[], None]) -> None:
+    # A session no statement used holds no connection: closed here, with no thread hop.
+    if session.in_transaction():
+        await run_in_threadpool(end)
+    else:
+        session.close()
+
+
+# The request dependencies are async: FastAPI runs a plain `def` dependency on the thread
+# pool, a thread hop per request even for a getter of the app's state.
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request, committed before the response is sent."""
-    with unit_of_work(get_runtime(request)) as session:
+    session = get_runtime(request).open_session()
+    try:
         yield session
+    except BaseException:
+        await _ended(session, lambda: end_unit_of_work(session, failed=True))
+        raise
+    await _ended(session, lambda: end_unit_of_work(session, failed=False))
 
 
-def get_read_session(request: Request) -> Iterator[Session]:
+async def get_read_session(request: Request) -> AsyncIterator[Session]:
     """A session that only reads, rolled back at the end: on SQLite it takes no write lock,
     so a read of many statements does not hold up the writers meanwhile."""
-    with get_runtime(request).read_session() as session:
+    session = get_runtime(request).open_read_session()
+    try:
         yield session
+    finally:
+        await _ended(session, session.close)  # close rolls the transaction back
 
 
 def get_trace_id(request: Request) -> str | None:
@@ -75,13 +101,29 @@ def get_trace_id(request: Request) -> str | None:
     return trace_id
 
 
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-BackendsDep = Annotated[Backends, Depends(get_app_backends)]
+async def _settings(request: Request) -> Settings:
+    return get_app_settings(request)
+
+
+async def _runtime(request: Request) -> Runtime:
+    return get_runtime(request)
+
+
+async def _backends(request: Request) -> Backends:
+    return get_app_backends(request)
+
+
+async def _trace_id(request: Request) -> str | None:
+    return get_trace_id(request)
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+BackendsDep = Annotated[Backends, Depends(_backends)]
 # scope="function": the commit happens when the route returns, before the response leaves.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
-TraceIdDep = Annotated[str | None, Depends(get_trace_id)]
+TraceIdDep = Annotated[str | None, Depends(_trace_id)]
 
 
 @lru_cache(maxsize=64)
@@ -172,7 +214,13 @@ async def current_actor_cached(request: Request) -> Actor:
 
 
 CachedActorDep = Annotated[Actor, Depends(current_actor_cached)]
-ClientIpDep = Annotated[str, Depends(client_ip)]
+
+
+async def _client_ip(request: Request) -> str:
+    return client_ip(request)
+
+
+ClientIpDep = Annotated[str, Depends(_client_ip)]
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

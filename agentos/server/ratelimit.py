@@ -39,6 +39,7 @@ from functools import lru_cache
 from typing import Literal, get_args
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from agentos import telemetry
 from agentos.errors import RateLimitedError, UnavailableError
@@ -174,20 +175,32 @@ def limit_actor(request: Request, actor: Actor, tier: Tier) -> None:
     enforce(request, state.settings, state.backends, tier=tier, subject=_actor_subject(actor))
 
 
-def public_rate_limit(request: Request, settings: SettingsDep, backends: BackendsDep) -> None:
-    enforce(request, settings, backends, tier="public", subject=client_ip(request))
+async def _enforced(
+    request: Request, settings: Settings, backends: Backends, *, tier: Tier, subject: str
+) -> None:
+    """`enforce` from a request dependency: on the event loop when the limiter is this
+    process's (no I/O), else on the thread pool, so that a Redis that hangs holds up
+    threads, never the loop."""
+    if backends.kind == "redis":
+        await run_in_threadpool(enforce, request, settings, backends, tier=tier, subject=subject)
+    else:
+        enforce(request, settings, backends, tier=tier, subject=subject)
 
 
-def user_rate_limit(
+async def public_rate_limit(request: Request, settings: SettingsDep, backends: BackendsDep) -> None:
+    await _enforced(request, settings, backends, tier="public", subject=client_ip(request))
+
+
+async def user_rate_limit(
     request: Request, settings: SettingsDep, backends: BackendsDep, actor: CurrentActorDep
 ) -> None:
-    enforce(request, settings, backends, tier="user", subject=_actor_subject(actor))
+    await _enforced(request, settings, backends, tier="user", subject=_actor_subject(actor))
 
 
-def upload_rate_limit(
+async def upload_rate_limit(
     request: Request, settings: SettingsDep, backends: BackendsDep, actor: CachedActorDep
 ) -> None:
-    enforce(request, settings, backends, tier="upload", subject=_actor_subject(actor))
+    await _enforced(request, settings, backends, tier="upload", subject=_actor_subject(actor))
 
 
 PublicRateLimit = Depends(public_rate_limit)

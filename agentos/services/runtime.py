@@ -81,12 +81,16 @@ class Runtime:
     @contextmanager
     def read_session(self) -> Iterator[Session]:
         """A session that only reads; rolled back at the end."""
-        session = Session(bind=self.read_engine, info={RUNTIME_KEY: self})
+        session = self.open_read_session()
         try:
             yield session
         finally:
             session.rollback()
             session.close()
+
+    def open_read_session(self) -> Session:
+        """A session that only reads, whose end the caller owns (an HTTP request's)."""
+        return Session(bind=self.read_engine, info={RUNTIME_KEY: self})
 
     @contextmanager
     def session(self, *, relaxed: bool = False) -> Iterator[Session]:

@@ -18,7 +18,7 @@ from agentos.schemas.uploads import (
     UploadRead,
     UploadStatusRead,
 )
-from agentos.server.deps import CachedActorDep, CurrentActorDep, ReadSessionDep, SessionDep
+from agentos.server.deps import CachedActorDep, CurrentActorDep, RuntimeDep, SessionDep
 from agentos.server.ratelimit import UploadRateLimit
 from agentos.server.responses import ok, paged
 from agentos.server.routes._docs import BearerAuth, documented
@@ -86,7 +86,7 @@ def init_upload(
 )
 async def put_chunk(
     request: Request,
-    session: ReadSessionDep,
+    runtime: RuntimeDep,
     actor: CachedActorDep,
     upload_id: Annotated[uuid.UUID, Query()],
     index: Annotated[int, Query(ge=0)],
@@ -95,14 +95,13 @@ async def put_chunk(
     ] = None,
 ) -> dict[str, Any]:
     # No transaction is open while the chunk arrives and is written (the caller comes
-    # from the cached authentication, and `session` only carries the runtime): the service
-    # records the chunk in a short unit of work of its own, the only time it takes
-    # SQLite's one write lock.
+    # from the cached authentication): the service records the chunk in a short unit of
+    # work of its own, the only time it takes SQLite's one write lock.
     # The pieces as they arrived: joining them would copy the chunk once more.
     pieces = [piece async for piece in request.stream() if piece]
     receipt = await run_in_threadpool(
         uploads.put_chunk,
-        session,
+        runtime,
         actor=actor,
         upload_id=upload_id,
         index=index,

@@ -24,14 +24,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
 from agentos.db.models import Upload, UploadChunk
 from agentos.errors import ConflictError, InvalidError
 from agentos.schemas.uploads import ChunkReceipt
 from agentos.services.context import Actor
-from agentos.services.runtime import Runtime, runtime_of
+from agentos.services.runtime import Runtime
 from agentos.services.security import roles
 from agentos.services.uploads import hashing, storage
 from agentos.services.uploads.sessions import require_open, writable
@@ -85,7 +84,7 @@ class _Target:
 
 
 def put_chunk(
-    session: Session,
+    runtime: Runtime,
     *,
     actor: Actor,
     upload_id: uuid.UUID,
@@ -98,11 +97,10 @@ def put_chunk(
     they arrived in (an HTTP body: they are never joined into one buffer).
 
     The chunk is recorded in a unit of work of its own, committed only once its bytes are
-    on stable storage and while the chunk is locked; `session` is the caller's and must
-    hold no database lock (on SQLite it would hold the one write lock, and the chunk
-    needs it), since the bytes are received, hashed and written while none is held.
+    on stable storage and while the chunk is locked; the caller must hold no database
+    lock (on SQLite it would hold the one write lock, and the chunk needs it), since the
+    bytes are received, hashed and written while none is held.
     """
-    runtime = runtime_of(session)
     roles.require_own_write(actor.role, "upload")
     if index < 0:
         raise InvalidError("chunk index must not be negative", code="BAD_CHUNK_INDEX")

@@ -56,10 +56,9 @@ def _put(
     piece = _piece(data, index)
     # As an HTTP body arrives: in pieces, never joined.
     pieces = [piece[start : start + 1000] for start in range(0, len(piece), 1000)]
-    with runtime.session() as session:
-        return uploads.put_chunk(
-            session, actor=actor, upload_id=upload.id, index=index, data=pieces, chunk_sha256=sha256
-        )
+    return uploads.put_chunk(
+        runtime, actor=actor, upload_id=upload.id, index=index, data=pieces, chunk_sha256=sha256
+    )
 
 
 def _finalize(runtime: Runtime, actor: Actor, upload: UploadRead) -> Path:
@@ -259,10 +258,7 @@ def test_refused_chunks(runtime: Runtime) -> None:
     def put(
         index: int, data: bytes | list[bytes], upload_id: uuid.UUID = upload.id, who: Actor = actor
     ) -> object:
-        with runtime.session() as session:
-            return uploads.put_chunk(
-                session, actor=who, upload_id=upload_id, index=index, data=data
-            )
+        return uploads.put_chunk(runtime, actor=who, upload_id=upload_id, index=index, data=data)
 
     assert code_of(lambda: put(4, b"x")) == "BAD_CHUNK_INDEX"
     assert code_of(lambda: put(-1, b"x")) == "BAD_CHUNK_INDEX"
