@@ -64,8 +64,9 @@ def end_unit_of_work(session: Session, *, failed: bool) -> None:
 
 
 async def _ended(session: Session, end: Callable[[], None]) -> None:
-    # A session no statement used holds no connection: closed here, with no thread hop.
-    if session.in_transaction():
+    # A session no statement used holds no connection and has nothing to flush: closed
+    # here, with no thread hop.
+    if session.in_transaction() or session.new or session.dirty or session.deleted:
         await run_in_threadpool(end)
     else:
         session.close()

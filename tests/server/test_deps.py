@@ -82,6 +82,14 @@ def test_a_request_session_commits_on_success_and_rolls_back_on_error(
     assert _events(runtime) == before + 1
 
 
+def test_an_object_only_added_is_flushed_and_committed(runtime: Runtime) -> None:
+    before = _events(runtime)
+    _run(
+        runtime, lambda session: session.add(SystemEvent(severity="info", source="t", message="m"))
+    )
+    assert _events(runtime) == before + 1
+
+
 def test_a_request_that_must_remember_a_failure_commits_it(runtime: Runtime) -> None:
     def remembered(session: Any) -> None:
         _write(session)
