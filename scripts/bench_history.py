@@ -14,8 +14,9 @@ per case and their ratio to the baseline, then drops the database.
 Cases (issue 19): the first page, a deep page by cursor (the `next_cursor` of page 25,000,
 500,000 jobs in, asked for again each round), the same with filters (status, a time range, a
 title search, another order), for a staff user and for the user with 10,000 jobs, the queue
-and an agent's log by cursor; `page=3` as measured before cursors; and a deep page asked by
-number (`page=25000`: what a client without cursors pays).
+and an agent's log by cursor; `page=3` as measured before cursors; and deep pages asked by
+number (`page=25000`, newest first and by title, and page 3,000 of the failed jobs: what a
+client without cursors pays).
 
 `--database NAME` reuses (and keeps) an already seeded database; `--keep NAME` seeds NAME the
 first time and reuses it afterwards (the seed of a million jobs takes minutes: printed).
@@ -232,7 +233,20 @@ def build_cases(client: httpx.Client, tokens: dict[str, str], only: list[str]) -
         cursor = deep_cursor(client, path, params, tokens[who])
         if cursor is not None:
             cases[f"{name}, deep by cursor"] = (path, {**params, "cursor": cursor}, who)
-    cases[f"staff, page={DEEP_PAGE} (OFFSET)"] = (PATH, {**FIRST, "page": DEEP_PAGE}, "staff")
+    # Pages by number in the middle: newest first (the whole creation hours before the
+    # page are left out, counted by the rollups), by status, and by another order (OFFSET).
+    by_number = {
+        f"staff, page={DEEP_PAGE} (OFFSET)": {"page": DEEP_PAGE},
+        "staff, status=failed, page=3000 (OFFSET)": {"page": 3_000, "status": "failed"},
+        f"staff, sort=title asc, page={DEEP_PAGE} (OFFSET)": {
+            "page": DEEP_PAGE,
+            "sort": "title",
+            "order": "asc",
+        },
+    }
+    for name, params in by_number.items():
+        if not only or any(word in name for word in only):
+            cases[name] = (PATH, {**FIRST, **params}, "staff")
     return cases
 
 

@@ -1,9 +1,8 @@
 """Keyset (cursor) pagination: a page starts after the last row of the previous one.
 
-`OFFSET n` reads and throws away n rows, so page 50,000 of a million jobs costs seconds; a
-keyset page seeks in the index to "after these sort values" and reads one page, at any
-depth. Rows inserted or deleted meanwhile never shift a walk (no row twice, none skipped
-among those that existed throughout).
+`OFFSET n` reads and throws away n rows; a keyset page seeks in the index to "after these
+sort values" and reads one page, at any depth. Rows inserted or deleted meanwhile never
+shift a walk (no row twice, none skipped among those that existed throughout).
 
 A `Keyset` is a list's order: sort keys ending with a unique one (the id). Its cursors are
 opaque, URL-safe tokens holding the sort values of a page's edge row, the walk's position
@@ -44,6 +43,17 @@ DEFERRED_OFFSET = 1_000
 KeyKind = Literal["datetime", "uuid", "int", "float", "str"]
 # Any SELECT, whatever its columns.
 AnySelect = Select[*tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class Leading:
+    """A WHERE clause that leaves out exactly the first `skipped` rows of a list (and no
+    other), so that a page by number past them skips only the rest by OFFSET."""
+
+    clause: ColumnElement[bool]
+    skipped: int
+
+
 # A sort key: a mapped column (Job.created_at) or an SQL expression (lower(title)).
 SortExpr = ColumnElement[Any] | QueryableAttribute[Any]
 
@@ -265,8 +275,7 @@ class Window:
         )
 
 
-# A list made of several queries (say, an agent's steps and its events): each is read from
-# its own index with its own keyset (same kinds and directions) and merged here.
+# A list of several queries (an agent's steps and its events), each read from its own index.
 Parts = Sequence[tuple[Keyset, AnySelect]]
 
 
@@ -278,6 +287,7 @@ def read(
     *,
     parts: Parts = (),
     total: int | None = None,
+    leading: Leading | None = None,
 ) -> Window:
     """The page `params` asks for: after (or before) its cursor, else page `params.page`.
     With `parts`, `stmt` (their UNION) only serves pages asked by number past the first.
@@ -285,6 +295,9 @@ def read(
     back half is then read from the far end (`_from_the_end`)."""
     per_page = params.per_page
     if params.cursor is None:
+        if leading is not None and not parts and leading.skipped <= params.offset:
+            narrowed = stmt.where(leading.clause)
+            return _by_number(session, keyset, narrowed, params, skipped=leading.skipped)
         if total is not None and not parts and params.offset > max(DEFERRED_OFFSET, total // 2):
             return _from_the_end(session, keyset, stmt, params, total)
         return _by_number(session, keyset, stmt, params, parts)
@@ -322,12 +335,19 @@ def _fetch(
 
 
 def _by_number(
-    session: Session, keyset: Keyset, stmt: AnySelect, params: PageParams, parts: Parts = ()
+    session: Session,
+    keyset: Keyset,
+    stmt: AnySelect,
+    params: PageParams,
+    parts: Parts = (),
+    *,
+    skipped: int = 0,
 ) -> Window:
-    offset, per_page = params.offset, params.per_page
+    position, per_page = params.offset, params.per_page
+    offset = position - skipped  # the rows `stmt` still holds before the page
     if offset == 0:
         rows = _fetch(session, keyset, stmt, parts, None, False, per_page + 1)
-        return _window(keyset, rows[:per_page], 0, per_page, has_next=len(rows) > per_page)
+        return _window(keyset, rows[:per_page], position, per_page, has_next=len(rows) > per_page)
     if offset < DEFERRED_OFFSET or parts:
         query = stmt.add_columns(*keyset.labelled()).order_by(*keyset.order())
         query = query.offset(offset).limit(per_page + 1)
@@ -338,7 +358,7 @@ def _by_number(
         query = stmt.add_columns(*keyset.labelled()).where(unique.in_(ids.scalar_subquery()))
         query = query.order_by(*keyset.order())
     rows = list(session.execute(query))
-    return _window(keyset, rows[:per_page], offset, per_page, has_next=len(rows) > per_page)
+    return _window(keyset, rows[:per_page], position, per_page, has_next=len(rows) > per_page)
 
 
 def _from_the_end(

@@ -57,7 +57,7 @@ def cache_key(owner_id: uuid.UUID | None) -> str:
     return f"{_PREFIX}{owner_id or 'all'}"
 
 
-def _from_rollups(actor: Actor, filters: JobFilters) -> bool:
+def from_rollups(actor: Actor, filters: JobFilters) -> bool:
     """Whether the rollups answer: every job (no owner), by status and creation time only."""
     return (
         roles.sees_all_jobs(actor.role)
@@ -87,7 +87,7 @@ def total(
     session: Session, *, actor: Actor, filters: JobFilters, where: list[ColumnElement[bool]]
 ) -> tuple[int, datetime | None]:
     """(exact total, when it was counted if it came from the cache, else None)."""
-    if _from_rollups(actor, filters):
+    if from_rollups(actor, filters):
         return _rollup_total(session, filters), None
     key = _cache_key(actor, filters)
     if key is None:

@@ -261,6 +261,29 @@ def created_count(
     return int(session.execute(select(func.coalesce(func.sum(rows.c.n), 0))).scalar_one())
 
 
+def created_hour_at(
+    session: Session, *, statuses: list[str] | None, offset: int, newest_first: bool
+) -> tuple[datetime, int] | None:
+    """The creation hour of row `offset` (from 0) of the jobs (now in one of `statuses`,
+    else any) in creation order, and how many of them were created in the hours before it
+    in that order; None past the last job. One pass over the hours' rollup rows."""
+    rows = _combined("created")
+    per_hour = select(rows.c.hour, func.sum(rows.c.n).label("n"))
+    if statuses:
+        per_hour = per_hour.where(rows.c.status.in_(statuses))
+    hours = per_hour.group_by(rows.c.hour).subquery()
+    order = hours.c.hour.desc() if newest_first else hours.c.hour.asc()
+    through = func.sum(hours.c.n).over(order_by=order)
+    running = select(hours.c.hour, hours.c.n, through.label("through")).subquery()
+    found = session.execute(
+        select(running.c.hour, running.c.through - running.c.n)
+        .where(running.c.through > offset)
+        .order_by(running.c.through)
+        .limit(1)
+    ).first()
+    return None if found is None else (_aware(found[0]), int(found[1]))
+
+
 def step_total(session: Session, *, agent: str) -> int:
     """The agent's processing steps in any status (what `COUNT(*)` over them would say)."""
     rows = union_all(

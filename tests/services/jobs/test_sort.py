@@ -16,6 +16,7 @@ from agentos.schemas.common import PageParams
 from agentos.schemas.jobs import JobFilters
 from agentos.services import jobs
 from agentos.services.context import Actor
+from agentos.services.jobs import rollups
 from tests.support.jobs import make_actor
 
 ROWS = (  # title, status, priority, stage
@@ -135,3 +136,71 @@ def test_pages_in_the_back_half_read_from_the_far_end_are_the_same_pages(
     monkeypatch.setattr(keyset, "DEFERRED_OFFSET", 1)  # pages 4-6 from the far end
     assert pages() == from_the_front
     assert [len(ids) for ids, _, _ in from_the_front] == [5, 5, 5, 5, 3, 0]
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        {},
+        {"order": "asc"},
+        {"status": ["failed", "queued"]},
+        {"status": ["completed"], "order": "asc"},
+    ],
+)
+def test_pages_deep_in_a_list_by_creation_skip_whole_hours_and_are_the_same_pages(
+    session: Session, operator: Actor, monkeypatch: pytest.MonkeyPatch, order: dict[str, object]
+) -> None:
+    """A page by number of every job by creation time leaves out the creation hours before
+    its own (counted by the rollups) and skips only the rest: every page matches a read
+    from the front, with jobs on the hour, several an hour, and equal creation times."""
+    owner = make_actor(session)
+    top = utcnow().replace(minute=0, second=0, microsecond=0)
+    created = [
+        top - timedelta(hours=(index * 7) % 17) + timedelta(minutes=15 * (index % 4))
+        for index in range(60)
+    ]
+    created += created[:5]  # the same creation time twice: the id breaks the tie
+    for index, moment in enumerate(created):
+        status = ("queued", "failed", "completed")[index % 3]
+        session.add(Job(title=f"job-{index}", status=status, owner_id=owner.id, created_at=moment))
+    session.flush()
+    filters = JobFilters.model_validate(order)
+
+    def pages() -> list[tuple[list[uuid.UUID], bool, bool, int]]:
+        found = []
+        for number in range(1, 20):
+            page = jobs.find(
+                session, actor=operator, filters=filters, page=PageParams(page=number, per_page=4)
+            )
+            ids = [job.id for job in page.data]
+            found.append(
+                (ids, page.pagination.has_next, page.pagination.has_prev, page.pagination.page)
+            )
+        return found
+
+    monkeypatch.setattr(keyset, "DEFERRED_OFFSET", 10**9)  # every page from the front
+    from_the_front = pages()
+    hours_found: list[object] = []
+    hour_at = rollups.created_hour_at
+
+    def spied(*args: object, **kwargs: object) -> object:
+        answer = hour_at(*args, **kwargs)  # type: ignore[arg-type]
+        hours_found.append(answer)
+        return answer
+
+    monkeypatch.setattr(rollups, "created_hour_at", spied)
+    monkeypatch.setattr(keyset, "DEFERRED_OFFSET", 1)  # every page past the first by hours
+    assert pages() == from_the_front
+    assert sum(len(ids) for ids, _, _, _ in from_the_front) > 4 * 5
+    assert any(answer is not None and answer[1] > 0 for answer in hours_found)
+
+    # The cursors of a page read by hours walk on to the same next page.
+    third = jobs.find(session, actor=operator, filters=filters, page=PageParams(page=3, per_page=4))
+    assert third.pagination.next_cursor is not None
+    after = jobs.find(
+        session,
+        actor=operator,
+        filters=filters,
+        page=PageParams(cursor=third.pagination.next_cursor, per_page=4),
+    )
+    assert [job.id for job in after.data] == from_the_front[3][0]
