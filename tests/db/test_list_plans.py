@@ -194,6 +194,32 @@ def test_job_history_in_each_order(runtime: Runtime, sort: str, order: str) -> N
     _first_and_deep(runtime, _jobs(STAFF, sort=sort, order=order), f"sort {sort} {order}")
 
 
+@pytest.mark.parametrize("sort", ["title", "status", "current_stage", "priority", "updated_at"])
+def test_a_deep_page_by_number_skips_its_rows_in_the_index_alone(
+    runtime: Runtime, sort: str
+) -> None:
+    """OFFSET reads the rows before the page: from the index alone (an index-only scan, no
+    table row fetched per skipped row), also in the orders by an expression (lower(title),
+    the status and stage ranks), whose indexes include the column they read (0016)."""
+    with runtime.engine.connect() as connection:  # the visibility map, as autovacuum keeps it
+        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            "VACUUM (ANALYZE) jobs"
+        )
+    call = _jobs(STAFF, sort=sort, order="asc")
+    plans = _plans(runtime, call, PageParams(page=DEEP, per_page=PER_PAGE))
+    skipping = [
+        node
+        for _, plan in plans
+        for node in _nodes(plan)
+        if node.get("Relation Name") == "jobs" and node["Actual Rows"] > MOST_ROWS_READ
+    ]
+    assert skipping, f"sort {sort}: no statement skipped the rows before page {DEEP}"
+    for node in skipping:
+        where = f"sort {sort}: {json.dumps(node)[:2000]}"
+        assert node["Node Type"] == "Index Only Scan", where
+        assert node.get("Heap Fetches", 0) <= MOST_ROWS_READ, where
+
+
 @pytest.mark.parametrize("actor", ["staff", "user"])
 def test_queue_details(runtime: Runtime, user: Actor, actor: str) -> None:
     """A user's page of the queue is their open work picked out of everyone's: PostgreSQL
