@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import lru_cache
@@ -45,61 +45,38 @@ def unit_of_work(runtime: Runtime) -> Iterator[Session]:
     session = runtime.open_session()
     try:
         yield session
+        session.commit()
     except BaseException:
-        end_unit_of_work(session, failed=True)
-        raise
-    end_unit_of_work(session, failed=False)
-
-
-def end_unit_of_work(session: Session, *, failed: bool) -> None:
-    """`unit_of_work`'s ending, in one call (one thread hop for an async caller)."""
-    try:
         # A failed login or a refresh-token reuse must be remembered although the request fails.
-        if not failed or session.info.pop(authn.KEEP_ON_ERROR, False):
+        if session.info.pop(authn.KEEP_ON_ERROR, False):
             session.commit()
         else:
             session.rollback()
+        raise
     finally:
         session.close()
 
 
-async def _ended(session: Session, end: Callable[[], None]) -> None:
-    # A session no statement used holds no connection and has nothing to flush: closed
-    # here, with no thread hop.
-    if session.in_transaction() or session.new or session.dirty or session.deleted:
-        await run_in_threadpool(end)
-    else:
-        session.close()
-
-
-# The request dependencies are async: FastAPI runs a plain `def` dependency on the thread
-# pool, a thread hop per request even for a getter of the app's state.
-
-
-async def get_session(request: Request) -> AsyncIterator[Session]:
+def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request, committed before the response is sent."""
-    session = get_runtime(request).open_session()
-    try:
+    with unit_of_work(get_runtime(request)) as session:
         yield session
-    except BaseException:
-        await _ended(session, lambda: end_unit_of_work(session, failed=True))
-        raise
-    await _ended(session, lambda: end_unit_of_work(session, failed=False))
 
 
-async def get_read_session(request: Request) -> AsyncIterator[Session]:
+def get_read_session(request: Request) -> Iterator[Session]:
     """A session that only reads, rolled back at the end: on SQLite it takes no write lock,
     so a read of many statements does not hold up the writers meanwhile."""
-    session = get_runtime(request).open_read_session()
-    try:
+    with get_runtime(request).read_session() as session:
         yield session
-    finally:
-        await _ended(session, session.close)  # close rolls the transaction back
 
 
 def get_trace_id(request: Request) -> str | None:
     trace_id: str | None = getattr(request.state, "trace_id", None)
     return trace_id
+
+
+# The dependencies' getters are async: FastAPI runs a plain `def` dependency on the thread
+# pool, a thread hop per request even for a getter of the app's state.
 
 
 async def _settings(request: Request) -> Settings:

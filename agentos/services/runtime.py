@@ -81,16 +81,12 @@ class Runtime:
     @contextmanager
     def read_session(self) -> Iterator[Session]:
         """A session that only reads; rolled back at the end."""
-        session = self.open_read_session()
+        session = Session(bind=self.read_engine, info={RUNTIME_KEY: self})
         try:
             yield session
         finally:
             session.rollback()
             session.close()
-
-    def open_read_session(self) -> Session:
-        """A session that only reads, whose end the caller owns (an HTTP request's)."""
-        return Session(bind=self.read_engine, info={RUNTIME_KEY: self})
 
     @contextmanager
     def session(self, *, relaxed: bool = False) -> Iterator[Session]:
