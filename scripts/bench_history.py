@@ -234,19 +234,19 @@ def build_cases(client: httpx.Client, tokens: dict[str, str], only: list[str]) -
         if cursor is not None:
             cases[f"{name}, deep by cursor"] = (path, {**params, "cursor": cursor}, who)
     # Pages by number in the middle: newest first (the whole creation hours before the
-    # page are left out, counted by the rollups), by status, and by another order (OFFSET).
+    # page are left out, counted by the rollups), by status, by title and by status (after
+    # the list's anchors), and by priority (skipped one by one: it changes with no delta).
     by_number = {
         f"staff, page={DEEP_PAGE} (OFFSET)": {"page": DEEP_PAGE},
         "staff, status=failed, page=3000 (OFFSET)": {"page": 3_000, "status": "failed"},
-        f"staff, sort=title asc, page={DEEP_PAGE} (OFFSET)": {
-            "page": DEEP_PAGE,
-            "sort": "title",
-            "order": "asc",
-        },
+        f"staff, sort=title asc, page={DEEP_PAGE} (OFFSET)": {"sort": "title", "order": "asc"},
+        f"staff, sort=status, page={DEEP_PAGE} (OFFSET)": {"sort": "status"},
+        "staff, search=keynote, page=2000 (by number)": {"search": "keynote", "page": 2_000},
+        f"staff, sort=priority, page={DEEP_PAGE} (OFFSET)": {"sort": "priority"},
     }
     for name, params in by_number.items():
         if not only or any(word in name for word in only):
-            cases[name] = (PATH, {**FIRST, **params}, "staff")
+            cases[name] = (PATH, {**FIRST, "page": DEEP_PAGE, **params}, "staff")
     return cases
 
 

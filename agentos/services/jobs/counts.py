@@ -22,11 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, select
@@ -36,7 +33,7 @@ from agentos.db.base import utcnow
 from agentos.db.models import Job
 from agentos.schemas.jobs import JobFilters
 from agentos.services.context import Actor
-from agentos.services.jobs import rollups
+from agentos.services.jobs import behind, rollups
 from agentos.services.outbox import after_commit
 from agentos.services.runtime import Runtime, backends_of, runtime_of
 from agentos.services.security import roles
@@ -48,9 +45,6 @@ Counter = Callable[[Session], int]
 COUNT_TTL_S = 2.0
 COUNT_KEEP_S = 10.0
 _PREFIX = "jobs:count:"
-_recounting: set[str] = set()
-_recounting_lock = threading.Lock()
-_recounter: tuple[int, ThreadPoolExecutor] | None = None  # (its process, the pool)
 
 
 def cache_key(owner_id: uuid.UUID | None) -> str:
@@ -128,28 +122,11 @@ def _count_and_keep(session: Session, key: str, count: Counter) -> int:
 
 def _recount_soon(runtime: Runtime, key: str, count: Counter) -> None:
     """One recount of `key` at a time in this process, on a thread of its own session."""
-    global _recounter
-    with _recounting_lock:
-        if _recounter is None or _recounter[0] != os.getpid():
-            # First use, or a forked child: the parent's threads and pending keys are not here.
-            _recounting.clear()
-            _recounter = (os.getpid(), ThreadPoolExecutor(2, thread_name_prefix="recount"))
-        if key in _recounting:
-            return
-        _recounting.add(key)
-        pool = _recounter[1]
 
-    def recount() -> None:
-        try:
-            with runtime.read_session() as session:
-                _count_and_keep(session, key, count)
-        except Exception as exc:  # the kept value stays until it expires; readers then count
-            logger.warning("recount of %s failed: %s", key, exc)
-        finally:
-            with _recounting_lock:
-                _recounting.discard(key)
+    def recount(session: Session) -> None:
+        _count_and_keep(session, key, count)
 
-    pool.submit(recount)
+    behind.soon(runtime, key, recount)
 
 
 def _hour(moment: datetime, *, up: bool) -> datetime:

@@ -4,6 +4,8 @@ A page after a cursor is one index range whatever its depth (agentos/db/keyset.p
 order has an index of (its key, id) (agentos/db/models/listing.py), and the owner and status
 filters have theirs for the default order (newest first). The total comes from the rollups
 or a count reused for a moment (`counts`), never from counting a million rows per page.
+A page by number deep in a list leaves out the rows before it that the rollups count (whole
+creation hours) or that the list's anchors mark (`anchors`), and skips only the rest.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from agentos.errors import NotFoundError
 from agentos.schemas.common import Page, PageParams
 from agentos.schemas.jobs import JobFilters, JobRead
 from agentos.services.context import Actor
-from agentos.services.jobs import counts, ids, rollups
+from agentos.services.jobs import anchors, counts, ids, rollups
 from agentos.services.jobs.queries import visible_to
 from agentos.services.security import roles
 
@@ -82,14 +84,14 @@ def find(session: Session, *, actor: Actor, filters: JobFilters, page: PageParam
     where = filtered(actor, filters)
     total, counted_at = counts.total(session, actor=actor, filters=filters, where=where)
     exact = total if counted_at is None else None  # a kept total may be seconds old
-    window = keyset.read(
-        session,
-        keyset_of(filters),
-        select(Job).where(*where),
-        page,
-        total=exact,
-        leading=_leading_hours(session, actor, filters, page),
-    )
+    order, stmt = keyset_of(filters), select(Job).where(*where)
+    leading = _leading_hours(session, actor, filters, page)
+    if leading is None and page.cursor is None and filters.sort in anchors.SORTS:
+        seen = "all" if roles.sees_all_jobs(actor.role) else str(actor.id)
+        key = f"{order.fingerprint}:{seen}"
+        step = anchors.SEARCH_STEP if filters.search else anchors.STEP
+        leading = anchors.leading(session, order, stmt, key=key, offset=page.offset, step=step)
+    window = keyset.read(session, order, stmt, page, total=exact, leading=leading)
     return Page(
         data=[JobRead.model_validate(row[0]) for row in window.rows],
         pagination=window.pagination(total=total, total_counted_at=counted_at),

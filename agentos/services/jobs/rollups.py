@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Subquery, func, select, text, union_all
+from sqlalchemy import ColumnElement, Connection, Subquery, func, literal, select, text, union_all
 from sqlalchemy.orm import Session
 
 from agentos.db.models import JobStatusDelta, JobStatusRollup
@@ -25,6 +25,8 @@ _HOUR = {
 }
 
 HourCounts = dict[datetime, dict[str, int]]
+Stamp = tuple[int, int, int]
+STAMP_ROWS = 10_000
 
 
 def _combined(basis: str, since: datetime | None = None) -> Subquery:
@@ -136,6 +138,13 @@ def _compact_jobs_sqlite(session: Session) -> int:
     last = session.scalar(select(func.max(JobStatusDelta.id)))
     if last is None:
         return 0
+    moved = session.scalar(
+        select(func.count())
+        .select_from(JobStatusDelta)
+        .where(JobStatusDelta.id <= last, JobStatusDelta.delta != 0)
+    )
+    if not moved:
+        return 0
     session.execute(
         text(
             """
@@ -147,12 +156,19 @@ def _compact_jobs_sqlite(session: Session) -> int:
         ),
         {"last": last},
     )
-    moved = session.scalar(
-        select(func.count()).select_from(JobStatusDelta).where(JobStatusDelta.id <= last)
-    )
-    session.execute(text("DELETE FROM job_status_deltas WHERE id <= :last"), {"last": last})
+    _clear_sqlite_deltas(session, last)
     session.execute(text("DELETE FROM job_status_rollup WHERE count = 0"))
-    return int(moved or 0)
+    return int(moved)
+
+
+def _clear_sqlite_deltas(session: Session | Connection, last: int | None) -> None:
+    """Drop the job deltas up to `last` but keep the newest row, its delta made 0: SQLite
+    gives a new row the highest id plus one, so an emptied table would hand out ids again
+    and `stamp` could come back to a value it had before."""
+    if last is None:
+        return
+    session.execute(text("DELETE FROM job_status_deltas WHERE id < :last"), {"last": last})
+    session.execute(text("UPDATE job_status_deltas SET delta = 0 WHERE id = :last"), {"last": last})
 
 
 def _compact_steps_pg(session: Session) -> int:
@@ -209,7 +225,10 @@ def rebuild(session: Session | Connection) -> int:
     hour = _HOUR.get(dialect, _HOUR["sqlite"])
     if dialect == "postgresql":
         session.execute(text("LOCK TABLE jobs, processing_steps IN SHARE MODE"))
-    for table in ("job_status_deltas", "job_status_rollup", "step_status_deltas"):
+        session.execute(text("DELETE FROM job_status_deltas"))
+    else:
+        _clear_sqlite_deltas(session, session.scalar(select(func.max(JobStatusDelta.id))))
+    for table in ("job_status_rollup", "step_status_deltas"):
         session.execute(text(f"DELETE FROM {table}"))
     session.execute(text("DELETE FROM step_status_rollup"))
     session.execute(
@@ -277,11 +296,37 @@ def created_hour_at(
     running = select(hours.c.hour, hours.c.n, through.label("through")).subquery()
     found = session.execute(
         select(running.c.hour, running.c.through - running.c.n)
-        .where(running.c.through > offset)
+        .where(running.c.through > offset, running.c.n > 0)  # an hour netting 0 ties
         .order_by(running.c.through)
         .limit(1)
     ).first()
     return None if found is None else (_aware(found[0]), int(found[1]))
+
+
+def stamp(session: Session) -> Stamp | None:
+    """A value of the job deltas that changes with every job created, deleted or moved to
+    another status (or finish hour) once that write commits, however it was made: the
+    triggers add a delta row in the same transaction. It is (the id sequence's last value,
+    the newest id, the rows): a new row takes a new id; a transaction that took its ids
+    before and commits after adds rows, or, with a compaction in between, leaves another
+    newest id. SQLite has no sequence; its writers take turns, so ids follow commits, and
+    an emptied table never gives one out again (`_clear_sqlite_deltas`). None when more
+    than `STAMP_ROWS` deltas wait for compaction: counting them would cost more than it
+    saves."""
+    newest = (
+        select(JobStatusDelta.id).order_by(JobStatusDelta.id.desc()).limit(STAMP_ROWS + 1)
+    ).subquery()
+    issued: ColumnElement[int] = literal(0)
+    if session.get_bind().dialect.name == "postgresql":
+        issued = func.coalesce(
+            func.pg_sequence_last_value(
+                func.pg_get_serial_sequence(JobStatusDelta.__tablename__, "id")
+            ),
+            0,
+        )
+    query = select(issued, func.max(newest.c.id), func.count()).select_from(newest)
+    last, top, rows = session.execute(query).one()
+    return None if rows > STAMP_ROWS else (int(last), int(top or 0), int(rows))
 
 
 def step_total(session: Session, *, agent: str) -> int:

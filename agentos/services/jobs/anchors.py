@@ -1,0 +1,151 @@
+"""Pages by number deep in a job list, without skipping half a million rows one by one.
+
+A page by number has to skip the rows before it, and both databases do that one index entry
+at a time: page 25,000 of a million jobs by title skips 500,000 entries (about 40 ms). A
+list's anchors are the sort values of every `STEP`th row, taken in one pass over its index
+(behind the first deep page asked for, `behind`). A deep page then starts right after the
+nearest anchor before it (`keyset.Leading`) and skips fewer than `STEP` rows.
+
+Anchors hold only while no job has been created, deleted or moved to another status since
+they were taken. Every such write (through AgentOS, a bulk load or raw SQL) adds a row to
+the job deltas in its own transaction, so the deltas' `rollups.stamp` is taken with the
+anchors and read again before each use: any difference, and the page skips its rows as it
+did before while new anchors are taken behind it (at most once per `RETAKE_GAP_S` per list,
+so a steady stream of job writes costs one pass per list every few seconds, not one per
+page). Only lists whose order and filters no other write moves use them: by title, status,
+creation time or id, filtered by owner, status, creation time, title or id prefix. Titles
+and owners never change through AgentOS; `MAX_AGE_S` bounds a raw SQL change to either.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from agentos.db import keyset
+from agentos.db.keyset import AnySelect, Keyset
+from agentos.services.jobs import behind, rollups
+from agentos.services.runtime import Runtime, component_of, runtime_of
+
+STEP = 5_000
+# A title search is read through another index and checks each row's title: anchors closer
+# together, so a page reads at most a few thousand rows (a common word: 84,000 of a million
+# match, one anchor per 250 of them).
+SEARCH_STEP = 250
+MAX_AGE_S = 60.0
+RETAKE_GAP_S = 5.0
+KEPT_LISTS = 64
+# The sorts whose values change only with a job's creation, deletion or status.
+SORTS = frozenset({"title", "status", "created_at", "id"})
+
+
+@dataclass(frozen=True)
+class Anchors:
+    """Every `STEP`th row of one list: `through[i]` rows end with the row `values[i]`."""
+
+    stamp: rollups.Stamp
+    taken_at: float  # time.monotonic()
+    through: tuple[int, ...]
+    values: tuple[tuple[Any, ...], ...]
+
+    def before(self, offset: int) -> tuple[int, tuple[Any, ...]] | None:
+        """The last anchor with at most `offset` rows up to it: (those rows, its values)."""
+        index = bisect.bisect_right(self.through, offset) - 1
+        return None if index < 0 else (self.through[index], self.values[index])
+
+
+class _Book:
+    """The anchors this process holds, per list (the most recently used `KEPT_LISTS`)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lists: OrderedDict[str, Anchors] = OrderedDict()
+        self.taking: dict[str, float] = {}  # list -> when its last take started (monotonic)
+
+    def get(self, key: str) -> Anchors | None:
+        with self.lock:
+            found = self.lists.get(key)
+            if found is not None:
+                self.lists.move_to_end(key)
+            return found
+
+    def put(self, key: str, anchors: Anchors) -> None:
+        with self.lock:
+            self.lists[key] = anchors
+            self.lists.move_to_end(key)
+            while len(self.lists) > KEPT_LISTS:
+                oldest, _ = self.lists.popitem(last=False)
+                self.taking.pop(oldest, None)
+
+    def may_take(self, key: str, now: float) -> bool:
+        with self.lock:
+            if now - self.taking.get(key, -RETAKE_GAP_S) < RETAKE_GAP_S:
+                return False
+            self.taking[key] = now
+            return True
+
+
+def _book(session: Session) -> _Book:
+    return component_of(session, _Book, lambda _runtime: _Book())
+
+
+def take(session: Session, order: Keyset, stmt: AnySelect, step: int = STEP) -> Anchors | None:
+    """The anchors of `stmt` (a list's SELECT with its filters) in `order`, one per `step`
+    rows, in one pass;
+    None when the deltas cannot vouch for them (`rollups.stamp`). The stamp is read first:
+    a write that lands during the pass changes it, so those anchors are never used."""
+    stamp = rollups.stamp(session)
+    if stamp is None:
+        return None
+    number = func.row_number().over(order_by=order.order()).label("_n")
+    numbered = stmt.with_only_columns(*order.labelled(), number).subquery()
+    rows = session.execute(select(numbered).where(numbered.c._n % step == 0).order_by("_n"))
+    through: list[int] = []
+    values: list[tuple[Any, ...]] = []
+    for row in rows:
+        through.append(int(row._n))
+        values.append(order.values_of(row))
+    return Anchors(stamp, time.monotonic(), tuple(through), tuple(values))
+
+
+def leading(
+    session: Session, order: Keyset, stmt: AnySelect, *, key: str, offset: int, step: int = STEP
+) -> keyset.Leading | None:
+    """The rows before page `offset` of this list that its anchors let it leave out (None:
+    no anchors that still hold; they are then taken behind this page). `key` names the
+    list for the rows its reader may see (its order, filters and visibility)."""
+    if offset < step or len({sort_key.descending for sort_key in order.keys}) != 1:
+        return None  # shallow, or an order of mixed directions (a UNION per page)
+    book = _book(session)
+    found = book.get(key)
+    if (
+        found is not None
+        and time.monotonic() - found.taken_at < MAX_AGE_S
+        and found.stamp == rollups.stamp(session)
+    ):
+        anchor = found.before(offset)
+        if anchor is None:
+            return None
+        through, values = anchor
+        return keyset.Leading(and_(*order.branches(values)[0]), through)
+    if book.may_take(key, time.monotonic()):
+        _take_soon(runtime_of(session), book, order, stmt, key, step)
+    return None
+
+
+def _take_soon(
+    runtime: Runtime, book: _Book, order: Keyset, stmt: AnySelect, key: str, step: int
+) -> None:
+    def work(session: Session) -> None:
+        anchors = take(session, order, stmt, step)
+        if anchors is not None:
+            book.put(key, anchors)
+
+    behind.soon(runtime, f"anchors:{key}", work)

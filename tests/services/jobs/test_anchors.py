@@ -1,0 +1,221 @@
+"""Deep pages by number read after a list's anchors: the same pages, and never stale ones."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text, update
+
+from agentos.db import keyset
+from agentos.db.base import utcnow
+from agentos.db.models import Job
+from agentos.schemas.common import PageParams
+from agentos.schemas.jobs import JobFilters
+from agentos.services import jobs
+from agentos.services.context import Actor
+from agentos.services.jobs import anchors, behind, rollups
+from agentos.services.runtime import Runtime
+from tests.support.jobs import make_actor
+
+STEP = 7
+PER_PAGE = 4
+Pages = list[tuple[list[uuid.UUID], bool, int]]
+
+
+def _wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert condition()
+
+
+def _seed(runtime: Runtime) -> tuple[Actor, Actor]:
+    """An operator, and a user who owns some of 70 jobs with repeated titles and times."""
+    with runtime.session() as session:
+        owner, other = make_actor(session), make_actor(session)
+        now = utcnow()
+        for index in range(70):
+            session.add(
+                Job(
+                    title=f"{'Ab'[index % 2]}-job-{index % 9}",  # case and ties in the key
+                    status=("queued", "failed", "completed", "processing")[index % 4],
+                    owner_id=owner.id if index % 3 else other.id,
+                    created_at=now - timedelta(minutes=index % 11),
+                )
+            )
+    return Actor(name="op", role="operator", id=None), owner
+
+
+def _pages(runtime: Runtime, actor: Actor, filters: JobFilters) -> Pages:
+    found: Pages = []
+    with runtime.read_session() as session:
+        for number in range(1, 21):
+            page = jobs.find(
+                session, actor=actor, filters=filters, page=PageParams(page=number, per_page=4)
+            )
+            ids = [job.id for job in page.data]
+            found.append((ids, page.pagination.has_next, page.pagination.page))
+    return found
+
+
+@pytest.fixture
+def small_steps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[keyset.Leading | None]]:
+    """Anchors every STEP rows, retaken at once; what each anchored read answered."""
+    monkeypatch.setattr(anchors, "STEP", STEP)
+    monkeypatch.setattr(anchors, "SEARCH_STEP", STEP - 2)
+    monkeypatch.setattr(anchors, "RETAKE_GAP_S", 0.0)
+    monkeypatch.setattr(keyset, "DEFERRED_OFFSET", 3)
+    answers: list[keyset.Leading | None] = []
+    real = anchors.leading
+
+    def spied(*args: object, **kwargs: object) -> keyset.Leading | None:
+        answer = real(*args, **kwargs)  # type: ignore[arg-type]
+        answers.append(answer)
+        return answer
+
+    monkeypatch.setattr(anchors, "leading", spied)
+    yield answers
+    _wait_for(lambda: not behind.busy())  # no take left running against a closed runtime
+
+
+def _anchored_pages(
+    runtime: Runtime, actor: Actor, filters: JobFilters, answers: list[keyset.Leading | None]
+) -> Pages:
+    """The pages once the anchors the first pass asked for have been taken."""
+    _pages(runtime, actor, filters)
+    _wait_for(lambda: bool(runtime.component(anchors._Book, anchors._Book).lists))
+    answers.clear()
+    return _pages(runtime, actor, filters)
+
+
+@pytest.mark.parametrize(
+    ("who", "order"),
+    [
+        ("staff", {"sort": "title", "order": "asc"}),
+        ("staff", {"sort": "title"}),
+        ("staff", {"sort": "status", "status": ["failed", "queued", "processing"]}),
+        ("staff", {"sort": "id", "search": "job"}),
+        ("staff", {"sort": "created_at", "search": "b-"}),
+        ("user", {"sort": "title", "order": "asc"}),
+        ("user", {"sort": "created_at", "order": "asc"}),
+    ],
+)
+def test_pages_read_after_anchors_are_the_pages_read_from_the_front(
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+    small_steps: list[keyset.Leading | None],
+    who: str,
+    order: dict[str, object],
+) -> None:
+    operator, owner = _seed(runtime)
+    actor = operator if who == "staff" else owner
+    filters = JobFilters.model_validate(order)
+    with monkeypatch.context() as patch:
+        patch.setattr(anchors, "SORTS", frozenset())  # no anchors: every row skipped
+        from_the_front = _pages(runtime, actor, filters)
+    assert sum(len(ids) for ids, _, _ in from_the_front) > 3 * STEP
+    assert _anchored_pages(runtime, actor, filters, small_steps) == from_the_front
+    used = [answer.skipped for answer in small_steps if answer is not None]
+    assert used
+    assert max(used) >= 2 * STEP
+
+
+def test_a_job_write_retires_the_anchors_until_they_are_taken_again(
+    runtime: Runtime, small_steps: list[keyset.Leading | None]
+) -> None:
+    operator, owner = _seed(runtime)
+    filters = JobFilters.model_validate({"sort": "title", "order": "asc"})
+    _anchored_pages(runtime, operator, filters, small_steps)
+    book = runtime.component(anchors._Book, anchors._Book)
+    taken = next(iter(book.lists.values()))
+
+    writes: list[Callable[[], None]] = [
+        lambda: jobs_session_add(runtime, owner, "0-first"),  # sorts before every row
+        lambda: raw_sql(runtime, "UPDATE jobs SET status = 'cancelled' WHERE title = 'A-job-1'"),
+        lambda: raw_sql(runtime, "DELETE FROM jobs WHERE title = 'b-job-2'"),
+    ]
+    for write in writes:
+        write()
+        small_steps.clear()
+        deep = _pages(runtime, operator, filters)  # read right after the write
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(anchors, "SORTS", frozenset())
+            assert deep == _pages(runtime, operator, filters)
+        assert small_steps
+        assert small_steps[0] is None
+        before = taken.taken_at
+        _wait_for(lambda: next(iter(book.lists.values())).taken_at > before)  # noqa: B023
+        taken = next(iter(book.lists.values()))
+        small_steps.clear()
+        _pages(runtime, operator, filters)
+        assert any(answer is not None for answer in small_steps)  # taken again, used again
+
+
+def jobs_session_add(runtime: Runtime, owner: Actor, title: str) -> None:
+    with runtime.session() as session:
+        session.add(Job(title=title, status="queued", owner_id=owner.id, created_at=utcnow()))
+
+
+def raw_sql(runtime: Runtime, statement: str) -> None:
+    with runtime.session() as session:
+        session.execute(text(statement))
+
+
+def test_the_stamp_never_comes_back_to_an_earlier_value(runtime: Runtime) -> None:
+    """Compaction and rebuilds empty the deltas; the stamp still never repeats (SQLite would
+    hand out the ids of an emptied table again)."""
+    operator, owner = _seed(runtime)
+    seen: list[rollups.Stamp | None] = []
+
+    def stamp() -> rollups.Stamp | None:
+        with runtime.read_session() as session:
+            return rollups.stamp(session)
+
+    for round_ in range(3):
+        seen.append(stamp())
+        with runtime.session() as session:
+            rollups.compact(session)
+        seen.append(stamp())
+        with runtime.session() as session:
+            assert rollups.compact(session) == 0  # nothing new: nothing folded, no change
+        assert stamp() == seen[-1]
+        jobs_session_add(runtime, owner, f"round-{round_}")
+        with runtime.session() as session:
+            rollups.rebuild(session)
+        seen.append(stamp())
+        with runtime.session() as session:
+            session.execute(
+                update(Job).where(Job.title == f"round-{round_}").values(status="failed")
+            )
+    values = [value for value in seen if value is not None]
+    assert len(values) == len(seen)
+    changes = [
+        value for index, value in enumerate(values) if index == 0 or value != values[index - 1]
+    ]
+    assert len(set(changes)) == len(changes)  # never back to an earlier stamp
+    with runtime.read_session() as session:
+        assert (
+            jobs.find(
+                session, actor=operator, filters=JobFilters(), page=PageParams(per_page=1)
+            ).pagination.total
+            == 70 + 3
+        )  # the counts the rollups answer are still exact
+
+
+def test_no_anchors_while_too_many_deltas_wait(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, small_steps: list[keyset.Leading | None]
+) -> None:
+    operator, _ = _seed(runtime)
+    monkeypatch.setattr(rollups, "STAMP_ROWS", 2)
+    with runtime.read_session() as session:
+        assert rollups.stamp(session) is None
+    filters = JobFilters.model_validate({"sort": "title"})
+    _pages(runtime, operator, filters)
+    time.sleep(0.2)
+    assert not runtime.component(anchors._Book, anchors._Book).lists
+    assert small_steps
+    assert all(answer is None for answer in small_steps)
