@@ -46,6 +46,7 @@ import redis
 from sqlalchemy.engine import make_url
 
 from agentos.schemas.seed import SeedOptions
+from agentos.services.jobs import rollups
 from agentos.services.runtime import Runtime
 from agentos.services.security import users
 from agentos.services.security.tokens import issue_access_token
@@ -134,6 +135,8 @@ def make_callers(runtime: Runtime, database: str) -> dict[str, str]:
         f"UPDATE jobs SET owner_id = '{ids['user']}' WHERE id IN "
         f"(SELECT id FROM jobs ORDER BY id LIMIT {USER_JOBS})",
     )
+    with runtime.session() as session:  # fold the owner changes' deltas, as the warmer would
+        rollups.compact(session)
     return tokens
 
 

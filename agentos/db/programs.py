@@ -17,6 +17,8 @@ _ROLLUP_TRIGGERS: dict[str, str] = {
     for name, table in _ROLLUPS.items()
     for verb in ("insert", "update", "delete")
 }
+# A job's priority, title or owner changed: a delta of 0 (migration 0017).
+_ROLLUP_TRIGGERS["job_order_moved"] = "jobs"
 
 # trigger name -> table
 TRIGGERS: dict[str, dict[str, str]] = {
@@ -45,6 +47,7 @@ FUNCTIONS: dict[str, frozenset[str]] = {
                 for name in _ROLLUPS
                 for verb in ("inserted", "updated", "deleted")
             ),
+            "job_order_moved",
         }
     ),
     "sqlite": frozenset(),

@@ -6,15 +6,16 @@ list's anchors are the sort values of every `STEP`th row, taken in one pass over
 (behind the first deep page asked for, `behind`). A deep page then starts right after the
 nearest anchor before it (`keyset.Leading`) and skips fewer than `STEP` rows.
 
-Anchors hold only while no job has been created, deleted or moved to another status since
-they were taken. Every such write (through AgentOS, a bulk load or raw SQL) adds a row to
-the job deltas in its own transaction, so the deltas' `rollups.stamp` is taken with the
-anchors and read again before each use: any difference, and the page skips its rows as it
-did before while new anchors are taken behind it (at most once per `RETAKE_GAP_S` per list,
-so a steady stream of job writes costs one pass per list every few seconds, not one per
-page). Only lists whose order and filters no other write moves use them: by title, status,
-creation time or id, filtered by owner, status, creation time, title or id prefix. Titles
-and owners never change through AgentOS; `MAX_AGE_S` bounds a raw SQL change to either.
+Anchors hold only while no job has been created, deleted, moved to another status or given
+another priority, title or owner since they were taken. Every such write (through AgentOS,
+a bulk load or raw SQL) adds a row to the job deltas in its own transaction (triggers,
+migrations 0003 and 0017), so the deltas' `rollups.stamp` is taken with the anchors and
+read again before each use: any difference, and the page skips its rows as it did before
+while new anchors are taken behind it (at most once per `RETAKE_GAP_S` per list, so a
+steady stream of job writes costs one pass per list every few seconds, not one per page).
+Lists ordered by what changes with no delta row (the update time, progress, attempts, the
+stage: they change at every step of every job) skip their rows one by one as before.
+`MAX_AGE_S` bounds what a write with the triggers turned off could leave behind.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ SEARCH_STEP = 250
 MAX_AGE_S = 60.0
 RETAKE_GAP_S = 5.0
 KEPT_LISTS = 64
-# The sorts whose values change only with a job's creation, deletion or status.
-SORTS = frozenset({"title", "status", "created_at", "id"})
+# The sorts whose values change only with a write that adds a job delta.
+SORTS = frozenset({"title", "status", "created_at", "id", "priority"})
 
 
 @dataclass(frozen=True)

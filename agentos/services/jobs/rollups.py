@@ -138,10 +138,12 @@ def _compact_jobs_sqlite(session: Session) -> int:
     last = session.scalar(select(func.max(JobStatusDelta.id)))
     if last is None:
         return 0
+    # Every row but a newest one already made 0 (the kept one, see `_clear_sqlite_deltas`);
+    # this transaction holds SQLite's write lock, so there is no row past `last`.
     moved = session.scalar(
         select(func.count())
         .select_from(JobStatusDelta)
-        .where(JobStatusDelta.id <= last, JobStatusDelta.delta != 0)
+        .where((JobStatusDelta.id < last) | (JobStatusDelta.delta != 0))
     )
     if not moved:
         return 0

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from agentos.db import keyset
 from agentos.db.base import utcnow
@@ -99,6 +99,7 @@ def _anchored_pages(
         ("staff", {"sort": "title"}),
         ("staff", {"sort": "status", "status": ["failed", "queued", "processing"]}),
         ("staff", {"sort": "id", "search": "job"}),
+        ("staff", {"sort": "priority", "order": "asc"}),
         ("staff", {"sort": "created_at", "search": "b-"}),
         ("user", {"sort": "title", "order": "asc"}),
         ("user", {"sort": "created_at", "order": "asc"}),
@@ -137,6 +138,7 @@ def test_a_job_write_retires_the_anchors_until_they_are_taken_again(
         lambda: jobs_session_add(runtime, owner, "0-first"),  # sorts before every row
         lambda: raw_sql(runtime, "UPDATE jobs SET status = 'cancelled' WHERE title = 'A-job-1'"),
         lambda: raw_sql(runtime, "DELETE FROM jobs WHERE title = 'b-job-2'"),
+        lambda: raw_sql(runtime, "UPDATE jobs SET title = 'zz-last' WHERE title = 'A-job-3'"),
     ]
     for write in writes:
         write()
@@ -219,3 +221,33 @@ def test_no_anchors_while_too_many_deltas_wait(
     assert not runtime.component(anchors._Book, anchors._Book).lists
     assert small_steps
     assert all(answer is None for answer in small_steps)
+
+
+@pytest.mark.parametrize("how", ["service", "raw SQL"])
+def test_a_new_priority_or_owner_retires_the_anchors(
+    runtime: Runtime, small_steps: list[keyset.Leading | None], how: str
+) -> None:
+    """A priority moves a job in the list by priority, an owner moves it out of a user's
+    list: both change the stamp (migration 0017), though no count changes."""
+    operator, owner = _seed(runtime)
+    with runtime.read_session() as session:
+        before = rollups.stamp(session)
+        mine = select(Job.id).where(Job.owner_id == owner.id, Job.status == "queued")
+        some = session.scalars(mine.limit(2)).all()
+    with runtime.session() as session:
+        if how == "service":
+            jobs.set_priority(session, job_id=some[0], priority=99, actor=operator)
+        else:
+            session.execute(update(Job).where(Job.id == some[0]).values(priority=99))
+    with runtime.read_session() as session:
+        after_priority = rollups.stamp(session)
+    with runtime.session() as session:
+        someone = make_actor(session)
+        session.execute(update(Job).where(Job.id == some[1]).values(owner_id=someone.id))
+    with runtime.read_session() as session:
+        after_owner = rollups.stamp(session)
+    with runtime.session() as session:
+        session.execute(update(Job).where(Job.id == some[1]).values(progress=0.5))  # no move
+    with runtime.read_session() as session:
+        assert rollups.stamp(session) == after_owner
+    assert len({before, after_priority, after_owner}) == 3
