@@ -2,9 +2,10 @@
 
 A page by number has to skip the rows before it, and both databases do that one index entry
 at a time: page 25,000 of a million jobs by title skips 500,000 entries (about 40 ms). A
-list's anchors are the sort values of every `STEP`th row, taken in one pass over its index
-(behind the first deep page asked for, `behind`). A deep page then starts right after the
-nearest anchor before it (`keyset.Leading`) and skips fewer than `STEP` rows.
+list's anchors are the sort values of every `STEP`th row (1,000: 1,000 values a million
+rows), taken in one pass over its index (behind the first deep page asked for, `behind`).
+A deep page then starts right after the nearest anchor before it (`keyset.Leading`) and
+skips fewer than `STEP` rows.
 
 Anchors hold only while no job has been created, deleted, moved to another status or given
 another priority, title or owner since they were taken. Every such write (through AgentOS,
@@ -35,7 +36,11 @@ from agentos.db.keyset import AnySelect, Keyset
 from agentos.services.jobs import behind, rollups
 from agentos.services.runtime import Runtime, component_of, runtime_of
 
-STEP = 5_000
+# A page after an anchor then skips fewer rows than `keyset.DEFERRED_OFFSET`: a plain OFFSET,
+# one index range. The ids-first form deeper pages use is a semi join, and after a row
+# comparison on a key of few values (priority) PostgreSQL estimates one row and re-ran the
+# skipping subquery for each of half a million rows (minutes).
+STEP = keyset.DEFERRED_OFFSET
 # A title search is read through another index and checks each row's title: anchors closer
 # together, so a page reads at most a few thousand rows (a common word: 84,000 of a million
 # match, one anchor per 250 of them).
