@@ -10,6 +10,7 @@ for the page itself, touched a few pages' worth of rows, not the rows before it.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -24,6 +25,7 @@ from agentos.schemas.common import Page, PageParams
 from agentos.schemas.jobs import JobFilters
 from agentos.services import agents, jobs, queue
 from agentos.services.context import Actor
+from agentos.services.jobs import anchors, behind
 from agentos.services.runtime import Runtime, backends_of
 from agentos.settings import Settings
 from tests.support import services
@@ -196,11 +198,13 @@ def test_job_history_in_each_order(runtime: Runtime, sort: str, order: str) -> N
 
 @pytest.mark.parametrize("sort", ["title", "status", "current_stage", "priority", "updated_at"])
 def test_a_deep_page_by_number_skips_its_rows_in_the_index_alone(
-    runtime: Runtime, sort: str
+    runtime: Runtime, sort: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """OFFSET reads the rows before the page: from the index alone (an index-only scan, no
     table row fetched per skipped row), also in the orders by an expression (lower(title),
-    the status and stage ranks), whose indexes include the column they read (0016)."""
+    the status and stage ranks), whose indexes include the column they read (0016). This is
+    the page before the list's anchors are taken (and in the orders that have none)."""
+    monkeypatch.setattr(anchors, "SORTS", frozenset())
     with runtime.engine.connect() as connection:  # the visibility map, as autovacuum keeps it
         connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
             "VACUUM (ANALYZE) jobs"
@@ -244,3 +248,50 @@ def test_agent_queue_and_logs(runtime: Runtime, user: Actor, actor: str) -> None
         lambda session, page: agents.logs(session, agent="scenes", actor=who, page=page),
         f"agent logs, {actor}",
     )
+
+
+@pytest.mark.parametrize(
+    ("who", "filters"),
+    [
+        ("staff", {"sort": "title", "order": "asc"}),
+        ("staff", {"sort": "title", "status": ["failed"]}),
+        ("staff", {"sort": "priority"}),
+        ("staff", {"sort": "priority", "order": "asc"}),
+        ("staff", {"sort": "status"}),
+        ("staff", {"sort": "id"}),
+        ("user", {"sort": "title", "order": "asc"}),
+    ],
+)
+def test_a_deep_page_by_number_after_its_anchors_reads_a_few_pages_of_rows(
+    runtime: Runtime, user: Actor, who: str, filters: dict[str, Any]
+) -> None:
+    """Once the list's anchors are taken, a page by number 40,000 rows in starts at the
+    anchor before it: no statement reads more than an anchor's gap and a few pages, once
+    (a semi join that re-ran its skipping subquery per row took minutes by priority)."""
+    actor = STAFF if who == "staff" else user
+    call = _jobs(actor, **filters)
+    # A user's 10,000 jobs: page 200 is 4,000 rows in (the front half, not the far end).
+    params = PageParams(page=DEEP if who == "staff" else 200, per_page=PER_PAGE)
+    book = runtime.component(anchors._Book, anchors._Book)
+    book.lists.clear()
+    book.taking.clear()
+    _plans(runtime, call, params)  # asks for the anchors
+    deadline = time.monotonic() + 30
+    while behind.busy() or not book.lists:
+        assert time.monotonic() < deadline, "the anchors were not taken"
+        time.sleep(0.05)
+    plans = _plans(runtime, call, params)
+    # A user's list by title reads the title index and keeps their rows: 1 in 10.
+    most = (anchors.STEP + MOST_ROWS_READ) * (10 if who == "user" else 1)
+    read_rows = 0
+    for statement, plan in plans:
+        where = f"{who} {filters}: {' '.join(statement.split())[:160]}\n{json.dumps(plan)[:3000]}"
+        for node in _nodes(plan):
+            relation = node.get("Relation Name")
+            assert not (node["Node Type"] == "Seq Scan" and relation in BIG_TABLES), where
+            counting = statement.lstrip().lower().startswith("select count(*)")
+            if relation == "jobs" and not counting:  # a total is kept for later pages
+                read = node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+                assert read * node["Actual Loops"] <= most, where
+                read_rows = max(read_rows, read)
+    assert read_rows > PER_PAGE  # it did skip (fewer than an anchor's gap of) rows
