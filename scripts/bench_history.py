@@ -15,8 +15,8 @@ Cases (issue 19): the first page, a deep page by cursor (the `next_cursor` of pa
 500,000 jobs in, asked for again each round), the same with filters (status, a time range, a
 title search, another order), for a staff user and for the user with 10,000 jobs, the queue
 and an agent's log by cursor; `page=3` as measured before cursors; and deep pages asked by
-number (`page=25000`, newest first and by title, and page 3,000 of the failed jobs: what a
-client without cursors pays).
+number (`page=25000` newest first and in every other order, page 3,000 of the failed jobs,
+page 2,000 of a title search: what a client without cursors pays).
 
 `--database NAME` reuses (and keeps) an already seeded database; `--keep NAME` seeds NAME the
 first time and reuses it afterwards (the seed of a million jobs takes minutes: printed).
@@ -237,8 +237,8 @@ def build_cases(client: httpx.Client, tokens: dict[str, str], only: list[str]) -
         if cursor is not None:
             cases[f"{name}, deep by cursor"] = (path, {**params, "cursor": cursor}, who)
     # Pages by number in the middle: newest first (the whole creation hours before the
-    # page are left out, counted by the rollups), by status, by title and by status (after
-    # the list's anchors), and by priority (skipped one by one: it changes with no delta).
+    # page are left out, counted by the rollups), and in the other orders and a title
+    # search (after the list's anchors, `agentos/services/jobs/anchors.py`).
     by_number = {
         f"staff, page={DEEP_PAGE} (OFFSET)": {"page": DEEP_PAGE},
         "staff, status=failed, page=3000 (OFFSET)": {"page": 3_000, "status": "failed"},
@@ -246,6 +246,13 @@ def build_cases(client: httpx.Client, tokens: dict[str, str], only: list[str]) -
         f"staff, sort=status, page={DEEP_PAGE} (OFFSET)": {"sort": "status"},
         "staff, search=keynote, page=2000 (by number)": {"search": "keynote", "page": 2_000},
         f"staff, sort=priority, page={DEEP_PAGE} (OFFSET)": {"sort": "priority"},
+        f"staff, sort=updated_at asc, page={DEEP_PAGE} (OFFSET)": {
+            "sort": "updated_at",
+            "order": "asc",
+        },
+        f"staff, sort=progress, page={DEEP_PAGE} (OFFSET)": {"sort": "progress"},
+        f"staff, sort=attempts, page={DEEP_PAGE} (OFFSET)": {"sort": "attempts"},
+        f"staff, sort=current_stage, page={DEEP_PAGE} (OFFSET)": {"sort": "current_stage"},
     }
     for name, params in by_number.items():
         if not only or any(word in name for word in only):

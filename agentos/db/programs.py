@@ -17,7 +17,7 @@ _ROLLUP_TRIGGERS: dict[str, str] = {
     for name, table in _ROLLUPS.items()
     for verb in ("insert", "update", "delete")
 }
-# A job's priority, title or owner changed: a delta of 0 (migration 0017).
+# A job changed in a column a list is ordered by: a delta of 0 (migrations 0017, 0018).
 _ROLLUP_TRIGGERS["job_order_moved"] = "jobs"
 
 # trigger name -> table

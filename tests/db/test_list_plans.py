@@ -203,7 +203,7 @@ def test_a_deep_page_by_number_skips_its_rows_in_the_index_alone(
     """OFFSET reads the rows before the page: from the index alone (an index-only scan, no
     table row fetched per skipped row), also in the orders by an expression (lower(title),
     the status and stage ranks), whose indexes include the column they read (0016). This is
-    the page before the list's anchors are taken (and in the orders that have none)."""
+    the page before the list's anchors are taken."""
     monkeypatch.setattr(anchors, "SORTS", frozenset())
     with runtime.engine.connect() as connection:  # the visibility map, as autovacuum keeps it
         connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
@@ -259,6 +259,10 @@ def test_agent_queue_and_logs(runtime: Runtime, user: Actor, actor: str) -> None
         ("staff", {"sort": "priority", "order": "asc"}),
         ("staff", {"sort": "status"}),
         ("staff", {"sort": "id"}),
+        ("staff", {"sort": "updated_at", "order": "asc"}),
+        ("staff", {"sort": "progress"}),
+        ("staff", {"sort": "attempts", "order": "asc"}),
+        ("staff", {"sort": "current_stage"}),
         ("user", {"sort": "title", "order": "asc"}),
     ],
 )

@@ -4,10 +4,9 @@ Every write to `jobs` (the state machine, creation, deletion, bulk loads, raw SQ
 rows to `job_status_deltas` in the same transaction, through triggers created by migration
 0003: per `basis` ("created": the hour a job was created; "finished": the hour it finished,
 for jobs with a finish time; "clips": the hour a clip was created), the hour, the status
-and +1 / -1; a change of a job's priority, title or owner adds a 0 under "moved" (migration
-0017: the list anchors see every change that moves a job in a list). Writers only ever
-insert, so
-there is no hot counter row to contend on. `agentos.services.jobs.rollups.compact` folds the
+and +1 / -1; a change in any other column a job list is ordered or filtered by adds a 0
+under "moved" (migrations 0017, 0018: the list anchors see every change that moves a job in
+a list). Writers only ever insert, so there is no hot counter row to contend on. `agentos.services.jobs.rollups.compact` folds the
 deltas into `job_status_rollup`; readers add rollup and the few uncompacted deltas.
 
 The extra index on jobs serves the exact edges of rolling windows ("completed in the last

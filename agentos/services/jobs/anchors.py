@@ -7,16 +7,14 @@ rows), taken in one pass over its index (behind the first deep page asked for, `
 A deep page then starts right after the nearest anchor before it (`keyset.Leading`) and
 skips fewer than `STEP` rows.
 
-Anchors hold only while no job has been created, deleted, moved to another status or given
-another priority, title or owner since they were taken. Every such write (through AgentOS,
-a bulk load or raw SQL) adds a row to the job deltas in its own transaction (triggers,
-migrations 0003 and 0017), so the deltas' `rollups.stamp` is taken with the anchors and
-read again before each use: any difference, and the page skips its rows as it did before
-while new anchors are taken behind it (at most once per `RETAKE_GAP_S` per list, so a
-steady stream of job writes costs one pass per list every few seconds, not one per page).
-Lists ordered by what changes with no delta row (the update time, progress, attempts, the
-stage: they change at every step of every job) skip their rows one by one as before.
-`MAX_AGE_S` bounds what a write with the triggers turned off could leave behind.
+Anchors hold only while no job has been created, deleted or changed in a column a list is
+ordered or filtered by since they were taken. Every such write (through AgentOS, a bulk load
+or raw SQL) adds a row to the job deltas in its own transaction (triggers, migrations 0003,
+0017 and 0018), so the deltas' `rollups.stamp` is taken with the anchors and read again
+before each use: any difference, and the page skips its rows as it did before while new
+anchors are taken behind it (at most once per `RETAKE_GAP_S` per list, so a steady stream
+of job writes costs one pass per list every few seconds, not one per page). `MAX_AGE_S`
+bounds what a write with the triggers turned off could leave behind.
 """
 
 from __future__ import annotations
@@ -26,13 +24,14 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from agentos.db import keyset
 from agentos.db.keyset import AnySelect, Keyset
+from agentos.schemas.jobs import JobSort
 from agentos.services.jobs import behind, rollups
 from agentos.services.runtime import Runtime, component_of, runtime_of
 
@@ -48,8 +47,8 @@ SEARCH_STEP = 250
 MAX_AGE_S = 60.0
 RETAKE_GAP_S = 5.0
 KEPT_LISTS = 64
-# The sorts whose values change only with a write that adds a job delta.
-SORTS = frozenset({"title", "status", "created_at", "id", "priority"})
+# The sorts whose values change only with a write that adds a job delta: all of them.
+SORTS: frozenset[str] = frozenset(get_args(JobSort))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 
 from agentos.db import keyset
 from agentos.db.base import utcnow
@@ -45,6 +45,10 @@ def _seed(runtime: Runtime) -> tuple[Actor, Actor]:
                     status=("queued", "failed", "completed", "processing")[index % 4],
                     owner_id=owner.id if index % 3 else other.id,
                     created_at=now - timedelta(minutes=index % 11),
+                    updated_at=now - timedelta(seconds=index % 13),
+                    progress=(index % 5) / 4,
+                    attempts=index % 3,
+                    current_stage=(None, "ingest", "scenes", "publish", "bogus")[index % 5],
                 )
             )
     return Actor(name="op", role="operator", id=None), owner
@@ -101,6 +105,11 @@ def _anchored_pages(
         ("staff", {"sort": "id", "search": "job"}),
         ("staff", {"sort": "priority", "order": "asc"}),
         ("staff", {"sort": "created_at", "search": "b-"}),
+        ("staff", {"sort": "updated_at"}),
+        ("staff", {"sort": "progress", "order": "asc"}),
+        ("staff", {"sort": "attempts", "status": ["failed", "queued"]}),
+        ("staff", {"sort": "current_stage"}),
+        ("user", {"sort": "progress"}),
         ("user", {"sort": "title", "order": "asc"}),
         ("user", {"sort": "created_at", "order": "asc"}),
     ],
@@ -246,8 +255,33 @@ def test_a_new_priority_or_owner_retires_the_anchors(
         session.execute(update(Job).where(Job.id == some[1]).values(owner_id=someone.id))
     with runtime.read_session() as session:
         after_owner = rollups.stamp(session)
-    with runtime.session() as session:
-        session.execute(update(Job).where(Job.id == some[1]).values(progress=0.5))  # no move
-    with runtime.read_session() as session:
-        assert rollups.stamp(session) == after_owner
     assert len({before, after_priority, after_owner}) == 3
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "progress = 0.5",
+        "attempts = attempts + 1",
+        "current_stage = 'thumbs'",
+        "updated_at = '2001-01-01 00:00:00.000000'",
+    ],
+)
+def test_what_the_pipeline_changes_retires_the_anchors_and_nothing_else_does(
+    runtime: Runtime, change: str
+) -> None:
+    """Progress, attempts, stage and update time order lists too (migration 0018), even in
+    raw SQL that leaves the update time alone; a column no list orders by changes nothing."""
+    _seed(runtime)
+    with runtime.read_session() as session:
+        before = rollups.stamp(session)
+        job_id = session.scalars(select(Job.id).limit(1)).one()
+    for assignment in ("error = 'x'", change):
+        with runtime.session() as session:
+            the_job = bindparam("id", job_id, type_=Job.__table__.c.id.type)
+            session.execute(
+                text(f"UPDATE jobs SET {assignment} WHERE id = :id").bindparams(the_job)
+            )
+        with runtime.read_session() as session:
+            now = rollups.stamp(session)
+        assert (now == before) is (assignment == "error = 'x'")  # no list orders by the error

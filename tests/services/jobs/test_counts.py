@@ -7,10 +7,13 @@ import time
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from agentos.db.models import Job
 from agentos.services.jobs import counts
 from agentos.services.runtime import Runtime
+from tests.support.jobs import make_actor
 
 
 def _wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
@@ -63,3 +66,38 @@ def test_a_total_not_asked_for_a_while_is_counted_again_for_its_answer(
         rows[0] = 2
         time.sleep(1.2)  # past COUNT_KEEP_S: nothing kept, the reader counts
         assert counts.cached(session, key, lambda _: rows[0]) == (2, None)
+
+
+@pytest.mark.parametrize("trust_s", [60.0, 0.0])
+def test_a_job_count_is_recounted_only_once_a_job_write_changes_the_deltas(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, trust_s: float
+) -> None:
+    """While no job is written, the kept count is still exact: answered (as known exact now)
+    with no recount, however old, up to COUNT_TRUST_S. A job write changes the stamp."""
+    monkeypatch.setattr(counts, "COUNT_TTL_S", 0.0)
+    monkeypatch.setattr(counts, "COUNT_KEEP_S", 60.0)
+    monkeypatch.setattr(counts, "COUNT_TRUST_S", trust_s)
+    calls: list[int] = []
+
+    def count(reader: Session) -> int:
+        calls.append(1)
+        return reader.scalar(select(func.count()).select_from(Job)) or 0
+
+    key = f"test:count:stamped:{trust_s}"
+    with runtime.read_session() as session:
+        assert counts.cached(session, key, count, stamped=True) == (0, None)
+        answers = [counts.cached(session, key, count, stamped=True) for _ in range(5)]
+    assert {value for value, _ in answers} == {0}
+    if trust_s:
+        time.sleep(0.2)  # time for a recount to start, if one were asked for
+        assert len(calls) == 1
+        assert all(taken is not None for _, taken in answers)
+        assert answers[-1][1] > answers[0][1]  # known exact later each time
+        with runtime.session() as session:
+            owner = make_actor(session)
+            session.add(Job(title="new", status="queued", owner_id=owner.id))
+    _wait_for(lambda: len(calls) >= 2)
+    with runtime.read_session() as session:
+        _wait_for(
+            lambda: counts.cached(session, key, count, stamped=True)[0] == (1 if trust_s else 0)
+        )
