@@ -343,7 +343,14 @@ def main() -> None:
         if args.status_index:
             run_sql(database, f"CREATE INDEX IF NOT EXISTS {STATUS_INDEX} "
                               "ON jobs (status, created_at DESC, id DESC)")  # fmt: skip
-        run_sql(database, "VACUUM ANALYZE jobs", "VACUUM ANALYZE processing_steps")
+        run_sql(
+            database,
+            "VACUUM ANALYZE jobs",
+            "VACUUM ANALYZE processing_steps",
+            # The seed's deltas, folded and deleted: the warmer's `rollups.vacuum_if_dead`
+            # would remove them, but this run's warmer is idle (AGENTOS_SSOT_WARM_INTERVAL_S).
+            "VACUUM ANALYZE job_status_deltas, job_status_rollup",
+        )
         port = free_port()
         server = start_server(settings, port, args.source, Path(tmp) / "serve.log")
         try:

@@ -7,7 +7,8 @@ and across processes (a lock key taken with set_if_absent; the others wait for i
 If the cache is down the document is collected directly and said to be "direct".
 
 `warm` also folds the job rollup's deltas (`rollups.compact`) at most every
-`COMPACT_EVERY_S`, so the readers' delta scan stays a few hundred rows at most.
+`COMPACT_EVERY_S`, so the readers' delta scan stays a few hundred rows at most, and
+vacuums the deltas' dead rows once there are many (`rollups.vacuum_if_dead`).
 """
 
 from __future__ import annotations
@@ -326,6 +327,7 @@ class SsotStore:
         try:
             with self.runtime.session() as session:
                 rollups.compact(session)
+            rollups.vacuum_if_dead(self.runtime.engine)
         except Exception as exc:  # readers add uncompacted deltas; the next tick retries
             logger.warning("ssot: rollup compaction failed: %s", exc)
 

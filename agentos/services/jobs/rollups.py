@@ -12,7 +12,17 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Connection, Subquery, func, literal, select, text, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Subquery,
+    func,
+    literal,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from agentos.db.models import JobStatusDelta, JobStatusRollup
@@ -27,6 +37,12 @@ _HOUR = {
 HourCounts = dict[datetime, dict[str, int]]
 Stamp = tuple[int, int, int]
 STAMP_ROWS = 10_000
+# The deltas are a queue: inserted by every job write, deleted by every compaction. Readers
+# scan the table whole, so until VACUUM its dead rows cost every total (158,650 left by a
+# seed of a million jobs: 3.7 ms a read, against 0.1). Autovacuum may be off, or a minute
+# late; the compacting process vacuums them once there are this many.
+VACUUM_DEAD_ROWS = 10_000
+DELTA_TABLES = ("job_status_deltas", "step_status_deltas")
 
 
 def _combined(basis: str, since: datetime | None = None) -> Subquery:
@@ -113,6 +129,27 @@ def compact(session: Session) -> int:
             return 0  # another process is compacting right now
         return _compact_jobs_pg(session) + _compact_steps_pg(session)
     return _compact_jobs_sqlite(session) + _compact_steps_sqlite(session)
+
+
+def vacuum_if_dead(engine: Engine) -> bool:
+    """VACUUM the delta tables (PostgreSQL) once their dead rows pass `VACUUM_DEAD_ROWS`;
+    whether it did. SKIP_LOCKED: a table another process is vacuuming is left to it.
+    SQLite reuses deleted pages, and a scan never reads them."""
+    if engine.dialect.name != "postgresql":
+        return False
+    tables = ", ".join(DELTA_TABLES)
+    relids = ", ".join(f"'{table}'::regclass" for table in DELTA_TABLES)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        dead = connection.execute(
+            text(
+                "SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_user_tables "
+                f"WHERE relid IN ({relids})"
+            )
+        ).scalar_one()
+        if dead < VACUUM_DEAD_ROWS:
+            return False
+        connection.execute(text(f"VACUUM (SKIP_LOCKED) {tables}"))
+    return True
 
 
 def _compact_jobs_pg(session: Session) -> int:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+import pytest
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from agentos.db.models import Clip, Job, JobStatusDelta, JobStatusRollup, ProcessingStep
@@ -129,3 +130,35 @@ def test_rebuild_recomputes_from_jobs(settings: Settings, runtime: Runtime) -> N
         assert session.scalar(select(func.count()).where(JobStatusDelta.delta != 0)) == 0
         assert session.scalar(select(func.count()).select_from(StepStatusDelta)) == 0
     _assert_consistent(runtime)
+
+
+def test_the_deltas_dead_rows_are_vacuumed_once_there_are_many(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compaction deletes every delta; with autovacuum off (as on this machine) or late,
+    the compacting process's VACUUM is what keeps the readers' scan short."""
+    if runtime.engine.dialect.name != "postgresql":
+        assert not rollups.vacuum_if_dead(runtime.engine)  # SQLite reuses freed pages
+        return
+    monkeypatch.setattr(rollups, "VACUUM_DEAD_ROWS", 5)
+    vacuums = text(
+        "SELECT vacuum_count + autovacuum_count FROM pg_stat_user_tables "
+        "WHERE relid = 'job_status_deltas'::regclass"
+    )
+    with runtime.session() as session:
+        for _ in range(3):
+            make_job(session, make_actor(session), status="queued")
+    with runtime.session() as session:
+        assert rollups.compact(session) >= 3
+        session.execute(text("SELECT pg_stat_force_next_flush()"))  # the deletes, counted
+    with runtime.read_session() as session:
+        before = session.scalar(vacuums)
+    with runtime.session() as session:
+        for _ in range(3):
+            make_job(session, make_actor(session), status="queued")
+        rollups.compact(session)
+        session.execute(text("SELECT pg_stat_force_next_flush()"))
+    assert rollups.vacuum_if_dead(runtime.engine)
+    with runtime.read_session() as session:
+        assert session.scalar(vacuums) == before + 1
+    assert not rollups.vacuum_if_dead(runtime.engine)  # nothing dead left
