@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from agentos.errors import UnauthenticatedError
+from agentos.schemas.common import PageParams
 from agentos.services import maintenance
 from agentos.services.backends.base import Backends
 from agentos.services.context import Actor
@@ -22,6 +23,7 @@ from agentos.services.security import admin_access, authn
 from agentos.settings import Settings
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+T = TypeVar("T")
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -192,6 +194,22 @@ async def current_actor_cached(request: Request) -> Actor:
 
 
 CachedActorDep = Annotated[Actor, Depends(current_actor_cached)]
+# A page's query parameters as a model (no thread hop, as a class dependency would take).
+PagingDep = Annotated[PageParams, Query()]
+
+
+async def in_one_hop(request: Request, read: Callable[[Session], T], *, writes: bool = False) -> T:
+    """`read(session)` on a read session, session and all in one hop to the thread pool
+    (a route taking `ReadSessionDep` hops there to open it, again to run, again to close).
+    `writes`: it may write too (an agent's records create the default agents the first
+    time), so it runs in one unit of work instead."""
+    runtime = get_runtime(request)
+
+    def run() -> T:
+        with unit_of_work(runtime) if writes else runtime.read_session() as session:
+            return read(session)
+
+    return await run_in_threadpool(run)
 
 
 async def _client_ip(request: Request) -> str:

@@ -46,7 +46,6 @@ from agentos.errors import RateLimitedError, UnavailableError
 from agentos.server.deps import (
     BackendsDep,
     CachedActorDep,
-    CurrentActorDep,
     SettingsDep,
     client_ip,
 )
@@ -192,7 +191,7 @@ async def public_rate_limit(request: Request, settings: SettingsDep, backends: B
 
 
 async def user_rate_limit(
-    request: Request, settings: SettingsDep, backends: BackendsDep, actor: CurrentActorDep
+    request: Request, settings: SettingsDep, backends: BackendsDep, actor: CachedActorDep
 ) -> None:
     await _enforced(request, settings, backends, tier="user", subject=_actor_subject(actor))
 

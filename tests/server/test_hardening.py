@@ -274,7 +274,8 @@ def test_a_database_stopped_mid_run_answers_503(client: TestClient, runtime: Run
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     stopped = build_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/gone")
-    runtime.__dict__["engine"] = stopped  # the database goes away under the running server
+    # The database goes away under the running server, for writers and readers alike.
+    runtime.__dict__["engine"] = runtime.__dict__["read_engine"] = stopped
     try:
         for path in ("/api/jobs/history", "/api/queue/status"):
             response = client.get(path, headers=headers)

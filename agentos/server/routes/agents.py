@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from agentos.db.base import utcnow
 from agentos.schemas.agents import (
@@ -17,9 +17,15 @@ from agentos.schemas.agents import (
     AgentsHealth,
     AgentStatus,
 )
-from agentos.schemas.common import PageEnvelope, PageParams, SuccessEnvelope
+from agentos.schemas.common import PageEnvelope, SuccessEnvelope
 from agentos.schemas.queue import QueueClearResult, QueuedWork
-from agentos.server.deps import CurrentActorDep, SessionDep
+from agentos.server.deps import (
+    CachedActorDep,
+    CurrentActorDep,
+    PagingDep,
+    SessionDep,
+    in_one_hop,
+)
 from agentos.server.responses import ok, paged
 from agentos.server.routes._actions import AdminWriteDep
 from agentos.server.routes._docs import BearerAuth, documented
@@ -30,7 +36,7 @@ WRITERS = (
     "Runs the admin action named here: it needs that action's permission (admin, operator; "
     "else 403), is rate-limited, idempotent under Idempotency-Key and audited."
 )
-Paging = Annotated[PageParams, Depends()]
+
 AgentId = Annotated[str, Path(max_length=64, description="Agent name or id", examples=["scenes"])]
 
 
@@ -93,10 +99,15 @@ def restart_agents(request: Request, write: AdminWriteDep) -> dict[str, Any]:
     response_model=PageEnvelope[AgentLogEntry],
     responses=documented(AgentLogEntry, 404, 422, paged=True),
 )
-def agent_logs(
-    request: Request, agent_id: AgentId, session: SessionDep, actor: CurrentActorDep, page: Paging
+async def agent_logs(
+    request: Request, agent_id: AgentId, actor: CachedActorDep, page: PagingDep
 ) -> dict[str, Any]:
-    return paged(request, agents.logs(session, agent=agent_id, actor=actor, page=page))
+    found = await in_one_hop(
+        request,
+        lambda session: agents.logs(session, agent=agent_id, actor=actor, page=page),
+        writes=True,
+    )
+    return paged(request, found)
 
 
 @router.get(
@@ -138,10 +149,15 @@ def update_agent_config(
     response_model=PageEnvelope[QueuedWork],
     responses=documented(QueuedWork, 404, 422, paged=True),
 )
-def agent_queue(
-    request: Request, agent_id: AgentId, session: SessionDep, actor: CurrentActorDep, page: Paging
+async def agent_queue(
+    request: Request, agent_id: AgentId, actor: CachedActorDep, page: PagingDep
 ) -> dict[str, Any]:
-    return paged(request, agents.queue(session, agent=agent_id, actor=actor, page=page))
+    found = await in_one_hop(
+        request,
+        lambda session: agents.queue(session, agent=agent_id, actor=actor, page=page),
+        writes=True,
+    )
+    return paged(request, found)
 
 
 @router.post(

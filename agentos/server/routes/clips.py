@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from agentos.schemas.clips import ClipRead
 from agentos.schemas.common import SuccessEnvelope
-from agentos.server.deps import CurrentActorDep, SessionDep
+from agentos.server.deps import CachedActorDep, CurrentActorDep, SessionDep, in_one_hop
 from agentos.server.responses import ok
 from agentos.server.routes._docs import BearerAuth, documented
 from agentos.services import clips
@@ -24,13 +24,15 @@ router = APIRouter(prefix="/api/clips", tags=["Clips"], dependencies=[BearerAuth
     response_model=SuccessEnvelope[list[ClipRead]],
     responses=documented(ClipRead, 422, many=True),
 )
-def recent_clips(
+async def recent_clips(
     request: Request,
-    session: SessionDep,
-    actor: CurrentActorDep,
+    actor: CachedActorDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
 ) -> dict[str, Any]:
-    return ok(request, clips.recent(session, actor=actor, limit=limit))
+    found = await in_one_hop(
+        request, lambda session: clips.recent(session, actor=actor, limit=limit)
+    )
+    return ok(request, found)
 
 
 @router.get(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from agentos.schemas.clips import ClipRead
-from agentos.schemas.common import DateTimeText, PageEnvelope, PageParams, SuccessEnvelope
+from agentos.schemas.common import DateTimeText, PageEnvelope, SuccessEnvelope
 from agentos.schemas.jobs import (
     JobCreate,
     JobDetail,
@@ -21,7 +21,13 @@ from agentos.schemas.jobs import (
     JobsToday,
     SortOrder,
 )
-from agentos.server.deps import CurrentActorDep, SessionDep
+from agentos.server.deps import (
+    CachedActorDep,
+    CurrentActorDep,
+    PagingDep,
+    SessionDep,
+    in_one_hop,
+)
 from agentos.server.responses import ok, paged
 from agentos.server.routes._actions import AdminWriteDep
 from agentos.server.routes._docs import BearerAuth, documented
@@ -31,11 +37,10 @@ from agentos.services.pipeline import progress
 router = APIRouter(prefix="/api/jobs", tags=["Jobs"], dependencies=[BearerAuth])
 OWN_JOBS = "Users see their own jobs only; staff roles see every job."
 NOT_YOURS = "Another user's job answers 404 JOB_NOT_FOUND, as an unknown id does."
-Paging = Annotated[PageParams, Depends()]
 JobId = Annotated[uuid.UUID, Path(description="Job id (UUID)")]
 
 
-def job_filters(
+async def job_filters(
     status: Annotated[list[JobStatus] | None, Query(description="Repeat for several")] = None,
     user_id: Annotated[uuid.UUID | None, Query(description="Owner (staff only)")] = None,
     created_from: Annotated[
@@ -81,8 +86,8 @@ Filters = Annotated[JobFilters, Depends(job_filters)]
     response_model=SuccessEnvelope[JobsToday],
     responses=documented(JobsToday),
 )
-def jobs_today(request: Request, session: SessionDep, actor: CurrentActorDep) -> dict[str, Any]:
-    return ok(request, jobs.today(session, actor=actor))
+async def jobs_today(request: Request, actor: CachedActorDep) -> dict[str, Any]:
+    return ok(request, await in_one_hop(request, lambda session: jobs.today(session, actor=actor)))
 
 
 @router.get(
@@ -95,10 +100,13 @@ def jobs_today(request: Request, session: SessionDep, actor: CurrentActorDep) ->
     response_model=PageEnvelope[JobRead],
     responses=documented(JobRead, 404, 422, paged=True),
 )
-def job_history(
-    request: Request, session: SessionDep, actor: CurrentActorDep, filters: Filters, page: Paging
+async def job_history(
+    request: Request, actor: CachedActorDep, filters: Filters, page: PagingDep
 ) -> dict[str, Any]:
-    return paged(request, jobs.find(session, actor=actor, filters=filters, page=page))
+    found = await in_one_hop(
+        request, lambda session: jobs.find(session, actor=actor, filters=filters, page=page)
+    )
+    return paged(request, found)
 
 
 @router.get(
@@ -119,13 +127,15 @@ def job_summary(request: Request, session: SessionDep, actor: CurrentActorDep) -
     response_model=SuccessEnvelope[list[JobRead]],
     responses=documented(JobRead, 422, many=True),
 )
-def recent_jobs(
+async def recent_jobs(
     request: Request,
-    session: SessionDep,
-    actor: CurrentActorDep,
+    actor: CachedActorDep,
     limit: Annotated[int, Path(ge=1, le=500, examples=[20])],
 ) -> dict[str, Any]:
-    return ok(request, jobs.recent(session, actor=actor, limit=limit))
+    found = await in_one_hop(
+        request, lambda session: jobs.recent(session, actor=actor, limit=limit)
+    )
+    return ok(request, found)
 
 
 @router.get(
@@ -135,11 +145,14 @@ def recent_jobs(
     response_model=PageEnvelope[JobRead],
     responses=documented(JobRead, 422, paged=True),
 )
-def jobs_by_status(
-    request: Request, session: SessionDep, actor: CurrentActorDep, status: JobStatus, page: Paging
+async def jobs_by_status(
+    request: Request, actor: CachedActorDep, status: JobStatus, page: PagingDep
 ) -> dict[str, Any]:
     filters = JobFilters(status=[status])
-    return paged(request, jobs.find(session, actor=actor, filters=filters, page=page))
+    found = await in_one_hop(
+        request, lambda session: jobs.find(session, actor=actor, filters=filters, page=page)
+    )
+    return paged(request, found)
 
 
 @router.get(
@@ -149,11 +162,14 @@ def jobs_by_status(
     response_model=PageEnvelope[JobRead],
     responses=documented(JobRead, 404, 422, paged=True),
 )
-def jobs_of_user(
-    request: Request, session: SessionDep, actor: CurrentActorDep, user_id: uuid.UUID, page: Paging
+async def jobs_of_user(
+    request: Request, actor: CachedActorDep, user_id: uuid.UUID, page: PagingDep
 ) -> dict[str, Any]:
     filters = JobFilters(owner_id=user_id)
-    return paged(request, jobs.find(session, actor=actor, filters=filters, page=page))
+    found = await in_one_hop(
+        request, lambda session: jobs.find(session, actor=actor, filters=filters, page=page)
+    )
+    return paged(request, found)
 
 
 @router.post(

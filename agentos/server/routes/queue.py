@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
-from agentos.schemas.common import PageEnvelope, PageParams, SuccessEnvelope
+from agentos.schemas.common import PageEnvelope, SuccessEnvelope
 from agentos.schemas.queue import QueuedWork, QueueStats, QueueStatus
-from agentos.server.deps import CurrentActorDep, SessionDep
+from agentos.server.deps import (
+    CachedActorDep,
+    CurrentActorDep,
+    PagingDep,
+    SessionDep,
+    in_one_hop,
+)
 from agentos.server.responses import ok, paged
 from agentos.server.routes._docs import BearerAuth, documented
 from agentos.services import queue
@@ -34,13 +40,11 @@ def queue_status(request: Request, session: SessionDep, _: CurrentActorDep) -> d
     response_model=PageEnvelope[QueuedWork],
     responses=documented(QueuedWork, 422, paged=True),
 )
-def queue_details(
-    request: Request,
-    session: SessionDep,
-    actor: CurrentActorDep,
-    page: Annotated[PageParams, Depends()],
-) -> dict[str, Any]:
-    return paged(request, queue.details(session, actor=actor, page=page))
+async def queue_details(request: Request, actor: CachedActorDep, page: PagingDep) -> dict[str, Any]:
+    found = await in_one_hop(
+        request, lambda session: queue.details(session, actor=actor, page=page)
+    )
+    return paged(request, found)
 
 
 @router.get(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from agentos.schemas.common import PageEnvelope, PageParams, SuccessEnvelope
+from agentos.schemas.common import PageEnvelope, SuccessEnvelope
 from agentos.schemas.uploads import (
     SHA256_PATTERN,
     ChunkReceipt,
@@ -18,7 +18,14 @@ from agentos.schemas.uploads import (
     UploadRead,
     UploadStatusRead,
 )
-from agentos.server.deps import CachedActorDep, CurrentActorDep, RuntimeDep, SessionDep
+from agentos.server.deps import (
+    CachedActorDep,
+    CurrentActorDep,
+    PagingDep,
+    RuntimeDep,
+    SessionDep,
+    in_one_hop,
+)
 from agentos.server.ratelimit import UploadRateLimit
 from agentos.server.responses import ok, paged
 from agentos.server.routes._docs import BearerAuth, documented
@@ -50,13 +57,9 @@ CHUNK_BODY = {
     response_model=PageEnvelope[UploadRead],
     responses=documented(UploadRead, 422, paged=True),
 )
-def list_uploads(
-    request: Request,
-    session: SessionDep,
-    actor: CurrentActorDep,
-    page: Annotated[PageParams, Depends()],
-) -> dict[str, Any]:
-    return paged(request, uploads.find(session, actor=actor, page=page))
+async def list_uploads(request: Request, actor: CachedActorDep, page: PagingDep) -> dict[str, Any]:
+    found = await in_one_hop(request, lambda session: uploads.find(session, actor=actor, page=page))
+    return paged(request, found)
 
 
 @router.post(
