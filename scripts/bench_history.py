@@ -301,7 +301,7 @@ def report(
         print(f"{name:46} {p50:8.2f} {p99:8.2f} {p50 / base50:7.2f} {p99 / base99:7.2f} "
               f"{total:>9} {cached:>7}")  # fmt: skip
     print("x = ratio to the /health baseline; cached = share of answers whose total came "
-          "from the count cache (pagination.total_counted_at set: at most 2 s old, or 10 s while recounted)")  # fmt: skip
+          "from the count cache (pagination.total_counted_at set: when it was last known exact)")  # fmt: skip
 
 
 def clear_redis(settings: Settings) -> None:
