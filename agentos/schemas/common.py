@@ -55,8 +55,9 @@ class Pagination(BaseModel):
     has_prev: bool
     total_counted_at: datetime | None = Field(
         default=None,
-        description="Set when `total` is an exact count taken at this moment and reused "
-        "for a few seconds (large unfiltered lists); null when counted for this response.",
+        description="Set when `total` is a kept count: when it was last known exact (kept "
+        "for a few seconds, or up to a minute while no job is written); null when counted "
+        "for this response.",
     )
     next_cursor: str | None = Field(
         default=None,
