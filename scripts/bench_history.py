@@ -18,6 +18,10 @@ and an agent's log by cursor; `page=3` as measured before cursors; and deep page
 number (`page=25000` newest first and in every other order, page 3,000 of the failed jobs,
 page 2,000 of a title search: what a client without cursors pays).
 
+`--heartbeats N` keeps N jobs "running" while the cases are timed: each gets a progress
+update every half second (one transaction each, as a stage's heartbeat), and the deltas are
+compacted every 5 s, as the warmer would (both from the measured checkout, `--source`).
+
 `--database NAME` reuses (and keeps) an already seeded database; `--keep NAME` seeds NAME the
 first time and reuses it afterwards (the seed of a million jobs takes minutes: printed).
 `--status-index` creates `jobs (status, created_at DESC, id DESC)` first, to show what that
@@ -34,6 +38,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import uuid
 from collections.abc import Iterator
@@ -62,6 +67,36 @@ FIRST: dict[str, str | int] = {"per_page": 20}
 DEEP_PAGE = 25_000  # 500,000 jobs in at 20 a page
 STATUS_INDEX = "bench_jobs_status_created_at"
 Case = tuple[str, dict[str, str | int], str | None]
+HEARTBEAT_S = 0.5
+COMPACT_S = 5.0
+HEARTBEATS = textwrap.dedent(
+    f"""
+    import random, sys, time
+    from sqlalchemy import select, update
+    from agentos.db.base import utcnow
+    from agentos.db.models import Job
+    from agentos.services.jobs import rollups
+    from agentos.services.runtime import Runtime
+    from agentos.settings import Settings
+
+    runtime = Runtime(Settings(home=sys.argv[3], database_url=sys.argv[1], redis_url=None))
+    with runtime.read_session() as session:
+        running = select(Job.id).order_by(Job.status != "processing").limit(int(sys.argv[2]))
+        ids = list(session.scalars(running))
+    compacted = time.monotonic()
+    while True:
+        started = time.monotonic()
+        for job_id in ids:
+            with runtime.session() as session:
+                beat = {{"progress": random.random(), "updated_at": utcnow()}}
+                session.execute(update(Job).where(Job.id == job_id).values(**beat))
+        if started - compacted >= {COMPACT_S}:
+            with runtime.session() as session:
+                rollups.compact(session)
+            compacted = started
+        time.sleep(max(0.0, {HEARTBEAT_S} - (time.monotonic() - started)))
+    """
+)
 
 
 def libpq(url: str) -> str:
@@ -184,6 +219,19 @@ def start_server(
             break
     process.kill()
     raise SystemExit(f"server did not start:\n{log.read_text()[-3000:]}")
+
+
+def start_heartbeats(
+    settings: Settings, running: int, source: Path | None
+) -> subprocess.Popen[bytes] | None:
+    """`running` jobs' heartbeats and the compaction, from `source` like the server."""
+    if not running:
+        return None
+    env = {**os.environ, **({"PYTHONPATH": str(source)} if source is not None else {})}
+    command = [sys.executable, "-c", HEARTBEATS, str(settings.database_url), str(running),
+               str(settings.home / "heartbeats")]  # fmt: skip
+    print(f"{running} jobs running: a progress update each every {HEARTBEAT_S} s")
+    return subprocess.Popen(command, env=env, cwd=source)
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -327,6 +375,7 @@ def main() -> None:
     parser.add_argument("--only", default="", help="only cases naming one of these words")
     parser.add_argument("--status-index", action="store_true")
     parser.add_argument("--source", type=Path, help="run the server from this checkout")
+    parser.add_argument("--heartbeats", type=int, default=0, help="running jobs while timed")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="agentos-bench-history-") as tmp, \
             scratch_database(args.server, args.database, args.keep) as (database, fresh):  # fmt: skip
@@ -349,15 +398,18 @@ def main() -> None:
             "VACUUM ANALYZE processing_steps",
             # The seed's deltas, folded and deleted: the warmer's `rollups.vacuum_if_dead`
             # would remove them, but this run's warmer is idle (AGENTOS_SSOT_WARM_INTERVAL_S).
-            "VACUUM ANALYZE job_status_deltas, job_status_rollup",
+            "VACUUM ANALYZE job_status_deltas, job_progress_marks, job_status_rollup",
         )
         port = free_port()
         server = start_server(settings, port, args.source, Path(tmp) / "serve.log")
+        beating = start_heartbeats(settings, args.heartbeats, args.source)
         try:
             measure(port, tokens, args.requests, [w for w in args.only.split(",") if w])
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            for process in (server, beating):
+                if process is not None:
+                    process.terminate()
+                    process.wait(timeout=30)
             clear_redis(settings)
             if args.status_index and not fresh:  # leave a kept database as it was
                 run_sql(database, f"DROP INDEX IF EXISTS {STATUS_INDEX}")

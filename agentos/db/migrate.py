@@ -185,6 +185,7 @@ BOOKKEEPING_TABLES = frozenset(
         "audit_chain_head",
         "job_status_deltas",
         "job_status_rollup",
+        "job_progress_marks",
         "step_status_deltas",
         "step_status_rollup",
     }

@@ -17,8 +17,10 @@ _ROLLUP_TRIGGERS: dict[str, str] = {
     for name, table in _ROLLUPS.items()
     for verb in ("insert", "update", "delete")
 }
-# A job changed in a column a list is ordered by: a delta of 0 (migrations 0017, 0018).
+# A job changed in a column a list is ordered by: a delta of 0 (migration 0017), or a
+# progress mark for the columns the pipeline moves at every step (0019).
 _ROLLUP_TRIGGERS["job_order_moved"] = "jobs"
+_ROLLUP_TRIGGERS["job_progress_marked"] = "jobs"
 
 # trigger name -> table
 TRIGGERS: dict[str, dict[str, str]] = {
@@ -48,6 +50,7 @@ FUNCTIONS: dict[str, frozenset[str]] = {
                 for verb in ("inserted", "updated", "deleted")
             ),
             "job_order_moved",
+            "job_progress_marked",
         }
     ),
     "sqlite": frozenset(),

@@ -3,7 +3,7 @@
 from agentos.db.models import listing  # noqa: F401  (the list indexes)
 from agentos.db.models.agents import Agent, Worker
 from agentos.db.models.jobs import Clip, Job, ProcessingStep, Upload, UploadChunk
-from agentos.db.models.rollups import JobStatusDelta, JobStatusRollup
+from agentos.db.models.rollups import JobProgressMark, JobStatusDelta, JobStatusRollup
 from agentos.db.models.system import (
     AuditChainHead,
     AuditRecord,
@@ -29,6 +29,7 @@ __all__ = [
     "IdempotencyRecord",
     "IpAllowEntry",
     "Job",
+    "JobProgressMark",
     "JobStatusDelta",
     "JobStatusRollup",
     "Lockout",

@@ -5,8 +5,10 @@ rows to `job_status_deltas` in the same transaction, through triggers created by
 0003: per `basis` ("created": the hour a job was created; "finished": the hour it finished,
 for jobs with a finish time; "clips": the hour a clip was created), the hour, the status
 and +1 / -1; a change in any other column a job list is ordered or filtered by adds a 0
-under "moved" (migrations 0017, 0018: the list anchors see every change that moves a job in
-a list). Writers only ever insert, so there is no hot counter row to contend on. `agentos.services.jobs.rollups.compact` folds the
+under "moved" (migration 0017: the list anchors see every change that moves a job in a
+list). A change of the columns the pipeline moves at every step (update time, progress,
+attempts, stage) adds a row to `job_progress_marks` instead (migration 0019), so only the
+lists ordered by them see it. Writers only ever insert, so there is no hot counter row to contend on. `agentos.services.jobs.rollups.compact` folds the
 deltas into `job_status_rollup`; readers add rollup and the few uncompacted deltas.
 
 The extra index on jobs serves the exact edges of rolling windows ("completed in the last
@@ -38,6 +40,14 @@ class JobStatusDelta(Base):
     hour: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16))
     delta: Mapped[int] = mapped_column(Integer)
+
+
+class JobProgressMark(Base):
+    """One row per job whose update time, progress, attempts or stage changed (0019)."""
+
+    __tablename__ = "job_progress_marks"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
 
 
 class JobStatusRollup(Base):

@@ -9,10 +9,12 @@ skips fewer than `STEP` rows.
 
 Anchors hold only while no job has been created, deleted or changed in a column a list is
 ordered or filtered by since they were taken. Every such write (through AgentOS, a bulk load
-or raw SQL) adds a row to the job deltas in its own transaction (triggers, migrations 0003,
-0017 and 0018), so the deltas' `rollups.stamp` is taken with the anchors and read again
-before each use: any difference, and the page skips its rows as it did before while new
-anchors are taken behind it (at most once per `RETAKE_GAP_S` per list, so a steady stream
+or raw SQL) adds a row to the job deltas in its own transaction (triggers, migrations 0003
+and 0017), or for the columns the pipeline moves at every step (update time, progress,
+attempts, stage) a progress mark (0019), so the deltas' `stamps.stamp` is taken with the
+anchors and read again before each use, with the marks for the lists in those orders only:
+a running pipeline leaves the anchors of every other list be. Any difference, and the
+page skips its rows as it did before while new anchors are taken behind it (at most once per `RETAKE_GAP_S` per list, so a steady stream
 of job writes costs one pass per list every few seconds, not one per page). `MAX_AGE_S`
 bounds what a write with the triggers turned off could leave behind.
 """
@@ -32,7 +34,7 @@ from sqlalchemy.orm import Session
 from agentos.db import keyset
 from agentos.db.keyset import AnySelect, Keyset
 from agentos.schemas.jobs import JobSort
-from agentos.services.jobs import behind, rollups
+from agentos.services.jobs import behind, stamps
 from agentos.services.runtime import Runtime, component_of, runtime_of
 
 # A page after an anchor then skips fewer rows than `keyset.DEFERRED_OFFSET`: a plain OFFSET,
@@ -47,15 +49,17 @@ SEARCH_STEP = 250
 MAX_AGE_S = 60.0
 RETAKE_GAP_S = 5.0
 KEPT_LISTS = 64
-# The sorts whose values change only with a write that adds a job delta: all of them.
+# The sorts whose values change only with a write that adds a job delta or mark: all of them.
 SORTS: frozenset[str] = frozenset(get_args(JobSort))
+# The sorts by a column the pipeline moves at every step: their anchors read the marks too.
+PROGRESS_SORTS = frozenset({"updated_at", "progress", "attempts", "current_stage"})
 
 
 @dataclass(frozen=True)
 class Anchors:
     """Every `STEP`th row of one list: `through[i]` rows end with the row `values[i]`."""
 
-    stamp: rollups.Stamp
+    stamp: stamps.Stamp
     taken_at: float  # time.monotonic()
     through: tuple[int, ...]
     values: tuple[tuple[Any, ...], ...]
@@ -101,12 +105,14 @@ def _book(session: Session) -> _Book:
     return component_of(session, _Book, lambda _runtime: _Book())
 
 
-def take(session: Session, order: Keyset, stmt: AnySelect, step: int = STEP) -> Anchors | None:
+def take(
+    session: Session, order: Keyset, stmt: AnySelect, step: int = STEP, *, progress: bool = False
+) -> Anchors | None:
     """The anchors of `stmt` (a list's SELECT with its filters) in `order`, one per `step`
-    rows, in one pass;
-    None when the deltas cannot vouch for them (`rollups.stamp`). The stamp is read first:
-    a write that lands during the pass changes it, so those anchors are never used."""
-    stamp = rollups.stamp(session)
+    rows, in one pass; None when the deltas cannot vouch for them (`stamps.stamp`, with the
+    progress marks if `progress`). The stamp is read first: a write that lands during the
+    pass changes it, so those anchors are never used."""
+    stamp = stamps.stamp(session, progress=progress)
     if stamp is None:
         return None
     number = func.row_number().over(order_by=order.order()).label("_n")
@@ -121,11 +127,19 @@ def take(session: Session, order: Keyset, stmt: AnySelect, step: int = STEP) -> 
 
 
 def leading(
-    session: Session, order: Keyset, stmt: AnySelect, *, key: str, offset: int, step: int = STEP
+    session: Session,
+    order: Keyset,
+    stmt: AnySelect,
+    *,
+    key: str,
+    offset: int,
+    step: int = STEP,
+    progress: bool = False,
 ) -> keyset.Leading | None:
     """The rows before page `offset` of this list that its anchors let it leave out (None:
     no anchors that still hold; they are then taken behind this page). `key` names the
-    list for the rows its reader may see (its order, filters and visibility)."""
+    list for the rows its reader may see (its order, filters and visibility); `progress`:
+    it is in one of `PROGRESS_SORTS`."""
     if offset < step or len({sort_key.descending for sort_key in order.keys}) != 1:
         return None  # shallow, or an order of mixed directions (a UNION per page)
     book = _book(session)
@@ -133,7 +147,7 @@ def leading(
     if (
         found is not None
         and time.monotonic() - found.taken_at < MAX_AGE_S
-        and found.stamp == rollups.stamp(session)
+        and found.stamp == stamps.stamp(session, progress=progress)
     ):
         anchor = found.before(offset)
         if anchor is None:
@@ -141,15 +155,21 @@ def leading(
         through, values = anchor
         return keyset.Leading(and_(*order.branches(values)[0]), through)
     if book.may_take(key, time.monotonic()):
-        _take_soon(runtime_of(session), book, order, stmt, key, step)
+        _take_soon(runtime_of(session), book, order, stmt, key, step, progress)
     return None
 
 
 def _take_soon(
-    runtime: Runtime, book: _Book, order: Keyset, stmt: AnySelect, key: str, step: int
+    runtime: Runtime,
+    book: _Book,
+    order: Keyset,
+    stmt: AnySelect,
+    key: str,
+    step: int,
+    progress: bool,
 ) -> None:
     def work(session: Session) -> None:
-        anchors = take(session, order, stmt, step)
+        anchors = take(session, order, stmt, step, progress=progress)
         if anchors is not None:
             book.put(key, anchors)
 

@@ -10,9 +10,9 @@ index: 50-300 ms, more than the page itself. So:
 - other lists (one owner's jobs, a title search, an id prefix) are counted, and the count is
   kept in the cache backend; `pagination.total_counted_at` then says when it was last known
   exact. For `COUNT_TTL_S` it is answered as is. After that, a job list's count taken with
-  the job deltas' `rollups.stamp` is answered again for as long as the stamp is unchanged
+  the job deltas' `stamps.stamp` is answered again for as long as the stamp is unchanged
   (no job created, deleted or changed in a filtered column since: the triggers add a delta
-  in the writer's own transaction), up to `COUNT_TRUST_S`, so a quiet list is counted once,
+  in the writer's own transaction; a running job's progress does not), up to `COUNT_TRUST_S`, so a quiet list is counted once,
   not every few seconds (a title search over a million jobs is a 300 ms scan of both
   cores). Otherwise, for up to `COUNT_KEEP_S`, it is still answered while one recount per
   process runs in the background, so only the first page of a list seen for the first
@@ -38,7 +38,7 @@ from agentos.db.base import utcnow
 from agentos.db.models import Job
 from agentos.schemas.jobs import JobFilters
 from agentos.services.context import Actor
-from agentos.services.jobs import behind, rollups
+from agentos.services.jobs import behind, rollups, stamps
 from agentos.services.outbox import after_commit
 from agentos.services.runtime import Runtime, backends_of, runtime_of
 from agentos.services.security import roles
@@ -102,7 +102,7 @@ def cached(
     up to `COUNT_KEEP_S`: that value, and a recount in the background): (the count, when
     it was last known exact if it came from the cache, else None). `stamped`: the count
     depends on nothing but the jobs' rows and the columns the job deltas mark, so while
-    `rollups.stamp` is unchanged it is still exact and is not recounted."""
+    `stamps.stamp` is unchanged it is still exact and is not recounted."""
     cache = backends_of(session).cache
     try:
         found = cache.get(key)
@@ -130,7 +130,7 @@ class _Kept:
     value: int
     checked_at: datetime
     counted_at: datetime
-    stamp: rollups.Stamp | None
+    stamp: stamps.Stamp | None
 
     @classmethod
     def loads(cls, raw: bytes) -> _Kept:
@@ -152,14 +152,14 @@ class _Kept:
         return (
             self.stamp is not None
             and (now - self.counted_at).total_seconds() < COUNT_TRUST_S
-            and rollups.stamp(session) == self.stamp
+            and stamps.stamp(session) == self.stamp
         )
 
 
 def _count_and_keep(session: Session, key: str, count: Counter, *, stamped: bool) -> int:
     counted_at = utcnow()
     # Read before the count: a write committed in between changes it, never the reverse.
-    stamp = rollups.stamp(session) if stamped else None
+    stamp = stamps.stamp(session) if stamped else None
     value = count(session)
     _keep(session, key, _Kept(value, counted_at, counted_at, stamp))
     return value

@@ -90,7 +90,10 @@ def find(session: Session, *, actor: Actor, filters: JobFilters, page: PageParam
         seen = "all" if roles.sees_all_jobs(actor.role) else str(actor.id)
         key = f"{order.fingerprint}:{seen}"
         step = anchors.SEARCH_STEP if filters.search else anchors.STEP
-        leading = anchors.leading(session, order, stmt, key=key, offset=page.offset, step=step)
+        progress = filters.sort in anchors.PROGRESS_SORTS
+        leading = anchors.leading(
+            session, order, stmt, key=key, offset=page.offset, step=step, progress=progress
+        )
     window = keyset.read(session, order, stmt, page, total=exact, leading=leading)
     return Page(
         data=[JobRead.model_validate(row[0]) for row in window.rows],

@@ -13,12 +13,10 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Engine,
     Subquery,
     func,
-    literal,
     select,
     text,
     union_all,
@@ -35,14 +33,12 @@ _HOUR = {
 }
 
 HourCounts = dict[datetime, dict[str, int]]
-Stamp = tuple[int, int, int]
-STAMP_ROWS = 10_000
 # The deltas are a queue: inserted by every job write, deleted by every compaction. Readers
 # scan the table whole, so until VACUUM its dead rows cost every total (158,650 left by a
 # seed of a million jobs: 3.7 ms a read, against 0.1). Autovacuum may be off, or a minute
 # late; the compacting process vacuums them once there are this many.
 VACUUM_DEAD_ROWS = 10_000
-DELTA_TABLES = ("job_status_deltas", "step_status_deltas")
+DELTA_TABLES = ("job_status_deltas", "job_progress_marks", "step_status_deltas")
 
 
 def _combined(basis: str, since: datetime | None = None) -> Subquery:
@@ -127,8 +123,14 @@ def compact(session: Session) -> int:
             text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": COMPACT_LOCK_KEY}
         ):
             return 0  # another process is compacting right now
-        return _compact_jobs_pg(session) + _compact_steps_pg(session)
-    return _compact_jobs_sqlite(session) + _compact_steps_sqlite(session)
+        return (
+            _compact_jobs_pg(session) + _compact_steps_pg(session) + _fold_marks(session, dialect)
+        )
+    return (
+        _compact_jobs_sqlite(session)
+        + _compact_steps_sqlite(session)
+        + _fold_marks(session, dialect)
+    )
 
 
 def vacuum_if_dead(engine: Engine) -> bool:
@@ -210,6 +212,20 @@ def _clear_sqlite_deltas(session: Session | Connection, last: int | None) -> Non
     session.execute(text("UPDATE job_status_deltas SET delta = 0 WHERE id = :last"), {"last": last})
 
 
+def _fold_marks(session: Session | Connection, dialect: str) -> int:
+    """Drop the committed progress marks (they count nothing); on SQLite the newest stays,
+    for the reason `_clear_sqlite_deltas` gives. Returns how many were dropped."""
+    if dialect == "postgresql":
+        dropped = session.execute(text("DELETE FROM job_progress_marks"))
+    else:
+        dropped = session.execute(
+            text(
+                "DELETE FROM job_progress_marks WHERE id < (SELECT max(id) FROM job_progress_marks)"
+            )
+        )
+    return int(dropped.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def _compact_steps_pg(session: Session) -> int:
     moved = session.execute(
         text(
@@ -269,6 +285,7 @@ def rebuild(session: Session | Connection) -> int:
         _clear_sqlite_deltas(session, session.scalar(select(func.max(JobStatusDelta.id))))
     for table in ("job_status_rollup", "step_status_deltas"):
         session.execute(text(f"DELETE FROM {table}"))
+    _fold_marks(session, dialect)
     session.execute(text("DELETE FROM step_status_rollup"))
     session.execute(
         text(
@@ -340,32 +357,6 @@ def created_hour_at(
         .limit(1)
     ).first()
     return None if found is None else (_aware(found[0]), int(found[1]))
-
-
-def stamp(session: Session) -> Stamp | None:
-    """A value of the job deltas that changes with every job created, deleted or moved to
-    another status (or finish hour) once that write commits, however it was made: the
-    triggers add a delta row in the same transaction. It is (the id sequence's last value,
-    the newest id, the rows): a new row takes a new id; a transaction that took its ids
-    before and commits after adds rows, or, with a compaction in between, leaves another
-    newest id. SQLite has no sequence; its writers take turns, so ids follow commits, and
-    an emptied table never gives one out again (`_clear_sqlite_deltas`). None when more
-    than `STAMP_ROWS` deltas wait for compaction: counting them would cost more than it
-    saves."""
-    newest = (
-        select(JobStatusDelta.id).order_by(JobStatusDelta.id.desc()).limit(STAMP_ROWS + 1)
-    ).subquery()
-    issued: ColumnElement[int] = literal(0)
-    if session.get_bind().dialect.name == "postgresql":
-        issued = func.coalesce(
-            func.pg_sequence_last_value(
-                func.pg_get_serial_sequence(JobStatusDelta.__tablename__, "id")
-            ),
-            0,
-        )
-    query = select(issued, func.max(newest.c.id), func.count()).select_from(newest)
-    last, top, rows = session.execute(query).one()
-    return None if rows > STAMP_ROWS else (int(last), int(top or 0), int(rows))
 
 
 def step_total(session: Session, *, agent: str) -> int:

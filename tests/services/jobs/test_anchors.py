@@ -17,7 +17,7 @@ from agentos.schemas.common import PageParams
 from agentos.schemas.jobs import JobFilters
 from agentos.services import jobs
 from agentos.services.context import Actor
-from agentos.services.jobs import anchors, behind, rollups
+from agentos.services.jobs import anchors, behind, rollups, stamps
 from agentos.services.runtime import Runtime
 from tests.support.jobs import make_actor
 
@@ -176,15 +176,16 @@ def raw_sql(runtime: Runtime, statement: str) -> None:
         session.execute(text(statement))
 
 
-def test_the_stamp_never_comes_back_to_an_earlier_value(runtime: Runtime) -> None:
-    """Compaction and rebuilds empty the deltas; the stamp still never repeats (SQLite would
-    hand out the ids of an emptied table again)."""
+@pytest.mark.parametrize("progress", [False, True])
+def test_the_stamp_never_comes_back_to_an_earlier_value(runtime: Runtime, progress: bool) -> None:
+    """Compaction and rebuilds empty the deltas and the progress marks; the stamp still
+    never repeats (SQLite would hand out the ids of an emptied table again)."""
     operator, owner = _seed(runtime)
-    seen: list[rollups.Stamp | None] = []
+    seen: list[stamps.Stamp | None] = []
 
-    def stamp() -> rollups.Stamp | None:
+    def stamp() -> stamps.Stamp | None:
         with runtime.read_session() as session:
-            return rollups.stamp(session)
+            return stamps.stamp(session, progress=progress)
 
     for round_ in range(3):
         seen.append(stamp())
@@ -202,6 +203,10 @@ def test_the_stamp_never_comes_back_to_an_earlier_value(runtime: Runtime) -> Non
             session.execute(
                 update(Job).where(Job.title == f"round-{round_}").values(status="failed")
             )
+        if progress:  # a mark alone, then folded away by the next round's compaction
+            seen.append(stamp())
+            raw_sql(runtime, f"UPDATE jobs SET progress = 0.{round_ + 1} WHERE title LIKE 'A-%'")
+            seen.append(stamp())
     values = [value for value in seen if value is not None]
     assert len(values) == len(seen)
     changes = [
@@ -221,9 +226,9 @@ def test_no_anchors_while_too_many_deltas_wait(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch, small_steps: list[keyset.Leading | None]
 ) -> None:
     operator, _ = _seed(runtime)
-    monkeypatch.setattr(rollups, "STAMP_ROWS", 2)
+    monkeypatch.setattr(stamps, "STAMP_ROWS", 2)
     with runtime.read_session() as session:
-        assert rollups.stamp(session) is None
+        assert stamps.stamp(session) is None
     filters = JobFilters.model_validate({"sort": "title"})
     _pages(runtime, operator, filters)
     time.sleep(0.2)
@@ -240,7 +245,7 @@ def test_a_new_priority_or_owner_retires_the_anchors(
     list: both change the stamp (migration 0017), though no count changes."""
     operator, owner = _seed(runtime)
     with runtime.read_session() as session:
-        before = rollups.stamp(session)
+        before = stamps.stamp(session)
         mine = select(Job.id).where(Job.owner_id == owner.id, Job.status == "queued")
         some = session.scalars(mine.limit(2)).all()
     with runtime.session() as session:
@@ -249,12 +254,12 @@ def test_a_new_priority_or_owner_retires_the_anchors(
         else:
             session.execute(update(Job).where(Job.id == some[0]).values(priority=99))
     with runtime.read_session() as session:
-        after_priority = rollups.stamp(session)
+        after_priority = stamps.stamp(session)
     with runtime.session() as session:
         someone = make_actor(session)
         session.execute(update(Job).where(Job.id == some[1]).values(owner_id=someone.id))
     with runtime.read_session() as session:
-        after_owner = rollups.stamp(session)
+        after_owner = stamps.stamp(session)
     assert len({before, after_priority, after_owner}) == 3
 
 
@@ -267,14 +272,21 @@ def test_a_new_priority_or_owner_retires_the_anchors(
         "updated_at = '2001-01-01 00:00:00.000000'",
     ],
 )
-def test_what_the_pipeline_changes_retires_the_anchors_and_nothing_else_does(
+def test_what_the_pipeline_changes_reaches_only_the_lists_ordered_by_it(
     runtime: Runtime, change: str
 ) -> None:
-    """Progress, attempts, stage and update time order lists too (migration 0018), even in
-    raw SQL that leaves the update time alone; a column no list orders by changes nothing."""
+    """Progress, attempts, stage and update time order lists too, even in raw SQL that
+    leaves the update time alone: they change the stamp read with their marks (migration
+    0019) and not the one every other list and kept total reads; a column no list orders
+    by changes neither."""
     _seed(runtime)
+
+    def both() -> tuple[stamps.Stamp | None, stamps.Stamp | None]:
+        with runtime.read_session() as session:
+            return stamps.stamp(session), stamps.stamp(session, progress=True)
+
+    plain, with_marks = both()
     with runtime.read_session() as session:
-        before = rollups.stamp(session)
         job_id = session.scalars(select(Job.id).limit(1)).one()
     for assignment in ("error = 'x'", change):
         with runtime.session() as session:
@@ -282,6 +294,29 @@ def test_what_the_pipeline_changes_retires_the_anchors_and_nothing_else_does(
             session.execute(
                 text(f"UPDATE jobs SET {assignment} WHERE id = :id").bindparams(the_job)
             )
-        with runtime.read_session() as session:
-            now = rollups.stamp(session)
-        assert (now == before) is (assignment == "error = 'x'")  # no list orders by the error
+        now_plain, now_with_marks = both()
+        assert now_plain == plain
+        assert (now_with_marks == with_marks) is (assignment == "error = 'x'")
+
+
+def test_a_running_job_retires_only_the_anchors_of_lists_ordered_by_its_progress(
+    runtime: Runtime, small_steps: list[keyset.Leading | None]
+) -> None:
+    """The pipeline's heartbeat (a progress update through the service) leaves a list by
+    title its anchors and its pages; the list by progress reads its rows again, right."""
+    operator, _ = _seed(runtime)
+    by_title = JobFilters.model_validate({"sort": "title"})
+    by_progress = JobFilters.model_validate({"sort": "progress", "order": "asc"})
+    _anchored_pages(runtime, operator, by_title, small_steps)
+    _anchored_pages(runtime, operator, by_progress, small_steps)
+    _wait_for(lambda: len(runtime.component(anchors._Book, anchors._Book).lists) == 2)
+    with runtime.session() as session:
+        first = session.scalars(select(Job).order_by(Job.progress, Job.id).limit(1)).one()
+        first.progress, first.updated_at = 0.99, utcnow()
+    for filters, anchored in ((by_title, True), (by_progress, False)):
+        small_steps.clear()
+        deep = _pages(runtime, operator, filters)
+        assert (small_steps[2] is not None) is anchored  # page 3: the first past a step
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(anchors, "SORTS", frozenset())
+            assert deep == _pages(runtime, operator, filters)

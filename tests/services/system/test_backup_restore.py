@@ -36,6 +36,7 @@ RESTORE_WRITES = {
     "audit_chain_head",
     "job_status_rollup",
     "job_status_deltas",
+    "job_progress_marks",
     "step_status_rollup",
     "step_status_deltas",
 }
