@@ -15,8 +15,10 @@ attempts, stage) a progress mark (0019), so the deltas' `stamps.stamp` is taken 
 anchors and read again before each use, with the marks for the lists in those orders only:
 a running pipeline leaves the anchors of every other list be. Any difference, and the
 page skips its rows as it did before while new anchors are taken behind it (at most once per `RETAKE_GAP_S` per list, so a steady stream
-of job writes costs one pass per list every few seconds, not one per page). `MAX_AGE_S`
-bounds what a write with the triggers turned off could leave behind.
+of job writes costs one pass per list every few seconds, not one per page; a list whose
+anchors were retired before they served a page waits twice as long each time, up to
+`MAX_RETAKE_GAP_S`: under running jobs the lists by progress never keep theirs for long).
+`MAX_AGE_S` bounds what a write with the triggers turned off could leave behind.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ STEP = keyset.DEFERRED_OFFSET
 SEARCH_STEP = 250
 MAX_AGE_S = 60.0
 RETAKE_GAP_S = 5.0
+MAX_RETAKE_GAP_S = 60.0
 KEPT_LISTS = 64
 # The sorts whose values change only with a write that adds a job delta or mark: all of them.
 SORTS: frozenset[str] = frozenset(get_args(JobSort))
@@ -77,6 +80,12 @@ class _Book:
         self.lock = threading.Lock()
         self.lists: OrderedDict[str, Anchors] = OrderedDict()
         self.taking: dict[str, float] = {}  # list -> when its last take started (monotonic)
+        self.gaps: dict[str, float] = {}  # list -> the time it waits between takes
+        self.served: set[str] = set()  # the lists whose anchors have served a page
+
+    def serve(self, key: str) -> None:
+        with self.lock:
+            self.served.add(key)
 
     def get(self, key: str) -> Anchors | None:
         with self.lock:
@@ -92,11 +101,19 @@ class _Book:
             while len(self.lists) > KEPT_LISTS:
                 oldest, _ = self.lists.popitem(last=False)
                 self.taking.pop(oldest, None)
+                self.gaps.pop(oldest, None)
+                self.served.discard(oldest)
 
     def may_take(self, key: str, now: float) -> bool:
+        """Whether to take the list's anchors now (its last ones, if any, are retired)."""
         with self.lock:
-            if now - self.taking.get(key, -RETAKE_GAP_S) < RETAKE_GAP_S:
+            gap = self.gaps.get(key, RETAKE_GAP_S)
+            if key in self.taking and now - self.taking[key] < gap:
                 return False
+            if key in self.lists:  # retired: served a page, or a take that bought nothing
+                gap = RETAKE_GAP_S if key in self.served else min(2 * gap, MAX_RETAKE_GAP_S)
+            self.gaps[key] = gap
+            self.served.discard(key)
             self.taking[key] = now
             return True
 
@@ -152,6 +169,7 @@ def leading(
         anchor = found.before(offset)
         if anchor is None:
             return None
+        book.serve(key)
         through, values = anchor
         return keyset.Leading(and_(*order.branches(values)[0]), through)
     if book.may_take(key, time.monotonic()):

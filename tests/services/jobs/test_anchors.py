@@ -320,3 +320,24 @@ def test_a_running_job_retires_only_the_anchors_of_lists_ordered_by_its_progress
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(anchors, "SORTS", frozenset())
             assert deep == _pages(runtime, operator, filters)
+
+
+def test_a_list_whose_anchors_never_serve_a_page_waits_longer_for_new_ones() -> None:
+    """Under running jobs a list by progress loses its anchors within a heartbeat: each take
+    that served no page doubles the wait before the next (a pass over a million rows each
+    time), up to MAX_RETAKE_GAP_S; one that served a page brings it back."""
+    book, key, gap = anchors._Book(), "by-progress", anchors.RETAKE_GAP_S
+    assert book.may_take(key, 0.0)  # the first take: nothing to judge yet
+    book.put(key, anchors.Anchors(stamp=(1, 1, 1), taken_at=0.0, through=(), values=()))
+    now, waits = 0.0, []
+    for _ in range(6):
+        wait = gap
+        while not book.may_take(key, now + wait):
+            wait += gap
+        waits.append(wait)
+        now += wait
+    most = anchors.MAX_RETAKE_GAP_S
+    assert waits == [gap, 2 * gap, 4 * gap, 8 * gap, most, most]
+    book.serve(key)
+    assert book.may_take(key, now + most)
+    assert book.may_take(key, now + most + gap)  # served: back to 5 s
