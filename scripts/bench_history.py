@@ -51,7 +51,6 @@ import redis
 from sqlalchemy.engine import make_url
 
 from agentos.schemas.seed import SeedOptions
-from agentos.services.jobs import rollups
 from agentos.services.runtime import Runtime
 from agentos.services.security import users
 from agentos.services.security.tokens import issue_access_token
@@ -69,6 +68,18 @@ STATUS_INDEX = "bench_jobs_status_created_at"
 Case = tuple[str, dict[str, str | int], str | None]
 HEARTBEAT_S = 0.5
 COMPACT_S = 5.0
+COMPACT = textwrap.dedent(
+    """
+    import sys
+    from agentos.services.jobs import rollups
+    from agentos.services.runtime import Runtime
+    from agentos.settings import Settings
+
+    runtime = Runtime(Settings(home=sys.argv[2], database_url=sys.argv[1], redis_url=None))
+    with runtime.session() as session:
+        rollups.compact(session)
+    """
+)
 HEARTBEATS = textwrap.dedent(
     f"""
     import random, sys, time
@@ -113,6 +124,12 @@ def run_sql(url: str, *statements: str) -> None:
             connection.execute(sql.encode())
 
 
+def table_exists(url: str, name: str) -> bool:
+    with psycopg.connect(libpq(url)) as connection:
+        found = connection.execute("SELECT to_regclass(%s)", (name,)).fetchone()
+    return found is not None and found[0] is not None
+
+
 def database_exists(server: str, name: str) -> bool:
     with psycopg.connect(libpq(server), autocommit=True) as connection:
         found = connection.execute(b"SELECT 1 FROM pg_database WHERE datname = %s", (name,))
@@ -152,7 +169,7 @@ def seed(runtime: Runtime, jobs: int) -> None:
     )
 
 
-def make_callers(runtime: Runtime, database: str) -> dict[str, str]:
+def make_callers(runtime: Runtime, database: str, source: Path | None) -> dict[str, str]:
     """Tokens of a staff user and of a user owning USER_JOBS of the seeded jobs."""
     tag = uuid.uuid4().hex[:6]
     tokens: dict[str, str] = {}
@@ -170,8 +187,14 @@ def make_callers(runtime: Runtime, database: str) -> dict[str, str]:
         f"UPDATE jobs SET owner_id = '{ids['user']}' WHERE id IN "
         f"(SELECT id FROM jobs ORDER BY id LIMIT {USER_JOBS})",
     )
-    with runtime.session() as session:  # fold the owner changes' deltas, as the warmer would
-        rollups.compact(session)
+    # Fold the owner changes' deltas, as the warmer would, with the measured checkout's code
+    # (`--source`: its schema may be older).
+    subprocess.run(
+        [sys.executable, "-c", COMPACT, database, str(runtime.settings.home / "compact")],
+        env=source_env(source),
+        cwd=source,
+        check=True,
+    )
     return tokens
 
 
@@ -221,13 +244,18 @@ def start_server(
     raise SystemExit(f"server did not start:\n{log.read_text()[-3000:]}")
 
 
+def source_env(source: Path | None) -> dict[str, str]:
+    """The environment that runs Python from `source` (with `cwd=source`)."""
+    return {**os.environ, **({"PYTHONPATH": str(source)} if source is not None else {})}
+
+
 def start_heartbeats(
     settings: Settings, running: int, source: Path | None
 ) -> subprocess.Popen[bytes] | None:
     """`running` jobs' heartbeats and the compaction, from `source` like the server."""
     if not running:
         return None
-    env = {**os.environ, **({"PYTHONPATH": str(source)} if source is not None else {})}
+    env = source_env(source)
     command = [sys.executable, "-c", HEARTBEATS, str(settings.database_url), str(running),
                str(settings.home / "heartbeats")]  # fmt: skip
     print(f"{running} jobs running: a progress update each every {HEARTBEAT_S} s")
@@ -388,7 +416,7 @@ def main() -> None:
         with closing(Runtime(settings)) as runtime:
             if fresh:
                 seed(runtime, args.jobs)
-            tokens = make_callers(runtime, database)
+            tokens = make_callers(runtime, database, args.source)
         if args.status_index:
             run_sql(database, f"CREATE INDEX IF NOT EXISTS {STATUS_INDEX} "
                               "ON jobs (status, created_at DESC, id DESC)")  # fmt: skip
@@ -398,8 +426,10 @@ def main() -> None:
             "VACUUM ANALYZE processing_steps",
             # The seed's deltas, folded and deleted: the warmer's `rollups.vacuum_if_dead`
             # would remove them, but this run's warmer is idle (AGENTOS_SSOT_WARM_INTERVAL_S).
-            "VACUUM ANALYZE job_status_deltas, job_progress_marks, job_status_rollup",
+            "VACUUM ANALYZE job_status_deltas, job_status_rollup",
         )
+        if table_exists(database, "job_progress_marks"):  # migration 0019 on
+            run_sql(database, "VACUUM ANALYZE job_progress_marks")
         port = free_port()
         server = start_server(settings, port, args.source, Path(tmp) / "serve.log")
         beating = start_heartbeats(settings, args.heartbeats, args.source)
