@@ -51,6 +51,8 @@ FUNCTIONS: dict[str, frozenset[str]] = {
             ),
             "job_order_moved",
             "job_progress_marked",
+            # The audit append, one call (0020).
+            "agentos_audit_append",
         }
     ),
     "sqlite": frozenset(),

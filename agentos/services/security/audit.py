@@ -20,16 +20,18 @@ leave every record unprotected until sealed and has to guess whether a sequence 
 rollback or a deletion. Neither keeps the guarantee, so what is serialised is made as
 short as it can be instead:
 
-- On PostgreSQL the whole append is ONE statement, the last before the COMMIT: a
-  data-modifying CTE advances the head (`UPDATE ... RETURNING`, which under READ
-  COMMITTED re-reads the newest committed head after waiting for the lock, unlike a
-  snapshot read after an advisory lock taken in the same statement) and inserts the
-  record, the hash computed by pgcrypto's hmac() over the canonical JSON that Python
-  built with the two values it cannot know yet (`seq`, `prev_hash`) left as splice points.
-  The lock is held for that one round trip plus the COMMIT; before, it also covered
-  taking an advisory lock and reading the head (three round trips plus the COMMIT).
-  The admin action pipeline sends the statement and its COMMIT in one query (`last=True`),
-  so the lock lasts only while PostgreSQL runs the two.
+- On PostgreSQL the whole append is ONE call, the last before the COMMIT: the function
+  `agentos_audit_append` (migration 0020) advances the head (`UPDATE ... RETURNING`,
+  which under READ COMMITTED re-reads the newest committed head after waiting for the
+  lock, unlike a snapshot read after an advisory lock taken in the same statement) and
+  inserts the record, the hash computed by pgcrypto's hmac() over the canonical JSON that
+  Python built with the two values it cannot know yet (`seq`, `prev_hash`) left as splice
+  points. The lock is held for that one round trip plus the COMMIT; before, it also
+  covered taking an advisory lock and reading the head (three round trips plus the
+  COMMIT). The admin action pipeline sends the call and its COMMIT in one query
+  (`last=True`), so the lock lasts only while PostgreSQL runs the two. It is a function,
+  not one statement sent whole, because PL/pgSQL keeps its statements' plans for the
+  connection: sent whole, the 2.5 KB statement was parsed and planned on every append.
 - Everything else of the action (authorisation, rate limit, its own UPDATE, scrubbing,
   the canonical JSON) runs before the head is touched, concurrently with other actions.
 - `synchronous_commit` stays on: an acknowledged action whose audit record can vanish in
@@ -55,17 +57,14 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
-    Insert,
+    BigInteger,
     LargeBinary,
+    Select,
     Table,
-    Text,
     bindparam,
-    cast,
     func,
     insert,
-    literal,
     select,
-    true,
     update,
 )
 from sqlalchemy.engine import Compiled, Connection, Dialect
@@ -104,6 +103,7 @@ VERIFY_BATCH = 1000
 # Every column an append writes (`id` is generated in Python, as the model does).
 _INSERTED: tuple[str, ...] = ("id", *HASHED_FIELDS, "hash")
 _CHAINED: tuple[str, ...] = ("seq", "prev_hash", "hash")
+_PARTS: tuple[str, ...] = ("part_head", "part_middle", "part_tail", "mac_key")
 # The models' tables, typed as the Core tables they are.
 HEAD_TABLE: Table = AuditChainHead.__table__  # type: ignore[assignment]
 _LOG: Table = AuditRecord.__table__  # type: ignore[assignment]
@@ -239,36 +239,14 @@ def head_row_missing() -> InternalError:
 
 
 @lru_cache(maxsize=1)
-def _advance_and_insert() -> Insert:
-    """The one-statement append, built once; parameters: the columns and the three parts."""
-    chain = HEAD_TABLE
-    # pgcrypto's hmac(): the key comes with the statement and is never stored.
-    digest = func.hmac(
-        bindparam("part_head", type_=LargeBinary)
-        .op("||")(func.convert_to(chain.c.hash, "UTF8"))
-        .op("||")(bindparam("part_middle", type_=LargeBinary))
-        .op("||")(func.convert_to(cast(chain.c.seq + 1, Text), "UTF8"))
-        .op("||")(bindparam("part_tail", type_=LargeBinary)),
-        bindparam("mac_key", type_=LargeBinary),
-        "sha256",
-    )
-    advanced = (
-        update(chain)
-        .where(chain.c.id == HEAD_ID)
-        .values(seq=chain.c.seq + 1, prev_hash=chain.c.hash, hash=func.encode(digest, "hex"))
-        .returning(chain.c.seq, chain.c.prev_hash, chain.c.hash)
-        .cte("advanced")
-    )
+def _append_call() -> Select[int]:
+    """`SELECT agentos_audit_append(...)`, built once: the function (migration 0020) advances
+    the head, hashes the record with pgcrypto's hmac() (the key comes with the call and is
+    never stored) and inserts it. Its arguments: the columns, the three parts, the key."""
     columns = [name for name in _INSERTED if name not in _CHAINED]
-    # One row even without a head row: its NULL seq then fails the INSERT (and with it a
-    # COMMIT sent in the same query) instead of inserting nothing.
-    one = select(literal(1).label("one")).subquery("one")
-    source = select(
-        # Prefixed: an UPDATE would take a parameter named like a column ("id") as a SET.
-        *(bindparam(f"v_{name}", type_=_LOG.c[name].type) for name in columns),
-        *(advanced.c[name] for name in _CHAINED),
-    ).select_from(one.outerjoin(advanced, true()))
-    return insert(_LOG).from_select([*columns, *_CHAINED], source).returning(_LOG.c.seq)
+    arguments = [bindparam(f"v_{name}", type_=_LOG.c[name].type) for name in columns]
+    arguments += [bindparam(name, type_=LargeBinary) for name in _PARTS]
+    return select(func.agentos_audit_append(*arguments, type_=BigInteger))
 
 
 @dataclass(frozen=True)
@@ -282,7 +260,7 @@ class _DriverStatement:
 
 @lru_cache(maxsize=8)
 def _driver_statement(dialect: Dialect) -> _DriverStatement:
-    compiled = _advance_and_insert().compile(dialect=dialect)
+    compiled = _append_call().compile(dialect=dialect)
     processors: dict[str, Callable[[Any], Any]] = {}
     for name, bind in compiled.binds.items():
         process = dialect.type_descriptor(bind.type).bind_processor(dialect)
@@ -292,7 +270,7 @@ def _driver_statement(dialect: Dialect) -> _DriverStatement:
 
 
 def _append_postgresql(session: Session, record: Draft, *, last: bool) -> int:
-    """Advance the head and insert the record in one statement, hashed by PostgreSQL."""
+    """Advance the head and insert the record in one call, hashed by PostgreSQL."""
     head, middle, tail = canonical_parts(record)
     params = {f"v_{name}": getattr(record, name) for name in _INSERTED if name not in _CHAINED}
     params.update(part_head=head, part_middle=middle, part_tail=tail, mac_key=mac_key(session))
@@ -300,12 +278,9 @@ def _append_postgresql(session: Session, record: Draft, *, last: bool) -> int:
         session.flush()  # the handler's pending changes go first, before the head is held
         return _append_and_commit(session.connection(), params)
     try:
-        inserted = session.connection().execute(_advance_and_insert(), params).first()
+        return int(session.connection().execute(_append_call(), params).scalar_one())
     except IntegrityError as error:
         raise _missing_head_or(error) from error
-    if inserted is None:
-        raise head_row_missing()
-    return int(inserted[0])
 
 
 def _append_and_commit(connection: Connection, values: dict[str, Any]) -> int:

@@ -288,3 +288,24 @@ def test_quotes_and_escapes_in_a_record_survive_the_one_query_append(
     assert record.payload is not None
     assert record.payload["reason"] == reason
     assert _verify(runtime)["ok"] is True
+
+
+def test_appends_chain_on_connections_whose_prepared_statements_were_dropped(
+    settings: Settings, runtime: Runtime
+) -> None:
+    """psycopg drops every prepared statement of a connection (DEALLOCATE ALL) when a
+    transaction on it rolls back after it prepared some of its own: the append, a function
+    on PostgreSQL (migration 0020), does not depend on any of them."""
+    prepare(runtime)
+    answers = []
+    for _ in range(4):
+        with runtime.session() as session:
+            for _ in range(6):  # psycopg prepares a statement from its 5th run
+                session.execute(text("SELECT count(*) FROM audit_log")).scalar_one()
+            session.rollback()
+        event_id = _unacknowledged_event(runtime)
+        answers.append(run(runtime, "dashboard.alert.ack", {"event_id": event_id}))
+    seqs = [answer.audit_seq for answer in answers]
+    assert seqs == sorted(seqs)
+    assert [record.seq for record in audit_rows(runtime, "dashboard.alert.ack")] == seqs
+    assert _verify(runtime)["ok"] is True
