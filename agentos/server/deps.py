@@ -15,9 +15,10 @@ from starlette.concurrency import run_in_threadpool
 
 from agentos.errors import UnauthenticatedError
 from agentos.schemas.common import PageParams
-from agentos.services import maintenance
+from agentos.services import maintenance, outbox
 from agentos.services.backends.base import Backends
 from agentos.services.context import Actor
+from agentos.services.outbox import Callback
 from agentos.services.runtime import Runtime
 from agentos.services.security import admin_access, authn
 from agentos.settings import Settings
@@ -42,21 +43,32 @@ def get_runtime(request: Request) -> Runtime:
 
 
 @contextmanager
-def unit_of_work(runtime: Runtime) -> Iterator[Session]:
-    """One transaction of a request, committed at its end: the boundary's only commit."""
+def unit_of_work(runtime: Runtime, later: list[Callback] | None = None) -> Iterator[Session]:
+    """One transaction of a request, committed at its end: the boundary's only commit.
+
+    Given `later`, what may wait until the answer is sent goes there instead of running:
+    the after-commit callbacks (bus events, task dispatch) and then closing the session.
+    The caller runs it (`outbox.run_all`), also when this raises."""
     session = runtime.open_session()
+    if later is not None:
+        outbox.defer_to(session, later)
     try:
         yield session
         session.commit()
     except BaseException:
         # A failed login or a refresh-token reuse must be remembered although the request fails.
-        if session.info.pop(authn.KEEP_ON_ERROR, False):
-            session.commit()
-        else:
-            session.rollback()
+        try:
+            if session.info.pop(authn.KEEP_ON_ERROR, False):
+                session.commit()
+            else:
+                session.rollback()
+        finally:
+            session.close()
         raise
-    finally:
+    if later is None:
         session.close()
+    else:  # returning the connection to the pool first: the callbacks do not need it
+        later.insert(0, session.close)
 
 
 def get_session(request: Request) -> Iterator[Session]:

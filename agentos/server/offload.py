@@ -23,9 +23,12 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from starlette.concurrency import run_in_threadpool
+
+from agentos.services import outbox
+from agentos.services.outbox import Callback
 
 QUICK_WORKERS = 6
 SLOW_AFTER_S = 0.1
@@ -56,6 +59,44 @@ class Lanes:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor(), context.run, timed)
 
+    async def run_then(
+        self, kind: str, func: Callable[[list[Callback]], R]
+    ) -> tuple[R, asyncio.Future[None]]:
+        """`func(later)` on a worker thread, in a copy of the caller's context; what it leaves
+        in `later` runs on that thread after its result is handed back, so the caller can
+        send its answer meanwhile. Returns the result and a future done once `later` ran.
+        When `func` raises, `later` runs first: an error is answered with nothing left
+        behind it."""
+        loop = asyncio.get_running_loop()
+        finished: asyncio.Future[None] = loop.create_future()
+        if self.is_slow(kind):  # slow work: `later` runs before the answer, on AnyIO's thread
+            result = await run_in_threadpool(self._timed_then_all, kind, func)
+            finished.set_result(None)
+            return result, finished
+        answered: asyncio.Future[R] = loop.create_future()
+
+        def work() -> None:
+            later: list[Callback] = []
+            try:
+                result = self._timed(kind, functools.partial(func, later))
+            except BaseException as error:  # handed to the caller, as run_in_executor does
+                outbox.run_all(later)
+                loop.call_soon_threadsafe(_settle, answered, None, error)
+            else:
+                loop.call_soon_threadsafe(_settle, answered, result, None)
+                outbox.run_all(later)
+            loop.call_soon_threadsafe(_settle, finished, None, None)
+
+        self._executor().submit(contextvars.copy_context().run, work)
+        return await answered, finished
+
+    def _timed_then_all(self, kind: str, func: Callable[[list[Callback]], R]) -> R:
+        later: list[Callback] = []
+        try:
+            return self._timed(kind, functools.partial(func, later))
+        finally:
+            outbox.run_all(later)
+
     def _timed(self, kind: str, call: Callable[[], R]) -> R:
         started = time.perf_counter()
         try:
@@ -82,6 +123,15 @@ class Lanes:
                         max_workers=self.workers, thread_name_prefix="agentos-quick"
                     )
         return self._pool
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():  # the caller was cancelled (its client went away)
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 ACTIONS = Lanes()  # one per process: the actions of every app in it share the threads

@@ -53,13 +53,19 @@ def announce(session: Session, kind: str, **data: Any) -> None:
         pending = session.info[_PENDING] = []
         backends = backends_of(session)
 
-        def publish() -> None:
-            batch = session.info.pop(_PENDING, [])
+        batch = pending
+
+        def tell_this_process() -> None:
+            session.info.pop(_PENDING, None)  # committed: what is announced next is a new batch
             for listener in backends.extras.get(LOCAL_CHANGE_LISTENERS, ()):
                 listener()
+
+        def publish() -> None:
             backends.bus.publish_many(CHANGES_CHANNEL, batch)
 
-        after_commit(session, publish)
+        after_commit(session, tell_this_process)
+        # Other processes hear of it a moment later anyway: this may wait for the answer.
+        after_commit(session, publish, may_wait=True)
     pending.append(payload)
 
 

@@ -6,6 +6,9 @@ import asyncio
 import contextvars
 import threading
 import time
+from collections.abc import Callable
+
+import pytest
 
 from agentos.server.offload import Lanes
 
@@ -60,3 +63,67 @@ def test_a_slow_kind_does_not_hold_up_the_quick_pool() -> None:
         return quick
 
     assert asyncio.run(main()).startswith("agentos-quick")
+
+
+def test_run_then_answers_before_the_work_left_for_later_runs() -> None:
+    """The action route answers once the commit is durable; the bus announcement and the
+    session's close (`later`) follow on the same thread, and `finished` says when."""
+    lanes = Lanes(workers=1, slow_after_s=0.5)
+    release = threading.Event()
+    ran: list[str] = []
+
+    def work(later: list[Callable[[], object]]) -> str:
+        later.append(lambda: (release.wait(10), ran.append(_thread())))
+        later.append(lambda: 1 / 0)  # a failing callback is logged, the next still runs
+        later.append(lambda: ran.append("after the failure"))
+        return "answer"
+
+    async def main() -> tuple[str, bool]:
+        answer, finished = await lanes.run_then("ack", work)
+        pending = not finished.done()
+        release.set()
+        await asyncio.wait_for(finished, timeout=10)
+        return answer, pending
+
+    answer, pending = asyncio.run(main())
+    assert (answer, pending) == ("answer", True)
+    assert ran[0].startswith("agentos-quick")
+    assert ran[1:] == ["after the failure"]
+
+
+def test_run_then_runs_later_before_it_raises() -> None:
+    """An error is answered with nothing left behind it: `later` already ran."""
+    lanes = Lanes(workers=1, slow_after_s=0.5)
+    ran: list[str] = []
+
+    def work(later: list[Callable[[], object]]) -> str:
+        later.append(lambda: ran.append("closed"))
+        raise ValueError("refused")
+
+    async def main() -> None:
+        with pytest.raises(ValueError, match="refused"):
+            await lanes.run_then("ack", work)
+        assert ran == ["closed"]
+
+    asyncio.run(main())
+
+
+def test_run_then_of_a_slow_kind_runs_later_before_answering() -> None:
+    lanes = Lanes(workers=1, slow_after_s=0.05)
+    ran: list[str] = []
+
+    def work(later: list[Callable[[], object]]) -> str:
+        later.append(lambda: ran.append(_thread()))
+        time.sleep(0.08)
+        return "done"
+
+    async def main() -> None:
+        await lanes.run_then("export", work)  # now known to be slow
+        ran.clear()
+        answer, finished = await lanes.run_then("export", work)
+        assert answer == "done"
+        assert finished.done()
+        assert len(ran) == 1
+        assert not ran[0].startswith("agentos-quick")
+
+    asyncio.run(main())

@@ -10,6 +10,8 @@ change when the action calls `admin_access.forget_user` (the pipeline does for e
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from enum import Enum
@@ -20,6 +22,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from agentos.errors import AgentOSError, InvalidError, RateLimitedError
@@ -50,6 +53,7 @@ from agentos.server.routes._actions import REPLAY_HEADER
 from agentos.services.actions import figures_read, managers_read, pipeline, registry, status
 from agentos.services.backends import idempotency
 from agentos.services.context import Actor, Source
+from agentos.services.outbox import Callback
 from agentos.services.runtime import Runtime
 from agentos.services.security import admin_access
 
@@ -249,12 +253,25 @@ async def _answer(
         idempotency.validate_key(other)
     # The whole transaction in one thread hop (a session dependency would take two more);
     # timed per action, so backups and exports do not hold up the pool of quick ones.
+    # The answer goes out once the commit is durable; the bus announcement and returning the
+    # connection follow on the worker thread, and the response's background task waits for
+    # them, so the request is done only when they are.
     kind = action if registry.get(action) is not None else "(unknown)"
-    result = await offload.ACTIONS.run(
-        kind, _execute, request.app.state.runtime, actor, action, payload, keys[0] if keys else None
+    execute = functools.partial(
+        _execute, request.app.state.runtime, actor, action, payload, keys[0] if keys else None
     )
+    result, finished = await offload.ACTIONS.run_then(kind, execute)
     headers = {REPLAY_HEADER: "true"} if result.replayed else None
-    return Response(_ok_body(request, result), media_type="application/json", headers=headers)
+    return Response(
+        _ok_body(request, result),
+        media_type="application/json",
+        headers=headers,
+        background=BackgroundTask(_wait, finished),
+    )
+
+
+async def _wait(finished: asyncio.Future[None]) -> None:
+    await finished
 
 
 async def _fast_action(request: Request) -> Response | None:
@@ -284,9 +301,14 @@ async def _fast_action(request: Request) -> Response | None:
 
 
 def _execute(
-    runtime: Runtime, actor: Actor, action: str, payload: dict[str, Any], key: str | None
+    runtime: Runtime,
+    actor: Actor,
+    action: str,
+    payload: dict[str, Any],
+    key: str | None,
+    later: list[Callback],
 ) -> ActionResponse:
-    with unit_of_work(runtime) as session:
+    with unit_of_work(runtime, later) as session:
         return pipeline.execute(
             session, actor=actor, action=action, payload=payload, idempotency_key=key
         )
