@@ -59,19 +59,17 @@ class Lanes:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor(), context.run, timed)
 
-    async def run_then(
-        self, kind: str, func: Callable[[list[Callback]], R]
-    ) -> tuple[R, asyncio.Future[None]]:
+    async def run_then(self, kind: str, func: Callable[[list[Callback]], R]) -> tuple[R, Finished]:
         """`func(later)` on a worker thread, in a copy of the caller's context; what it leaves
         in `later` runs on that thread after its result is handed back, so the caller can
-        send its answer meanwhile. Returns the result and a future done once `later` ran.
+        send its answer meanwhile. Returns the result and what says when `later` ran.
         When `func` raises, `later` runs first: an error is answered with nothing left
         behind it."""
         loop = asyncio.get_running_loop()
-        finished: asyncio.Future[None] = loop.create_future()
+        finished = Finished(loop)
         if self.is_slow(kind):  # slow work: `later` runs before the answer, on AnyIO's thread
             result = await run_in_threadpool(self._timed_then_all, kind, func)
-            finished.set_result(None)
+            finished.set()
             return result, finished
         answered: asyncio.Future[R] = loop.create_future()
 
@@ -85,7 +83,7 @@ class Lanes:
             else:
                 loop.call_soon_threadsafe(_settle, answered, result, None)
                 outbox.run_all(later)
-            loop.call_soon_threadsafe(_settle, finished, None, None)
+            finished.set()
 
         self._executor().submit(contextvars.copy_context().run, work)
         return await answered, finished
@@ -123,6 +121,37 @@ class Lanes:
                         max_workers=self.workers, thread_name_prefix="agentos-quick"
                     )
         return self._pool
+
+
+class Finished:
+    """Set once the work left for after an answer ran. Waking the event loop costs a system
+    call or two, so the worker wakes it only when a waiter is already there: most often the
+    work is done before the answer is even sent."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._done = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        """On the worker thread."""
+        with self._lock:
+            self._done = True
+            waiter = self._waiter
+        if waiter is not None:
+            self._loop.call_soon_threadsafe(_settle, waiter, None, None)
+
+    def done(self) -> bool:
+        return self._done
+
+    async def wait(self) -> None:
+        """On the event loop."""
+        with self._lock:
+            if self._done:
+                return
+            self._waiter = self._loop.create_future()
+        await self._waiter
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

@@ -82,7 +82,7 @@ def test_run_then_answers_before_the_work_left_for_later_runs() -> None:
         answer, finished = await lanes.run_then("ack", work)
         pending = not finished.done()
         release.set()
-        await asyncio.wait_for(finished, timeout=10)
+        await asyncio.wait_for(finished.wait(), timeout=10)
         return answer, pending
 
     answer, pending = asyncio.run(main())
