@@ -118,7 +118,8 @@ def test_run_then_of_a_slow_kind_runs_later_before_answering() -> None:
         return "done"
 
     async def main() -> None:
-        await lanes.run_then("export", work)  # now known to be slow
+        _, first = await lanes.run_then("export", work)  # now known to be slow
+        await asyncio.wait_for(first.wait(), timeout=10)  # its `later` ran on the quick lane
         ran.clear()
         answer, finished = await lanes.run_then("export", work)
         assert answer == "done"
