@@ -44,6 +44,10 @@ class LiveHub:
 
     def _from_feed(self, event: BusEvent) -> None:
         """Called on the feed thread: serialise once, deliver on the loop."""
+        if not self._queues:
+            # No socket: nothing to serialise, and the loop is not woken for every change.
+            # A socket registering meanwhile hears what comes after it, like any new one.
+            return
         message = orjson.dumps({"type": "event", **event.payload, "received_at": time.time()})
         try:
             self.loop.call_soon_threadsafe(self._dispatch, message)
