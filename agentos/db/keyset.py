@@ -23,16 +23,24 @@ import base64
 import binascii
 import hashlib
 import json
-import math
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, literal_column, select, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    case,
+    func,
+    literal_column,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import QueryableAttribute, Session
 
+from agentos.db.keyset_values import DECODERS, LIMIT, KeyKind, coerce, encode_value
 from agentos.errors import InvalidError
 from agentos.schemas.common import CURSOR_MAX_LENGTH, PageParams, Pagination
 
@@ -40,7 +48,6 @@ CURSOR_VERSION = 1
 # Below this many rows a page asked by number reads them with a plain OFFSET; deeper, it
 # reads the ids alone first (from the index) and then just its rows. Cursors never need either.
 DEFERRED_OFFSET = 1_000
-KeyKind = Literal["datetime", "uuid", "int", "float", "str"]
 # Any SELECT, whatever its columns.
 AnySelect = Select[*tuple[Any, ...]]
 
@@ -52,57 +59,13 @@ class Leading:
 
     clause: ColumnElement[bool]
     skipped: int
+    # Counted again by the page's own statement, when rows may move meanwhile (`skipped`
+    # is then its count a moment before: which anchor to start from).
+    live: ColumnElement[int] | None = None
 
 
 # A sort key: a mapped column (Job.created_at) or an SQL expression (lower(title)).
 SortExpr = ColumnElement[Any] | QueryableAttribute[Any]
-
-
-def _datetime(value: Any) -> datetime:
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        raise ValueError("naive time")
-    return parsed
-
-
-def _strict(*kinds: type) -> Callable[[Any], Any]:
-    def check(value: Any) -> Any:
-        # bool is an int to Python, never a sort value here; numbers fit a 64-bit column.
-        if isinstance(value, bool) or not isinstance(value, kinds):
-            raise ValueError(f"not a {kinds[0].__name__}")
-        if isinstance(value, int | float) and not (math.isfinite(value) and abs(value) < LIMIT):
-            raise ValueError("out of range")
-        return value
-
-    return check
-
-
-LIMIT = 2**63
-_DECODERS: dict[KeyKind, Callable[[Any], Any]] = {
-    "datetime": _datetime,
-    "uuid": lambda value: uuid.UUID(_strict(str)(value)),
-    "int": _strict(int),
-    "float": lambda value: float(_strict(float, int)(value)),
-    "str": _strict(str),
-}
-
-
-def _coerce(kind: KeyKind, value: Any) -> Any:
-    """A key value as its type: a UNION on SQLite hands back times and ids as text."""
-    if kind == "datetime" and isinstance(value, str):
-        parsed = datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-    if kind == "uuid" and isinstance(value, str):
-        return uuid.UUID(value)
-    return value
-
-
-def _encode_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
 
 
 @dataclass(frozen=True)
@@ -145,7 +108,7 @@ class Keyset:
         payload = {
             "v": CURSOR_VERSION,
             "f": self.fingerprint,
-            "k": [_encode_value(value) for value in values],
+            "k": [encode_value(value) for value in values],
             "p": position,
             "b": backward,
         }
@@ -164,7 +127,7 @@ class Keyset:
             if len(payload["k"]) != len(self.keys):
                 raise ValueError("wrong number of values")
             values = tuple(
-                _DECODERS[key.kind](value)
+                DECODERS[key.kind](value)
                 for key, value in zip(self.keys, payload["k"], strict=True)
             )
             position, backward = payload["p"], payload["b"]
@@ -199,7 +162,7 @@ class Keyset:
 
     def values_of(self, row: Any) -> tuple[Any, ...]:
         return tuple(
-            _coerce(key.kind, getattr(row, f"_k{index}")) for index, key in enumerate(self.keys)
+            coerce(key.kind, getattr(row, f"_k{index}")) for index, key in enumerate(self.keys)
         )
 
     def branches(
@@ -297,7 +260,11 @@ def read(
     if params.cursor is None:
         if leading is not None and not parts and leading.skipped <= params.offset:
             narrowed = stmt.where(leading.clause)
-            return _by_number(session, keyset, narrowed, params, skipped=leading.skipped)
+            if leading.live is None:
+                return _by_number(session, keyset, narrowed, params, skipped=leading.skipped)
+            window = _after_live(session, keyset, narrowed, params, leading.live)
+            if window is not None:
+                return window
         if total is not None and not parts and params.offset > max(DEFERRED_OFFSET, total // 2):
             return _from_the_end(session, keyset, stmt, params, total)
         return _by_number(session, keyset, stmt, params, parts)
@@ -359,6 +326,25 @@ def _by_number(
         query = query.order_by(*keyset.order())
     rows = list(session.execute(query))
     return _window(keyset, rows[:per_page], position, per_page, has_next=len(rows) > per_page)
+
+
+def _after_live(
+    session: Session,
+    keyset: Keyset,
+    stmt: AnySelect,
+    params: PageParams,
+    live: ColumnElement[int],
+) -> Window | None:
+    """The page after rows counted in the same statement (one snapshot); None if more rows
+    than the page's position moved in before it since they were last counted."""
+    left_out = select(select(live.label("n")).cte("left_out").c.n).scalar_subquery()
+    query = stmt.add_columns(*keyset.labelled(), left_out.label("_left_out"))
+    query = query.order_by(*keyset.order()).limit(params.per_page + 1)
+    rows = list(session.execute(query.offset(func.greatest(params.offset - left_out, 0))))
+    if rows and rows[0]._left_out > params.offset:
+        return None
+    more = len(rows) > params.per_page
+    return _window(keyset, rows[: params.per_page], params.offset, params.per_page, has_next=more)
 
 
 def _from_the_end(

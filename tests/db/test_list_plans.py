@@ -81,7 +81,7 @@ def _plans(runtime: Runtime, call: ListCall, params: PageParams) -> list[tuple[s
         connection = session.connection()
 
         def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-            if statement.lstrip().upper().startswith("SELECT"):
+            if statement.lstrip().upper().startswith(("SELECT", "WITH")):
                 ran.append((statement, parameters))
 
         event.listen(connection, "before_cursor_execute", record)

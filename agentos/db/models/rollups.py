@@ -21,10 +21,13 @@ how many steps wait and run per agent without counting them.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import BigInteger, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import UserDefinedType
 
 from agentos.db.base import Base, BigIntId
 from agentos.db.models.jobs import Job, ProcessingStep
@@ -42,12 +45,28 @@ class JobStatusDelta(Base):
     delta: Mapped[int] = mapped_column(Integer)
 
 
+class Xid8(UserDefinedType[int]):
+    """PostgreSQL's 64-bit transaction id (`pg_current_xact_id()`)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "xid8"
+
+
 class JobProgressMark(Base):
-    """One row per job whose update time, progress, attempts or stage changed (0019)."""
+    """One row per job whose update time, progress, attempts or stage changed (0019); on
+    PostgreSQL with the job, the writing transaction and the values before (0021)."""
 
     __tablename__ = "job_progress_marks"
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    job_id: Mapped[uuid.UUID | None]
+    xact: Mapped[int | None] = mapped_column(BigInteger().with_variant(Xid8(), "postgresql"))
+    old_updated_at: Mapped[datetime | None]
+    old_progress: Mapped[float | None] = mapped_column(Float)
+    old_attempts: Mapped[int | None] = mapped_column(Integer)
+    old_current_stage: Mapped[str | None] = mapped_column(String(32))
 
 
 class JobStatusRollup(Base):

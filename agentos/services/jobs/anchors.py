@@ -13,11 +13,14 @@ or raw SQL) adds a row to the job deltas in its own transaction (triggers, migra
 and 0017), or for the columns the pipeline moves at every step (update time, progress,
 attempts, stage) a progress mark (0019), so the deltas' `stamps.stamp` is taken with the
 anchors and read again before each use, with the marks for the lists in those orders only:
-a running pipeline leaves the anchors of every other list be. Any difference, and the
+a running pipeline leaves the anchors of every other list be. On PostgreSQL the marks also
+say which jobs moved and from where, so the lists in those orders keep their anchors too,
+each use corrected for the jobs moved since (`marks`). Any difference, and the
 page skips its rows as it did before while new anchors are taken behind it (at most once per `RETAKE_GAP_S` per list, so a steady stream
 of job writes costs one pass per list every few seconds, not one per page; a list whose
 anchors were retired before they served a page waits twice as long each time, up to
-`MAX_RETAKE_GAP_S`: under running jobs the lists by progress never keep theirs for long).
+`MAX_RETAKE_GAP_S`: under running jobs the lists by progress on SQLite never keep theirs
+for long).
 `MAX_AGE_S` bounds what a write with the triggers turned off could leave behind.
 """
 
@@ -36,7 +39,7 @@ from sqlalchemy.orm import Session
 from agentos.db import keyset
 from agentos.db.keyset import AnySelect, Keyset
 from agentos.schemas.jobs import JobSort
-from agentos.services.jobs import behind, stamps
+from agentos.services.jobs import behind, marks, stamps
 from agentos.services.runtime import Runtime, component_of, runtime_of
 
 # A page after an anchor then skips fewer rows than `keyset.DEFERRED_OFFSET`: a plain OFFSET,
@@ -66,6 +69,8 @@ class Anchors:
     taken_at: float  # time.monotonic()
     through: tuple[int, ...]
     values: tuple[tuple[Any, ...], ...]
+    # The snapshot they were taken in, when the progress marks correct them (`marks`).
+    seen: str | None = None
 
     def before(self, offset: int) -> tuple[int, tuple[Any, ...]] | None:
         """The last anchor with at most `offset` rows up to it: (those rows, its values)."""
@@ -127,20 +132,25 @@ def take(
 ) -> Anchors | None:
     """The anchors of `stmt` (a list's SELECT with its filters) in `order`, one per `step`
     rows, in one pass; None when the deltas cannot vouch for them (`stamps.stamp`, with the
-    progress marks if `progress`). The stamp is read first: a write that lands during the
-    pass changes it, so those anchors are never used."""
-    stamp = stamps.stamp(session, progress=progress)
+    progress marks if `progress` and the marks cannot correct them). The stamp is read
+    first: a write that lands during the pass changes it, so those anchors are never used."""
+    corrected = progress and marks.correct(session)
+    stamp = stamps.stamp(session, progress=progress and not corrected)
     if stamp is None:
         return None
     number = func.row_number().over(order_by=order.order()).label("_n")
     numbered = stmt.with_only_columns(*order.labelled(), number).subquery()
-    rows = session.execute(select(numbered).where(numbered.c._n % step == 0).order_by("_n"))
+    query = select(numbered).where(numbered.c._n % step == 0).order_by("_n")
+    if corrected:
+        query = query.add_columns(marks.snapshot().label("_seen"))
     through: list[int] = []
     values: list[tuple[Any, ...]] = []
-    for row in rows:
+    seen: str | None = None
+    for row in session.execute(query):
         through.append(int(row._n))
         values.append(order.values_of(row))
-    return Anchors(stamp, time.monotonic(), tuple(through), tuple(values))
+        seen = row._seen if corrected else None
+    return Anchors(stamp, time.monotonic(), tuple(through), tuple(values), seen)
 
 
 def leading(
@@ -161,19 +171,43 @@ def leading(
         return None  # shallow, or an order of mixed directions (a UNION per page)
     book = _book(session)
     found = book.get(key)
+    corrected = progress and marks.correct(session)
     if (
         found is not None
         and time.monotonic() - found.taken_at < MAX_AGE_S
-        and found.stamp == stamps.stamp(session, progress=progress)
+        and found.stamp == stamps.stamp(session, progress=progress and not corrected)
     ):
-        anchor = found.before(offset)
-        if anchor is None:
-            return None
-        book.serve(key)
-        through, values = anchor
-        return keyset.Leading(and_(*order.branches(values)[0]), through)
+        if found.seen is not None:
+            answer = _corrected(session, order, stmt, found, offset)
+        else:
+            anchor = found.before(offset)
+            answer = None
+            if anchor is not None:
+                clause = and_(*order.branches(anchor[1])[0])
+                answer = keyset.Leading(clause, anchor[0])
+        if answer is not None:
+            book.serve(key)
+        return answer
     if book.may_take(key, time.monotonic()):
         _take_soon(runtime_of(session), book, order, stmt, key, step, progress)
+    return None
+
+
+def _corrected(
+    session: Session, order: Keyset, stmt: AnySelect, found: Anchors, offset: int
+) -> keyset.Leading | None:
+    """After the last anchor with at most `offset` rows up to it now that the jobs the
+    progress marks name have moved (`marks.shift`); the page's statement counts them again."""
+    assert found.seen is not None
+    index = bisect.bisect_right(found.through, offset) - 1
+    while index >= 0:
+        through, values = found.through[index], found.values[index]
+        shift = marks.shift(order, stmt, values, found.seen)
+        skipped = through + int(session.execute(select(shift)).scalar_one())
+        if skipped <= offset:
+            clause = and_(*order.branches(values)[0])
+            return keyset.Leading(clause, skipped, live=through + shift)
+        index -= 1  # more rows moved in before this anchor than the page is past it
     return None
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from agentos.db.models import JobStatusDelta, JobStatusRollup
 from agentos.db.models.rollups import StepStatusDelta, StepStatusRollup
+from agentos.services.jobs import marks
 
 COMPACT_LOCK_KEY = 0x4A0B_5201  # one compaction at a time across processes (PostgreSQL)
 _HOUR = {
@@ -123,14 +124,8 @@ def compact(session: Session) -> int:
             text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": COMPACT_LOCK_KEY}
         ):
             return 0  # another process is compacting right now
-        return (
-            _compact_jobs_pg(session) + _compact_steps_pg(session) + _fold_marks(session, dialect)
-        )
-    return (
-        _compact_jobs_sqlite(session)
-        + _compact_steps_sqlite(session)
-        + _fold_marks(session, dialect)
-    )
+        return _compact_jobs_pg(session) + _compact_steps_pg(session) + marks.fold(session)
+    return _compact_jobs_sqlite(session) + _compact_steps_sqlite(session) + marks.fold(session)
 
 
 def vacuum_if_dead(engine: Engine) -> bool:
@@ -212,20 +207,6 @@ def _clear_sqlite_deltas(session: Session | Connection, last: int | None) -> Non
     session.execute(text("UPDATE job_status_deltas SET delta = 0 WHERE id = :last"), {"last": last})
 
 
-def _fold_marks(session: Session | Connection, dialect: str) -> int:
-    """Drop the committed progress marks (they count nothing); on SQLite the newest stays,
-    for the reason `_clear_sqlite_deltas` gives. Returns how many were dropped."""
-    if dialect == "postgresql":
-        dropped = session.execute(text("DELETE FROM job_progress_marks"))
-    else:
-        dropped = session.execute(
-            text(
-                "DELETE FROM job_progress_marks WHERE id < (SELECT max(id) FROM job_progress_marks)"
-            )
-        )
-    return int(dropped.rowcount or 0)  # type: ignore[attr-defined]
-
-
 def _compact_steps_pg(session: Session) -> int:
     moved = session.execute(
         text(
@@ -285,7 +266,7 @@ def rebuild(session: Session | Connection) -> int:
         _clear_sqlite_deltas(session, session.scalar(select(func.max(JobStatusDelta.id))))
     for table in ("job_status_rollup", "step_status_deltas"):
         session.execute(text(f"DELETE FROM {table}"))
-    _fold_marks(session, dialect)
+    marks.fold(session)
     session.execute(text("DELETE FROM step_status_rollup"))
     session.execute(
         text(
