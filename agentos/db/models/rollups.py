@@ -59,6 +59,8 @@ class JobProgressMark(Base):
     PostgreSQL with the job, the writing transaction and the values before (0021)."""
 
     __tablename__ = "job_progress_marks"
+    # A correction reads the marks from its snapshot's oldest running transaction on.
+    __table_args__ = (Index("ix_job_progress_marks_xact", "xact"),)
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     job_id: Mapped[uuid.UUID | None]

@@ -88,7 +88,7 @@ def shift(order: Keyset, stmt: AnySelect, values: Sequence[Any], seen: str) -> S
     was = (
         select(*(column.label(name) for name, column in _OLD.items()))
         .where(
-            _MARKS.c.xact.is_not(None),
+            _MARKS.c.xact >= func.pg_snapshot_xmin(given),  # older ones it sees (an index range)
             ~func.pg_visible_in_snapshot(_MARKS.c.xact, given, type_=Boolean),
         )
         .ext(distinct_on(_MARKS.c.job_id))

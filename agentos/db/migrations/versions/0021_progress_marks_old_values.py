@@ -65,9 +65,11 @@ def upgrade() -> None:
     if _postgresql():
         op.execute("ALTER TABLE job_progress_marks ADD COLUMN xact xid8")
         op.execute(_FUNCTION.format(body=_MARK))
+    op.create_index("ix_job_progress_marks_xact", "job_progress_marks", ["xact"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_job_progress_marks_xact", table_name="job_progress_marks")
     if _postgresql():
         op.execute(_FUNCTION.format(body="INSERT INTO job_progress_marks DEFAULT VALUES;"))
     with op.batch_alter_table("job_progress_marks") as batch:
