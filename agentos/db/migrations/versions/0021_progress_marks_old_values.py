@@ -57,14 +57,15 @@ def _postgresql() -> bool:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("job_progress_marks") as batch:
-        for column in _columns():
-            batch.add_column(column)
-        if not _postgresql():
-            batch.add_column(sa.Column("xact", sa.BigInteger(), nullable=True))
+    # Plain ALTER TABLE on SQLite too (3.35+ drops columns): a batch copy of the table would
+    # rename it back under the trigger on jobs that writes to it, which SQLite refuses.
+    for column in _columns():
+        op.add_column("job_progress_marks", column)
     if _postgresql():
         op.execute("ALTER TABLE job_progress_marks ADD COLUMN xact xid8")
         op.execute(_FUNCTION.format(body=_MARK))
+    else:
+        op.add_column("job_progress_marks", sa.Column("xact", sa.BigInteger(), nullable=True))
     op.create_index("ix_job_progress_marks_xact", "job_progress_marks", ["xact"])
 
 
@@ -72,6 +73,5 @@ def downgrade() -> None:
     op.drop_index("ix_job_progress_marks_xact", table_name="job_progress_marks")
     if _postgresql():
         op.execute(_FUNCTION.format(body="INSERT INTO job_progress_marks DEFAULT VALUES;"))
-    with op.batch_alter_table("job_progress_marks") as batch:
-        for name in ("xact", *(column.name for column in reversed(_columns()))):
-            batch.drop_column(name)
+    for name in ("xact", *(column.name for column in reversed(_columns()))):
+        op.drop_column("job_progress_marks", name)
