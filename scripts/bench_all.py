@@ -65,8 +65,9 @@ BENCHES: tuple[Bench, ...] = (
     ),
     Bench(
         "history",
-        "job lists (first page, deep cursor pages, filters) on PostgreSQL",
-        ("scripts/bench_history.py", "--jobs", "100000", "--requests", "100"),
+        "job lists (first page, deep pages by cursor and number, filters) on PostgreSQL, "
+        "8 jobs running",
+        ("scripts/bench_history.py", "--jobs", "100000", "--requests", "100", "--heartbeats", "8"),
         timeout_s=1500.0,
     ),
     Bench(

@@ -21,6 +21,8 @@ _ROLLUP_TRIGGERS: dict[str, str] = {
 # progress mark for the columns the pipeline moves at every step (0019).
 _ROLLUP_TRIGGERS["job_order_moved"] = "jobs"
 _ROLLUP_TRIGGERS["job_progress_marked"] = "jobs"
+# Jobs created and deleted are marked too, on PostgreSQL (0021).
+_MARKED_WRITES: dict[str, str] = {"job_marked_created": "jobs", "job_marked_deleted": "jobs"}
 
 # trigger name -> table
 TRIGGERS: dict[str, dict[str, str]] = {
@@ -30,6 +32,7 @@ TRIGGERS: dict[str, dict[str, str]] = {
         "audit_chain_head_guard": "audit_chain_head",
         "audit_chain_head_no_truncate": "audit_chain_head",
         **_ROLLUP_TRIGGERS,
+        **_MARKED_WRITES,
     },
     "sqlite": {
         "audit_log_no_update": "audit_log",
@@ -51,6 +54,7 @@ FUNCTIONS: dict[str, frozenset[str]] = {
             ),
             "job_order_moved",
             "job_progress_marked",
+            "job_marked_created",
             # The audit append, one call (0020).
             "agentos_audit_append",
         }

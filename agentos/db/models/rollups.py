@@ -8,8 +8,10 @@ and +1 / -1; a change in any other column a job list is ordered or filtered by a
 under "moved" (migration 0017: the list anchors see every change that moves a job in a
 list). A change of the columns the pipeline moves at every step (update time, progress,
 attempts, stage) adds a row to `job_progress_marks` instead (migration 0019), so only the
-lists ordered by them see it. Writers only ever insert, so there is no hot counter row to contend on. `agentos.services.jobs.rollups.compact` folds the
-deltas into `job_status_rollup`; readers add rollup and the few uncompacted deltas.
+lists ordered by them see it. On PostgreSQL every job write a list can see adds a mark with
+the values before (0021): the lists' anchors are corrected by them, not retired. Writers
+only ever insert, so there is no hot counter row to contend on.
+`agentos.services.jobs.rollups.compact` folds the deltas into `job_status_rollup`; readers add rollup and the few uncompacted deltas.
 
 The extra index on jobs serves the exact edges of rolling windows ("completed in the last
 hour"), which the hourly rollup cannot answer alone.
@@ -55,8 +57,10 @@ class Xid8(UserDefinedType[int]):
 
 
 class JobProgressMark(Base):
-    """One row per job whose update time, progress, attempts or stage changed (0019); on
-    PostgreSQL with the job, the writing transaction and the values before (0021)."""
+    """A job changed in a column a list is ordered by the pipeline moves (0019). On
+    PostgreSQL one row per job created, deleted or changed in any column a list is ordered
+    or filtered by, with the job, the writing transaction and the values before (0021;
+    `old_created_at` NULL: the job did not exist)."""
 
     __tablename__ = "job_progress_marks"
     # A correction reads the marks from its snapshot's oldest running transaction on.
@@ -65,6 +69,11 @@ class JobProgressMark(Base):
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     job_id: Mapped[uuid.UUID | None]
     xact: Mapped[int | None] = mapped_column(BigInteger().with_variant(Xid8(), "postgresql"))
+    old_created_at: Mapped[datetime | None]
+    old_status: Mapped[str | None] = mapped_column(String(16))
+    old_owner_id: Mapped[uuid.UUID | None]
+    old_title: Mapped[str | None] = mapped_column(String(255))
+    old_priority: Mapped[int | None] = mapped_column(Integer)
     old_updated_at: Mapped[datetime | None]
     old_progress: Mapped[float | None] = mapped_column(Float)
     old_attempts: Mapped[int | None] = mapped_column(Integer)

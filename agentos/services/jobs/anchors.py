@@ -7,21 +7,26 @@ rows), taken in one pass over its index (behind the first deep page asked for, `
 A deep page then starts right after the nearest anchor before it (`keyset.Leading`) and
 skips fewer than `STEP` rows.
 
-Anchors hold only while no job has been created, deleted or changed in a column a list is
-ordered or filtered by since they were taken. Every such write (through AgentOS, a bulk load
-or raw SQL) adds a row to the job deltas in its own transaction (triggers, migrations 0003
-and 0017), or for the columns the pipeline moves at every step (update time, progress,
-attempts, stage) a progress mark (0019), so the deltas' `stamps.stamp` is taken with the
-anchors and read again before each use, with the marks for the lists in those orders only:
-a running pipeline leaves the anchors of every other list be. On PostgreSQL the marks also
-say which jobs moved and from where, so the lists in those orders keep their anchors too,
-each use corrected for the jobs moved since (`marks`). Any difference, and the
-page skips its rows as it did before while new anchors are taken behind it (at most once per `RETAKE_GAP_S` per list, so a steady stream
-of job writes costs one pass per list every few seconds, not one per page; a list whose
-anchors were retired before they served a page waits twice as long each time, up to
-`MAX_RETAKE_GAP_S`: under running jobs the lists by progress on SQLite never keep theirs
-for long).
-`MAX_AGE_S` bounds what a write with the triggers turned off could leave behind.
+On PostgreSQL anchors are taken with the pass's snapshot and every job write (created,
+deleted, or changed in a column any list is ordered or filtered by: through AgentOS, a bulk
+load or raw SQL) adds a mark naming the job and its row before (triggers, migrations 0019
+and 0021), so each use corrects them for the jobs written since (`marks.shift`) instead of
+retiring them. When a list has drifted a step's worth of rows from its anchors (or more),
+it still uses them while new ones are taken behind it.
+
+On SQLite anchors hold only while no job has been created, deleted or changed in a column a
+list is ordered or filtered by since they were taken: every such write adds a row to the job
+deltas in its own transaction (triggers, migrations 0003 and 0017), or for the columns the
+pipeline moves at every step (update time, progress, attempts, stage) a progress mark
+(0019), so the deltas' `stamps.stamp` is taken with the anchors and read again before each
+use, with the marks for the lists in those orders only. Any difference, and the page skips
+its rows as it did before while new anchors are taken behind it.
+
+New anchors are taken at most once per `RETAKE_GAP_S` per list, so a steady stream of job
+writes costs one pass per list every few seconds, not one per page; a list whose anchors
+were retired before they served a page waits twice as long each time, up to
+`MAX_RETAKE_GAP_S`. `MAX_AGE_S` bounds what a write with the triggers turned off could
+leave behind.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ MAX_AGE_S = 60.0
 RETAKE_GAP_S = 5.0
 MAX_RETAKE_GAP_S = 60.0
 KEPT_LISTS = 64
+CORRECTED_TRIES = 3
 # The sorts whose values change only with a write that adds a job delta or mark: all of them.
 SORTS: frozenset[str] = frozenset(get_args(JobSort))
 # The sorts by a column the pipeline moves at every step: their anchors read the marks too.
@@ -131,11 +137,12 @@ def take(
     session: Session, order: Keyset, stmt: AnySelect, step: int = STEP, *, progress: bool = False
 ) -> Anchors | None:
     """The anchors of `stmt` (a list's SELECT with its filters) in `order`, one per `step`
-    rows, in one pass; None when the deltas cannot vouch for them (`stamps.stamp`, with the
-    progress marks if `progress` and the marks cannot correct them). The stamp is read
-    first: a write that lands during the pass changes it, so those anchors are never used."""
-    corrected = progress and marks.correct(session)
-    stamp = stamps.stamp(session, progress=progress and not corrected)
+    rows, in one pass. On PostgreSQL with the pass's snapshot (the marks correct them);
+    on SQLite with the deltas' stamp (with the progress marks if `progress`), read first: a
+    write that lands during the pass changes it, so those anchors are never used; None when
+    the deltas cannot vouch for them."""
+    corrected = marks.correct(session)
+    stamp = () if corrected else stamps.stamp(session, progress=progress)
     if stamp is None:
         return None
     number = func.row_number().over(order_by=order.order()).label("_n")
@@ -171,44 +178,46 @@ def leading(
         return None  # shallow, or an order of mixed directions (a UNION per page)
     book = _book(session)
     found = book.get(key)
-    corrected = progress and marks.correct(session)
-    if (
-        found is not None
-        and time.monotonic() - found.taken_at < MAX_AGE_S
-        and found.stamp == stamps.stamp(session, progress=progress and not corrected)
-    ):
+    answer: keyset.Leading | None = None
+    if found is not None and time.monotonic() - found.taken_at < MAX_AGE_S:
         if found.seen is not None:
-            answer = _corrected(session, order, stmt, found, offset)
-        else:
+            answer, drifted = _corrected(session, order, stmt, found, offset, step)
+            if answer is not None:
+                book.serve(key)
+            if not drifted:
+                return answer
+        elif not marks.correct(session) and found.stamp == stamps.stamp(session, progress=progress):
             anchor = found.before(offset)
-            answer = None
             if anchor is not None:
-                clause = and_(*order.branches(anchor[1])[0])
-                answer = keyset.Leading(clause, anchor[0])
-        if answer is not None:
-            book.serve(key)
-        return answer
+                book.serve(key)
+                return keyset.Leading(and_(*order.branches(anchor[1])[0]), anchor[0])
+            return None
     if book.may_take(key, time.monotonic()):
         _take_soon(runtime_of(session), book, order, stmt, key, step, progress)
-    return None
+    return answer
 
 
 def _corrected(
-    session: Session, order: Keyset, stmt: AnySelect, found: Anchors, offset: int
-) -> keyset.Leading | None:
+    session: Session, order: Keyset, stmt: AnySelect, found: Anchors, offset: int, step: int
+) -> tuple[keyset.Leading | None, bool]:
     """After the last anchor with at most `offset` rows up to it now that the jobs the
-    progress marks name have moved (`marks.shift`); the page's statement counts them again."""
+    marks name were written (`marks.shift`; the page's statement counts them again), trying
+    at most `CORRECTED_TRIES` anchors; and whether the list has drifted from its anchors by
+    a step's worth of rows or more (new ones are then taken behind the page: a correction
+    reads every mark since the anchors, and the anchors then hold that many rows apart)."""
     assert found.seen is not None
     index = bisect.bisect_right(found.through, offset) - 1
-    while index >= 0:
+    for _ in range(CORRECTED_TRIES):
+        if index < 0:
+            return None, False
         through, values = found.through[index], found.values[index]
         shift = marks.shift(order, stmt, values, found.seen)
-        skipped = through + int(session.execute(select(shift)).scalar_one())
-        if skipped <= offset:
+        moved = int(session.execute(select(shift)).scalar_one())
+        if through + moved <= offset:
             clause = and_(*order.branches(values)[0])
-            return keyset.Leading(clause, skipped, live=through + shift)
-        index -= 1  # more rows moved in before this anchor than the page is past it
-    return None
+            return keyset.Leading(clause, through + moved, live=through + shift), abs(moved) >= step
+        index -= 1  # more rows came before this anchor than the page is past it
+    return None, True
 
 
 def _take_soon(

@@ -1,17 +1,19 @@
-"""The progress marks: how the lists ordered by what the pipeline moves keep their anchors.
+"""The job marks: how every job list keeps its anchors while jobs are written, on PostgreSQL.
 
-A running stage changes its job's progress and update time every half second. Each change
-adds a mark (migration 0019); on PostgreSQL the mark names the job, its transaction and the
-four values before the change (0021). A list's anchors taken in a snapshot then stay
-exact under running jobs: the marks that snapshot does not see name every job moved since,
-and the first such mark of a job holds where it was in that snapshot (a row's updates take
-turns on its lock, so their marks follow one another). An anchor's rows, counted then,
-become its rows now by adding the jobs moved to it or before it and taking away those
-moved from there (`shift`), in the statement that reads the page.
+A list's anchors (`anchors`) count the rows up to every 1,000th one of the list, in one
+snapshot. Jobs then come, go and move: a running stage changes its job's progress every
+half second, jobs finish, uploads create jobs. On PostgreSQL each such write adds a mark
+naming the job, its transaction and the job's listed columns before the write (none for a
+job just created; migrations 0019 and 0021). The marks the anchors' snapshot does not see
+name every job written since, and a job's first such mark holds its row as that snapshot
+saw it (a row's writes take turns on its lock, so their marks follow one another). An
+anchor's rows counted then become its rows now by adding the jobs at or before it now and
+taking away those that were there then (`shift`), in the statement that reads the page:
+exact, whatever was written.
 
 The marks a correction may need are kept `KEPT_S` (longer than any anchors are used):
 compaction drops only marks seen by a snapshot it took that long ago (`fold`).
-SQLite's marks carry only their id; its lists retire their anchors at each mark.
+SQLite's marks carry only their id; its lists retire their anchors at each job write.
 """
 
 from __future__ import annotations
@@ -48,13 +50,23 @@ from agentos.services.runtime import RUNTIME_KEY, component_of
 KEPT_S = 180.0  # three times anchors.MAX_AGE_S: room for the clocks of several processes
 _MARKS = JobProgressMark.__table__
 _JOBS = Job.__table__
-# The job columns a mark holds the old value of (and the id, the mark's `job_id`).
+# A mark's columns under the names of the job columns they hold the old value of.
 _OLD = {
     "id": _MARKS.c.job_id,
-    "updated_at": _MARKS.c.old_updated_at,
-    "progress": _MARKS.c.old_progress,
-    "attempts": _MARKS.c.old_attempts,
-    "current_stage": _MARKS.c.old_current_stage,
+    **{
+        name: _MARKS.c[f"old_{name}"]
+        for name in (
+            "created_at",
+            "status",
+            "owner_id",
+            "title",
+            "priority",
+            "updated_at",
+            "progress",
+            "attempts",
+            "current_stage",
+        )
+    },
 }
 
 
@@ -79,11 +91,9 @@ def snapshot() -> ColumnElement[str]:
 
 
 def shift(order: Keyset, stmt: AnySelect, values: Sequence[Any], seen: str) -> ScalarSelect[int]:
-    """How many more rows of `stmt` (a job list) are at or before `values` in `order` now
-    than in the snapshot `seen` (text), counting only jobs the progress marks say moved:
-    right while no job was created, deleted or changed in a column the list is filtered by
-    since `seen` (the job deltas' stamp is unchanged), and `order` is by the id and the
-    columns the marks hold."""
+    """How many more rows of `stmt` (a job list: its filters) are at or before `values` in
+    `order` now than in the snapshot `seen` (text): the jobs the marks say were written
+    since, counted where they are now less where they were then."""
     given = cast(seen, PgSnapshot())
     was = (
         select(*(column.label(name) for name, column in _OLD.items()))
@@ -95,20 +105,24 @@ def shift(order: Keyset, stmt: AnySelect, values: Sequence[Any], seen: str) -> S
         .order_by(_MARKS.c.job_id, _MARKS.c.id)
         .subquery("was")
     )
-    after_now = and_(*order.branches(values)[0])
 
     def then(element: Any, **_kw: Any) -> Any:
         if isinstance(element, Column) and element.table is _JOBS:
-            return was.c[element.name]  # a KeyError: an order by a column marks do not hold
+            return was.c[element.name]  # a KeyError: a column marks do not hold
         return None
 
-    after_then: ColumnElement[bool] = replacement_traverse(after_now, {}, then)
-    moved = case((after_now, 0), else_=1) - case((after_then, 0), else_=1)
+    listed = stmt.whereclause
+    up_to_now: list[ColumnElement[bool]] = [
+        _JOBS.c.id.is_not(None),  # not deleted since
+        ~and_(*order.branches(values)[0]),
+    ]
+    up_to_then: list[ColumnElement[bool]] = [was.c.created_at.is_not(None)]  # not created since
+    if listed is not None:
+        up_to_now.append(listed)
+    up_to_then += [replacement_traverse(clause, {}, then) for clause in up_to_now[1:]]
+    moved = case((and_(*up_to_now), 1), else_=0) - case((and_(*up_to_then), 1), else_=0)
     query = select(func.coalesce(func.sum(moved), 0)).select_from(was)
-    query = query.join(_JOBS, _JOBS.c.id == was.c.id)
-    if stmt.whereclause is not None:
-        query = query.where(stmt.whereclause)
-    return query.scalar_subquery()
+    return query.outerjoin(_JOBS, _JOBS.c.id == was.c.id).scalar_subquery()
 
 
 class _Horizons:

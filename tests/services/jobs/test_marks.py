@@ -1,5 +1,5 @@
-"""Lists ordered by what the pipeline moves keep their anchors on PostgreSQL: each page after
-them is corrected for the jobs the progress marks say moved since (services/jobs/marks.py)."""
+"""Job lists keep their anchors on PostgreSQL whatever is written: each page after them is
+corrected for the jobs the marks say were written since (services/jobs/marks.py)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,47 @@ import pytest
 from sqlalchemy import text
 
 from agentos.db import keyset
+from agentos.db.base import utcnow
+from agentos.db.models import Job
 from agentos.schemas.jobs import JobFilters
-from agentos.services.jobs import anchors, marks
+from agentos.services.jobs import anchors, behind, marks
 from agentos.services.runtime import Runtime
+from tests.services.jobs.conftest import wait_for
 from tests.services.jobs.test_anchors import Pages, _anchored_pages, _pages, _seed
 
-# Each a transaction; together they move jobs across anchors both ways, a job twice, many
-# jobs at once, and back.
-MOVES = [
+# The owner of most of the seeded jobs (`_seed`'s user), in SQL.
+OWNER = "(SELECT owner_id FROM jobs GROUP BY owner_id ORDER BY count(*) DESC LIMIT 1)"
+# Each a transaction; together they move jobs across anchors both ways, a job twice, create
+# and delete jobs, change their status, title, owner and priority, then move every job.
+WRITES = [
     "UPDATE jobs SET progress = 0.99, updated_at = now() + interval '1 hour', attempts = 9, "
     "current_stage = 'publish' WHERE id IN (SELECT id FROM jobs ORDER BY progress, id LIMIT 5)",
     "UPDATE jobs SET progress = 0.01, updated_at = now() - interval '1 day', attempts = 0, "
     "current_stage = NULL WHERE id IN (SELECT id FROM jobs ORDER BY progress DESC, id LIMIT 3)",
+    "created",
+    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs ORDER BY title, id LIMIT 2)",
+    "UPDATE jobs SET status = 'queued' WHERE id IN "
+    "(SELECT id FROM jobs WHERE status = 'failed' ORDER BY id LIMIT 3)",
+    "UPDATE jobs SET title = 'zz-job-1' WHERE id IN (SELECT id FROM jobs ORDER BY id LIMIT 2)",
+    f"UPDATE jobs SET owner_id = {OWNER} WHERE id IN "
+    f"(SELECT id FROM jobs WHERE owner_id <> {OWNER} ORDER BY id LIMIT 2)",
+    f"UPDATE jobs SET owner_id = NULL WHERE id IN "
+    f"(SELECT id FROM jobs WHERE owner_id = {OWNER} ORDER BY id DESC LIMIT 1)",
+    "UPDATE jobs SET priority = 7 WHERE id IN (SELECT id FROM jobs ORDER BY id DESC LIMIT 2)",
     "UPDATE jobs SET progress = 0.5, attempts = attempts + 1 WHERE title LIKE 'A-job-%'",
     "UPDATE jobs SET progress = 1 - progress, updated_at = updated_at - interval '1 minute', "
-    "current_stage = 'scenes'",
+    "current_stage = 'scenes', status = 'completed'",
 ]
+
+
+def _write(runtime: Runtime, write: str) -> None:
+    with runtime.session() as session:
+        if write != "created":
+            session.execute(text(write))
+            return
+        owner = session.execute(text(OWNER)).scalar_one()
+        for title in ("0-first-job-1", "zz-job-1"):  # the start and the end of most lists
+            session.add(Job(title=title, status="failed", owner_id=owner, created_at=utcnow()))
 
 
 def _from_the_front(runtime: Runtime, actor: object, filters: JobFilters) -> Pages:
@@ -45,9 +70,17 @@ on_postgresql = pytest.mark.parametrize("settings", ["distributed"], indirect=Tr
         ("staff", {"sort": "attempts", "status": ["failed", "queued"]}),
         ("staff", {"sort": "current_stage", "search": "job-1"}),
         ("user", {"sort": "progress"}),
+        ("staff", {"sort": "title", "order": "asc"}),
+        ("staff", {"sort": "status", "status": ["failed", "queued", "processing"]}),
+        ("staff", {"sort": "priority"}),
+        ("staff", {"sort": "created_at", "search": "b-"}),
+        ("staff", {"sort": "id", "search": "job"}),
+        ("staff", {"sort": "id", "order": "asc"}),
+        ("user", {"sort": "title", "order": "asc"}),
+        ("user", {"sort": "created_at", "order": "asc", "status": ["failed"]}),
     ],
 )
-def test_pages_after_corrected_anchors_follow_every_move(
+def test_pages_after_corrected_anchors_follow_every_write(
     runtime: Runtime, small_steps: list[keyset.Leading | None], who: str, order: dict[str, object]
 ) -> None:
     operator, owner = _seed(runtime)
@@ -55,15 +88,13 @@ def test_pages_after_corrected_anchors_follow_every_move(
     filters = JobFilters.model_validate(order)
     _anchored_pages(runtime, actor, filters, small_steps)
     book = runtime.component(anchors._Book, anchors._Book)
-    taken = next(iter(book.lists.values()))
-    assert taken.seen is not None
-    for move in MOVES:
-        with runtime.session() as session:
-            session.execute(text(move))
+    assert next(iter(book.lists.values())).seen is not None
+    for write in WRITES:
+        _write(runtime, write)
         small_steps.clear()
-        assert _pages(runtime, actor, filters) == _from_the_front(runtime, actor, filters), move
+        assert _pages(runtime, actor, filters) == _from_the_front(runtime, actor, filters), write
         assert any(answer is not None and answer.live is not None for answer in small_steps)
-        assert next(iter(book.lists.values())) is taken  # the same anchors, corrected
+    wait_for(lambda: not behind.busy())
 
 
 @on_postgresql
@@ -74,7 +105,7 @@ def test_a_move_not_yet_committed_is_not_counted_until_it_is(
     filters = JobFilters.model_validate({"sort": "progress", "order": "asc"})
     before = _anchored_pages(runtime, operator, filters, small_steps)
     with runtime.engine.connect() as writer:
-        writer.execute(text(MOVES[0]))  # its marks exist, uncommitted
+        writer.execute(text(WRITES[0]))  # its marks exist, uncommitted
         small_steps.clear()
         assert _pages(runtime, operator, filters) == before
         assert any(answer is not None and answer.live is not None for answer in small_steps)
