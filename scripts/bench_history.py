@@ -21,6 +21,8 @@ page 2,000 of a title search: what a client without cursors pays).
 `--heartbeats N` keeps N jobs "running" while the cases are timed: each gets a progress
 update every half second (one transaction each, as a stage's heartbeat), and the deltas are
 compacted every 5 s, as the warmer would (both from the measured checkout, `--source`).
+`--churn` adds, every half second, a job created and a job moved to or from "completed"
+(uploads arriving, jobs finishing): writes every list sees, whatever its order.
 
 `--database NAME` reuses (and keeps) an already seeded database; `--keep NAME` seeds NAME the
 first time and reuses it afterwards (the seed of a million jobs takes minutes: printed).
@@ -91,16 +93,26 @@ HEARTBEATS = textwrap.dedent(
     from agentos.settings import Settings
 
     runtime = Runtime(Settings(home=sys.argv[3], database_url=sys.argv[1], redis_url=None))
+    churn = sys.argv[4] == "churn"
     with runtime.read_session() as session:
         running = select(Job.id).order_by(Job.status != "processing").limit(int(sys.argv[2]))
         ids = list(session.scalars(running))
-    compacted = time.monotonic()
+        finishing = list(session.scalars(select(Job.id).where(Job.status == "processing")
+                                         .order_by(Job.id.desc()).limit(100)))  # fmt: skip
+    compacted, created = time.monotonic(), 0
     while True:
         started = time.monotonic()
         for job_id in ids:
             with runtime.session() as session:
                 beat = {{"progress": random.random(), "updated_at": utcnow()}}
                 session.execute(update(Job).where(Job.id == job_id).values(**beat))
+        if churn:  # a job uploaded, and one finishing (then running again, next time round)
+            with runtime.session() as session:
+                created += 1
+                session.add(Job(title=f"churn {{created}}", status="queued", created_at=utcnow()))
+            with runtime.session() as session:
+                job = session.get(Job, random.choice(finishing))
+                job.status = "completed" if job.status == "processing" else "processing"
         if started - compacted >= {COMPACT_S}:
             with runtime.session() as session:
                 rollups.compact(session)
@@ -250,15 +262,17 @@ def source_env(source: Path | None) -> dict[str, str]:
 
 
 def start_heartbeats(
-    settings: Settings, running: int, source: Path | None
+    settings: Settings, running: int, source: Path | None, churn: bool = False
 ) -> subprocess.Popen[bytes] | None:
-    """`running` jobs' heartbeats and the compaction, from `source` like the server."""
+    """`running` jobs' heartbeats and the compaction, from `source` like the server; with
+    `churn`, a job created and another moved to or from "completed" every heartbeat."""
     if not running:
         return None
     env = source_env(source)
     command = [sys.executable, "-c", HEARTBEATS, str(settings.database_url), str(running),
-               str(settings.home / "heartbeats")]  # fmt: skip
-    print(f"{running} jobs running: a progress update each every {HEARTBEAT_S} s")
+               str(settings.home / "heartbeats"), "churn" if churn else "steady"]  # fmt: skip
+    print(f"{running} jobs running: a progress update each every {HEARTBEAT_S} s"
+          + (f"; every {HEARTBEAT_S} s a job created and one finishing" if churn else ""))  # fmt: skip
     return subprocess.Popen(command, env=env, cwd=source)
 
 
@@ -404,6 +418,7 @@ def main() -> None:
     parser.add_argument("--status-index", action="store_true")
     parser.add_argument("--source", type=Path, help="run the server from this checkout")
     parser.add_argument("--heartbeats", type=int, default=0, help="running jobs while timed")
+    parser.add_argument("--churn", action="store_true", help="with --heartbeats: jobs come and go")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="agentos-bench-history-") as tmp, \
             scratch_database(args.server, args.database, args.keep) as (database, fresh):  # fmt: skip
@@ -432,7 +447,7 @@ def main() -> None:
             run_sql(database, "VACUUM ANALYZE job_progress_marks")
         port = free_port()
         server = start_server(settings, port, args.source, Path(tmp) / "serve.log")
-        beating = start_heartbeats(settings, args.heartbeats, args.source)
+        beating = start_heartbeats(settings, args.heartbeats, args.source, args.churn)
         try:
             measure(port, tokens, args.requests, [w for w in args.only.split(",") if w])
         finally:
