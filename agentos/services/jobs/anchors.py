@@ -207,12 +207,18 @@ def _corrected(
     reads every mark since the anchors, and the anchors then hold that many rows apart)."""
     assert found.seen is not None
     index = bisect.bisect_right(found.through, offset) - 1
-    for _ in range(CORRECTED_TRIES):
+    for tried in range(CORRECTED_TRIES):
         if index < 0:
             return None, False
         through, values = found.through[index], found.values[index]
         shift = marks.shift(order, stmt, values, found.seen)
-        moved = int(session.execute(select(shift)).scalar_one())
+        if tried == 0:
+            moved, reset = session.execute(select(shift, marks.reset_since(found.seen))).one()
+            if reset:  # the jobs were rebuilt wholesale: these anchors say nothing any more
+                return None, True
+        else:
+            moved = session.execute(select(shift)).scalar_one()
+        moved = int(moved)
         if through + moved <= offset:
             clause = and_(*order.branches(values)[0])
             return keyset.Leading(clause, through + moved, live=through + shift), abs(moved) >= step

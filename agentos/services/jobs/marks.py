@@ -125,6 +125,33 @@ def shift(order: Keyset, stmt: AnySelect, values: Sequence[Any], seen: str) -> S
     return query.outerjoin(_JOBS, _JOBS.c.id == was.c.id).scalar_subquery()
 
 
+def reset_since(seen: str) -> ScalarSelect[bool]:
+    """Whether the jobs were rebuilt wholesale since the snapshot `seen` (`reset`)."""
+    given = cast(seen, PgSnapshot())
+    return (
+        select(_MARKS.c.id)
+        .where(
+            _MARKS.c.job_id.is_(None),
+            _MARKS.c.xact >= func.pg_snapshot_xmin(given),
+            ~func.pg_visible_in_snapshot(_MARKS.c.xact, given, type_=Boolean),
+        )
+        .exists()
+        .select()
+        .scalar_subquery()
+    )
+
+
+def reset(session: Session | Connection) -> None:
+    """After the jobs changed wholesale where no trigger saw it (a restore, a bulk load
+    whose marks nobody needs): on PostgreSQL every mark goes and one without a job takes
+    their place, which retires every list's anchors taken before it; SQLite's `fold`."""
+    if not correct(session):
+        fold(session)
+        return
+    session.execute(sql_text("DELETE FROM job_progress_marks"))
+    session.execute(sql_text("INSERT INTO job_progress_marks (xact) VALUES (pg_current_xact_id())"))
+
+
 class _Horizons:
     """Snapshots this process's compactions took, oldest first: (time.monotonic(), text)."""
 

@@ -266,7 +266,7 @@ def rebuild(session: Session | Connection) -> int:
         _clear_sqlite_deltas(session, session.scalar(select(func.max(JobStatusDelta.id))))
     for table in ("job_status_rollup", "step_status_deltas"):
         session.execute(text(f"DELETE FROM {table}"))
-    marks.fold(session)
+    marks.reset(session)
     session.execute(text("DELETE FROM step_status_rollup"))
     session.execute(
         text(

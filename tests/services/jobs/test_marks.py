@@ -10,7 +10,7 @@ from agentos.db import keyset
 from agentos.db.base import utcnow
 from agentos.db.models import Job
 from agentos.schemas.jobs import JobFilters
-from agentos.services.jobs import anchors, behind, marks
+from agentos.services.jobs import anchors, behind, marks, rollups
 from agentos.services.runtime import Runtime
 from tests.services.jobs.conftest import wait_for
 from tests.services.jobs.test_anchors import Pages, _anchored_pages, _pages, _seed
@@ -125,3 +125,29 @@ def test_compaction_keeps_every_mark_an_anchor_may_still_need() -> None:
     assert horizons.add_and_pass(marks.KEPT_S, "third") == "first"
     assert horizons.add_and_pass(3 * marks.KEPT_S, "fourth") == "third"
     assert [seen for _, seen in horizons.taken] == ["fourth"]
+
+
+@on_postgresql
+def test_a_wholesale_rebuild_retires_the_anchors(
+    runtime: Runtime, small_steps: list[keyset.Leading | None]
+) -> None:
+    """A restore or a bulk load changes jobs where no trigger saw it; the rollups' rebuild
+    that follows leaves one mark without a job, and anchors taken before it are retired
+    (then taken again) rather than corrected."""
+    operator, _ = _seed(runtime)
+    filters = JobFilters.model_validate({"sort": "title", "order": "asc"})
+    _anchored_pages(runtime, operator, filters, small_steps)
+    book = runtime.component(anchors._Book, anchors._Book)
+    before = next(iter(book.lists.values()))
+    with runtime.session() as session:
+        session.execute(text("ALTER TABLE jobs DISABLE TRIGGER USER"))  # as a restore loads
+        session.execute(text("UPDATE jobs SET title = 'a' || title WHERE title LIKE 'b-%'"))
+        session.execute(text("ALTER TABLE jobs ENABLE TRIGGER USER"))
+        rollups.rebuild(session)
+    small_steps.clear()
+    assert _pages(runtime, operator, filters) == _from_the_front(runtime, operator, filters)
+    assert small_steps[2] is None  # page 3, the first past a step: not after old anchors
+    wait_for(lambda: next(iter(book.lists.values())) is not before)
+    small_steps.clear()
+    assert _pages(runtime, operator, filters) == _from_the_front(runtime, operator, filters)
+    assert any(answer is not None for answer in small_steps)
