@@ -211,7 +211,7 @@ def _corrected(
         if index < 0:
             return None, False
         through, values = found.through[index], found.values[index]
-        shift = marks.shift(order, stmt, values, found.seen)
+        shift = marks.shift(stmt.whereclause, found.seen, (order, values))
         if tried == 0:
             moved, reset = session.execute(select(shift, marks.reset_since(found.seen))).one()
             if reset:  # the jobs were rebuilt wholesale: these anchors say nothing any more

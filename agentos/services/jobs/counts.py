@@ -9,16 +9,18 @@ index: 50-300 ms, more than the page itself. So:
   whatever the number of jobs;
 - other lists (one owner's jobs, a title search, an id prefix) are counted, and the count is
   kept in the cache backend; `pagination.total_counted_at` then says when it was last known
-  exact. For `COUNT_TTL_S` it is answered as is. After that, a job list's count taken with
-  the job deltas' `stamps.stamp` is answered again for as long as the stamp is unchanged
-  (no job created, deleted or changed in a filtered column since: the triggers add a delta
-  in the writer's own transaction; a running job's progress does not), up to `COUNT_TRUST_S`, so a quiet list is counted once,
-  not every few seconds (a title search over a million jobs is a 300 ms scan of both
-  cores). Otherwise, for up to `COUNT_KEEP_S`, it is still answered while one recount per
-  process runs in the background, so only the first page of a list seen for the first
-  time in `COUNT_KEEP_S` waits for a count (a title search over a million jobs: 300 ms,
-  against 10 ms for the page). Job creations and deletions through AgentOS drop the
-  cached unfiltered totals once they commit.
+  exact. For `COUNT_TTL_S` it is answered as is. After that, for up to `COUNT_TRUST_S`
+  after it was counted, a job list's count is kept exact without counting again: on
+  PostgreSQL it was counted with its snapshot, and each answer adds the jobs the marks say
+  were written since (created, deleted or changed in a filtered column: `marks.shift`, one
+  small statement, exact now); on SQLite it is answered as is while the job deltas'
+  `stamps.stamp` is unchanged (a running job's progress does not change it). So a title
+  search over a million jobs (a 300 ms scan of both cores) is counted once a minute, not
+  every few seconds while jobs are written. Otherwise, for up to `COUNT_KEEP_S`, it is
+  still answered while one recount per process runs in the background, so only the first
+  page of a list seen for the first time in `COUNT_KEEP_S` waits for a count. Job
+  creations and deletions through AgentOS drop the cached unfiltered totals once they
+  commit.
 """
 
 from __future__ import annotations
@@ -31,14 +33,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
 from agentos.db.models import Job
 from agentos.schemas.jobs import JobFilters
 from agentos.services.context import Actor
-from agentos.services.jobs import behind, rollups, stamps
+from agentos.services.jobs import behind, marks, rollups, stamps
 from agentos.services.outbox import after_commit
 from agentos.services.runtime import Runtime, backends_of, runtime_of
 from agentos.services.security import roles
@@ -92,17 +94,22 @@ def total(
     key = _cache_key(actor, filters)
     if key is None:
         return _count(session, where), None
-    return cached(session, key, lambda reader: _count(reader, where), stamped=True)
+    return cached(session, key, lambda reader: _count(reader, where), jobs_where=where)
 
 
 def cached(
-    session: Session, key: str, count: Counter, *, stamped: bool = False
+    session: Session,
+    key: str,
+    count: Counter,
+    *,
+    jobs_where: list[ColumnElement[bool]] | None = None,
 ) -> tuple[int, datetime | None]:
     """`count(session)`, or the value it had less than `COUNT_TTL_S` ago under `key` (older,
     up to `COUNT_KEEP_S`: that value, and a recount in the background): (the count, when
-    it was last known exact if it came from the cache, else None). `stamped`: the count
-    depends on nothing but the jobs' rows and the columns the job deltas mark, so while
-    `stamps.stamp` is unchanged it is still exact and is not recounted."""
+    it was last known exact if it came from the cache, else None). `jobs_where`: `count`
+    counts the jobs matching these clauses, so up to `COUNT_TRUST_S` after it was counted
+    it is kept exact: on PostgreSQL corrected for the jobs written since (`marks`), on
+    SQLite answered as is while `stamps.stamp` is unchanged."""
     cache = backends_of(session).cache
     try:
         found = cache.get(key)
@@ -110,59 +117,83 @@ def cached(
         logger.warning("count cache unavailable: %s", exc)
         return count(session), None
     if found is None:
-        return _count_and_keep(session, key, count, stamped=stamped), None
+        return _count_and_keep(session, key, count, jobs_where), None
     kept = _Kept.loads(found)
     now = utcnow()
     if (now - kept.checked_at).total_seconds() < COUNT_TTL_S:
         return kept.value, kept.checked_at
-    if kept.still_exact(session, now):
+    trusted = jobs_where is not None and (now - kept.counted_at).total_seconds() < COUNT_TRUST_S
+    if trusted and kept.seen is not None:
+        corrected = _corrected(session, kept, jobs_where or [], now)
+        if corrected is not None:
+            _keep(session, key, corrected)
+            return corrected.value, None
+    elif trusted and kept.stamp is not None and stamps.stamp(session) == kept.stamp:
         _keep(session, key, replace(kept, checked_at=now))
         return kept.value, now
-    _recount_soon(runtime_of(session), key, count, stamped=stamped)
+    _recount_soon(runtime_of(session), key, count, jobs_where)
     return kept.value, kept.checked_at
 
 
 @dataclass(frozen=True)
 class _Kept:
-    """A count in the cache: taken at `counted_at` with the deltas at `stamp` (None: not a
-    job count, or the deltas could not vouch), last known exact at `checked_at`."""
+    """A count in the cache, exact at `checked_at`, last counted at `counted_at`; for a job
+    count, the snapshot it is exact in (`seen`, PostgreSQL) or the deltas' stamp when it was
+    counted (`stamp`, SQLite), if any."""
 
     value: int
     checked_at: datetime
     counted_at: datetime
     stamp: stamps.Stamp | None
+    seen: str | None = None
 
     @classmethod
     def loads(cls, raw: bytes) -> _Kept:
         value, checked, *rest = json.loads(raw)
-        counted, stamp = rest if rest else (checked, None)
+        counted, stamp, *seen = rest if rest else (checked, None)
         return cls(
             int(value),
             datetime.fromisoformat(checked),
             datetime.fromisoformat(counted),
             tuple(stamp) if stamp is not None else None,
+            seen[0] if seen else None,
         )
 
     def dumps(self) -> bytes:
-        return json.dumps(
-            [self.value, self.checked_at.isoformat(), self.counted_at.isoformat(), self.stamp]
-        ).encode()
-
-    def still_exact(self, session: Session, now: datetime) -> bool:
-        return (
-            self.stamp is not None
-            and (now - self.counted_at).total_seconds() < COUNT_TRUST_S
-            and stamps.stamp(session) == self.stamp
-        )
+        fields = [self.value, self.checked_at.isoformat(), self.counted_at.isoformat()]
+        return json.dumps([*fields, self.stamp, self.seen]).encode()
 
 
-def _count_and_keep(session: Session, key: str, count: Counter, *, stamped: bool) -> int:
+def _corrected(
+    session: Session, kept: _Kept, where: list[ColumnElement[bool]], now: datetime
+) -> _Kept | None:
+    """`kept` brought up to now by the jobs written since its snapshot, in one statement
+    (with that statement's snapshot); None after a wholesale rebuild (`marks.reset`)."""
+    assert kept.seen is not None
+    listed = and_(*where) if where else None
+    moved, seen, reset = session.execute(
+        select(marks.shift(listed, kept.seen), marks.snapshot(), marks.reset_since(kept.seen))
+    ).one()
+    if reset:
+        return None
+    return replace(kept, value=kept.value + int(moved), checked_at=now, seen=seen)
+
+
+def _count_and_keep(
+    session: Session, key: str, count: Counter, jobs_where: list[ColumnElement[bool]] | None
+) -> int:
     counted_at = utcnow()
-    # Read before the count: a write committed in between changes it, never the reverse.
-    stamp = stamps.stamp(session) if stamped else None
-    value = count(session)
-    _keep(session, key, _Kept(value, counted_at, counted_at, stamp))
-    return value
+    stamp: stamps.Stamp | None = None
+    seen: str | None = None
+    if jobs_where is not None and marks.correct(session):  # the count and its snapshot
+        query = select(func.count(), marks.snapshot()).select_from(Job).where(*jobs_where)
+        value, seen = session.execute(query).one()
+    else:
+        # Read before the count: a write committed in between changes it, never the reverse.
+        stamp = stamps.stamp(session) if jobs_where is not None else None
+        value = count(session)
+    _keep(session, key, _Kept(int(value), counted_at, counted_at, stamp, seen))
+    return int(value)
 
 
 def _keep(session: Session, key: str, kept: _Kept) -> None:
@@ -172,11 +203,13 @@ def _keep(session: Session, key: str, kept: _Kept) -> None:
         logger.warning("count cache unavailable: %s", exc)
 
 
-def _recount_soon(runtime: Runtime, key: str, count: Counter, *, stamped: bool) -> None:
+def _recount_soon(
+    runtime: Runtime, key: str, count: Counter, jobs_where: list[ColumnElement[bool]] | None
+) -> None:
     """One recount of `key` at a time in this process, on a thread of its own session."""
 
     def recount(session: Session) -> None:
-        _count_and_keep(session, key, count, stamped=stamped)
+        _count_and_keep(session, key, count, jobs_where)
 
     behind.soon(runtime, key, recount)
 

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.visitors import replacement_traverse
 from sqlalchemy.types import UserDefinedType
 
-from agentos.db.keyset import AnySelect, Keyset
+from agentos.db.keyset import Keyset
 from agentos.db.models import Job, JobProgressMark
 from agentos.services.runtime import RUNTIME_KEY, component_of
 
@@ -90,10 +90,15 @@ def snapshot() -> ColumnElement[str]:
     return cast(func.pg_current_snapshot(), Text)
 
 
-def shift(order: Keyset, stmt: AnySelect, values: Sequence[Any], seen: str) -> ScalarSelect[int]:
-    """How many more rows of `stmt` (a job list: its filters) are at or before `values` in
-    `order` now than in the snapshot `seen` (text): the jobs the marks say were written
-    since, counted where they are now less where they were then."""
+def shift(
+    listed: ColumnElement[bool] | None,
+    seen: str,
+    up_to: tuple[Keyset, Sequence[Any]] | None = None,
+) -> ScalarSelect[int]:
+    """How many more jobs match `listed` (a list's filters; None: every job) now than in
+    the snapshot `seen` (text), and with `up_to` (an order, sort values) only those at or
+    before those values in that order: the jobs the marks say were written since, counted
+    where they are now less where they were then."""
     given = cast(seen, PgSnapshot())
     was = (
         select(*(column.label(name) for name, column in _OLD.items()))
@@ -111,16 +116,14 @@ def shift(order: Keyset, stmt: AnySelect, values: Sequence[Any], seen: str) -> S
             return was.c[element.name]  # a KeyError: a column marks do not hold
         return None
 
-    listed = stmt.whereclause
-    up_to_now: list[ColumnElement[bool]] = [
-        _JOBS.c.id.is_not(None),  # not deleted since
-        ~and_(*order.branches(values)[0]),
-    ]
-    up_to_then: list[ColumnElement[bool]] = [was.c.created_at.is_not(None)]  # not created since
-    if listed is not None:
-        up_to_now.append(listed)
-    up_to_then += [replacement_traverse(clause, {}, then) for clause in up_to_now[1:]]
-    moved = case((and_(*up_to_now), 1), else_=0) - case((and_(*up_to_then), 1), else_=0)
+    counted: list[ColumnElement[bool]] = [] if listed is None else [listed]
+    if up_to is not None:
+        order, values = up_to
+        counted.append(~and_(*order.branches(values)[0]))
+    now = [_JOBS.c.id.is_not(None), *counted]  # not deleted since
+    then_: list[ColumnElement[bool]] = [was.c.created_at.is_not(None)]  # not created since
+    then_ += [replacement_traverse(clause, {}, then) for clause in counted]
+    moved = case((and_(*now), 1), else_=0) - case((and_(*then_), 1), else_=0)
     query = select(func.coalesce(func.sum(moved), 0)).select_from(was)
     return query.outerjoin(_JOBS, _JOBS.c.id == was.c.id).scalar_subquery()
 

@@ -5,23 +5,18 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from agentos.db.base import utcnow
 from agentos.db.models import Job
 from agentos.services.jobs import counts
 from agentos.services.runtime import Runtime
+from tests.services.jobs.conftest import wait_for
 from tests.support.jobs import make_actor
-
-
-def _wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
 
 
 def test_an_old_total_is_answered_while_one_recount_runs_behind(
@@ -47,11 +42,11 @@ def test_an_old_total_is_answered_while_one_recount_runs_behind(
         answers = [counts.cached(session, key, count) for _ in range(20)]
     assert {value for value, _ in answers} == {3}  # the kept total, with when it was taken
     assert all(taken is not None for _, taken in answers)
-    _wait_for(lambda: len(calls) >= 2)  # the recount runs on a thread of its own
+    wait_for(lambda: len(calls) >= 2)  # the recount runs on a thread of its own
     assert len(calls) == 2  # twenty old answers, one recount
     release.set()
     with runtime.read_session() as session:
-        _wait_for(lambda: counts.cached(session, key, count)[0] == 5)
+        wait_for(lambda: counts.cached(session, key, count)[0] == 5)
         value, taken = counts.cached(session, key, count)
     assert value == 5
     assert taken is not None
@@ -71,53 +66,69 @@ def test_a_total_not_asked_for_a_while_is_counted_again_for_its_answer(
 
 
 @pytest.mark.parametrize("trust_s", [60.0, 0.0])
-def test_a_job_count_is_recounted_only_once_a_job_write_changes_the_deltas(
+def test_a_job_count_is_kept_exact_while_jobs_are_written(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch, trust_s: float
 ) -> None:
-    """While no job is written, the kept count is still exact: answered (as known exact now)
-    with no recount, however old, up to COUNT_TRUST_S. A job write changes the stamp."""
+    """Up to COUNT_TRUST_S after it was counted a job count is not counted again: on
+    PostgreSQL each answer is corrected for the jobs written since (`marks`: exact now); on
+    SQLite it is answered as is (known exact now) while no job is written (the stamp), and
+    recounted once one is. A running job's heartbeat moves no total."""
     monkeypatch.setattr(counts, "COUNT_TTL_S", 0.0)
     monkeypatch.setattr(counts, "COUNT_KEEP_S", 60.0)
     monkeypatch.setattr(counts, "COUNT_TRUST_S", trust_s)
-    calls: list[int] = []
+    postgresql = runtime.engine.dialect.name == "postgresql"
+    recounts: list[str] = []
+    real = counts._count_and_keep
+
+    def spied(*args: Any, **kwargs: Any) -> int:
+        recounts.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(counts, "_count_and_keep", spied)
 
     def count(reader: Session) -> int:
-        calls.append(1)
         return reader.scalar(select(func.count()).select_from(Job)) or 0
 
-    key = f"test:count:stamped:{trust_s}"
-    with runtime.read_session() as session:
-        assert counts.cached(session, key, count, stamped=True) == (0, None)
-        answers = [counts.cached(session, key, count, stamped=True) for _ in range(5)]
+    key, every_job = f"test:count:kept:{trust_s}", []
+
+    def answer() -> tuple[int, Any]:
+        with runtime.read_session() as session:
+            return counts.cached(session, key, count, jobs_where=every_job)
+
+    assert answer() == (0, None)
+    answers = [answer() for _ in range(5)]
     assert {value for value, _ in answers} == {0}
-    if trust_s:
-        time.sleep(0.2)  # time for a recount to start, if one were asked for
-        assert len(calls) == 1
+    if not trust_s:
+        wait_for(lambda: len(recounts) >= 2)
+        wait_for(lambda: answer()[0] == 0)
+        return
+    time.sleep(0.2)  # time for a recount to start, if one were asked for
+    assert len(recounts) == 1
+    if postgresql:
+        assert all(taken is None for _, taken in answers)
+    else:
         assert all(taken is not None for _, taken in answers)
         assert answers[-1][1] > answers[0][1]  # known exact later each time
-        with runtime.session() as session:
-            owner = make_actor(session)
-            job_id = uuid.uuid4()
-            session.add(Job(id=job_id, title="new", status="queued", owner_id=owner.id))
-        calls.clear()
-        with runtime.read_session() as session:
-            _wait_for(lambda: counts.cached(session, key, count, stamped=True)[0] == 1)
-        time.sleep(0.2)
-        calls.clear()
-        with runtime.session() as session:  # a running job's heartbeat: no list total moves
-            session.execute(
-                update(Job).where(Job.id == job_id).values(progress=0.5, updated_at=utcnow())
-            )
-        with runtime.read_session() as session:
-            assert counts.cached(session, key, count, stamped=True)[0] == 1
-        time.sleep(0.2)
-        assert not calls
-        with runtime.session() as session:
-            session.add(Job(title="newer", status="queued", owner_id=owner.id))
-        with runtime.read_session() as session:
-            _wait_for(lambda: counts.cached(session, key, count, stamped=True)[0] == 2)
-            assert counts.cached(session, key, count, stamped=True)[0] == 2
-        return
-    _wait_for(lambda: len(calls) >= 2)
-    with runtime.read_session() as session:
-        _wait_for(lambda: counts.cached(session, key, count, stamped=True)[0] == 0)
+    with runtime.session() as session:
+        owner = make_actor(session)
+        job_id = uuid.uuid4()
+        session.add(Job(id=job_id, title="new", status="queued", owner_id=owner.id))
+    if postgresql:
+        assert answer() == (1, None)
+    wait_for(lambda: answer()[0] == 1)
+    time.sleep(0.2)
+    recounts.clear()
+    with runtime.session() as session:  # a running job's heartbeat: no list total moves
+        session.execute(
+            update(Job).where(Job.id == job_id).values(progress=0.5, updated_at=utcnow())
+        )
+    assert answer()[0] == 1
+    time.sleep(0.2)
+    assert not recounts
+    with runtime.session() as session:
+        session.add(Job(title="newer", status="queued", owner_id=owner.id))
+        session.execute(delete(Job).where(Job.id == job_id))
+    if postgresql:
+        assert answer() == (1, None)
+        assert not recounts  # corrected, never counted again
+    wait_for(lambda: answer()[0] == 1)
