@@ -54,8 +54,8 @@ from agentos.services.runtime import Runtime, component_of, runtime_of
 STEP = keyset.DEFERRED_OFFSET
 # A title search is read through another index and checks each row's title: anchors closer
 # together, so a page reads at most a few thousand rows (a common word: 84,000 of a million
-# match, one anchor per 250 of them).
-SEARCH_STEP = 250
+# match, one anchor per 100 of them).
+SEARCH_STEP = 100
 MAX_AGE_S = 60.0
 RETAKE_GAP_S = 5.0
 MAX_RETAKE_GAP_S = 60.0
