@@ -35,7 +35,7 @@ from agentos.schemas.db import SchemaReport
 from agentos.schemas.seed import SeedOptions, SeedProgress, SeedResult, SeedTableCount
 from agentos.services import queue, schema_check
 from agentos.services.context import Actor
-from agentos.services.jobs import rollups
+from agentos.services.jobs import marks, rollups
 from agentos.services.jobs.catalog import ensure_default_agents
 from agentos.services.runtime import Runtime
 from agentos.services.security.passwords import generate_password, hash_password
@@ -191,7 +191,7 @@ def _load(
     engine = _private_engine(runtime)
     private = engine is not runtime.engine
     try:
-        with engine.begin() as connection:
+        with engine.begin() as connection, marks.unmarked(connection):
             written = _base_rows(connection, users, password_hash)
             if _server_side(connection, options):
                 tally, loaded = server_side.load(

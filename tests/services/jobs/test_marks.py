@@ -10,8 +10,10 @@ from agentos.db import keyset
 from agentos.db.base import utcnow
 from agentos.db.models import Job
 from agentos.schemas.jobs import JobFilters
+from agentos.schemas.seed import SeedOptions
 from agentos.services.jobs import anchors, behind, marks, rollups
 from agentos.services.runtime import Runtime
+from agentos.services.seed import reset_and_seed
 from tests.services.jobs.conftest import wait_for
 from tests.services.jobs.test_anchors import Pages, _anchored_pages, _pages, _seed
 
@@ -151,3 +153,25 @@ def test_a_wholesale_rebuild_retires_the_anchors(
     small_steps.clear()
     assert _pages(runtime, operator, filters) == _from_the_front(runtime, operator, filters)
     assert any(answer is not None for answer in small_steps)
+
+
+@on_postgresql
+@pytest.mark.parametrize("server_side", [False, True])
+def test_a_seed_marks_no_job_and_retires_every_anchor(runtime: Runtime, server_side: bool) -> None:
+    """A seed loads its jobs without a mark each (a million rows would wait three minutes
+    for compaction) and ends with the rebuild's reset mark; the triggers are on again."""
+    options = SeedOptions(jobs=300, events=0, seed=5, server_side_from=1 if server_side else None)
+    reset_and_seed(runtime, options=options)
+    with runtime.session() as session:
+        left = session.execute(text("SELECT job_id, xact IS NOT NULL FROM job_progress_marks"))
+        assert list(left) == [(None, True)]
+        session.execute(
+            text("UPDATE jobs SET title = 'x' WHERE id = (SELECT id FROM jobs ORDER BY id LIMIT 1)")
+        )
+        session.execute(
+            text("DELETE FROM jobs WHERE id = (SELECT id FROM jobs ORDER BY id DESC LIMIT 1)")
+        )
+        session.add(Job(title="created", status="queued", created_at=utcnow()))
+    with runtime.session() as session:
+        marked = session.execute(text("SELECT count(*) FROM job_progress_marks")).scalar_one()
+    assert marked == 1 + 3
