@@ -35,10 +35,10 @@ import bisect
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, get_args
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, and_, func, select
 from sqlalchemy.orm import Session
 
 from agentos.db import keyset
@@ -67,6 +67,9 @@ SORTS: frozenset[str] = frozenset(get_args(JobSort))
 PROGRESS_SORTS = frozenset({"updated_at", "progress", "attempts", "current_stage"})
 
 
+_Built = tuple[ColumnElement[bool], ScalarSelect[int], AnySelect]
+
+
 @dataclass(frozen=True)
 class Anchors:
     """Every `STEP`th row of one list: `through[i]` rows end with the row `values[i]`."""
@@ -77,6 +80,9 @@ class Anchors:
     values: tuple[tuple[Any, ...], ...]
     # The snapshot they were taken in, when the progress marks correct them (`marks`).
     seen: str | None = None
+    # Per anchor used: its clause, its correction and the statement that reads it first,
+    # built once (the SQL of a correction takes longer to build than to run).
+    built: dict[int, _Built] = field(default_factory=dict, compare=False, repr=False)
 
     def before(self, offset: int) -> tuple[int, tuple[Any, ...]] | None:
         """The last anchor with at most `offset` rows up to it: (those rows, its values)."""
@@ -207,20 +213,22 @@ def _corrected(
     reads every mark since the anchors, and the anchors then hold that many rows apart)."""
     assert found.seen is not None
     index = bisect.bisect_right(found.through, offset) - 1
-    for tried in range(CORRECTED_TRIES):
+    for _ in range(CORRECTED_TRIES):
         if index < 0:
             return None, False
-        through, values = found.through[index], found.values[index]
-        shift = marks.shift(stmt.whereclause, found.seen, (order, values))
-        if tried == 0:
-            moved, reset = session.execute(select(shift, marks.reset_since(found.seen))).one()
-            if reset:  # the jobs were rebuilt wholesale: these anchors say nothing any more
-                return None, True
-        else:
-            moved = session.execute(select(shift)).scalar_one()
+        through = found.through[index]
+        built = found.built.get(index)
+        if built is None:
+            values = found.values[index]
+            shift = marks.shift(stmt.whereclause, found.seen, (order, values))
+            first = select(shift, marks.reset_since(found.seen))
+            built = found.built[index] = (and_(*order.branches(values)[0]), shift, first)
+        clause, shift, first = built
+        moved, reset = session.execute(first).one()
+        if reset:  # the jobs were rebuilt wholesale: these anchors say nothing any more
+            return None, True
         moved = int(moved)
         if through + moved <= offset:
-            clause = and_(*order.branches(values)[0])
             return keyset.Leading(clause, through + moved, live=through + shift), abs(moved) >= step
         index -= 1  # more rows came before this anchor than the page is past it
     return None, True
