@@ -35,6 +35,7 @@ from agentos.services.backends.breaker import RedisBreakerStore
 from agentos.services.backends.embedded_bus import plain_payload
 from agentos.services.backends.idempotency import RedisIdempotencyStore
 from agentos.services.backends.outage import glob_escape, guarded
+from agentos.services.backends.redis_publisher import QuietPublisher
 from agentos.settings import Settings
 
 SOCKET_TIMEOUT_S = 2.0
@@ -242,26 +243,22 @@ class RedisBus:
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self._client = client
         self._prefix = prefix
+        self._publisher = QuietPublisher(client)
 
     def publish(self, channel: str, payload: dict[str, Any]) -> None:
         self.publish_many(channel, [payload])
 
     def publish_many(self, channel: str, payloads: list[dict[str, Any]]) -> None:
-        """Every payload in order, in one round trip."""
+        """Every payload in order, in one write (redis_publisher.py: no reply awaited)."""
         if not channel:
             raise InvalidError("A bus channel name must not be empty")
+        name = self._prefix + channel
         messages = [
-            orjson.dumps({"id": uuid.uuid4().hex, "payload": plain_payload(payload)})
+            (name, orjson.dumps({"id": uuid.uuid4().hex, "payload": plain_payload(payload)}))
             for payload in payloads
         ]
         with guarded("BUS_UNAVAILABLE", "bus"):
-            if len(messages) == 1:
-                self._client.publish(self._prefix + channel, messages[0])
-                return
-            pipeline = self._client.pipeline(transaction=False)
-            for message in messages:
-                pipeline.publish(self._prefix + channel, message)
-            pipeline.execute()
+            self._publisher.publish(messages)
 
     def subscribe(self, *channels: str) -> RedisSubscription:
         if not channels:
@@ -271,6 +268,9 @@ class RedisBus:
     def ping(self) -> None:
         with guarded("BUS_UNAVAILABLE", "bus"):
             self._client.ping()
+
+    def close(self) -> None:
+        self._publisher.close()
 
 
 def _load_script(algorithm: str) -> str:
