@@ -13,6 +13,7 @@ from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from agentos.db import begin_ping
 from agentos.errors import UnauthenticatedError
 from agentos.schemas.common import PageParams
 from agentos.services import maintenance, outbox
@@ -43,16 +44,23 @@ def get_runtime(request: Request) -> Runtime:
 
 
 @contextmanager
-def unit_of_work(runtime: Runtime, later: list[Callback] | None = None) -> Iterator[Session]:
+def unit_of_work(
+    runtime: Runtime, later: list[Callback] | None = None, *, begin_now: bool = False
+) -> Iterator[Session]:
     """One transaction of a request, committed at its end: the boundary's only commit.
 
     Given `later`, what may wait until the answer is sent goes there instead of running:
     the after-commit callbacks (bus events, task dispatch) and then closing the session.
-    The caller runs it (`outbox.run_all`), also when this raises."""
+    The caller runs it (`outbox.run_all`), also when this raises.
+    `begin_now`: for work sure to use the database (an admin action, which is audited
+    whatever happens), the connection is checked out at once and its pre-ping is the
+    transaction's BEGIN (db/begin_ping.py): a round trip less."""
     session = runtime.open_session()
     if later is not None:
         outbox.defer_to(session, later)
     try:
+        if begin_now:
+            begin_ping.check_out_begun(session)
         yield session
         session.commit()
     except BaseException:

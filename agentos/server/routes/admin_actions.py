@@ -314,7 +314,7 @@ def _execute(
     key: str | None,
     later: list[Callback],
 ) -> ActionResponse:
-    with unit_of_work(runtime, later) as session:
+    with unit_of_work(runtime, later, begin_now=True) as session:
         return pipeline.execute(
             session, actor=actor, action=action, payload=payload, idempotency_key=key
         )
