@@ -8,12 +8,16 @@
    admin-action tier raised so the load is not refused: the limiters still run) and, in
    a separate uvicorn process, a bare FastAPI route that does one INSERT per request on
    the same database with the same engine settings.
-3. At each concurrency, alternating rounds: `POST /api/admin/action` with
+3. At each concurrency, `--rounds` rounds: `POST /api/admin/action` with
    `dashboard.alert.ack` (authentication, IP allow-list, RBAC, rate limit, breaker,
    the UPDATE, the hash-chained audit INSERT, commit, the bus announcement) against the
-   bare route; prints p50/p99 and throughput of each, the ratios, and the CPU time each
-   server process spent per request (its own and its children's, from /proc).
-   Clients: threads with one keep-alive http.client connection each, in 2 processes.
+   bare route. A round's requests go in 4 slices, each sent to both in A-B-B-A order, so
+   the host's speed drifting during a round weighs on both alike. Prints, for the round
+   with the lower p50 of each: p50/p99, throughput (requests over the time from each
+   slice's first request to its last answer: starting client processes is not counted),
+   the ratios, and the CPU time each server process spent per request (its own and its
+   children's, from /proc). Clients: threads with one keep-alive http.client connection
+   each, in 2 processes.
 4. Before that, in this process through the same app: the SQL statements, transactions,
    connection checkouts (each a pre-ping round trip) and Redis round trips of one ack.
 
@@ -57,6 +61,7 @@ DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 STARTUP_S = 60.0
 CLIENT_PROCESSES = 2
 COUNTED = 25
+SLICES = 4  # alternations per round: A-B-B-A...
 UNLIMITED = 1_000_000_000  # a rate limit the load never reaches
 MAX_ACTION_LIMIT = 1_000_000  # the largest an action class takes (Settings)
 
@@ -151,15 +156,20 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def _client_process(
     port: int, path: str, headers: dict[str, str], bodies: list[list[bytes]], out: Any
 ) -> None:
-    """One process: a thread per connection, each sending its bodies in order."""
+    """One process: a thread per connection, each sending its bodies in order. Reports the
+    latencies and when its first request started and its last answer ended (the monotonic
+    clock is the same in every process), so starting processes is not counted."""
     latencies: list[float] = []
+    spans: list[tuple[float, float]] = []
     errors = [0]
     lock = threading.Lock()
 
     def worker(items: list[bytes]) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.connect()
         mine: list[float] = []
         failed = 0
+        first = time.perf_counter()
         for body in items:
             started = time.perf_counter()
             connection.request("POST", path, body=body, headers=headers)
@@ -169,9 +179,11 @@ def _client_process(
             if response.status != 200 and failed == 0:  # say why, once per connection
                 print(f"  HTTP {response.status}: {answer[:300]!r}", file=sys.stderr)
             failed += response.status != 200
+        last = time.perf_counter()
         connection.close()
         with lock:
             latencies.extend(mine)
+            spans.append((first, last))
             errors[0] += failed
 
     threads = [threading.Thread(target=worker, args=(items,)) for items in bodies]
@@ -179,23 +191,23 @@ def _client_process(
         thread.start()
     for thread in threads:
         thread.join()
-    out.put((latencies, errors[0]))
+    out.put((latencies, errors[0], min(a for a, _ in spans), max(b for _, b in spans)))
 
 
-def _round(
+def _slice(
     port: int,
     path: str,
     headers: dict[str, str],
     bodies: list[bytes],
     concurrency: int,
     server: int,
-) -> dict[str, float]:
-    slices = [bodies[i::concurrency] for i in range(concurrency)]
+) -> dict[str, Any]:
+    """`bodies` sent over `concurrency` connections: latencies, busy time, server CPU."""
+    connections = [bodies[i::concurrency] for i in range(concurrency)]
     processes = min(CLIENT_PROCESSES, concurrency)
     queue: Any = multiprocessing.Queue()
-    groups = [slices[i::processes] for i in range(processes)]
+    groups = [connections[i::processes] for i in range(processes)]
     cpu_before = _cpu_s(server)
-    started = time.perf_counter()
     workers = [
         multiprocessing.Process(target=_client_process, args=(port, path, headers, group, queue))
         for group in groups
@@ -203,19 +215,47 @@ def _round(
     for worker in workers:
         worker.start()
     results = [queue.get() for _ in workers]
-    wall = time.perf_counter() - started
     cpu = _cpu_s(server) - cpu_before
     for worker in workers:
         worker.join()
-    latencies = sorted(item for result in results for item in result[0])
-    errors = sum(result[1] for result in results)
+    return {
+        "latencies": [item for result in results for item in result[0]],
+        "errors": sum(result[1] for result in results),
+        "wall": max(result[3] for result in results) - min(result[2] for result in results),
+        "cpu": cpu,
+    }
+
+
+def _summary(parts: list[dict[str, Any]]) -> dict[str, float]:
+    latencies = sorted(item for part in parts for item in part["latencies"])
     return {
         "p50": statistics.median(latencies),
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-        "rps": len(latencies) / wall,
-        "errors": errors,
-        "cpu_ms": cpu * 1000 / len(latencies),
+        "rps": len(latencies) / sum(part["wall"] for part in parts),
+        "errors": sum(part["errors"] for part in parts),
+        "cpu_ms": sum(part["cpu"] for part in parts) * 1000 / len(latencies),
     }
+
+
+Target = tuple[int, str, dict[str, str], bool, int]  # port, path, headers, action?, server pid
+
+
+def _paired_round(
+    pipeline: Target, bare: Target, ids: list[str], concurrency: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """One round: its events in SLICES slices, each sent to the pipeline and (as the same
+    INSERT payload) to the bare route, in A-B-B-A order, so that the host's speed changing
+    during the round weighs on both alike."""
+    size = max(concurrency, -(-len(ids) // SLICES))
+    parts: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+    for number, start in enumerate(range(0, len(ids), size)):
+        chunk = ids[start : start + size]
+        order = (pipeline, bare) if number % 2 == 0 else (bare, pipeline)
+        for port, path, headers, action, pid in order:
+            parts[action].append(
+                _slice(port, path, headers, _bodies(chunk, action), concurrency, pid)
+            )
+    return _summary(parts[True]), _summary(parts[False])
 
 
 def _cpu_s(pid: int) -> float:
@@ -381,29 +421,18 @@ def main() -> None:
         action_headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         bare_headers = {"Content-Type": "application/json"}
         cursor = 0
-        warm = ids[cursor : cursor + 50]
+        pipeline: Target = (app_port, "/api/admin/action", action_headers, True, processes[0].pid)
+        bare: Target = (bare_port, "/bare", bare_headers, False, processes[1].pid)
+        _paired_round(pipeline, bare, ids[cursor : cursor + 50], 2)
         cursor += 50
-        app_pid, bare_pid = processes[0].pid, processes[1].pid
-        _round(app_port, "/api/admin/action", action_headers, _bodies(warm, True), 2, app_pid)
-        _round(bare_port, "/bare", bare_headers, _bodies(warm, False), 2, bare_pid)
         for level in levels:
             pipeline_runs, bare_runs = [], []
             for _ in range(options.rounds):
                 batch = ids[cursor : cursor + per_level[level]]
                 cursor += per_level[level]
-                pipeline_runs.append(
-                    _round(
-                        app_port,
-                        "/api/admin/action",
-                        action_headers,
-                        _bodies(batch, True),
-                        level,
-                        app_pid,
-                    )
-                )
-                bare_runs.append(
-                    _round(bare_port, "/bare", bare_headers, _bodies(batch, False), level, bare_pid)
-                )
+                pipeline_run, bare_run = _paired_round(pipeline, bare, batch, level)
+                pipeline_runs.append(pipeline_run)
+                bare_runs.append(bare_run)
             best = lambda runs: min(runs, key=lambda run: run["p50"])  # noqa: E731
             _report(level, best(pipeline_runs), best(bare_runs))
         with runtime.session() as session:
