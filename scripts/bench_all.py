@@ -61,7 +61,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench(
         "actions",
         "dashboard.alert.ack through the action pipeline vs a bare INSERT route",
-        ("scripts/bench_actions.py", "--requests", "150", "--rounds", "2"),
+        ("scripts/bench_actions.py", "--requests", "300", "--rounds", "2"),
     ),
     Bench(
         "history",
