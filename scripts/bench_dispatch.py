@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -302,6 +303,7 @@ def _embedded(jobs_count: int) -> tuple[list[float], float, float]:
         subscription.close()
         runner.stop()
         runtime.close()
+        shutil.rmtree(home, ignore_errors=True)  # the scratch home is this run's alone
     return timings, tally.statements / 6, tally.commits / 6
 
 
