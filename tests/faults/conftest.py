@@ -8,6 +8,7 @@ AGENTOS_REQUIRE_SERVICES=1 (CI), which makes that a failure.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import uuid
@@ -58,11 +59,12 @@ def private_redis() -> Iterator[PrivateRedis]:
         _missing("redis-server")
     directory = Path(tempfile.mkdtemp(prefix="agentos-redis-"))
     server = PrivateRedis(directory)
-    server.start()
     try:
+        server.start()
         yield server
     finally:
         server.stop()
+        shutil.rmtree(directory, ignore_errors=True)  # its log, and nothing else of value
 
 
 @pytest.fixture
