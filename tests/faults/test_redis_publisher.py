@@ -100,13 +100,14 @@ def test_a_restarted_redis_is_reconnected(private_redis: PrivateRedis, bus: Redi
     private_redis.kill()
     # A dead server fails the send, or the next one when only the kernel knew.
     codes = []
-    for n in range(3):
+    for n in range(50):  # the kernel learns of the close within a send or two
         try:
             bus.publish("changes", {"n": n})
         except UnavailableError as refused:
             codes.append(refused.code)
-    assert codes
-    assert set(codes) == {"BUS_UNAVAILABLE"}
+            break
+        time.sleep(0.01)
+    assert codes == ["BUS_UNAVAILABLE"]
     private_redis.start()
     subscription = bus.subscribe("changes")
     try:
@@ -129,6 +130,7 @@ def test_a_server_that_answers_anyway_is_published_to_with_replies(
     assert connection is not None
     connection.send_command("CLIENT", "REPLY", "ON", check_health=False)  # as if ignored
     bus.publish("changes", {"n": 1})  # answered: the server writes a reply now
+    assert connection.can_read(timeout=5)  # the answers are back before the next check
     monkeypatch.setattr(redis_publisher, "CHECK_EVERY_S", 0.0)
     with caplog.at_level(logging.WARNING, logger=redis_publisher.__name__):
         bus.publish("changes", {"n": 2})
